@@ -1,0 +1,305 @@
+//! A local stand-in for API Gateway (HTTP API, payload 2.0): routes by the template's `HttpApi`
+//! events, answers CORS preflights from its `CorsConfiguration`, and hands each function the same
+//! event it receives in AWS. A route missing from the template is missing here too.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use base64::Engine;
+use http::{HeaderMap, HeaderValue, Method, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use lambda_http::request::LambdaRequest;
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+
+use crate::functions::Handler;
+use crate::template::{Cors, Route};
+
+/// API Gateway's payload limit.
+const MAX_BODY: usize = 10 * 1024 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    #[error("template route {method} {path} names binary {binary:?}, which the local stack does not link")]
+    UnknownBinary { method: String, path: String, binary: String },
+}
+
+pub struct Gateway {
+    routes: Vec<Route>,
+    cors: Cors,
+    handlers: HashMap<&'static str, Handler>,
+}
+
+/// A matched route and its path parameters.
+struct Matched<'a> {
+    route: &'a Route,
+    params: HashMap<String, String>,
+}
+
+/// Matches `path` against a template path: `{name}` takes one segment, `{name+}` the rest.
+fn match_path(template: &str, path: &str) -> Option<HashMap<String, String>> {
+    let t: Vec<&str> = template.trim_start_matches('/').split('/').collect();
+    let p: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let mut params = HashMap::new();
+    for (i, seg) in t.iter().enumerate() {
+        if let Some(name) = seg.strip_prefix('{').and_then(|s| s.strip_suffix("+}")) {
+            let rest = p.get(i..)?.join("/");
+            if rest.is_empty() {
+                return None;
+            }
+            params.insert(name.to_owned(), rest);
+            return Some(params);
+        }
+        let actual = p.get(i)?;
+        if let Some(name) = seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+            if actual.is_empty() {
+                return None;
+            }
+            params.insert(name.to_owned(), (*actual).to_owned());
+        } else if seg != actual {
+            return None;
+        }
+    }
+    (t.len() == p.len()).then_some(params)
+}
+
+/// API Gateway's precedence: literal paths before parameters, parameters before greedy paths,
+/// a method before `ANY`.
+fn specificity(route: &Route) -> (bool, usize, usize, bool) {
+    let segments: Vec<&str> = route.path.split('/').collect();
+    let greedy = segments.iter().any(|s| s.ends_with("+}"));
+    let literal = segments.iter().filter(|s| !s.starts_with('{')).count();
+    (!greedy, literal, segments.len(), route.method != "ANY")
+}
+
+impl Gateway {
+    pub fn new(routes: Vec<Route>, cors: Cors, handlers: HashMap<&'static str, Handler>) -> Result<Self, GatewayError> {
+        if let Some(r) = routes.iter().find(|r| !handlers.contains_key(r.binary.as_str())) {
+            return Err(GatewayError::UnknownBinary { method: r.method.clone(), path: r.path.clone(), binary: r.binary.clone() });
+        }
+        let mut routes = routes;
+        routes.sort_by_key(|r| std::cmp::Reverse(specificity(r)));
+        Ok(Self { routes, cors, handlers })
+    }
+
+    pub fn routes(&self) -> &[Route] {
+        &self.routes
+    }
+
+    fn find(&self, method: &Method, path: &str) -> Option<Matched<'_>> {
+        self.routes.iter().find_map(|route| {
+            if route.method != "ANY" && route.method != method.as_str() {
+                return None;
+            }
+            match_path(&route.path, path).map(|params| Matched { route, params })
+        })
+    }
+
+    fn allowed_origin(&self, headers: &HeaderMap) -> Option<HeaderValue> {
+        let origin = headers.get(http::header::ORIGIN)?;
+        let allowed = self.cors.allow_origins.iter().any(|o| o == "*" || origin.to_str().is_ok_and(|v| v == o));
+        allowed.then(|| origin.clone())
+    }
+
+    fn preflight(&self, headers: &HeaderMap) -> http::Response<Full<Bytes>> {
+        let mut response = http::Response::new(Full::new(Bytes::new()));
+        *response.status_mut() = StatusCode::NO_CONTENT;
+        if let Some(origin) = self.allowed_origin(headers) {
+            let h = response.headers_mut();
+            h.insert("access-control-allow-origin", origin);
+            let join = |v: &[String]| HeaderValue::from_str(&v.join(",")).ok();
+            if let Some(v) = join(&self.cors.allow_methods) {
+                h.insert("access-control-allow-methods", v);
+            }
+            if let Some(v) = join(&self.cors.allow_headers) {
+                h.insert("access-control-allow-headers", v);
+            }
+            if let Some(age) = self.cors.max_age.and_then(|a| HeaderValue::from_str(&a.to_string()).ok()) {
+                h.insert("access-control-max-age", age);
+            }
+            h.insert(http::header::VARY, HeaderValue::from_static("origin"));
+        }
+        response
+    }
+
+    /// Answers one HTTP request the way API Gateway would.
+    pub async fn handle(&self, peer: SocketAddr, request: http::Request<Incoming>) -> http::Response<Full<Bytes>> {
+        let (parts, body) = request.into_parts();
+        if parts.method == Method::OPTIONS && parts.headers.contains_key("access-control-request-method") {
+            return self.preflight(&parts.headers);
+        }
+        let body = match Limited::new(body, MAX_BODY).collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(_) => return plain(StatusCode::PAYLOAD_TOO_LARGE, r#"{"message":"Request Entity Too Large"}"#),
+        };
+        let path = parts.uri.path().to_owned();
+        let Some(matched) = self.find(&parts.method, &path) else {
+            return plain(StatusCode::NOT_FOUND, r#"{"message":"Not Found"}"#);
+        };
+        let Some(handler) = self.handlers.get(matched.route.binary.as_str()) else {
+            return plain(StatusCode::BAD_GATEWAY, r#"{"message":"Internal Server Error"}"#);
+        };
+        let event = api_gateway_event(&parts, &body, peer, &matched);
+        let request = match serde_json::from_value::<LambdaRequest>(event) {
+            Ok(lambda_request) => lambda_http::Request::from(lambda_request),
+            Err(_) => return plain(StatusCode::BAD_REQUEST, r#"{"message":"Bad Request"}"#),
+        };
+        let response = handler(request).await;
+        let (mut out_parts, out_body) = response.into_parts();
+        let bytes = match out_body {
+            lambda_http::Body::Empty => Bytes::new(),
+            lambda_http::Body::Text(t) => Bytes::from(t),
+            lambda_http::Body::Binary(b) => Bytes::from(b),
+            _ => Bytes::new(),
+        };
+        if let Some(origin) = self.allowed_origin(&parts.headers) {
+            out_parts.headers.insert("access-control-allow-origin", origin);
+            if let Ok(v) = HeaderValue::from_str(&self.cors.expose_headers.join(",")) {
+                out_parts.headers.insert("access-control-expose-headers", v);
+            }
+            out_parts.headers.append(http::header::VARY, HeaderValue::from_static("origin"));
+        }
+        http::Response::from_parts(out_parts, Full::new(bytes))
+    }
+}
+
+fn plain(status: StatusCode, body: &'static str) -> http::Response<Full<Bytes>> {
+    let mut response = http::Response::new(Full::new(Bytes::from_static(body.as_bytes())));
+    *response.status_mut() = status;
+    response.headers_mut().insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+/// The API Gateway HTTP API (payload format 2.0) event for one request.
+fn api_gateway_event(parts: &http::request::Parts, body: &Bytes, peer: SocketAddr, matched: &Matched<'_>) -> Value {
+    let mut headers: HashMap<String, String> = HashMap::new();
+    let mut cookies = Vec::new();
+    for (name, value) in &parts.headers {
+        let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        if name == http::header::COOKIE {
+            cookies.extend(value.split(';').map(|c| c.trim().to_owned()));
+            continue;
+        }
+        headers.entry(name.as_str().to_owned()).and_modify(|v| {
+            v.push(',');
+            v.push_str(&value);
+        }).or_insert(value);
+    }
+    let raw_query = parts.uri.query().unwrap_or_default();
+    let mut query: HashMap<String, String> = HashMap::new();
+    for (k, v) in url::form_urlencoded::parse(raw_query.as_bytes()) {
+        query.entry(k.into_owned()).and_modify(|e| {
+            e.push(',');
+            e.push_str(&v);
+        }).or_insert_with(|| v.into_owned());
+    }
+    let route_key = format!("{} {}", matched.route.method, matched.route.path);
+    let now = time_now_ms();
+    let host = headers.get("host").cloned().unwrap_or_else(|| "localhost".into());
+    json!({
+        "version": "2.0",
+        "routeKey": route_key,
+        "rawPath": parts.uri.path(),
+        "rawQueryString": raw_query,
+        "cookies": if cookies.is_empty() { Value::Null } else { json!(cookies) },
+        "headers": headers,
+        "queryStringParameters": if query.is_empty() { Value::Null } else { json!(query) },
+        "pathParameters": if matched.params.is_empty() { Value::Null } else { json!(matched.params) },
+        "requestContext": {
+            "accountId": "000000000000",
+            "apiId": "local",
+            "domainName": host,
+            "domainPrefix": "local",
+            "http": {
+                "method": parts.method.as_str(),
+                "path": parts.uri.path(),
+                "protocol": "HTTP/1.1",
+                "sourceIp": peer.ip().to_string(),
+                "userAgent": headers.get("user-agent").cloned().unwrap_or_default(),
+            },
+            "requestId": uuid::Uuid::new_v4().to_string(),
+            "routeKey": route_key,
+            "stage": "$default",
+            "time": "",
+            "timeEpoch": now,
+        },
+        "body": if body.is_empty() { Value::Null } else { json!(base64::engine::general_purpose::STANDARD.encode(body)) },
+        "isBase64Encoded": !body.is_empty(),
+    })
+}
+
+fn time_now_ms() -> u128 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or_default()
+}
+
+/// Serves until `shutdown` resolves; connections already open finish their current request.
+pub async fn serve(listener: TcpListener, gateway: Arc<Gateway>, shutdown: impl Future<Output = ()>) {
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(conn) => conn,
+                Err(err) => {
+                    tracing::warn!(error = %err, "accept failed");
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let gateway = Arc::clone(&gateway);
+        tokio::spawn(async move {
+            let service = service_fn(move |request| {
+                let gateway = Arc::clone(&gateway);
+                async move { Ok::<_, Infallible>(gateway.handle(peer, request).await) }
+            });
+            if let Err(err) = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await {
+                tracing::debug!(error = %err, "connection closed with an error");
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn route(method: &str, path: &str) -> Route {
+        Route { method: method.into(), path: path.into(), function: "F".into(), binary: "b".into() }
+    }
+
+    #[test]
+    fn path_matching() {
+        assert!(match_path("/api/v1/auth/login/", "/api/v1/auth/login/").is_some());
+        assert!(match_path("/api/v1/auth/login/", "/api/v1/auth/login").is_none());
+        let p = match_path("/api/v1/auth/sites/{id}/", "/api/v1/auth/sites/42/").unwrap();
+        assert_eq!(p["id"], "42");
+        assert!(match_path("/api/v1/auth/sites/{id}/", "/api/v1/auth/sites//").is_none());
+        let p = match_path("/{proxy+}", "/api/v1/nope/").unwrap();
+        assert_eq!(p["proxy"], "api/v1/nope/");
+    }
+
+    #[test]
+    fn precedence_prefers_literal_then_method() {
+        let gateway = Gateway {
+            routes: {
+                let mut r = vec![route("ANY", "/{proxy+}"), route("GET", "/a/{id}/"), route("GET", "/a/me/"), route("ANY", "/a/me/")];
+                r.sort_by_key(|r| std::cmp::Reverse(specificity(r)));
+                r
+            },
+            cors: Cors::default(),
+            handlers: HashMap::new(),
+        };
+        assert_eq!(gateway.find(&Method::GET, "/a/me/").unwrap().route.path, "/a/me/");
+        assert_eq!(gateway.find(&Method::GET, "/a/me/").unwrap().route.method, "GET");
+        assert_eq!(gateway.find(&Method::POST, "/a/me/").unwrap().route.method, "ANY");
+        assert_eq!(gateway.find(&Method::GET, "/a/7/").unwrap().route.path, "/a/{id}/");
+        assert_eq!(gateway.find(&Method::DELETE, "/b/").unwrap().route.path, "/{proxy+}");
+    }
+}

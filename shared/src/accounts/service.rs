@@ -1,0 +1,363 @@
+//! The use cases behind `/api/v1/auth/` register, login, refresh, change-password and me.
+
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use super::{Account, AccountStatus, Email, Plan, Role, User, rfc3339};
+use crate::auth::{Password, PasswordHash, SigningKey, TokenError, TokenType};
+use crate::credits::{LedgerEntry, TransactionType};
+use crate::store::{self, Change, Condition, Item, Key, StoreError, Write, keys, n};
+use crate::validation::{Fields, raw_string};
+use crate::{ApiError, Services, ids};
+
+pub const DEFAULT_PLAN_ID: &str = "free";
+const INVALID_CREDENTIALS: &str = "Invalid credentials";
+const INVALID_TOKEN: &str = "Invalid or expired token";
+const INVALID_REFRESH: &str = "Invalid or expired refresh token";
+const PASSWORDS_DIFFER: &str = "Passwords do not match.";
+
+/// A validated registration.
+#[derive(Debug)]
+pub struct RegisterInput {
+    pub email: Email,
+    pub password: Password,
+    pub username: Option<String>,
+    pub first_name: String,
+    pub last_name: String,
+    pub account_name: Option<String>,
+    pub plan_id: String,
+}
+
+impl RegisterInput {
+    pub fn from_body(body: &[u8]) -> Result<Self, ApiError> {
+        let mut f = Fields::parse(body)?;
+        let email = f.required("email", Email::from_json);
+        let password = f.required("password", |v| Password::parse(raw_string(v)?));
+        let confirm = f.optional("password_confirm", raw_string);
+        let username = f.optional_str("username", 150);
+        let first_name = f.optional_str("first_name", 150).unwrap_or_default();
+        let last_name = f.optional_str("last_name", 150).unwrap_or_default();
+        let account_name = f.optional_str("account_name", 200);
+        let plan_id = f.optional_str("plan_id", 64).unwrap_or_else(|| DEFAULT_PLAN_ID.to_owned());
+        if let (Some(p), Some(c)) = (&password, &confirm)
+            && p.expose() != c
+        {
+            f.error("password_confirm", PASSWORDS_DIFFER);
+        }
+        f.finish()?;
+        match (email, password) {
+            (Some(email), Some(password)) => {
+                Ok(Self { email, password, username, first_name, last_name, account_name, plan_id })
+            }
+            _ => Err(ApiError::internal("validated fields missing")),
+        }
+    }
+}
+
+/// A validated login attempt (no password policy here: the hash decides).
+#[derive(Debug)]
+pub struct LoginInput {
+    pub email: String,
+    pub password: String,
+}
+
+impl LoginInput {
+    pub fn from_body(body: &[u8]) -> Result<Self, ApiError> {
+        let mut f = Fields::parse(body)?;
+        let email = f.required_str("email");
+        let password = f.required("password", raw_string);
+        f.finish()?;
+        match (email, password) {
+            (Some(email), Some(password)) => Ok(Self { email, password }),
+            _ => Err(ApiError::internal("validated fields missing")),
+        }
+    }
+}
+
+/// A validated password change.
+#[derive(Debug)]
+pub struct ChangePassword {
+    pub old_password: String,
+    pub new_password: Password,
+}
+
+impl ChangePassword {
+    pub fn from_body(body: &[u8]) -> Result<Self, ApiError> {
+        let mut f = Fields::parse(body)?;
+        let old_password = f.required("old_password", raw_string);
+        let new_password = f.required("new_password", |v| Password::parse(raw_string(v)?));
+        let confirm = f.optional("new_password_confirm", raw_string);
+        if let (Some(p), Some(c)) = (&new_password, &confirm)
+            && p.expose() != c
+        {
+            f.error("new_password_confirm", PASSWORDS_DIFFER);
+        }
+        f.finish()?;
+        match (old_password, new_password) {
+            (Some(old_password), Some(new_password)) => Ok(Self { old_password, new_password }),
+            _ => Err(ApiError::internal("validated fields missing")),
+        }
+    }
+}
+
+/// The authenticated caller of a request.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub user: User,
+    pub account: Account,
+}
+
+/// Runs CPU-heavy password work off the async executor.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f).await.map_err(ApiError::internal)
+}
+
+fn slugify(name: &str) -> String {
+    let mut slug = String::new();
+    for c in name.chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c);
+        } else if !slug.ends_with('-') && !slug.is_empty() {
+            slug.push('-');
+        }
+    }
+    slug.trim_end_matches('-').chars().take(40).collect()
+}
+
+async fn load_plan(services: &Services, plan_id: &str) -> Result<Option<Plan>, ApiError> {
+    Ok(services.store().await.get::<Plan>(&Key::plan(plan_id)).await?)
+}
+
+/// Loads a user and its account in one request.
+async fn load_user(services: &Services, account_id: &str, user_id: &str) -> Result<Option<(User, Account)>, ApiError> {
+    if !ids::is_valid_id(account_id) || !ids::is_valid_id(user_id) {
+        return Ok(None);
+    }
+    let mut found = services
+        .store()
+        .await
+        .get_many(&[Key::user(account_id, user_id), Key::account(account_id)])
+        .await?
+        .into_iter();
+    match (found.next().flatten(), found.next().flatten()) {
+        (Some(user), Some(account)) => Ok(Some((store::decode(user)?, store::decode(account)?))),
+        _ => Ok(None),
+    }
+}
+
+fn token_pair(key: &SigningKey, user: &User, now: OffsetDateTime) -> Result<Value, ApiError> {
+    let access = key
+        .issue(TokenType::Access, &user.id, &user.account_id, user.token_version, now)
+        .map_err(ApiError::internal)?;
+    let refresh = key
+        .issue(TokenType::Refresh, &user.id, &user.account_id, user.token_version, now)
+        .map_err(ApiError::internal)?;
+    Ok(json!({
+        "access": access.token,
+        "refresh": refresh.token,
+        "access_expires_at": rfc3339(access.expires_at),
+        "refresh_expires_at": rfc3339(refresh.expires_at),
+    }))
+}
+
+/// Creates the account, its owner and its starting credits (with their ledger entry) in one
+/// transaction. A taken email is a 400 on `email` and writes nothing.
+pub async fn register(services: &Services, input: RegisterInput) -> Result<Value, ApiError> {
+    let plan = match load_plan(services, &input.plan_id).await? {
+        Some(plan) if plan.is_active => plan,
+        _ => return Err(ApiError::field("plan_id", "Invalid plan.")),
+    };
+    let password = input.password;
+    let password_hash = blocking(move || PasswordHash::new(&password)).await?.map_err(ApiError::internal)?;
+
+    let now = OffsetDateTime::now_utc();
+    let account_id = ids::new_id();
+    let user_id = ids::new_id();
+    let display = if input.first_name.is_empty() { input.email.local_part().to_owned() } else { input.first_name.clone() };
+    let account_name = input.account_name.unwrap_or_else(|| format!("{display}'s Account"));
+    let slug = format!("{}-{}", slugify(&account_name), &account_id[account_id.len() - 6..]);
+    let account = Account {
+        id: account_id.clone(),
+        name: account_name,
+        slug,
+        owner_id: user_id.clone(),
+        plan_id: plan.id.clone(),
+        status: AccountStatus::Active,
+        credits: plan.included_credits,
+        created_at: now,
+        updated_at: now,
+    };
+    let user = User {
+        id: user_id.clone(),
+        account_id: account_id.clone(),
+        email: input.email.as_str().to_owned(),
+        username: input.username.unwrap_or_else(|| input.email.local_part().to_owned()),
+        first_name: input.first_name,
+        last_name: input.last_name,
+        role: Role::Owner,
+        is_active: true,
+        password_hash,
+        token_version: 0,
+        date_joined: now,
+        last_login: None,
+    };
+
+    let email_item = Item::new(&Key::email(input.email.as_str()), "Email", &json!({"user_id": user_id, "account_id": account_id}))?;
+    let mut writes = vec![
+        Write::Put(email_item, Some(Condition::not_exists())),
+        Write::Put(Item::new(&Key::account(&account_id), "Account", &account)?.gsi1(keys::accounts_gsi1(&account_id)), Some(Condition::not_exists())),
+        Write::Put(Item::new(&Key::user(&account_id, &user_id), "User", &user)?.gsi1(keys::user_gsi1(&user_id)), Some(Condition::not_exists())),
+    ];
+    if plan.included_credits > 0 {
+        let entry = LedgerEntry::new(
+            &account_id,
+            TransactionType::Subscription,
+            plan.included_credits,
+            plan.included_credits,
+            format!("Starting credits - {} plan", plan.name),
+            now,
+        );
+        writes.push(entry.write()?);
+    }
+    match services.store().await.transact(writes).await {
+        Ok(()) => {}
+        Err(StoreError::TransactionCancelled { failed }) if failed.contains(&0) => {
+            return Err(ApiError::field("email", "A user with this email already exists."));
+        }
+        Err(err) => return Err(err.into()),
+    }
+    tracing::info!(account_id = %account_id, user_id = %user_id, plan = %plan.id, "account registered");
+    Ok(json!({ "user": user.to_json(&account, Some(&plan)) }))
+}
+
+/// Checks the credentials and issues a token pair. An unknown email and a wrong password get the
+/// same answer after the same amount of work.
+pub async fn login(services: &Services, input: LoginInput) -> Result<Value, ApiError> {
+    let store = services.store().await;
+    let found = match Email::parse(&input.email) {
+        Ok(email) => store.get::<Value>(&Key::email(email.as_str())).await?,
+        Err(_) => None,
+    };
+    let pointer = found.and_then(|v| {
+        Some((v.get("account_id")?.as_str()?.to_owned(), v.get("user_id")?.as_str()?.to_owned()))
+    });
+    let Some((account_id, user_id)) = pointer else {
+        let password = input.password;
+        blocking(move || PasswordHash::verify_dummy(&password)).await?;
+        return Err(ApiError::Unauthenticated(INVALID_CREDENTIALS.into()));
+    };
+    let Some((mut user, account)) = load_user(services, &account_id, &user_id).await? else {
+        return Err(ApiError::Unauthenticated(INVALID_CREDENTIALS.into()));
+    };
+    let (hash, password) = (user.password_hash.clone(), input.password);
+    let matches = blocking(move || hash.verify(&password)).await?;
+    if !matches || !user.is_active {
+        return Err(ApiError::Unauthenticated(INVALID_CREDENTIALS.into()));
+    }
+
+    let now = OffsetDateTime::now_utc();
+    let key = services.signing_key().await?;
+    let tokens = token_pair(key, &user, now)?;
+    store
+        .update(Change::new(Key::user(&account_id, &user_id), "SET last_login = :now").value(":now", store::s(rfc3339(now))))
+        .await?;
+    user.last_login = Some(now);
+    let plan = load_plan(services, &account.plan_id).await?;
+    let mut data = json!({ "user": user.to_json(&account, plan.as_ref()) });
+    if let (Some(data), Value::Object(tokens)) = (data.as_object_mut(), tokens) {
+        data.extend(tokens);
+    }
+    Ok(data)
+}
+
+/// Exchanges a refresh token for a new access token.
+pub async fn refresh(services: &Services, body: &[u8]) -> Result<Value, ApiError> {
+    let mut f = Fields::parse(body)?;
+    let token = f.required_str("refresh");
+    f.finish()?;
+    let token = token.unwrap_or_default();
+    let key = services.signing_key().await?;
+    let claims = key.verify(&token, TokenType::Refresh).map_err(|e| match e {
+        TokenError::WrongType => ApiError::BadRequest("Invalid token type".into()),
+        _ => ApiError::Unauthenticated(INVALID_REFRESH.into()),
+    })?;
+    let Some((user, _account)) = load_user(services, &claims.account_id, &claims.user_id).await? else {
+        return Err(ApiError::NotFound("User not found".into()));
+    };
+    if !user.is_active || user.token_version != claims.ver {
+        return Err(ApiError::Unauthenticated(INVALID_REFRESH.into()));
+    }
+    let access = key
+        .issue(TokenType::Access, &user.id, &user.account_id, user.token_version, OffsetDateTime::now_utc())
+        .map_err(ApiError::internal)?;
+    Ok(json!({ "access": access.token, "access_expires_at": rfc3339(access.expires_at) }))
+}
+
+/// Resolves a bearer access token to its user and account. Refresh tokens, expired, tampered or
+/// foreign tokens, tokens of an inactive user and tokens older than the last password change are
+/// all 401.
+pub async fn authenticate(services: &Services, bearer: Option<&str>) -> Result<Principal, ApiError> {
+    let token = bearer.ok_or_else(ApiError::authentication_required)?;
+    let key = services.signing_key().await?;
+    let claims = key
+        .verify(token, TokenType::Access)
+        .map_err(|_| ApiError::Unauthenticated(INVALID_TOKEN.into()))?;
+    match load_user(services, &claims.account_id, &claims.user_id).await? {
+        Some((user, account)) if user.is_active && user.token_version == claims.ver => Ok(Principal { user, account }),
+        _ => Err(ApiError::Unauthenticated(INVALID_TOKEN.into())),
+    }
+}
+
+/// The caller, with account and plan.
+pub async fn me(services: &Services, principal: &Principal) -> Result<Value, ApiError> {
+    let plan = load_plan(services, &principal.account.plan_id).await?;
+    Ok(json!({ "user": principal.user.to_json(&principal.account, plan.as_ref()) }))
+}
+
+/// Replaces the password after checking the current one. Every token issued before stops working;
+/// the answer carries a fresh pair so the caller stays signed in.
+pub async fn change_password(services: &Services, principal: &Principal, input: ChangePassword) -> Result<Value, ApiError> {
+    let (hash, old) = (principal.user.password_hash.clone(), input.old_password);
+    if !blocking(move || hash.verify(&old)).await? {
+        return Err(ApiError::BadRequest("Current password is incorrect".into()));
+    }
+    let new_password = input.new_password;
+    let new_hash = blocking(move || PasswordHash::new(&new_password)).await?.map_err(ApiError::internal)?;
+    let mut user = principal.user.clone();
+    let change = Change::new(Key::user(&user.account_id, &user.id), "SET password_hash = :hash, token_version = :next")
+        .value(":hash", store::s(new_hash.as_str()))
+        .value(":next", n(user.token_version + 1))
+        .condition(Condition::new("token_version = :current").value(":current", n(user.token_version)));
+    match services.store().await.update(change).await {
+        Ok(_) => {}
+        // Another change won the race; the caller's token is now stale.
+        Err(StoreError::ConditionFailed) => return Err(ApiError::Unauthenticated(INVALID_TOKEN.into())),
+        Err(err) => return Err(err.into()),
+    }
+    user.token_version += 1;
+    user.password_hash = new_hash;
+    token_pair(services.signing_key().await?, &user, OffsetDateTime::now_utc())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs() {
+        assert_eq!(slugify("Ann's Account"), "ann-s-account");
+        assert_eq!(slugify("  --Hello, World!! "), "hello-world");
+    }
+
+    #[test]
+    fn register_input_reports_every_field() {
+        let err = RegisterInput::from_body(br#"{"email":"nope","password":"short","password_confirm":"other"}"#).unwrap_err();
+        let errors = err.field_errors().unwrap();
+        assert!(errors.get("email").is_some());
+        assert!(errors.get("password").is_some());
+        let err = RegisterInput::from_body(br#"{"email":"a@b.co","password":"long enough","password_confirm":"other"}"#).unwrap_err();
+        assert_eq!(err.field_errors().unwrap().get("password_confirm").unwrap(), [PASSWORDS_DIFFER]);
+        let ok = RegisterInput::from_body(br#"{"email":"A@B.co","password":"long enough"}"#).unwrap();
+        assert_eq!((ok.email.as_str(), ok.plan_id.as_str()), ("a@b.co", DEFAULT_PLAN_ID));
+    }
+}

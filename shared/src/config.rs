@@ -1,0 +1,93 @@
+//! Settings read once from the environment at cold start.
+
+use thiserror::Error;
+
+/// Everything a function needs to find its AWS resources.
+///
+/// Only the table and the signing-key secret are required by every function; the queues and the
+/// bucket are optional here and checked by the code that uses them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// The single DynamoDB table (`TABLE_NAME`).
+    pub table_name: String,
+    /// Secrets Manager id of the JWT signing key (`JWT_SECRET_ID`).
+    pub jwt_secret_id: String,
+    /// SQS queue for AI jobs (`AI_JOBS_QUEUE_URL`).
+    pub ai_jobs_queue_url: Option<String>,
+    /// SQS queue for image jobs (`IMAGE_JOBS_QUEUE_URL`).
+    pub image_jobs_queue_url: Option<String>,
+    /// S3 bucket for generated images (`IMAGES_BUCKET`).
+    pub images_bucket: Option<String>,
+    /// An AWS-compatible endpoint for local development (`AWS_ENDPOINT_URL`); `None` in AWS.
+    pub aws_endpoint_url: Option<String>,
+    /// Public base URL used to build pagination links (`PUBLIC_BASE_URL`); when unset, links are
+    /// built from the request's `Host` header.
+    pub public_base_url: Option<String>,
+}
+
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("environment variable {0} is required")]
+    Missing(&'static str),
+}
+
+impl Config {
+    /// Reads the configuration from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the configuration through `lookup` (the environment, or a map in tests).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        Ok(Self {
+            table_name: get("TABLE_NAME").ok_or(ConfigError::Missing("TABLE_NAME"))?,
+            jwt_secret_id: get("JWT_SECRET_ID").ok_or(ConfigError::Missing("JWT_SECRET_ID"))?,
+            ai_jobs_queue_url: get("AI_JOBS_QUEUE_URL"),
+            image_jobs_queue_url: get("IMAGE_JOBS_QUEUE_URL"),
+            images_bucket: get("IMAGES_BUCKET"),
+            aws_endpoint_url: get("AWS_ENDPOINT_URL"),
+            public_base_url: get("PUBLIC_BASE_URL").map(|u| u.trim_end_matches('/').to_owned()),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> =
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn requires_table_and_secret() {
+        assert_eq!(
+            Config::from_lookup(lookup(&[("JWT_SECRET_ID", "s")])),
+            Err(ConfigError::Missing("TABLE_NAME"))
+        );
+        assert_eq!(
+            Config::from_lookup(lookup(&[("TABLE_NAME", "t"), ("JWT_SECRET_ID", "  ")])),
+            Err(ConfigError::Missing("JWT_SECRET_ID"))
+        );
+    }
+
+    #[test]
+    fn optional_values_are_trimmed_and_empty_means_unset() {
+        let cfg = Config::from_lookup(lookup(&[
+            ("TABLE_NAME", "igny8"),
+            ("JWT_SECRET_ID", "igny8/jwt"),
+            ("AWS_ENDPOINT_URL", ""),
+            ("PUBLIC_BASE_URL", "https://api.example.com/"),
+            ("AI_JOBS_QUEUE_URL", " http://q "),
+        ]))
+        .unwrap();
+        assert_eq!(cfg.aws_endpoint_url, None);
+        assert_eq!(cfg.public_base_url.as_deref(), Some("https://api.example.com"));
+        assert_eq!(cfg.ai_jobs_queue_url.as_deref(), Some("http://q"));
+        assert_eq!(cfg.images_bucket, None);
+    }
+}

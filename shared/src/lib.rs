@@ -1,0 +1,32 @@
+//! The IGNY8 domain crate.
+//!
+//! Every Lambda in `functions/` is a thin adapter over this crate: it parses the event, calls
+//! [`http::serve`] with a router, and the router calls the domain services defined here.
+//!
+//! - [`config`]: settings read from the environment.
+//! - [`aws`]: lazily built AWS SDK clients (one set per container).
+//! - [`store`]: the single-table DynamoDB store and its key design (see `docs/data-model.md`).
+//! - [`auth`]: JWT access/refresh tokens, argon2id password hashing, the signing key.
+//! - [`accounts`]: accounts, users and plans, and the auth use cases (register, login, ...).
+//! - [`error`], [`envelope`], [`pagination`], [`validation`]: the API contract.
+//! - [`http`]: the request pipeline shared by every function (request id, logging, errors).
+//! - [`telemetry`]: structured JSON logs.
+
+pub mod accounts;
+pub mod credits;
+pub mod auth;
+pub mod aws;
+pub mod config;
+pub mod envelope;
+pub mod error;
+pub mod http;
+pub mod ids;
+pub mod pagination;
+pub mod services;
+pub mod store;
+pub mod telemetry;
+pub mod validation;
+
+pub use config::Config;
+pub use error::ApiError;
+pub use services::Services;

@@ -1,0 +1,124 @@
+//! Page-number pagination: `page` (from 1) and `page_size` (default 10, at most 100), answered as
+//! `{count, next, previous, results}` with absolute links.
+
+use std::collections::HashMap;
+
+use crate::ApiError;
+
+pub const DEFAULT_PAGE_SIZE: u32 = 10;
+pub const MAX_PAGE_SIZE: u32 = 100;
+
+/// A validated page request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageRequest {
+    pub page: u32,
+    pub page_size: u32,
+}
+
+impl Default for PageRequest {
+    fn default() -> Self {
+        Self { page: 1, page_size: DEFAULT_PAGE_SIZE }
+    }
+}
+
+impl PageRequest {
+    /// Reads `page` and `page_size` from the query string. A `page_size` above the maximum is
+    /// capped (as the original did); a non-numeric or zero value is a 400.
+    pub fn from_query(query: &HashMap<String, String>) -> Result<Self, ApiError> {
+        let number = |name: &str| -> Result<Option<u32>, ApiError> {
+            match query.get(name).map(|v| v.trim()).filter(|v| !v.is_empty()) {
+                None => Ok(None),
+                Some(v) => match v.parse::<u32>() {
+                    Ok(n) if n >= 1 => Ok(Some(n)),
+                    _ => Err(ApiError::field(name, "A positive integer is required.")),
+                },
+            }
+        };
+        Ok(Self {
+            page: number("page")?.unwrap_or(1),
+            page_size: number("page_size")?.unwrap_or(DEFAULT_PAGE_SIZE).min(MAX_PAGE_SIZE),
+        })
+    }
+
+    /// Index of the first item of this page.
+    pub fn offset(&self) -> usize {
+        (self.page as usize - 1) * self.page_size as usize
+    }
+
+    /// Cuts this page out of the full, ordered result set. `url` is the request's absolute URL,
+    /// whose query string is kept in the links with `page` replaced.
+    pub fn paginate<T>(&self, items: Vec<T>, url: &url::Url) -> Result<Page<T>, ApiError> {
+        let count = items.len();
+        let offset = self.offset();
+        if offset >= count && self.page > 1 {
+            return Err(ApiError::NotFound("Invalid page.".into()));
+        }
+        let results: Vec<T> = items.into_iter().skip(offset).take(self.page_size as usize).collect();
+        let next = (offset + results.len() < count).then(|| link(url, self.page + 1));
+        let previous = (self.page > 1).then(|| link(url, self.page - 1));
+        Ok(Page { count: count as u64, next, previous, results })
+    }
+}
+
+/// One page of results.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub count: u64,
+    pub next: Option<String>,
+    pub previous: Option<String>,
+    pub results: Vec<T>,
+}
+
+impl<T> Page<T> {
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page { count: self.count, next: self.next, previous: self.previous, results: self.results.into_iter().map(f).collect() }
+    }
+}
+
+fn link(url: &url::Url, page: u32) -> String {
+    let mut url = url.clone();
+    let pairs: Vec<(String, String)> =
+        url.query_pairs().filter(|(k, _)| k != "page").map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+    {
+        let mut q = url.query_pairs_mut();
+        q.clear();
+        for (k, v) in &pairs {
+            q.append_pair(k, v);
+        }
+        q.append_pair("page", &page.to_string());
+    }
+    url.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn defaults_and_caps() {
+        assert_eq!(PageRequest::from_query(&q(&[])).unwrap(), PageRequest { page: 1, page_size: 10 });
+        assert_eq!(PageRequest::from_query(&q(&[("page_size", "200")])).unwrap().page_size, 100);
+        assert!(PageRequest::from_query(&q(&[("page", "0")])).is_err());
+        assert!(PageRequest::from_query(&q(&[("page_size", "ten")])).is_err());
+    }
+
+    #[test]
+    fn links_keep_filters_and_replace_page() {
+        let url = url::Url::parse("https://api.example.com/api/v1/planner/keywords/?status=active&page=2&page_size=5").unwrap();
+        let req = PageRequest { page: 2, page_size: 5 };
+        let page = req.paginate((1..=15).collect(), &url).unwrap();
+        assert_eq!(page.count, 15);
+        assert_eq!(page.results, vec![6, 7, 8, 9, 10]);
+        assert_eq!(page.next.as_deref(), Some("https://api.example.com/api/v1/planner/keywords/?status=active&page_size=5&page=3"));
+        assert_eq!(page.previous.as_deref(), Some("https://api.example.com/api/v1/planner/keywords/?status=active&page_size=5&page=1"));
+        let last = PageRequest { page: 3, page_size: 5 }.paginate((1..=15).collect(), &url).unwrap();
+        assert_eq!(last.next, None);
+        assert!(PageRequest { page: 4, page_size: 5 }.paginate((1..=15).collect::<Vec<_>>(), &url).is_err());
+        let empty = PageRequest::default().paginate(Vec::<u8>::new(), &url).unwrap();
+        assert_eq!((empty.count, empty.next, empty.previous), (0, None, None));
+    }
+}

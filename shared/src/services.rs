@@ -1,0 +1,57 @@
+//! What a function holds for the life of its container: configuration and the lazily built AWS
+//! clients and signing key. Building it does no I/O, so it costs nothing at cold start.
+
+use tokio::sync::OnceCell;
+
+use crate::auth::{SigningKey, SigningKeySource};
+use crate::aws::LazySdk;
+use crate::store::Store;
+use crate::{ApiError, Config};
+
+#[derive(Debug)]
+pub struct Services {
+    pub config: Config,
+    sdk: LazySdk,
+    store: OnceCell<Store>,
+    secrets: OnceCell<aws_sdk_secretsmanager::Client>,
+    signing_key: SigningKeySource,
+}
+
+impl Services {
+    /// Services whose AWS configuration is loaded from the environment on first use.
+    pub fn new(config: Config) -> Self {
+        Self::with_sdk(config, LazySdk::new())
+    }
+
+    /// Services over an SDK configuration made elsewhere (the local stack, tests).
+    pub fn with_sdk_config(config: Config, sdk: aws_config::SdkConfig) -> Self {
+        Self::with_sdk(config, LazySdk::preset(sdk))
+    }
+
+    fn with_sdk(config: Config, sdk: LazySdk) -> Self {
+        let signing_key = SigningKeySource::new(config.jwt_secret_id.clone());
+        Self { config, sdk, store: OnceCell::new(), secrets: OnceCell::new(), signing_key }
+    }
+
+    /// The single-table store.
+    pub async fn store(&self) -> &Store {
+        self.store
+            .get_or_init(|| async {
+                let sdk = self.sdk.get(&self.config).await;
+                Store::new(aws_sdk_dynamodb::Client::new(sdk), self.config.table_name.clone())
+            })
+            .await
+    }
+
+    pub async fn secrets(&self) -> &aws_sdk_secretsmanager::Client {
+        self.secrets
+            .get_or_init(|| async { aws_sdk_secretsmanager::Client::new(self.sdk.get(&self.config).await) })
+            .await
+    }
+
+    /// The JWT signing key, fetched from Secrets Manager on first use.
+    pub async fn signing_key(&self) -> Result<&SigningKey, ApiError> {
+        let secrets = self.secrets().await;
+        self.signing_key.get(secrets).await.map_err(ApiError::internal)
+    }
+}

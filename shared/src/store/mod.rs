@@ -1,0 +1,497 @@
+//! The single-table DynamoDB store: typed items through serde, conditional writes, transactions
+//! and query pages. Key construction lives in [`keys`].
+
+pub mod keys;
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, Delete, KeysAndAttributes, Put, TransactWriteItem, Update,
+};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use thiserror::Error;
+
+pub use keys::Key;
+
+use crate::ApiError;
+
+/// A raw DynamoDB item.
+pub type RawItem = HashMap<String, AttributeValue>;
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// A conditional write's condition did not hold.
+    #[error("conditional check failed")]
+    ConditionFailed,
+    /// A transaction was cancelled; `failed` holds the indexes of the writes whose condition failed.
+    #[error("transaction cancelled (conditions failed at {failed:?})")]
+    TransactionCancelled { failed: Vec<usize> },
+    #[error("dynamodb request failed: {0}")]
+    Request(String),
+    #[error("item could not be encoded or decoded: {0}")]
+    Codec(String),
+}
+
+impl StoreError {
+    fn request<E: std::error::Error + 'static, R: std::fmt::Debug>(err: SdkError<E, R>) -> Self {
+        Self::Request(aws_sdk_dynamodb::error::DisplayErrorContext(err).to_string())
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        ApiError::internal(err)
+    }
+}
+
+/// An item about to be written: its key, entity type, index keys and serialised fields.
+#[derive(Debug, Clone)]
+pub struct Item {
+    attrs: RawItem,
+}
+
+impl Item {
+    /// Serialises `value` (a struct of plain fields) into an item at `key`.
+    pub fn new<T: Serialize>(key: &Key, entity: &str, value: &T) -> Result<Self, StoreError> {
+        let mut attrs: RawItem = serde_dynamo::to_item(value).map_err(|e| StoreError::Codec(e.to_string()))?;
+        attrs.insert(keys::PK.into(), AttributeValue::S(key.pk.clone()));
+        attrs.insert(keys::SK.into(), AttributeValue::S(key.sk.clone()));
+        attrs.insert(keys::ENTITY.into(), AttributeValue::S(entity.into()));
+        Ok(Self { attrs })
+    }
+
+    pub fn gsi1(mut self, (pk, sk): (String, String)) -> Self {
+        self.attrs.insert(keys::GSI1_PK.into(), AttributeValue::S(pk));
+        self.attrs.insert(keys::GSI1_SK.into(), AttributeValue::S(sk));
+        self
+    }
+
+    pub fn gsi2(mut self, (pk, sk): (String, String)) -> Self {
+        self.attrs.insert(keys::GSI2_PK.into(), AttributeValue::S(pk));
+        self.attrs.insert(keys::GSI2_SK.into(), AttributeValue::S(sk));
+        self
+    }
+
+    /// Lets DynamoDB delete the item after `epoch_seconds`.
+    pub fn expires_at(mut self, epoch_seconds: i64) -> Self {
+        self.attrs.insert(keys::TTL.into(), AttributeValue::N(epoch_seconds.to_string()));
+        self
+    }
+
+    pub fn into_raw(self) -> RawItem {
+        self.attrs
+    }
+}
+
+/// Decodes a raw item into `T`, ignoring the key and index attributes.
+pub fn decode<T: DeserializeOwned>(item: RawItem) -> Result<T, StoreError> {
+    serde_dynamo::from_item(item).map_err(|e| StoreError::Codec(e.to_string()))
+}
+
+/// A condition expression with its placeholders.
+#[derive(Debug, Clone, Default)]
+pub struct Condition {
+    pub expression: String,
+    pub names: HashMap<String, String>,
+    pub values: HashMap<String, AttributeValue>,
+}
+
+impl Condition {
+    pub fn new(expression: impl Into<String>) -> Self {
+        Self { expression: expression.into(), ..Self::default() }
+    }
+
+    /// The item must not exist yet.
+    pub fn not_exists() -> Self {
+        Self::new("attribute_not_exists(PK)")
+    }
+
+    /// The item must exist.
+    pub fn exists() -> Self {
+        Self::new("attribute_exists(PK)")
+    }
+
+    pub fn name(mut self, placeholder: &str, name: &str) -> Self {
+        self.names.insert(placeholder.into(), name.into());
+        self
+    }
+
+    pub fn value(mut self, placeholder: &str, value: AttributeValue) -> Self {
+        self.values.insert(placeholder.into(), value);
+        self
+    }
+}
+
+/// An update expression (`SET a = :a ...`) with its placeholders and optional condition.
+#[derive(Debug, Clone)]
+pub struct Change {
+    pub key: Key,
+    pub update: String,
+    pub condition: Option<Condition>,
+    pub names: HashMap<String, String>,
+    pub values: HashMap<String, AttributeValue>,
+}
+
+impl Change {
+    pub fn new(key: Key, update: impl Into<String>) -> Self {
+        Self { key, update: update.into(), condition: None, names: HashMap::new(), values: HashMap::new() }
+    }
+
+    pub fn name(mut self, placeholder: &str, name: &str) -> Self {
+        self.names.insert(placeholder.into(), name.into());
+        self
+    }
+
+    pub fn value(mut self, placeholder: &str, value: AttributeValue) -> Self {
+        self.values.insert(placeholder.into(), value);
+        self
+    }
+
+    pub fn condition(mut self, condition: Condition) -> Self {
+        self.condition = Some(condition);
+        self
+    }
+
+    fn merged(self) -> (Key, String, Option<String>, HashMap<String, String>, HashMap<String, AttributeValue>) {
+        let mut names = self.names;
+        let mut values = self.values;
+        let expression = self.condition.map(|c| {
+            names.extend(c.names);
+            values.extend(c.values);
+            c.expression
+        });
+        (self.key, self.update, expression, names, values)
+    }
+}
+
+/// One write of a transaction.
+#[derive(Debug, Clone)]
+pub enum Write {
+    Put(Item, Option<Condition>),
+    Update(Change),
+    Delete(Key, Option<Condition>),
+    Check(Key, Condition),
+}
+
+/// A page of query results and the cursor to the next one.
+#[derive(Debug, Clone)]
+pub struct QueryPage {
+    pub items: Vec<RawItem>,
+    pub next: Option<RawItem>,
+}
+
+/// How to query: a partition (on the table or an index) and an optional sort-key prefix.
+#[derive(Debug, Clone)]
+pub struct Query {
+    pub index: Option<&'static str>,
+    pub pk: String,
+    pub sk_prefix: Option<String>,
+    pub forward: bool,
+    pub limit: Option<i32>,
+    pub start: Option<RawItem>,
+}
+
+impl Query {
+    /// Items of the table partition `pk`, in sort-key order.
+    pub fn partition(pk: impl Into<String>) -> Self {
+        Self { index: None, pk: pk.into(), sk_prefix: None, forward: true, limit: None, start: None }
+    }
+
+    /// Items of partition `pk` on a global secondary index.
+    pub fn index(index: &'static str, pk: impl Into<String>) -> Self {
+        Self { index: Some(index), ..Self::partition(pk) }
+    }
+
+    pub fn sk_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.sk_prefix = Some(prefix.into());
+        self
+    }
+
+    pub fn newest_first(mut self) -> Self {
+        self.forward = false;
+        self
+    }
+
+    pub fn limit(mut self, limit: i32) -> Self {
+        self.limit = Some(limit);
+        self
+    }
+
+    pub fn start(mut self, start: Option<RawItem>) -> Self {
+        self.start = start;
+        self
+    }
+}
+
+/// The table, through the DynamoDB client.
+#[derive(Debug, Clone)]
+pub struct Store {
+    client: Client,
+    table: String,
+}
+
+fn key_map(key: &Key) -> RawItem {
+    HashMap::from([
+        (keys::PK.to_owned(), AttributeValue::S(key.pk.clone())),
+        (keys::SK.to_owned(), AttributeValue::S(key.sk.clone())),
+    ])
+}
+
+fn opt_map<K, V>(map: HashMap<K, V>) -> Option<HashMap<K, V>> {
+    (!map.is_empty()).then_some(map)
+}
+
+impl Store {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self { client, table: table.into() }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Reads one item (strongly consistent) and decodes it.
+    pub async fn get<T: DeserializeOwned>(&self, key: &Key) -> Result<Option<T>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key_map(key)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::request)?;
+        out.item.map(decode).transpose()
+    }
+
+    /// Reads several items in one request; the answer is in the order of `keys`, `None` where an
+    /// item does not exist. At most 100 keys.
+    pub async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<RawItem>>, StoreError> {
+        let mut wanted = KeysAndAttributes::builder().consistent_read(true);
+        for key in keys {
+            wanted = wanted.keys(key_map(key));
+        }
+        let wanted = wanted.build().map_err(|e| StoreError::Request(e.to_string()))?;
+        let mut pending = HashMap::from([(self.table.clone(), wanted)]);
+        let mut found: HashMap<(String, String), RawItem> = HashMap::new();
+        // Unprocessed keys are retried; DynamoDB returns them under throttling.
+        for _ in 0..5 {
+            let out = self
+                .client
+                .batch_get_item()
+                .set_request_items(Some(pending))
+                .send()
+                .await
+                .map_err(StoreError::request)?;
+            for item in out.responses.and_then(|mut r| r.remove(&self.table)).unwrap_or_default() {
+                let (Some(AttributeValue::S(pk)), Some(AttributeValue::S(sk))) = (item.get(keys::PK), item.get(keys::SK))
+                else {
+                    continue;
+                };
+                found.insert((pk.clone(), sk.clone()), item);
+            }
+            match out.unprocessed_keys.filter(|u| !u.is_empty()) {
+                Some(unprocessed) => pending = unprocessed,
+                None => break,
+            }
+        }
+        Ok(keys.iter().map(|k| found.remove(&(k.pk.clone(), k.sk.clone()))).collect())
+    }
+
+    /// Writes an item, optionally under a condition ([`StoreError::ConditionFailed`] when it fails).
+    pub async fn put(&self, item: Item, condition: Option<Condition>) -> Result<(), StoreError> {
+        let (expression, names, values) = match condition {
+            Some(c) => (Some(c.expression), opt_map(c.names), opt_map(c.values)),
+            None => (None, None, None),
+        };
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item.into_raw()))
+            .set_condition_expression(expression)
+            .set_expression_attribute_names(names)
+            .set_expression_attribute_values(values)
+            .send()
+            .await
+            .map_err(|err| match err.as_service_error() {
+                Some(e) if e.is_conditional_check_failed_exception() => StoreError::ConditionFailed,
+                _ => StoreError::request(err),
+            })?;
+        Ok(())
+    }
+
+    /// Applies an update expression and returns the item as it is after the update.
+    pub async fn update(&self, change: Change) -> Result<RawItem, StoreError> {
+        let (key, update, condition, names, values) = change.merged();
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key_map(&key)))
+            .update_expression(update)
+            .set_condition_expression(condition)
+            .set_expression_attribute_names(opt_map(names))
+            .set_expression_attribute_values(opt_map(values))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+            .send()
+            .await
+            .map_err(|err| match err.as_service_error() {
+                Some(e) if e.is_conditional_check_failed_exception() => StoreError::ConditionFailed,
+                _ => StoreError::request(err),
+            })?;
+        Ok(out.attributes.unwrap_or_default())
+    }
+
+    /// Writes all of `writes` or none of them (at most 100 per transaction).
+    pub async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        let items = writes.into_iter().map(|w| self.transact_item(w)).collect::<Result<Vec<_>, _>>()?;
+        self.client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+            .map_err(|err| match err.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(e)) => StoreError::TransactionCancelled {
+                    failed: e
+                        .cancellation_reasons()
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, r)| r.code() == Some("ConditionalCheckFailed"))
+                        .map(|(i, _)| i)
+                        .collect(),
+                },
+                _ => StoreError::request(err),
+            })?;
+        Ok(())
+    }
+
+    fn transact_item(&self, write: Write) -> Result<TransactWriteItem, StoreError> {
+        let build = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Request(e.to_string());
+        let item = match write {
+            Write::Put(item, condition) => {
+                let (expression, names, values) = split(condition);
+                TransactWriteItem::builder().put(
+                    Put::builder()
+                        .table_name(&self.table)
+                        .set_item(Some(item.into_raw()))
+                        .set_condition_expression(expression)
+                        .set_expression_attribute_names(names)
+                        .set_expression_attribute_values(values)
+                        .build()
+                        .map_err(build)?,
+                )
+            }
+            Write::Update(change) => {
+                let (key, update, condition, names, values) = change.merged();
+                TransactWriteItem::builder().update(
+                    Update::builder()
+                        .table_name(&self.table)
+                        .set_key(Some(key_map(&key)))
+                        .update_expression(update)
+                        .set_condition_expression(condition)
+                        .set_expression_attribute_names(opt_map(names))
+                        .set_expression_attribute_values(opt_map(values))
+                        .build()
+                        .map_err(build)?,
+                )
+            }
+            Write::Delete(key, condition) => {
+                let (expression, names, values) = split(condition);
+                TransactWriteItem::builder().delete(
+                    Delete::builder()
+                        .table_name(&self.table)
+                        .set_key(Some(key_map(&key)))
+                        .set_condition_expression(expression)
+                        .set_expression_attribute_names(names)
+                        .set_expression_attribute_values(values)
+                        .build()
+                        .map_err(build)?,
+                )
+            }
+            Write::Check(key, condition) => TransactWriteItem::builder().condition_check(
+                ConditionCheck::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(key_map(&key)))
+                    .condition_expression(condition.expression)
+                    .set_expression_attribute_names(opt_map(condition.names))
+                    .set_expression_attribute_values(opt_map(condition.values))
+                    .build()
+                    .map_err(build)?,
+            ),
+        };
+        Ok(item.build())
+    }
+
+    /// One page of a query.
+    pub async fn query(&self, query: Query) -> Result<QueryPage, StoreError> {
+        let (pk_name, sk_name) = match query.index {
+            None => (keys::PK, keys::SK),
+            Some(keys::GSI1) => (keys::GSI1_PK, keys::GSI1_SK),
+            Some(_) => (keys::GSI2_PK, keys::GSI2_SK),
+        };
+        let mut expression = "#pk = :pk".to_owned();
+        let mut names = HashMap::from([("#pk".to_owned(), pk_name.to_owned())]);
+        let mut values = HashMap::from([(":pk".to_owned(), AttributeValue::S(query.pk))]);
+        if let Some(prefix) = query.sk_prefix {
+            expression.push_str(" AND begins_with(#sk, :sk)");
+            names.insert("#sk".into(), sk_name.into());
+            values.insert(":sk".into(), AttributeValue::S(prefix));
+        }
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .set_index_name(query.index.map(str::to_owned))
+            .key_condition_expression(expression)
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+            .scan_index_forward(query.forward)
+            .set_limit(query.limit)
+            .set_exclusive_start_key(query.start)
+            .send()
+            .await
+            .map_err(StoreError::request)?;
+        Ok(QueryPage { items: out.items.unwrap_or_default(), next: out.last_evaluated_key.filter(|k| !k.is_empty()) })
+    }
+
+    /// Every item of a query, following the cursor to the end.
+    pub async fn query_all(&self, query: Query) -> Result<Vec<RawItem>, StoreError> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self.query(query.clone().start(start)).await?;
+            items.extend(page.items);
+            match page.next {
+                Some(next) => start = Some(next),
+                None => return Ok(items),
+            }
+        }
+    }
+}
+
+fn split(
+    condition: Option<Condition>,
+) -> (Option<String>, Option<HashMap<String, String>>, Option<HashMap<String, AttributeValue>>) {
+    match condition {
+        Some(c) => (Some(c.expression), opt_map(c.names), opt_map(c.values)),
+        None => (None, None, None),
+    }
+}
+
+/// A string attribute value.
+pub fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+/// A number attribute value.
+pub fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}

@@ -1,0 +1,19 @@
+//! Structured JSON logs. One line per request is written by [`crate::http::RequestCtx::finish`].
+//! Nothing logs request bodies, passwords, tokens or keys.
+
+use tracing_subscriber::EnvFilter;
+
+/// Installs the JSON subscriber; the level comes from `RUST_LOG` (default `info`).
+/// Safe to call more than once (later calls do nothing).
+pub fn init() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .flatten_event(true)
+        .with_current_span(false)
+        .with_span_list(false)
+        .with_target(false)
+        .with_ansi(false)
+        .with_env_filter(filter)
+        .try_init();
+}

@@ -1,0 +1,175 @@
+//! Reading request bodies into domain types with per-field errors, the way the original API
+//! reported them (`errors: {field: ["message", ...]}`).
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::ApiError;
+
+pub const REQUIRED: &str = "This field is required.";
+pub const NOT_A_STRING: &str = "Not a valid string.";
+pub const BLANK: &str = "This field may not be blank.";
+
+/// Field name → messages, serialised as the envelope's `errors`.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct FieldErrors(BTreeMap<String, Vec<String>>);
+
+impl FieldErrors {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn add(&mut self, field: &str, message: impl Into<String>) {
+        self.0.entry(field.to_owned()).or_default().push(message.into());
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn get(&self, field: &str) -> Option<&[String]> {
+        self.0.get(field).map(Vec::as_slice)
+    }
+}
+
+/// A JSON object body being read field by field; errors accumulate so that the client sees every
+/// problem at once, and nothing is acted on until [`Fields::finish`] says the body is valid.
+#[derive(Debug)]
+pub struct Fields {
+    object: Map<String, Value>,
+    errors: FieldErrors,
+}
+
+impl Fields {
+    /// Parses a request body that must be a JSON object. An empty body counts as `{}` so that the
+    /// client is told which fields are missing.
+    pub fn parse(body: &[u8]) -> Result<Self, ApiError> {
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Self::from_object(Map::new()));
+        }
+        match serde_json::from_slice::<Value>(body) {
+            Ok(Value::Object(object)) => Ok(Self::from_object(object)),
+            Ok(_) => Err(ApiError::field("non_field_errors", "Expected a JSON object.")),
+            Err(err) => Err(ApiError::BadRequest(format!("Malformed JSON: {err}"))),
+        }
+    }
+
+    pub fn from_object(object: Map<String, Value>) -> Self {
+        Self { object, errors: FieldErrors::new() }
+    }
+
+    /// Records an error on `field`.
+    pub fn error(&mut self, field: &str, message: impl Into<String>) {
+        self.errors.add(field, message);
+    }
+
+    pub fn has_error(&self, field: &str) -> bool {
+        self.errors.get(field).is_some()
+    }
+
+    /// A required field, parsed by `parse`.
+    pub fn required<T>(&mut self, field: &str, parse: impl FnOnce(&Value) -> Result<T, String>) -> Option<T> {
+        match self.object.get(field) {
+            None | Some(Value::Null) => {
+                self.error(field, REQUIRED);
+                None
+            }
+            Some(value) => self.parsed(field, parse(value)),
+        }
+    }
+
+    /// An optional field: absent and `null` are `None`.
+    pub fn optional<T>(&mut self, field: &str, parse: impl FnOnce(&Value) -> Result<T, String>) -> Option<T> {
+        match self.object.get(field) {
+            None | Some(Value::Null) => None,
+            Some(value) => self.parsed(field, parse(value)),
+        }
+    }
+
+    /// A required, non-blank string.
+    pub fn required_str(&mut self, field: &str) -> Option<String> {
+        self.required(field, non_blank_string)
+    }
+
+    /// An optional string (blank counts as absent), at most `max` characters.
+    pub fn optional_str(&mut self, field: &str, max: usize) -> Option<String> {
+        self.optional(field, |v| {
+            let s = string(v)?;
+            if s.chars().count() > max {
+                return Err(format!("Ensure this field has no more than {max} characters."));
+            }
+            Ok(s)
+        })
+        .filter(|s| !s.is_empty())
+    }
+
+    fn parsed<T>(&mut self, field: &str, result: Result<T, String>) -> Option<T> {
+        match result {
+            Ok(v) => Some(v),
+            Err(message) => {
+                self.error(field, message);
+                None
+            }
+        }
+    }
+
+    /// `Ok(())` when no field had an error, else the 400 with every field's messages.
+    pub fn finish(self) -> Result<(), ApiError> {
+        if self.errors.is_empty() { Ok(()) } else { Err(ApiError::Validation(self.errors)) }
+    }
+}
+
+/// A JSON string, trimmed.
+pub fn string(value: &Value) -> Result<String, String> {
+    value.as_str().map(|s| s.trim().to_owned()).ok_or_else(|| NOT_A_STRING.to_owned())
+}
+
+/// A JSON string that is not blank once trimmed.
+pub fn non_blank_string(value: &Value) -> Result<String, String> {
+    let s = string(value)?;
+    if s.is_empty() { Err(BLANK.to_owned()) } else { Ok(s) }
+}
+
+/// A JSON string taken exactly as sent (passwords are not trimmed).
+pub fn raw_string(value: &Value) -> Result<String, String> {
+    let s = value.as_str().ok_or_else(|| NOT_A_STRING.to_owned())?;
+    if s.is_empty() { Err(BLANK.to_owned()) } else { Ok(s.to_owned()) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn collects_every_field_error() {
+        let mut f = Fields::parse(br#"{"email": 5, "name": "  "}"#).unwrap();
+        assert_eq!(f.required_str("email"), None);
+        assert_eq!(f.required_str("name"), None);
+        assert_eq!(f.required_str("password"), None);
+        let ApiError::Validation(errors) = f.finish().unwrap_err() else { panic!("not a validation error") };
+        assert_eq!(errors.get("email").unwrap(), [NOT_A_STRING]);
+        assert_eq!(errors.get("name").unwrap(), [BLANK]);
+        assert_eq!(errors.get("password").unwrap(), [REQUIRED]);
+    }
+
+    #[test]
+    fn malformed_and_non_object_bodies_are_rejected() {
+        assert!(matches!(Fields::parse(b"{not json"), Err(ApiError::BadRequest(_))));
+        assert!(matches!(Fields::parse(b"[1,2]"), Err(ApiError::Validation(_))));
+        assert!(Fields::parse(b"  ").is_ok());
+    }
+
+    #[test]
+    fn optional_fields_enforce_length_and_treat_blank_as_absent() {
+        let mut f = Fields::from_object(json!({"a": "", "b": "xyz", "c": null}).as_object().unwrap().clone());
+        assert_eq!(f.optional_str("a", 5), None);
+        assert_eq!(f.optional_str("b", 2), None);
+        assert_eq!(f.optional_str("c", 5), None);
+        assert!(f.has_error("b"));
+        assert!(!f.has_error("a"));
+    }
+}
