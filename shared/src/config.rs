@@ -39,7 +39,11 @@ impl Config {
 
     /// Reads the configuration through `lookup` (the environment, or a map in tests).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
         Ok(Self {
             table_name: get("TABLE_NAME").ok_or(ConfigError::Missing("TABLE_NAME"))?,
             jwt_secret_id: get("JWT_SECRET_ID").ok_or(ConfigError::Missing("JWT_SECRET_ID"))?,
@@ -58,8 +62,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> =
-            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         move |k| map.get(k).cloned()
     }
 
@@ -86,7 +92,10 @@ mod tests {
         ]))
         .unwrap();
         assert_eq!(cfg.aws_endpoint_url, None);
-        assert_eq!(cfg.public_base_url.as_deref(), Some("https://api.example.com"));
+        assert_eq!(
+            cfg.public_base_url.as_deref(),
+            Some("https://api.example.com")
+        );
         assert_eq!(cfg.ai_jobs_queue_url.as_deref(), Some("http://q"));
         assert_eq!(cfg.images_bucket, None);
     }

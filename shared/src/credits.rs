@@ -55,8 +55,15 @@ impl LedgerEntry {
 
     /// The write that records this entry (it must not exist yet).
     pub fn write(&self) -> Result<Write, StoreError> {
-        let item = Item::new(&Key::ledger_entry(&self.account_id, &self.id), "LedgerEntry", self)?;
-        Ok(Write::Put(item, Some(crate::store::Condition::not_exists())))
+        let item = Item::new(
+            &Key::ledger_entry(&self.account_id, &self.id),
+            "LedgerEntry",
+            self,
+        )?;
+        Ok(Write::Put(
+            item,
+            Some(crate::store::Condition::not_exists()),
+        ))
     }
 
     pub fn to_json(&self) -> Value {

@@ -13,10 +13,10 @@
 //! - [`telemetry`]: structured JSON logs.
 
 pub mod accounts;
-pub mod credits;
 pub mod auth;
 pub mod aws;
 pub mod config;
+pub mod credits;
 pub mod envelope;
 pub mod error;
 pub mod http;

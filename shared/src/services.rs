@@ -30,7 +30,13 @@ impl Services {
 
     fn with_sdk(config: Config, sdk: LazySdk) -> Self {
         let signing_key = SigningKeySource::new(config.jwt_secret_id.clone());
-        Self { config, sdk, store: OnceCell::new(), secrets: OnceCell::new(), signing_key }
+        Self {
+            config,
+            sdk,
+            store: OnceCell::new(),
+            secrets: OnceCell::new(),
+            signing_key,
+        }
     }
 
     /// The single-table store.
@@ -38,20 +44,28 @@ impl Services {
         self.store
             .get_or_init(|| async {
                 let sdk = self.sdk.get(&self.config).await;
-                Store::new(aws_sdk_dynamodb::Client::new(sdk), self.config.table_name.clone())
+                Store::new(
+                    aws_sdk_dynamodb::Client::new(sdk),
+                    self.config.table_name.clone(),
+                )
             })
             .await
     }
 
     pub async fn secrets(&self) -> &aws_sdk_secretsmanager::Client {
         self.secrets
-            .get_or_init(|| async { aws_sdk_secretsmanager::Client::new(self.sdk.get(&self.config).await) })
+            .get_or_init(|| async {
+                aws_sdk_secretsmanager::Client::new(self.sdk.get(&self.config).await)
+            })
             .await
     }
 
     /// The JWT signing key, fetched from Secrets Manager on first use.
     pub async fn signing_key(&self) -> Result<&SigningKey, ApiError> {
         let secrets = self.secrets().await;
-        self.signing_key.get(secrets).await.map_err(ApiError::internal)
+        self.signing_key
+            .get(secrets)
+            .await
+            .map_err(ApiError::internal)
     }
 }

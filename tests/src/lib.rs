@@ -1,1 +1,247 @@
-//! tmp
+//! Test harness: each test gets its own resources (table, secret, queues, bucket) on the
+//! AWS-compatible endpoint named by `AWS_ENDPOINT_URL`, and its own gateway on a free loopback
+//! port, serving the routes of `template.yaml` exactly as `local-gateway` does.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use base64::Engine;
+use local_stack::bootstrap::{Provisioned, bootstrap, local_sdk_config};
+use local_stack::gateway::{Gateway, serve};
+use local_stack::template::{Template, logical_ids};
+use local_stack::{LocalNames, functions};
+use reqwest::header::HeaderMap;
+use serde_json::{Value, json};
+
+pub const PASSWORD: &str = "correct horse battery";
+
+/// The endpoint the tests run against; the test command starts it and exports this variable.
+pub fn endpoint() -> String {
+    std::env::var("AWS_ENDPOINT_URL").expect(
+        "AWS_ENDPOINT_URL is not set: run the tests with ./scripts/test.sh, which starts the local AWS endpoint",
+    )
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub provisioned: Provisioned,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub secrets: aws_sdk_secretsmanager::Client,
+}
+
+/// An HTTP answer: status, headers and the JSON body (`Value::Null` when the body is not JSON).
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl Answer {
+    pub fn data(&self) -> &Value {
+        &self.body["data"]
+    }
+
+    /// The messages of one field of the envelope's `errors`.
+    pub fn field_errors(&self, field: &str) -> Vec<String> {
+        self.body["errors"][field]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|m| m.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Asserts the error envelope: status, `success: false`, the message, and a request id that
+    /// matches the `X-Request-ID` header.
+    #[track_caller]
+    pub fn assert_error(&self, status: u16, error: &str) {
+        assert_eq!(self.status, status, "unexpected status, body {}", self.body);
+        assert_eq!(self.body["success"], json!(false), "body {}", self.body);
+        assert_eq!(self.body["error"], json!(error), "body {}", self.body);
+        self.assert_request_id();
+    }
+
+    #[track_caller]
+    pub fn assert_request_id(&self) {
+        let header = self
+            .headers
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        assert!(!header.is_empty(), "no X-Request-ID header");
+        assert_eq!(self.body["request_id"], json!(header));
+    }
+}
+
+/// Tokens from a login.
+#[derive(Debug, Clone)]
+pub struct Tokens {
+    pub access: String,
+    pub refresh: String,
+}
+
+pub async fn spawn_app() -> TestApp {
+    let endpoint = endpoint();
+    let template = Template::load_default().expect("template.yaml parses");
+    let names = LocalNames::unique();
+    let provisioned = bootstrap(&endpoint, &names, &template)
+        .await
+        .expect("bootstrap on the local endpoint");
+    let sdk = local_sdk_config(&endpoint).await;
+    let handlers = functions::handlers(&provisioned.config, &sdk);
+    let gateway = Gateway::new(template.routes, template.cors, handlers)
+        .expect("every template route has a handler");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a loopback port");
+    let base = format!("http://{}", listener.local_addr().expect("bound address"));
+    tokio::spawn(serve(listener, Arc::new(gateway), std::future::pending()));
+    TestApp {
+        base,
+        client: reqwest::Client::new(),
+        dynamodb: aws_sdk_dynamodb::Client::new(&sdk),
+        secrets: aws_sdk_secretsmanager::Client::new(&sdk),
+        provisioned,
+    }
+}
+
+impl TestApp {
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> Answer {
+        let response = request.send().await.expect("request reaches the gateway");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let bytes = response.bytes().await.expect("response body");
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Answer {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn post(&self, path: &str, body: &Value, token: Option<&str>) -> Answer {
+        let mut request = self.client.post(self.url(path)).json(body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        self.send(request).await
+    }
+
+    pub async fn post_raw(&self, path: &str, body: &'static str) -> Answer {
+        self.send(
+            self.client
+                .post(self.url(path))
+                .header("content-type", "application/json")
+                .body(body),
+        )
+        .await
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Answer {
+        let mut request = self.client.get(self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        self.send(request).await
+    }
+
+    pub async fn register(&self, email: &str) -> Answer {
+        self.post(
+            "/api/v1/auth/register/",
+            &json!({"email": email, "password": PASSWORD}),
+            None,
+        )
+        .await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Answer {
+        self.post(
+            "/api/v1/auth/login/",
+            &json!({"email": email, "password": password}),
+            None,
+        )
+        .await
+    }
+
+    /// Registers `email` and logs in.
+    pub async fn signed_up(&self, email: &str) -> Tokens {
+        assert_eq!(self.register(email).await.status, 201);
+        let login = self.login(email, PASSWORD).await;
+        assert_eq!(login.status, 200, "{}", login.body);
+        Tokens {
+            access: login.data()["access"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+            refresh: login.data()["refresh"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        }
+    }
+
+    /// Every item of this test's table, sorted by key: to show that a failed request changed
+    /// nothing. (A test-only scan; no request path scans.)
+    pub async fn snapshot(&self) -> Vec<HashMap<String, AttributeValue>> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .dynamodb
+                .scan()
+                .table_name(&self.provisioned.config.table_name)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .expect("scan the test table");
+            items.extend(out.items.unwrap_or_default());
+            match out.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => break,
+            }
+        }
+        let key = |i: &HashMap<String, AttributeValue>| {
+            let s = |k: &str| {
+                i.get(k)
+                    .and_then(|v| v.as_s().ok())
+                    .cloned()
+                    .unwrap_or_default()
+            };
+            (s("PK"), s("SK"))
+        };
+        items.sort_by_key(key);
+        items
+    }
+
+    /// The raw bytes of this test's JWT signing key, read from Secrets Manager.
+    pub async fn signing_key(&self) -> Vec<u8> {
+        let secret = self
+            .secrets
+            .get_secret_value()
+            .secret_id(self.provisioned.names.secret(logical_ids::JWT_SIGNING_KEY))
+            .send()
+            .await
+            .expect("read the signing key");
+        base64::engine::general_purpose::STANDARD
+            .decode(secret.secret_string().unwrap_or_default())
+            .expect("the signing key is base64")
+    }
+}
+
+/// The claims of a token, decoded without verification (to forge variants of it in tests).
+pub fn claims_of(token: &str) -> Value {
+    let payload = token.split('.').nth(1).unwrap_or_default();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap_or_default();
+    serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+}

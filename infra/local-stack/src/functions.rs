@@ -28,6 +28,8 @@ pub fn handlers(config: &Config, sdk: &SdkConfig) -> HashMap<&'static str, Handl
     let services = || Services::with_sdk_config(config.clone(), sdk.clone());
     HashMap::from([(
         "auth",
-        handler(services(), |s, r| async move { auth_function::handle(&s, r).await }),
+        handler(services(), |s, r| async move {
+            auth_function::handle(&s, r).await
+        }),
     )])
 }

@@ -94,7 +94,10 @@ fn string(value: &Value) -> Option<String> {
 }
 
 fn strings(value: Option<&Value>) -> Vec<String> {
-    value.and_then(Value::as_sequence).map(|seq| seq.iter().filter_map(string).collect()).unwrap_or_default()
+    value
+        .and_then(Value::as_sequence)
+        .map(|seq| seq.iter().filter_map(string).collect())
+        .unwrap_or_default()
 }
 
 /// `!Ref Param` → the parameter's default (the local stack deploys with defaults).
@@ -106,7 +109,12 @@ fn resolve_ref_list(value: Option<&Value>, parameters: Option<&Value>) -> Vec<St
                 .and_then(|p| get(p, &name))
                 .and_then(|p| get(p, "Default"))
                 .and_then(string)
-                .map(|d| d.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect())
+                .map(|d| {
+                    d.split(',')
+                        .map(|s| s.trim().to_owned())
+                        .filter(|s| !s.is_empty())
+                        .collect()
+                })
                 .unwrap_or_default()
         }
         other => strings(other),
@@ -131,7 +139,8 @@ fn key_schema(value: Option<&Value>) -> Vec<KeyAttr> {
 
 impl Template {
     pub fn load(path: &Path) -> Result<Self, TemplateError> {
-        let text = std::fs::read_to_string(path).map_err(|e| TemplateError::Read(path.display().to_string(), e))?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| TemplateError::Read(path.display().to_string(), e))?;
         Self::parse(&text)
     }
 
@@ -162,8 +171,14 @@ impl Template {
                         .and_then(|m| get(m, "BuildProperties"))
                         .and_then(|b| get(b, "Binary"))
                         .and_then(string)
-                        .ok_or_else(|| TemplateError::Shape(format!("{id} has no Metadata.BuildProperties.Binary")))?;
-                    let events = props.and_then(|p| get(p, "Events")).and_then(Value::as_mapping);
+                        .ok_or_else(|| {
+                            TemplateError::Shape(format!(
+                                "{id} has no Metadata.BuildProperties.Binary"
+                            ))
+                        })?;
+                    let events = props
+                        .and_then(|p| get(p, "Events"))
+                        .and_then(Value::as_mapping);
                     for event in events.into_iter().flat_map(|m| m.values()) {
                         if get(event, "Type").and_then(string).as_deref() != Some("HttpApi") {
                             continue;
@@ -172,9 +187,16 @@ impl Template {
                         let path = p.and_then(|p| get(p, "Path")).and_then(string);
                         let method = p.and_then(|p| get(p, "Method")).and_then(string);
                         let (Some(path), Some(method)) = (path, method) else {
-                            return Err(TemplateError::Shape(format!("{id}: an HttpApi event needs Path and Method")));
+                            return Err(TemplateError::Shape(format!(
+                                "{id}: an HttpApi event needs Path and Method"
+                            )));
                         };
-                        routes.push(Route { method: method.to_uppercase(), path, function: id.clone(), binary: binary.clone() });
+                        routes.push(Route {
+                            method: method.to_uppercase(),
+                            path,
+                            function: id.clone(),
+                            binary: binary.clone(),
+                        });
                     }
                 }
                 Some("AWS::Serverless::HttpApi") => {
@@ -189,12 +211,18 @@ impl Template {
                     }
                 }
                 Some("AWS::DynamoDB::Table") => {
-                    let p = props.ok_or_else(|| TemplateError::Shape(format!("{id} has no Properties")))?;
+                    let p = props
+                        .ok_or_else(|| TemplateError::Shape(format!("{id} has no Properties")))?;
                     let attributes = get(p, "AttributeDefinitions")
                         .and_then(Value::as_sequence)
                         .map(|seq| {
                             seq.iter()
-                                .filter_map(|a| Some((string(get(a, "AttributeName")?)?, string(get(a, "AttributeType")?)?)))
+                                .filter_map(|a| {
+                                    Some((
+                                        string(get(a, "AttributeName")?)?,
+                                        string(get(a, "AttributeType")?)?,
+                                    ))
+                                })
                                 .collect()
                         })
                         .unwrap_or_default();
@@ -202,7 +230,12 @@ impl Template {
                         .and_then(Value::as_sequence)
                         .map(|seq| {
                             seq.iter()
-                                .filter_map(|i| Some(Index { name: string(get(i, "IndexName")?)?, keys: key_schema(get(i, "KeySchema")) }))
+                                .filter_map(|i| {
+                                    Some(Index {
+                                        name: string(get(i, "IndexName")?)?,
+                                        keys: key_schema(get(i, "KeySchema")),
+                                    })
+                                })
                                 .collect()
                         })
                         .unwrap_or_default();
@@ -210,18 +243,36 @@ impl Template {
                         .filter(|t| get(t, "Enabled").and_then(Value::as_bool) == Some(true))
                         .and_then(|t| get(t, "AttributeName"))
                         .and_then(string);
-                    table = Some(Table { attributes, keys: key_schema(get(p, "KeySchema")), global_indexes, ttl_attribute });
+                    table = Some(Table {
+                        attributes,
+                        keys: key_schema(get(p, "KeySchema")),
+                        global_indexes,
+                        ttl_attribute,
+                    });
                 }
                 Some("AWS::SQS::Queue") => {
                     let dead_letter = props.and_then(|p| get(p, "RedrivePolicy")).and_then(|r| {
                         let target = match get(r, "deadLetterTargetArn")? {
-                            Value::Tagged(t) if t.tag == "GetAtt" => string(&t.value)?.split('.').next()?.to_owned(),
+                            Value::Tagged(t) if t.tag == "GetAtt" => {
+                                string(&t.value)?.split('.').next()?.to_owned()
+                            }
                             _ => return None,
                         };
-                        Some((target, get(r, "maxReceiveCount").and_then(Value::as_u64).unwrap_or(3)))
+                        Some((
+                            target,
+                            get(r, "maxReceiveCount")
+                                .and_then(Value::as_u64)
+                                .unwrap_or(3),
+                        ))
                     });
-                    let visibility_timeout = props.and_then(|p| get(p, "VisibilityTimeout")).and_then(Value::as_u64);
-                    queues.push(Queue { logical_id: id.clone(), visibility_timeout, dead_letter });
+                    let visibility_timeout = props
+                        .and_then(|p| get(p, "VisibilityTimeout"))
+                        .and_then(Value::as_u64);
+                    queues.push(Queue {
+                        logical_id: id.clone(),
+                        visibility_timeout,
+                        dead_letter,
+                    });
                 }
                 Some("AWS::S3::Bucket") => buckets.push(id.clone()),
                 Some("AWS::SecretsManager::Secret") => secrets.push(id.clone()),
@@ -229,7 +280,14 @@ impl Template {
             }
         }
         let table = table.ok_or_else(|| TemplateError::Shape("no AWS::DynamoDB::Table".into()))?;
-        Ok(Self { routes, cors, table, queues, buckets, secrets })
+        Ok(Self {
+            routes,
+            cors,
+            table,
+            queues,
+            buckets,
+            secrets,
+        })
     }
 }
 
@@ -257,12 +315,27 @@ mod tests {
     #[test]
     fn reads_the_project_template() {
         let t = Template::load_default().unwrap();
-        assert!(t.routes.iter().any(|r| r.method == "POST" && r.path == "/api/v1/auth/login/" && r.binary == "auth"));
+        assert!(
+            t.routes.iter().any(|r| r.method == "POST"
+                && r.path == "/api/v1/auth/login/"
+                && r.binary == "auth")
+        );
         assert_eq!(t.table.keys.len(), 2);
         assert!(t.table.global_indexes.iter().any(|i| i.name == "GSI1"));
-        assert_eq!(t.table.ttl_attribute.as_deref(), Some(igny8_domain::store::keys::TTL));
-        assert!(t.cors.allow_origins.contains(&"http://localhost:5173".to_owned()));
-        let ai = t.queues.iter().find(|q| q.logical_id == logical_ids::AI_JOBS_QUEUE).unwrap();
+        assert_eq!(
+            t.table.ttl_attribute.as_deref(),
+            Some(igny8_domain::store::keys::TTL)
+        );
+        assert!(
+            t.cors
+                .allow_origins
+                .contains(&"http://localhost:5173".to_owned())
+        );
+        let ai = t
+            .queues
+            .iter()
+            .find(|q| q.logical_id == logical_ids::AI_JOBS_QUEUE)
+            .unwrap();
         assert_eq!(ai.dead_letter, Some(("AiJobsDlq".to_owned(), 3)));
         assert!(t.secrets.contains(&logical_ids::JWT_SIGNING_KEY.to_owned()));
         assert!(t.buckets.contains(&logical_ids::IMAGES_BUCKET.to_owned()));

@@ -25,7 +25,11 @@ impl Email {
                 }
                 None => false,
             };
-        if valid { Ok(Self(email)) } else { Err(INVALID_EMAIL.into()) }
+        if valid {
+            Ok(Self(email))
+        } else {
+            Err(INVALID_EMAIL.into())
+        }
     }
 
     /// For [`crate::validation::Fields::required`].
@@ -49,9 +53,22 @@ mod tests {
 
     #[test]
     fn parses_and_normalises() {
-        assert_eq!(Email::parse("  Ann@Example.COM ").unwrap().as_str(), "ann@example.com");
+        assert_eq!(
+            Email::parse("  Ann@Example.COM ").unwrap().as_str(),
+            "ann@example.com"
+        );
         assert_eq!(Email::parse("ann@example.com").unwrap().local_part(), "ann");
-        for bad in ["", "ann", "ann@", "@example.com", "ann@example", "a b@example.com", "ann@@example.com", "ann@example..com", "ann@.example.com"] {
+        for bad in [
+            "",
+            "ann",
+            "ann@",
+            "@example.com",
+            "ann@example",
+            "a b@example.com",
+            "ann@@example.com",
+            "ann@example..com",
+            "ann@.example.com",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad:?} should be refused");
         }
     }

@@ -5,8 +5,8 @@ mod service;
 
 pub use email::Email;
 pub use service::{
-    ChangePassword, LoginInput, Principal, RegisterInput, authenticate, change_password, login, me, refresh,
-    register,
+    ChangePassword, LoginInput, Principal, RegisterInput, authenticate, change_password, login, me,
+    refresh, register,
 };
 
 use serde::{Deserialize, Serialize};

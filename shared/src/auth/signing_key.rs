@@ -35,7 +35,10 @@ impl SigningKey {
         if bytes.len() < 32 {
             return Err(SigningKeyError::TooShort);
         }
-        Ok(Self { encoding: EncodingKey::from_secret(&bytes), decoding: DecodingKey::from_secret(&bytes) })
+        Ok(Self {
+            encoding: EncodingKey::from_secret(&bytes),
+            decoding: DecodingKey::from_secret(&bytes),
+        })
     }
 }
 
@@ -48,10 +51,16 @@ pub struct SigningKeySource {
 
 impl SigningKeySource {
     pub fn new(secret_id: impl Into<String>) -> Self {
-        Self { secret_id: secret_id.into(), cell: OnceCell::new() }
+        Self {
+            secret_id: secret_id.into(),
+            cell: OnceCell::new(),
+        }
     }
 
-    pub async fn get(&self, client: &aws_sdk_secretsmanager::Client) -> Result<&SigningKey, SigningKeyError> {
+    pub async fn get(
+        &self,
+        client: &aws_sdk_secretsmanager::Client,
+    ) -> Result<&SigningKey, SigningKeyError> {
         self.cell
             .get_or_try_init(|| async {
                 let out = client
@@ -59,8 +68,14 @@ impl SigningKeySource {
                     .secret_id(&self.secret_id)
                     .send()
                     .await
-                    .map_err(|e| SigningKeyError::Fetch(aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string()))?;
-                let value = out.secret_string().ok_or_else(|| SigningKeyError::Fetch("the secret has no string value".into()))?;
+                    .map_err(|e| {
+                        SigningKeyError::Fetch(
+                            aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string(),
+                        )
+                    })?;
+                let value = out.secret_string().ok_or_else(|| {
+                    SigningKeyError::Fetch("the secret has no string value".into())
+                })?;
                 SigningKey::from_secret_string(value)
             })
             .await

@@ -1,0 +1,63 @@
+//! `local-gateway [--port 8000] [--prefix igny8-local]`: bootstraps the local resources on
+//! `AWS_ENDPOINT_URL`, then serves the whole `/api/v1` by the routes of `template.yaml` until
+//! Ctrl-C.
+
+use std::sync::Arc;
+
+use local_stack::bootstrap::{bootstrap, local_sdk_config};
+use local_stack::gateway::{Gateway, serve};
+use local_stack::template::{Template, routes_by_function};
+use local_stack::{LocalNames, functions};
+
+fn arg(args: &[String], name: &str) -> Option<String> {
+    args.windows(2).find(|w| w[0] == name).map(|w| w[1].clone())
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    igny8_domain::telemetry::init();
+    let args: Vec<String> = std::env::args().collect();
+    let port: u16 = arg(&args, "--port")
+        .map(|p| p.parse())
+        .transpose()?
+        .unwrap_or(8000);
+    let prefix = arg(&args, "--prefix").unwrap_or_else(|| "igny8-local".into());
+    let endpoint = std::env::var("AWS_ENDPOINT_URL")
+        .map_err(|_| "AWS_ENDPOINT_URL must name the local endpoint")?;
+
+    let template = Template::load_default()?;
+    let provisioned = bootstrap(&endpoint, &LocalNames::new(prefix), &template).await?;
+    let sdk = local_sdk_config(&endpoint).await;
+    let handlers = functions::handlers(&provisioned.config, &sdk);
+    let gateway = Gateway::new(template.routes.clone(), template.cors.clone(), handlers)?;
+
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    let base = format!("http://localhost:{port}");
+    println!(
+        "IGNY8 API on {base}/api/v1/  (AWS endpoint {endpoint}, table {})",
+        provisioned.config.table_name
+    );
+    for (function, routes) in routes_by_function(gateway.routes()) {
+        println!(
+            "  {function}: {}",
+            routes
+                .iter()
+                .map(|r| format!("{} {}", r.method, r.path))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    println!("Register the first user:");
+    println!(
+        "  curl -s -X POST {base}/api/v1/auth/register/ -H 'content-type: application/json' \\"
+    );
+    println!("       -d '{{\"email\":\"owner@example.com\",\"password\":\"change-me-please\"}}'");
+    println!("Press Ctrl-C to stop.");
+
+    serve(listener, Arc::new(gateway), async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await;
+    println!("local gateway stopped");
+    Ok(())
+}

@@ -1,0 +1,90 @@
+//! The request log: one JSON line per request with request id, account, route, status and latency;
+//! never a password, token or key. (Its own test binary, because the log subscriber is global.)
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use api_tests::{PASSWORD, spawn_app};
+use serde_json::{Value, json};
+
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .map_err(|_| std::io::Error::other("poisoned"))?
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn one_structured_line_per_request_and_no_secrets() {
+    let capture = Capture::default();
+    let writer = capture.clone();
+    igny8_domain::telemetry::init_with_writer(move || writer.clone());
+
+    let app = spawn_app().await;
+    let tokens = app.signed_up("logs@example.com").await;
+    let me = app.get("/api/v1/auth/me/", Some(&tokens.access)).await;
+    let new_password = "rotated passphrase 42";
+    let changed = app
+        .post(
+            "/api/v1/auth/change-password/",
+            &json!({"old_password": PASSWORD, "new_password": new_password}),
+            Some(&tokens.access),
+        )
+        .await;
+    assert_eq!(changed.status, 200);
+    app.login("logs@example.com", "wrong password!").await;
+
+    let text = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("every log line is JSON"))
+        .collect();
+    let requests: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l["message"] == json!("request"))
+        .collect();
+    assert_eq!(
+        requests.len(),
+        5,
+        "register, login, me, change-password, failed login:\n{text}"
+    );
+
+    let me_line = requests
+        .iter()
+        .find(|l| l["request_id"] == me.body["request_id"])
+        .expect("me/ has its line");
+    assert_eq!(me_line["route"], json!("GET /api/v1/auth/me/"));
+    assert_eq!(me_line["status"], json!(200));
+    assert_eq!(me_line["account_id"], me.data()["user"]["account"]["id"]);
+    assert!(me_line["latency_ms"].as_f64().is_some());
+    assert!(
+        requests
+            .iter()
+            .any(|l| l["route"] == json!("POST /api/v1/auth/login/") && l["status"] == json!(401))
+    );
+
+    let key = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        app.signing_key().await,
+    );
+    for secret in [
+        PASSWORD,
+        new_password,
+        "wrong password!",
+        &tokens.access,
+        &tokens.refresh,
+        &key,
+    ] {
+        assert!(!text.contains(secret), "a secret reached the log");
+    }
+    assert!(!text.contains("argon2"), "a password hash reached the log");
+}
