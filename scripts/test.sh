@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Runs the whole test suite on a fresh machine: installs the local tools on first use, starts a
+# private moto server on a free port, lints the SAM template, runs every cargo test, checks
+# formatting and clippy, and stops what it started even when something fails.
+set -uo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+
+ensure_tools || exit 1
+trap stop_moto EXIT
+port="$(free_port)"
+say "starting moto server on 127.0.0.1:$port"
+start_moto "$port" || exit 1
+export AWS_ENDPOINT_URL="http://127.0.0.1:$port"
+
+failed=()
+run() {
+  say "$*"
+  "$@" || failed+=("$*")
+}
+
+run sam validate --lint --template template.yaml
+run cfn-lint template.yaml
+run cargo test --workspace
+run cargo fmt --all --check
+run cargo clippy --workspace --all-targets -- -D warnings
+
+if [ "${#failed[@]}" -gt 0 ]; then
+  say "FAILED: ${failed[*]}"
+  exit 1
+fi
+say "all checks passed"
