@@ -2,6 +2,8 @@
 
 use thiserror::Error;
 
+use crate::throttle::{Rates, RatesError};
+
 /// Everything a function needs to find its AWS resources.
 ///
 /// Only the table and the signing-key secret are required by every function; the queues and the
@@ -23,12 +25,16 @@ pub struct Config {
     /// Public base URL used to build pagination links (`PUBLIC_BASE_URL`); when unset, links are
     /// built from the request's `Host` header.
     pub public_base_url: Option<String>,
+    /// Throttle rates: the defaults with `THROTTLE_RATES` overrides (`scope=N/unit,...`).
+    pub throttle: Rates,
 }
 
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum ConfigError {
     #[error("environment variable {0} is required")]
     Missing(&'static str),
+    #[error(transparent)]
+    Throttle(#[from] RatesError),
 }
 
 impl Config {
@@ -52,6 +58,7 @@ impl Config {
             images_bucket: get("IMAGES_BUCKET"),
             aws_endpoint_url: get("AWS_ENDPOINT_URL"),
             public_base_url: get("PUBLIC_BASE_URL").map(|u| u.trim_end_matches('/').to_owned()),
+            throttle: Rates::from_config(get("THROTTLE_RATES").as_deref())?,
         })
     }
 }
@@ -98,5 +105,16 @@ mod tests {
         );
         assert_eq!(cfg.ai_jobs_queue_url.as_deref(), Some("http://q"));
         assert_eq!(cfg.images_bucket, None);
+        assert_eq!(cfg.throttle.get("auth").limit, 20);
+    }
+
+    #[test]
+    fn bad_throttle_rates_are_refused() {
+        let cfg = Config::from_lookup(lookup(&[
+            ("TABLE_NAME", "t"),
+            ("JWT_SECRET_ID", "s"),
+            ("THROTTLE_RATES", "auth=lots"),
+        ]));
+        assert!(matches!(cfg, Err(ConfigError::Throttle(_))));
     }
 }

@@ -11,8 +11,8 @@ use serde_json::Value;
 
 use crate::accounts::Principal;
 use crate::envelope::{self, Body};
-use crate::pagination::Page;
-use crate::{ApiError, Config};
+use crate::pagination::{Page, PageRequest};
+use crate::{ApiError, Config, Services, throttle};
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
@@ -131,6 +131,9 @@ pub struct RequestCtx {
     account_id: Option<String>,
     user_id: Option<String>,
     public_base_url: Option<String>,
+    client_ip: String,
+    /// Headers every answer carries (the throttle's).
+    extra_headers: Vec<(HeaderName, HeaderValue)>,
 }
 
 fn valid_request_id(id: &str) -> bool {
@@ -148,6 +151,11 @@ impl RequestCtx {
             .iter()
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
             .collect::<HashMap<_, _>>();
+        let client_ip = match req.request_context_ref() {
+            Some(lambda_http::request::RequestContext::ApiGatewayV2(c)) => c.http.source_ip.clone(),
+            _ => None,
+        }
+        .unwrap_or_else(|| "unknown".into());
         let (parts, body) = req.into_parts();
         let request_id = parts
             .headers
@@ -175,7 +183,46 @@ impl RequestCtx {
             account_id: None,
             user_id: None,
             public_base_url: config.public_base_url.clone(),
+            client_ip,
+            extra_headers: Vec::new(),
         }
+    }
+
+    /// Counts this request against `scope` for the caller (the user, or the client IP when
+    /// anonymous); over the limit it is a 429. The `X-Throttle-*` headers go on the answer either way.
+    pub async fn throttle(
+        &mut self,
+        services: &Services,
+        scope: &str,
+        user: Option<&crate::accounts::User>,
+    ) -> Result<(), ApiError> {
+        if user.is_some_and(|u| throttle::BYPASS_ROLES.contains(&u.role)) {
+            return Ok(());
+        }
+        let identity = match user {
+            Some(u) => format!("user:{}", u.id),
+            None => format!("ip:{}", self.client_ip),
+        };
+        let status = throttle::hit(
+            services.store().await,
+            &services.config.throttle,
+            scope,
+            &identity,
+            time::OffsetDateTime::now_utc(),
+        )
+        .await?;
+        self.extra_headers.extend(status.headers());
+        if status.exceeded {
+            Err(ApiError::Throttled)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Answers one page of `items` (the full, ordered result) as `page`/`page_size` ask.
+    pub fn page(&self, items: Vec<Value>) -> Result<Reply, ApiError> {
+        let request = PageRequest::from_query(&self.query)?;
+        Ok(Reply::page(request.paginate(items, &self.url())?))
     }
 
     pub fn method(&self) -> &Method {
@@ -282,7 +329,7 @@ impl RequestCtx {
         if let Ok(id) = HeaderValue::from_str(&self.request_id) {
             headers.insert(HeaderName::from_static(REQUEST_ID_HEADER), id);
         }
-        for (name, value) in extra {
+        for (name, value) in extra.iter().chain(&self.extra_headers) {
             headers.insert(name.clone(), value.clone());
         }
 
@@ -375,5 +422,56 @@ mod tests {
             body,
             serde_json::json!({"success": false, "error": "Resource not found", "request_id": id})
         );
+    }
+}
+
+/// Path parameters of a matched route pattern.
+pub type Params = HashMap<String, String>;
+
+/// Matches `path` (below a function's prefix) against a pattern such as `users/{id}/activate/`;
+/// `{name}` takes one non-empty segment.
+pub fn match_pattern(pattern: &str, path: &str) -> Option<Params> {
+    let pattern: Vec<&str> = pattern.split('/').collect();
+    let path: Vec<&str> = path.split('/').collect();
+    if pattern.len() != path.len() {
+        return None;
+    }
+    let mut params = Params::new();
+    for (p, s) in pattern.iter().zip(&path) {
+        match p.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+            Some(name) if !s.is_empty() => {
+                params.insert(name.to_owned(), (*s).to_owned());
+            }
+            Some(_) => return None,
+            None if p == s => {}
+            None => return None,
+        }
+    }
+    Some(params)
+}
+
+/// Finds the first of `patterns` that matches `path`; patterns with literals must come before
+/// patterns with parameters in the same position.
+pub fn find_route<'a>(patterns: &[&'a str], path: &str) -> Option<(&'a str, Params)> {
+    patterns
+        .iter()
+        .find_map(|p| match_pattern(p, path).map(|params| (*p, params)))
+}
+
+#[cfg(test)]
+mod pattern_tests {
+    use super::*;
+
+    #[test]
+    fn patterns() {
+        assert!(match_pattern("users/", "users/").is_some());
+        assert_eq!(
+            match_pattern("users/{id}/", "users/42/").unwrap()["id"],
+            "42"
+        );
+        assert!(match_pattern("users/{id}/", "users//").is_none());
+        assert!(match_pattern("users/{id}/", "users/42/activate/").is_none());
+        let found = find_route(&["users/invite/", "users/{id}/"], "users/invite/").unwrap();
+        assert_eq!(found.0, "users/invite/");
     }
 }

@@ -9,3 +9,27 @@ pub fn new_id() -> String {
 pub fn is_valid_id(s: &str) -> bool {
     uuid::Uuid::parse_str(s).is_ok()
 }
+
+/// A URL-friendly form of `name`: lower-case ASCII letters and digits joined by dashes.
+pub fn slugify(name: &str) -> String {
+    let mut slug = String::new();
+    for c in name.chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c);
+        } else if !slug.ends_with('-') && !slug.is_empty() {
+            slug.push('-');
+        }
+    }
+    slug.trim_end_matches('-').chars().take(40).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs() {
+        assert_eq!(slugify("Ann's Account"), "ann-s-account");
+        assert_eq!(slugify("  --Hello, World!! "), "hello-world");
+    }
+}

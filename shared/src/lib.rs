@@ -12,6 +12,7 @@
 //! - [`http`]: the request pipeline shared by every function (request id, logging, errors).
 //! - [`telemetry`]: structured JSON logs.
 
+pub mod access;
 pub mod accounts;
 pub mod auth;
 pub mod aws;
@@ -22,9 +23,15 @@ pub mod error;
 pub mod http;
 pub mod ids;
 pub mod pagination;
+pub mod reference;
 pub mod services;
+pub mod settings;
+pub mod sites;
 pub mod store;
+pub mod subscriptions;
 pub mod telemetry;
+pub mod throttle;
+pub mod usage;
 pub mod validation;
 
 pub use config::Config;

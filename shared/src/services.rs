@@ -15,6 +15,7 @@ pub struct Services {
     store: OnceCell<Store>,
     secrets: OnceCell<aws_sdk_secretsmanager::Client>,
     signing_key: SigningKeySource,
+    pub(crate) reference: crate::reference::Cache,
 }
 
 impl Services {
@@ -36,6 +37,7 @@ impl Services {
             store: OnceCell::new(),
             secrets: OnceCell::new(),
             signing_key,
+            reference: crate::reference::Cache::default(),
         }
     }
 

@@ -106,6 +106,15 @@ impl Fields {
         }
     }
 
+    /// The body's fields that are not in `known`.
+    pub fn unknown(&self, known: &[&str]) -> Vec<String> {
+        self.object
+            .keys()
+            .filter(|k| !known.contains(&k.as_str()))
+            .cloned()
+            .collect()
+    }
+
     /// A required, non-blank string.
     pub fn required_str(&mut self, field: &str) -> Option<String> {
         self.required(field, non_blank_string)
@@ -142,6 +151,44 @@ impl Fields {
         } else {
             Err(ApiError::Validation(self.errors))
         }
+    }
+}
+
+/// A JSON boolean.
+pub fn boolean(value: &Value) -> Result<bool, String> {
+    value
+        .as_bool()
+        .ok_or_else(|| "Must be a valid boolean.".to_owned())
+}
+
+/// An id this system issued (a UUID string).
+pub fn id(value: &Value) -> Result<String, String> {
+    let s = string(value)?;
+    if crate::ids::is_valid_id(&s) {
+        Ok(s)
+    } else {
+        Err(format!("Invalid pk \"{s}\" - object does not exist."))
+    }
+}
+
+/// A list of strings.
+pub fn string_list(value: &Value) -> Result<Vec<String>, String> {
+    let items = value
+        .as_array()
+        .ok_or_else(|| "Expected a list of items.".to_owned())?;
+    items.iter().map(string).collect()
+}
+
+/// A string of at most `max` characters, not blank.
+pub fn bounded(max: usize) -> impl Fn(&Value) -> Result<String, String> {
+    move |value| {
+        let s = non_blank_string(value)?;
+        if s.chars().count() > max {
+            return Err(format!(
+                "Ensure this field has no more than {max} characters."
+            ));
+        }
+        Ok(s)
     }
 }
 

@@ -12,7 +12,9 @@ use aws_sdk_sqs::types::QueueAttributeName;
 use base64::Engine;
 use igny8_domain::Config;
 use igny8_domain::accounts::Plan;
+use igny8_domain::reference::{Industry, SeedKeyword};
 use igny8_domain::store::{Item, Key, Store};
+use igny8_domain::throttle::Rates;
 use rand::RngCore;
 use thiserror::Error;
 
@@ -77,7 +79,7 @@ pub async fn bootstrap(
         create_random_secret(&sdk, &names.secret(secret)).await?;
     }
     let store = Store::new(aws_sdk_dynamodb::Client::new(&sdk), names.table());
-    load_plans(&store).await?;
+    load_reference(&store).await?;
 
     let config = Config {
         table_name: names.table(),
@@ -91,6 +93,12 @@ pub async fn bootstrap(
             .then(|| names.bucket(logical_ids::IMAGES_BUCKET)),
         aws_endpoint_url: Some(endpoint.to_owned()),
         public_base_url: None,
+        throttle: Rates::from_config(std::env::var("THROTTLE_RATES").ok().as_deref()).map_err(
+            |e| BootstrapError::Reference {
+                file: "THROTTLE_RATES".into(),
+                detail: e.to_string(),
+            },
+        )?,
     };
     Ok(Provisioned {
         names: names.clone(),
@@ -314,23 +322,50 @@ fn read_reference<T: serde::de::DeserializeOwned>(file: &str) -> Result<T, Boots
     })
 }
 
-/// Writes the plans of `infra/reference/plans.json` (overwriting, so edits to the file apply).
-async fn load_plans(store: &Store) -> Result<(), BootstrapError> {
+/// Writes the reference data of `infra/reference/` (overwriting, so that edits to the files
+/// apply): plans, industries with their sectors, seed keywords.
+async fn load_reference(store: &Store) -> Result<(), BootstrapError> {
+    let codec = |file: &str| {
+        let file = file.to_owned();
+        move |e: igny8_domain::store::StoreError| BootstrapError::Reference {
+            file: file.clone(),
+            detail: e.to_string(),
+        }
+    };
     let plans: Vec<Plan> = read_reference("plans.json")?;
-    for plan in plans {
-        let item = Item::new(&Key::plan(&plan.id), "Plan", &plan).map_err(|e| {
-            BootstrapError::Reference {
-                file: "plans.json".into(),
-                detail: e.to_string(),
-            }
-        })?;
-        store
-            .put(item, None)
-            .await
-            .map_err(|e| BootstrapError::Aws {
-                step: "load plans",
-                detail: e.to_string(),
-            })?;
+    let industries: Vec<Industry> = read_reference("industries.json")?;
+    let seeds: Vec<SeedKeyword> = read_reference("seed_keywords.json")?;
+    let mut items = Vec::new();
+    for plan in &plans {
+        items.push(Item::new(&Key::plan(&plan.id), "Plan", plan).map_err(codec("plans.json"))?);
     }
-    Ok(())
+    for industry in &industries {
+        items.push(
+            Item::new(&Key::industry(&industry.id), "Industry", industry)
+                .map_err(codec("industries.json"))?,
+        );
+    }
+    for seed in &seeds {
+        let known = industries
+            .iter()
+            .any(|i| i.id == seed.industry_id && i.sectors.iter().any(|s| s.id == seed.sector_id));
+        if !known {
+            return Err(BootstrapError::Reference {
+                file: "seed_keywords.json".into(),
+                detail: format!(
+                    "{} names an unknown industry sector {}",
+                    seed.id, seed.sector_id
+                ),
+            });
+        }
+        let key = Key::seed_keyword(&seed.industry_id, &seed.sector_id, &seed.id);
+        items.push(Item::new(&key, "SeedKeyword", seed).map_err(codec("seed_keywords.json"))?);
+    }
+    store
+        .put_batch(items)
+        .await
+        .map_err(|e| BootstrapError::Aws {
+            step: "load reference data",
+            detail: e.to_string(),
+        })
 }

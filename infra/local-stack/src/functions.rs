@@ -26,10 +26,18 @@ where
 /// One handler per function, each with its own [`Services`] as separate Lambdas would have.
 pub fn handlers(config: &Config, sdk: &SdkConfig) -> HashMap<&'static str, Handler> {
     let services = || Services::with_sdk_config(config.clone(), sdk.clone());
-    HashMap::from([(
-        "auth",
-        handler(services(), |s, r| async move {
-            auth_function::handle(&s, r).await
-        }),
-    )])
+    HashMap::from([
+        (
+            "auth",
+            handler(services(), |s, r| async move {
+                auth_function::handle(&s, r).await
+            }),
+        ),
+        (
+            "account",
+            handler(services(), |s, r| async move {
+                account_function::handle(&s, r).await
+            }),
+        ),
+    ])
 }

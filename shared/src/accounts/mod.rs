@@ -1,9 +1,12 @@
 //! Accounts (tenants), their users and plans, and the credential use cases of `/api/v1/auth/`.
 
 mod email;
+mod manage;
 mod service;
+pub mod users;
 
 pub use email::Email;
+pub use manage::{create_account, delete_account, get_account, list_accounts, update_account};
 pub use service::{
     ChangePassword, LoginInput, Principal, RegisterInput, authenticate, change_password, login, me,
     refresh, register,
@@ -52,6 +55,11 @@ pub struct Account {
     pub plan_id: String,
     pub status: AccountStatus,
     pub credits: i64,
+    /// Sites and users of the account, kept by conditional writes to enforce the plan's limits.
+    #[serde(default)]
+    pub site_count: u32,
+    #[serde(default)]
+    pub user_count: u32,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
@@ -76,6 +84,9 @@ pub struct User {
     pub date_joined: OffsetDateTime,
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub last_login: Option<OffsetDateTime>,
+    /// Invited and not yet activated: has no usable password.
+    #[serde(default)]
+    pub invited: bool,
 }
 
 /// A subscription plan (reference data, loaded from `infra/reference/plans.json`).
@@ -133,8 +144,26 @@ impl Account {
             "status": self.status,
             "credits": self.credits,
             "plan": plan.map(Plan::to_json),
+            "sites_count": self.site_count,
+            "users_count": self.user_count,
             "created_at": rfc3339(self.created_at),
         })
+    }
+}
+
+impl AccountStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Suspended => "suspended",
+            Self::Cancelled => "cancelled",
+        }
+    }
+}
+
+impl Role {
+    pub fn parse(value: &str) -> Option<Self> {
+        serde_json::from_value(Value::String(value.to_owned())).ok()
     }
 }
 
@@ -152,6 +181,23 @@ impl User {
             "date_joined": rfc3339(self.date_joined),
             "last_login": self.last_login.map(rfc3339),
             "account": account.to_json(plan),
+        })
+    }
+
+    /// The user without the account, as lists show it.
+    pub fn summary_json(&self) -> Value {
+        json!({
+            "id": self.id,
+            "email": self.email,
+            "username": self.username,
+            "first_name": self.first_name,
+            "last_name": self.last_name,
+            "role": self.role,
+            "is_active": self.is_active,
+            "invited": self.invited,
+            "account": self.account_id,
+            "date_joined": rfc3339(self.date_joined),
+            "last_login": self.last_login.map(rfc3339),
         })
     }
 }

@@ -127,18 +127,6 @@ async fn blocking<T: Send + 'static>(
         .map_err(ApiError::internal)
 }
 
-fn slugify(name: &str) -> String {
-    let mut slug = String::new();
-    for c in name.chars().flat_map(char::to_lowercase) {
-        if c.is_ascii_alphanumeric() {
-            slug.push(c);
-        } else if !slug.ends_with('-') && !slug.is_empty() {
-            slug.push('-');
-        }
-    }
-    slug.trim_end_matches('-').chars().take(40).collect()
-}
-
 async fn load_plan(services: &Services, plan_id: &str) -> Result<Option<Plan>, ApiError> {
     Ok(services
         .store()
@@ -220,7 +208,7 @@ pub async fn register(services: &Services, input: RegisterInput) -> Result<Value
         .unwrap_or_else(|| format!("{display}'s Account"));
     let slug = format!(
         "{}-{}",
-        slugify(&account_name),
+        ids::slugify(&account_name),
         &account_id[account_id.len() - 6..]
     );
     let account = Account {
@@ -231,6 +219,8 @@ pub async fn register(services: &Services, input: RegisterInput) -> Result<Value
         plan_id: plan.id.clone(),
         status: AccountStatus::Active,
         credits: plan.included_credits,
+        site_count: 0,
+        user_count: 1,
         created_at: now,
         updated_at: now,
     };
@@ -249,6 +239,7 @@ pub async fn register(services: &Services, input: RegisterInput) -> Result<Value
         token_version: 0,
         date_joined: now,
         last_login: None,
+        invited: false,
     };
 
     let email_item = Item::new(
@@ -269,6 +260,7 @@ pub async fn register(services: &Services, input: RegisterInput) -> Result<Value
             Some(Condition::not_exists()),
         ),
     ];
+    writes.push(crate::subscriptions::Subscription::starting(&account_id, &plan.id, now).write()?);
     if plan.included_credits > 0 {
         let entry = LedgerEntry::new(
             &account_id,
@@ -441,12 +433,6 @@ pub async fn change_password(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn slugs() {
-        assert_eq!(slugify("Ann's Account"), "ann-s-account");
-        assert_eq!(slugify("  --Hello, World!! "), "hello-world");
-    }
 
     #[test]
     fn register_input_reports_every_field() {

@@ -57,6 +57,61 @@ impl Key {
     }
 }
 
+impl Key {
+    /// A site of an account: `ACCOUNT#<account>` / `SITE#<site>`.
+    pub fn site(account_id: &str, site_id: &str) -> Self {
+        Self::new(account_pk(account_id), format!("{SITE_PREFIX}{site_id}"))
+    }
+
+    /// A sector (of one of the account's sites): `ACCOUNT#<account>` / `SECTOR#<sector>`.
+    pub fn sector(account_id: &str, sector_id: &str) -> Self {
+        Self::new(
+            account_pk(account_id),
+            format!("{SECTOR_PREFIX}{sector_id}"),
+        )
+    }
+
+    /// A user's access to a site: `ACCOUNT#<account>` / `SITEACCESS#<user>#<site>`.
+    pub fn site_access(account_id: &str, user_id: &str, site_id: &str) -> Self {
+        Self::new(
+            account_pk(account_id),
+            format!("{SITE_ACCESS_PREFIX}{user_id}#{site_id}"),
+        )
+    }
+
+    /// A subscription of an account: `ACCOUNT#<account>` / `SUBSCRIPTION#<id>`.
+    pub fn subscription(account_id: &str, subscription_id: &str) -> Self {
+        Self::new(
+            account_pk(account_id),
+            format!("{SUBSCRIPTION_PREFIX}{subscription_id}"),
+        )
+    }
+
+    /// The account's settings: `ACCOUNT#<account>` / `SETTINGS`.
+    pub fn account_settings(account_id: &str) -> Self {
+        Self::new(account_pk(account_id), "SETTINGS")
+    }
+
+    /// An industry with its sectors (reference data): `INDUSTRY` / `INDUSTRY#<id>`.
+    pub fn industry(industry_id: &str) -> Self {
+        Self::new(INDUSTRIES_PK, format!("INDUSTRY#{industry_id}"))
+    }
+
+    /// A seed keyword (reference data): `SEEDKW` / `<industry>#<sector>#<id>`.
+    pub fn seed_keyword(industry_id: &str, sector_id: &str, keyword_id: &str) -> Self {
+        Self::new(
+            SEED_KEYWORDS_PK,
+            format!("{industry_id}#{sector_id}#{keyword_id}"),
+        )
+    }
+}
+
+pub const SITE_PREFIX: &str = "SITE#";
+pub const SECTOR_PREFIX: &str = "SECTOR#";
+pub const SITE_ACCESS_PREFIX: &str = "SITEACCESS#";
+pub const SUBSCRIPTION_PREFIX: &str = "SUBSCRIPTION#";
+pub const INDUSTRIES_PK: &str = "INDUSTRY";
+pub const SEED_KEYWORDS_PK: &str = "SEEDKW";
 pub const PLANS_PK: &str = "PLAN";
 pub const LEDGER_PREFIX: &str = "LEDGER#";
 pub const USER_PREFIX: &str = "USER#";

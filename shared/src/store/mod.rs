@@ -213,6 +213,8 @@ pub struct Query {
     pub index: Option<&'static str>,
     pub pk: String,
     pub sk_prefix: Option<String>,
+    /// Inclusive sort-key range.
+    pub sk_range: Option<(String, String)>,
     pub forward: bool,
     pub limit: Option<i32>,
     pub start: Option<RawItem>,
@@ -225,6 +227,7 @@ impl Query {
             index: None,
             pk: pk.into(),
             sk_prefix: None,
+            sk_range: None,
             forward: true,
             limit: None,
             start: None,
@@ -241,6 +244,12 @@ impl Query {
 
     pub fn sk_prefix(mut self, prefix: impl Into<String>) -> Self {
         self.sk_prefix = Some(prefix.into());
+        self
+    }
+
+    /// Sort keys from `low` to `high`, both included.
+    pub fn sk_between(mut self, low: impl Into<String>, high: impl Into<String>) -> Self {
+        self.sk_range = Some((low.into(), high.into()));
         self
     }
 
@@ -372,6 +381,49 @@ impl Store {
                 Some(e) if e.is_conditional_check_failed_exception() => StoreError::ConditionFailed,
                 _ => StoreError::request(err),
             })?;
+        Ok(())
+    }
+
+    /// Writes many items without conditions, 25 per request (for loading reference data).
+    pub async fn put_batch(&self, items: Vec<Item>) -> Result<(), StoreError> {
+        use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+        for chunk in items.chunks(25) {
+            let mut requests = chunk
+                .iter()
+                .map(|item| {
+                    PutRequest::builder()
+                        .set_item(Some(item.attrs.clone()))
+                        .build()
+                        .map(|put| WriteRequest::builder().put_request(put).build())
+                        .map_err(|e| StoreError::Request(e.to_string()))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            for attempt in 0..8 {
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, requests)
+                    .send()
+                    .await
+                    .map_err(StoreError::request)?;
+                match out
+                    .unprocessed_items
+                    .and_then(|mut u| u.remove(&self.table))
+                    .filter(|r| !r.is_empty())
+                {
+                    Some(rest) if attempt < 7 => {
+                        requests = rest;
+                        tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
+                    }
+                    Some(_) => {
+                        return Err(StoreError::Request(
+                            "batch write left items unprocessed".into(),
+                        ));
+                    }
+                    None => break,
+                }
+            }
+        }
         Ok(())
     }
 
@@ -520,6 +572,11 @@ impl Store {
             expression.push_str(" AND begins_with(#sk, :sk)");
             names.insert("#sk".into(), sk_name.into());
             values.insert(":sk".into(), AttributeValue::S(prefix));
+        } else if let Some((low, high)) = query.sk_range {
+            expression.push_str(" AND #sk BETWEEN :low AND :high");
+            names.insert("#sk".into(), sk_name.into());
+            values.insert(":low".into(), AttributeValue::S(low));
+            values.insert(":high".into(), AttributeValue::S(high));
         }
         let out = self
             .client
@@ -589,4 +646,14 @@ pub fn s(value: impl Into<String>) -> AttributeValue {
 /// A number attribute value.
 pub fn n(value: impl ToString) -> AttributeValue {
     AttributeValue::N(value.to_string())
+}
+
+/// A boolean attribute value.
+pub fn boolean(value: bool) -> AttributeValue {
+    AttributeValue::Bool(value)
+}
+
+/// The null attribute value.
+pub fn null() -> AttributeValue {
+    AttributeValue::Null(true)
 }

@@ -1,0 +1,342 @@
+//! Managing the users of an account (`/api/v1/auth/users/`, `/api/v1/account/team/`): owners and
+//! admins only. The plan's `max_users` is enforced by a conditional count on the account, in the
+//! same transaction as the new user and its email.
+
+use std::collections::HashMap;
+
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use super::{Email, Plan, Role, User};
+use crate::access::Caller;
+use crate::auth::{Password, PasswordHash};
+use crate::store::{self, Change, Condition, Item, Key, Query, StoreError, Write, keys, n};
+use crate::validation::{Fields, boolean, bounded, raw_string, string};
+use crate::{ApiError, Services, ids, sites};
+
+/// Roles an account manager may give; the owner role is the account's creator's alone, and the
+/// platform roles are given only by the platform.
+fn assignable(caller: &Caller, role: Role) -> bool {
+    match role {
+        Role::Admin | Role::Editor | Role::Viewer => true,
+        Role::Developer | Role::SystemBot => caller.crosses_accounts(),
+        Role::Owner => false,
+    }
+}
+
+fn role_field(caller: &Caller) -> impl Fn(&Value) -> Result<Role, String> + '_ {
+    move |value| {
+        let text = string(value)?;
+        let role =
+            Role::parse(&text).ok_or_else(|| format!("\"{text}\" is not a valid choice."))?;
+        if assignable(caller, role) {
+            Ok(role)
+        } else {
+            Err(format!("You cannot give the role \"{text}\"."))
+        }
+    }
+}
+
+async fn all_users(services: &Services, account_id: &str) -> Result<Vec<User>, ApiError> {
+    let items = services
+        .store()
+        .await
+        .query_all(Query::partition(keys::account_pk(account_id)).sk_prefix(keys::USER_PREFIX))
+        .await?;
+    Ok(items
+        .into_iter()
+        .map(store::decode)
+        .collect::<Result<Vec<_>, _>>()?)
+}
+
+/// Users of the account; filters `role`, `is_active`, `search` (email, username, names).
+pub async fn list(
+    services: &Services,
+    caller: &Caller,
+    query: &HashMap<String, String>,
+) -> Result<Vec<Value>, ApiError> {
+    caller.require_manager()?;
+    let search = query.get("search").map(|s| s.to_lowercase());
+    Ok(all_users(services, caller.account_id())
+        .await?
+        .iter()
+        .filter(|u| {
+            query
+                .get("role")
+                .is_none_or(|r| Role::parse(r) == Some(u.role))
+        })
+        .filter(|u| {
+            query
+                .get("is_active")
+                .is_none_or(|v| (v == "true") == u.is_active)
+        })
+        .filter(|u| {
+            search.as_ref().is_none_or(|q| {
+                [&u.email, &u.username, &u.first_name, &u.last_name]
+                    .iter()
+                    .any(|f| f.to_lowercase().contains(q.as_str()))
+            })
+        })
+        .map(User::summary_json)
+        .collect())
+}
+
+/// A user of the acted-on account (managers only), else 404.
+pub async fn get(services: &Services, caller: &Caller, user_id: &str) -> Result<User, ApiError> {
+    caller.require_manager()?;
+    if !ids::is_valid_id(user_id) {
+        return Err(ApiError::not_found());
+    }
+    services
+        .store()
+        .await
+        .get::<User>(&Key::user(caller.account_id(), user_id))
+        .await?
+        .ok_or_else(ApiError::not_found)
+}
+
+/// Creates a user: with a password it can sign in at once; `invite` creates it inactive and
+/// without a usable password until it is activated.
+pub async fn create(
+    services: &Services,
+    caller: &Caller,
+    body: &[u8],
+    invite: bool,
+) -> Result<Value, ApiError> {
+    caller.require_manager()?;
+    let mut f = Fields::parse(body)?;
+    let email = f.required("email", Email::from_json);
+    let role = f.required("role", role_field(caller));
+    let password = if invite {
+        None
+    } else {
+        f.required("password", |v| Password::parse(raw_string(v)?))
+    };
+    let username = f.optional_str("username", 150);
+    let first_name = f.optional_str("first_name", 150).unwrap_or_default();
+    let last_name = f.optional_str("last_name", 150).unwrap_or_default();
+    f.finish()?;
+    let (Some(email), Some(role)) = (email, role) else {
+        return Err(ApiError::internal("validated fields missing"));
+    };
+
+    let password = match password {
+        Some(p) => p,
+        // An invited user gets a random password nobody knows; activation sets a real one.
+        None => Password::parse(format!("{}{}", uuid::Uuid::new_v4(), uuid::Uuid::new_v4()))
+            .map_err(ApiError::internal)?,
+    };
+    let hash = tokio::task::spawn_blocking(move || PasswordHash::new(&password))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
+    let plan = services
+        .store()
+        .await
+        .get::<Plan>(&Key::plan(&caller.account.plan_id))
+        .await?;
+    let max_users = plan.map_or(1, |p| p.max_users);
+    let now = OffsetDateTime::now_utc();
+    let user = User {
+        id: ids::new_id(),
+        account_id: caller.account_id().to_owned(),
+        email: email.as_str().to_owned(),
+        username: username.unwrap_or_else(|| email.local_part().to_owned()),
+        first_name,
+        last_name,
+        role,
+        is_active: !invite,
+        password_hash: hash,
+        token_version: 0,
+        date_joined: now,
+        last_login: None,
+        invited: invite,
+    };
+    let email_item = Item::new(
+        &Key::email(email.as_str()),
+        "Email",
+        &json!({"user_id": user.id, "account_id": user.account_id}),
+    )?;
+    let count = Change::new(
+        Key::account(&user.account_id),
+        "SET user_count = if_not_exists(user_count, :one) + :one",
+    )
+    .value(":one", n(1))
+    .condition(
+        Condition::new("attribute_not_exists(user_count) OR user_count < :max")
+            .value(":max", n(max_users)),
+    );
+    let writes = vec![
+        Write::Put(email_item, Some(Condition::not_exists())),
+        Write::Put(
+            Item::new(&Key::user(&user.account_id, &user.id), "User", &user)?
+                .gsi1(keys::user_gsi1(&user.id)),
+            Some(Condition::not_exists()),
+        ),
+        Write::Update(count),
+    ];
+    match services.store().await.transact(writes).await {
+        Ok(()) => Ok(user.summary_json()),
+        Err(StoreError::TransactionCancelled { failed }) if failed.contains(&0) => Err(
+            ApiError::field("email", "A user with this email already exists."),
+        ),
+        Err(StoreError::TransactionCancelled { failed }) if failed.contains(&2) => {
+            Err(ApiError::field(
+                "non_field_errors",
+                format!("Your plan allows {max_users} user(s); remove one or upgrade the plan."),
+            ))
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// 403 when the caller may not change `target` (the owner, or a platform user, by an account
+/// manager; nobody changes themselves through these endpoints).
+fn require_may_change(caller: &Caller, target: &User) -> Result<(), ApiError> {
+    if target.id == caller.user.id {
+        return Err(ApiError::Forbidden(
+            "Use auth/me/ and change-password/ for your own user.".into(),
+        ));
+    }
+    let protected = matches!(target.role, Role::Owner | Role::Developer | Role::SystemBot);
+    if protected && !caller.crosses_accounts() {
+        return Err(ApiError::permission_denied());
+    }
+    Ok(())
+}
+
+pub async fn update(
+    services: &Services,
+    caller: &Caller,
+    user_id: &str,
+    body: &[u8],
+    partial: bool,
+) -> Result<Value, ApiError> {
+    let mut user = get(services, caller, user_id).await?;
+    require_may_change(caller, &user)?;
+    let mut f = Fields::parse(body)?;
+    let role = if partial {
+        f.optional("role", role_field(caller))
+    } else {
+        f.required("role", role_field(caller))
+    };
+    let username = f.optional("username", bounded(150));
+    let first_name = f.optional("first_name", string);
+    let last_name = f.optional("last_name", string);
+    let is_active = f.optional("is_active", boolean);
+    if f.optional("email", string).is_some_and(|e| e != user.email) {
+        f.error("email", "The email cannot change.");
+    }
+    f.finish()?;
+    if let Some(role) = role {
+        user.role = role;
+    }
+    if let Some(v) = username {
+        user.username = v;
+    }
+    if let Some(v) = first_name {
+        user.first_name = v;
+    }
+    if let Some(v) = last_name {
+        user.last_name = v;
+    }
+    if let Some(active) = is_active {
+        user.is_active = active;
+    }
+    let item = Item::new(&Key::user(&user.account_id, &user.id), "User", &user)?
+        .gsi1(keys::user_gsi1(&user.id));
+    // Only if nobody changed the password meanwhile (the hash is part of the item).
+    let unchanged = Condition::new("token_version = :v").value(":v", n(user.token_version));
+    services
+        .store()
+        .await
+        .put(item, Some(unchanged))
+        .await
+        .map_err(|e| match e {
+            StoreError::ConditionFailed => {
+                ApiError::Conflict("The user changed meanwhile; try again.".into())
+            }
+            other => other.into(),
+        })?;
+    Ok(user.summary_json())
+}
+
+/// Activates a user; an invited user must be given its password here.
+pub async fn activate(
+    services: &Services,
+    caller: &Caller,
+    user_id: &str,
+    body: &[u8],
+) -> Result<Value, ApiError> {
+    let user = get(services, caller, user_id).await?;
+    require_may_change(caller, &user)?;
+    let mut f = Fields::parse(body)?;
+    let password = if user.invited {
+        f.required("password", |v| Password::parse(raw_string(v)?))
+    } else {
+        f.optional("password", |v| Password::parse(raw_string(v)?))
+    };
+    f.finish()?;
+    let mut change = Change::new(
+        Key::user(&user.account_id, &user.id),
+        "SET is_active = :yes, invited = :no",
+    )
+    .value(":yes", store::boolean(true))
+    .value(":no", store::boolean(false));
+    if let Some(password) = password {
+        let hash = tokio::task::spawn_blocking(move || PasswordHash::new(&password))
+            .await
+            .map_err(ApiError::internal)?
+            .map_err(ApiError::internal)?;
+        change = Change::new(
+            Key::user(&user.account_id, &user.id),
+            "SET is_active = :yes, invited = :no, password_hash = :hash, token_version = token_version + :one",
+        )
+        .value(":yes", store::boolean(true))
+        .value(":no", store::boolean(false))
+        .value(":hash", store::s(hash.as_str()))
+        .value(":one", n(1));
+    }
+    let updated = services
+        .store()
+        .await
+        .update(change.condition(Condition::exists()))
+        .await?;
+    Ok(store::decode::<User>(updated)?.summary_json())
+}
+
+/// Removes a user, its email and its site grants.
+pub async fn delete(services: &Services, caller: &Caller, user_id: &str) -> Result<(), ApiError> {
+    let user = get(services, caller, user_id).await?;
+    require_may_change(caller, &user)?;
+    let mut writes = vec![
+        Write::Delete(
+            Key::user(&user.account_id, &user.id),
+            Some(Condition::exists()),
+        ),
+        Write::Delete(Key::email(&user.email), None),
+        Write::Update(
+            Change::new(
+                Key::account(&user.account_id),
+                "SET user_count = user_count - :one",
+            )
+            .value(":one", n(1))
+            .condition(Condition::new("user_count > :one")),
+        ),
+    ];
+    writes.extend(
+        sites::grants_of(services, &caller.account, &user.id)
+            .await?
+            .into_iter()
+            .map(|k| Write::Delete(k, None)),
+    );
+    services
+        .store()
+        .await
+        .transact(writes)
+        .await
+        .map_err(|e| match e {
+            StoreError::TransactionCancelled { .. } => ApiError::not_found(),
+            other => other.into(),
+        })
+}

@@ -1,0 +1,969 @@
+//! Sites, their sectors, and the site access granted to editors and viewers.
+//!
+//! A site belongs to one account; a sector always belongs to a site of the same account. At most
+//! [`MAX_ACTIVE_SECTORS`] sectors of a site are active; the site keeps the count, and every change
+//! of it is a conditional write in the same transaction as the sector, so concurrent requests
+//! cannot pass the limit. The plan's `max_sites` is enforced the same way on the account.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use crate::access::Caller;
+use crate::accounts::{Account, Plan, Role, User, rfc3339};
+use crate::reference;
+use crate::store::{self, Change, Condition, Item, Key, Query, StoreError, Write, keys, n, s};
+use crate::validation::{Fields, boolean, bounded, id, string, string_list};
+use crate::{ApiError, Services, ids};
+
+pub const MAX_ACTIVE_SECTORS: u32 = 5;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Site {
+    pub id: String,
+    pub account_id: String,
+    pub name: String,
+    pub slug: String,
+    #[serde(default)]
+    pub domain: Option<String>,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub industry_id: Option<String>,
+    /// The account's active (selected) site.
+    pub is_active: bool,
+    pub status: String,
+    /// How many of its sectors are active (kept in step with the sectors, see the module doc).
+    #[serde(default)]
+    pub active_sectors: u32,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sector {
+    pub id: String,
+    pub account_id: String,
+    pub site_id: String,
+    pub name: String,
+    pub slug: String,
+    #[serde(default)]
+    pub industry_sector_id: Option<String>,
+    #[serde(default)]
+    pub description: String,
+    pub is_active: bool,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+/// An editor's or viewer's access to one site.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SiteAccess {
+    pub id: String,
+    pub account_id: String,
+    pub user_id: String,
+    pub site_id: String,
+    pub granted_by: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+impl Site {
+    pub fn to_json(&self) -> Value {
+        json!({
+            "id": self.id, "account": self.account_id, "name": self.name, "slug": self.slug,
+            "domain": self.domain, "description": self.description, "industry": self.industry_id,
+            "is_active": self.is_active, "status": self.status, "active_sectors_count": self.active_sectors,
+            "created_at": rfc3339(self.created_at), "updated_at": rfc3339(self.updated_at),
+        })
+    }
+
+    fn item(&self) -> Result<Item, StoreError> {
+        Item::new(&Key::site(&self.account_id, &self.id), "Site", self)
+    }
+}
+
+impl Sector {
+    pub fn to_json(&self) -> Value {
+        json!({
+            "id": self.id, "account": self.account_id, "site": self.site_id, "name": self.name,
+            "slug": self.slug, "industry_sector": self.industry_sector_id, "description": self.description,
+            "is_active": self.is_active, "created_at": rfc3339(self.created_at), "updated_at": rfc3339(self.updated_at),
+        })
+    }
+
+    fn item(&self) -> Result<Item, StoreError> {
+        Item::new(&Key::sector(&self.account_id, &self.id), "Sector", self)
+    }
+}
+
+impl SiteAccess {
+    pub fn to_json(&self) -> Value {
+        json!({
+            "id": self.id, "account": self.account_id, "user": self.user_id, "site": self.site_id,
+            "granted_by": self.granted_by, "created_at": rfc3339(self.created_at),
+        })
+    }
+
+    fn key(&self) -> Key {
+        Key::site_access(&self.account_id, &self.user_id, &self.site_id)
+    }
+}
+
+async fn account_items<T: serde::de::DeserializeOwned>(
+    services: &Services,
+    account_id: &str,
+    prefix: &str,
+) -> Result<Vec<T>, ApiError> {
+    let items = services
+        .store()
+        .await
+        .query_all(Query::partition(keys::account_pk(account_id)).sk_prefix(prefix))
+        .await?;
+    items
+        .into_iter()
+        .map(|i| store::decode(i).map_err(ApiError::from))
+        .collect()
+}
+
+pub async fn all_sites(services: &Services, account_id: &str) -> Result<Vec<Site>, ApiError> {
+    account_items(services, account_id, keys::SITE_PREFIX).await
+}
+
+async fn all_sectors(services: &Services, account_id: &str) -> Result<Vec<Sector>, ApiError> {
+    account_items(services, account_id, keys::SECTOR_PREFIX).await
+}
+
+async fn all_grants(services: &Services, account_id: &str) -> Result<Vec<SiteAccess>, ApiError> {
+    account_items(services, account_id, keys::SITE_ACCESS_PREFIX).await
+}
+
+/// A site the caller may see, else 404.
+pub async fn visible_site(
+    services: &Services,
+    caller: &Caller,
+    site_id: &str,
+) -> Result<Site, ApiError> {
+    if !ids::is_valid_id(site_id) || !caller.can_read_site(site_id) {
+        return Err(ApiError::not_found());
+    }
+    services
+        .store()
+        .await
+        .get::<Site>(&Key::site(caller.account_id(), site_id))
+        .await?
+        .ok_or_else(ApiError::not_found)
+}
+
+/// Reads a site id from a body field: it must name a site the caller may change (else a field error).
+async fn site_field(
+    services: &Services,
+    caller: &Caller,
+    f: &mut Fields,
+    field: &str,
+) -> Result<Option<Site>, ApiError> {
+    let Some(site_id) = f.required(field, id) else {
+        return Ok(None);
+    };
+    match visible_site(services, caller, &site_id).await {
+        Ok(site) if caller.can_write_site(&site.id) => Ok(Some(site)),
+        Ok(_) | Err(ApiError::NotFound(_)) => {
+            f.error(
+                field,
+                format!("Invalid pk \"{site_id}\" - object does not exist."),
+            );
+            Ok(None)
+        }
+        Err(err) => Err(err),
+    }
+}
+
+fn matches_bool(query: &HashMap<String, String>, name: &str, value: bool) -> bool {
+    match query.get(name).map(|v| v.to_ascii_lowercase()) {
+        Some(v) if v == "true" || v == "1" => value,
+        Some(v) if v == "false" || v == "0" => !value,
+        _ => true,
+    }
+}
+
+/// Sites the caller may see; filters `is_active`, `industry_id`, `search` (name or domain).
+pub async fn list_sites(
+    services: &Services,
+    caller: &Caller,
+    query: &HashMap<String, String>,
+) -> Result<Vec<Value>, ApiError> {
+    let search = query.get("search").map(|s| s.to_lowercase());
+    Ok(all_sites(services, caller.account_id())
+        .await?
+        .into_iter()
+        .filter(|site| caller.can_read_site(&site.id))
+        .filter(|site| matches_bool(query, "is_active", site.is_active))
+        .filter(|site| {
+            query
+                .get("industry_id")
+                .is_none_or(|i| site.industry_id.as_deref() == Some(i.as_str()))
+        })
+        .filter(|site| {
+            search.as_ref().is_none_or(|q| {
+                site.name.to_lowercase().contains(q)
+                    || site
+                        .domain
+                        .as_deref()
+                        .unwrap_or_default()
+                        .contains(q.as_str())
+            })
+        })
+        .map(|site| site.to_json())
+        .collect())
+}
+
+fn domain(value: &Value) -> Result<String, String> {
+    let raw = string(value)?;
+    let host = raw
+        .trim_start_matches("https://")
+        .trim_start_matches("http://")
+        .trim_end_matches('/');
+    let valid = !host.is_empty()
+        && host.len() <= 253
+        && host.contains('.')
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == ':');
+    if valid {
+        Ok(raw)
+    } else {
+        Err("Enter a valid domain or URL.".into())
+    }
+}
+
+async fn industry_field(
+    f: &mut Fields,
+    field: &str,
+    services: &Services,
+) -> Result<Option<String>, ApiError> {
+    let Some(industry_id) = f.optional(field, string).filter(|s| !s.is_empty()) else {
+        return Ok(None);
+    };
+    if reference::industry(services, &industry_id).await?.is_none() {
+        f.error(
+            field,
+            format!("Invalid pk \"{industry_id}\" - object does not exist."),
+        );
+        return Ok(None);
+    }
+    Ok(Some(industry_id))
+}
+
+pub async fn create_site(
+    services: &Services,
+    caller: &Caller,
+    body: &[u8],
+) -> Result<Value, ApiError> {
+    caller.require_manager()?;
+    let mut f = Fields::parse(body)?;
+    let name = f.required("name", bounded(200));
+    let domain = f.optional("domain", domain);
+    let description = f.optional("description", string).unwrap_or_default();
+    let industry_id = industry_field(&mut f, "industry_id", services).await?;
+    f.finish()?;
+    let name = name.unwrap_or_default();
+
+    let plan = services
+        .store()
+        .await
+        .get::<Plan>(&Key::plan(&caller.account.plan_id))
+        .await?;
+    let max_sites = plan.map_or(1, |p| p.max_sites);
+    let now = OffsetDateTime::now_utc();
+    let site = Site {
+        id: ids::new_id(),
+        account_id: caller.account_id().to_owned(),
+        slug: ids::slugify(&name),
+        name,
+        domain,
+        description,
+        industry_id,
+        is_active: false,
+        status: "active".into(),
+        active_sectors: 0,
+        created_at: now,
+        updated_at: now,
+    };
+    let count = Change::new(
+        Key::account(caller.account_id()),
+        "SET site_count = if_not_exists(site_count, :zero) + :one",
+    )
+    .value(":zero", n(0))
+    .value(":one", n(1))
+    .condition(
+        Condition::new("attribute_not_exists(site_count) OR site_count < :max")
+            .value(":max", n(max_sites)),
+    );
+    match services
+        .store()
+        .await
+        .transact(vec![
+            Write::Update(count),
+            Write::Put(site.item()?, Some(Condition::not_exists())),
+        ])
+        .await
+    {
+        Ok(()) => Ok(site.to_json()),
+        Err(StoreError::TransactionCancelled { failed }) if failed.contains(&0) => {
+            Err(ApiError::field(
+                "non_field_errors",
+                format!("Your plan allows {max_sites} site(s); delete one or upgrade the plan."),
+            ))
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+pub async fn update_site(
+    services: &Services,
+    caller: &Caller,
+    site_id: &str,
+    body: &[u8],
+    partial: bool,
+) -> Result<Value, ApiError> {
+    let mut site = visible_site(services, caller, site_id).await?;
+    caller.require_site_write(&site.id)?;
+    let mut f = Fields::parse(body)?;
+    let name = if partial {
+        f.optional("name", bounded(200))
+    } else {
+        f.required("name", bounded(200))
+    };
+    let domain = f.optional("domain", domain);
+    let description = f.optional("description", string);
+    let industry_id = industry_field(&mut f, "industry_id", services).await?;
+    f.finish()?;
+    if let Some(name) = name {
+        site.slug = ids::slugify(&name);
+        site.name = name;
+    }
+    if domain.is_some() {
+        site.domain = domain;
+    }
+    if let Some(description) = description {
+        site.description = description;
+    }
+    if industry_id.is_some() {
+        site.industry_id = industry_id;
+    }
+    site.updated_at = OffsetDateTime::now_utc();
+    // Only the descriptive fields change; the sector count is left to its own conditional writes.
+    let change = Change::new(
+        Key::site(&site.account_id, &site.id),
+        "SET #name = :name, slug = :slug, #domain = :domain, description = :description, industry_id = :industry, updated_at = :updated",
+    )
+    .name("#name", "name")
+    .name("#domain", "domain")
+    .value(":name", s(&site.name))
+    .value(":slug", s(&site.slug))
+    .value(":domain", site.domain.as_ref().map_or(store::null(), s))
+    .value(":description", s(&site.description))
+    .value(":industry", site.industry_id.as_ref().map_or(store::null(), s))
+    .value(":updated", s(rfc3339(site.updated_at)))
+    .condition(Condition::exists());
+    let updated = services
+        .store()
+        .await
+        .update(change)
+        .await
+        .map_err(not_found_if_gone)?;
+    Ok(store::decode::<Site>(updated)?.to_json())
+}
+
+fn not_found_if_gone(err: StoreError) -> ApiError {
+    match err {
+        StoreError::ConditionFailed => ApiError::not_found(),
+        other => other.into(),
+    }
+}
+
+/// Deletes a site with its sectors and access grants.
+pub async fn delete_site(
+    services: &Services,
+    caller: &Caller,
+    site_id: &str,
+) -> Result<(), ApiError> {
+    let site = visible_site(services, caller, site_id).await?;
+    caller.require_manager()?;
+    let account_id = caller.account_id();
+    let mut children: Vec<Write> = Vec::new();
+    for sector in all_sectors(services, account_id)
+        .await?
+        .into_iter()
+        .filter(|s| s.site_id == site.id)
+    {
+        children.push(Write::Delete(Key::sector(account_id, &sector.id), None));
+    }
+    for grant in all_grants(services, account_id)
+        .await?
+        .into_iter()
+        .filter(|g| g.site_id == site.id)
+    {
+        children.push(Write::Delete(grant.key(), None));
+    }
+    let store = services.store().await;
+    // Children first (in chunks), then the site with the account's count, so that a failure
+    // half-way leaves a site that can be deleted again, never orphans.
+    for chunk in children.chunks(90) {
+        store.transact(chunk.to_vec()).await?;
+    }
+    let count = Change::new(
+        Key::account(account_id),
+        "SET site_count = site_count - :one",
+    )
+    .value(":one", n(1))
+    .condition(Condition::new("site_count > :zero").value(":zero", n(0)));
+    store
+        .transact(vec![
+            Write::Delete(Key::site(account_id, &site.id), Some(Condition::exists())),
+            Write::Update(count),
+        ])
+        .await
+        .map_err(|e| match e {
+            StoreError::TransactionCancelled { .. } => ApiError::not_found(),
+            other => other.into(),
+        })
+}
+
+/// Makes `site_id` the account's active site (and no other).
+pub async fn set_active(
+    services: &Services,
+    caller: &Caller,
+    site_id: &str,
+) -> Result<Value, ApiError> {
+    let site = visible_site(services, caller, site_id).await?;
+    caller.require_site_write(&site.id)?;
+    let now = s(rfc3339(OffsetDateTime::now_utc()));
+    let mut writes = Vec::new();
+    for other in all_sites(services, caller.account_id())
+        .await?
+        .into_iter()
+        .filter(|o| o.is_active && o.id != site.id)
+    {
+        writes.push(Write::Update(
+            Change::new(
+                Key::site(&other.account_id, &other.id),
+                "SET is_active = :no, updated_at = :now",
+            )
+            .value(":no", store::boolean(false))
+            .value(":now", now.clone()),
+        ));
+    }
+    writes.push(Write::Update(
+        Change::new(
+            Key::site(&site.account_id, &site.id),
+            "SET is_active = :yes, updated_at = :now",
+        )
+        .value(":yes", store::boolean(true))
+        .value(":now", now)
+        .condition(Condition::exists()),
+    ));
+    services.store().await.transact(writes).await?;
+    visible_site(services, caller, site_id)
+        .await
+        .map(|s| s.to_json())
+}
+
+/// The sectors of a site the caller may see.
+pub async fn site_sectors(
+    services: &Services,
+    caller: &Caller,
+    site_id: &str,
+) -> Result<Vec<Value>, ApiError> {
+    let site = visible_site(services, caller, site_id).await?;
+    Ok(all_sectors(services, caller.account_id())
+        .await?
+        .into_iter()
+        .filter(|s| s.site_id == site.id)
+        .map(|s| s.to_json())
+        .collect())
+}
+
+/// Chooses which sectors of the site's industry the site works on: the chosen ones become active
+/// (created if needed), the others inactive. At most five.
+pub async fn select_sectors(
+    services: &Services,
+    caller: &Caller,
+    site_id: &str,
+    body: &[u8],
+) -> Result<Value, ApiError> {
+    let site = visible_site(services, caller, site_id).await?;
+    caller.require_site_write(&site.id)?;
+    let mut f = Fields::parse(body)?;
+    let industry_id = f
+        .optional("industry_id", string)
+        .filter(|s| !s.is_empty())
+        .or(site.industry_id.clone());
+    let chosen = f.required("sector_ids", string_list);
+    let industry = match &industry_id {
+        Some(i) => reference::industry(services, i).await?,
+        None => None,
+    };
+    if industry.is_none() {
+        f.error("industry_id", "Choose the site's industry first.");
+    }
+    let mut wanted: Vec<reference::IndustrySector> = Vec::new();
+    if let (Some(industry), Some(chosen)) = (&industry, &chosen) {
+        if chosen.is_empty() {
+            f.error("sector_ids", "Select at least one sector.");
+        }
+        if chosen.len() > MAX_ACTIVE_SECTORS as usize {
+            f.error(
+                "sector_ids",
+                format!("A site can have at most {MAX_ACTIVE_SECTORS} active sectors."),
+            );
+        }
+        for id in chosen {
+            match industry.sectors.iter().find(|s| &s.id == id) {
+                Some(s) if !wanted.iter().any(|w| w.id == s.id) => wanted.push(s.clone()),
+                Some(_) => {}
+                None => f.error(
+                    "sector_ids",
+                    format!("\"{id}\" is not a sector of {}.", industry.name),
+                ),
+            }
+        }
+    }
+    f.finish()?;
+    let industry_id = industry.map(|i| i.id).unwrap_or_default();
+
+    let now = OffsetDateTime::now_utc();
+    let existing: Vec<Sector> = all_sectors(services, caller.account_id())
+        .await?
+        .into_iter()
+        .filter(|s| s.site_id == site.id)
+        .collect();
+    // For each chosen industry sector, the first existing sector made from it (if any) is reused.
+    let mut reused: BTreeMap<&str, &str> = BTreeMap::new();
+    for sector in &existing {
+        if let Some(source) = sector.industry_sector_id.as_deref()
+            && wanted.iter().any(|w| w.id == source)
+        {
+            reused.entry(source).or_insert(sector.id.as_str());
+        }
+    }
+    let mut writes = Vec::new();
+    for sector in &existing {
+        let on = reused.values().any(|id| *id == sector.id);
+        if on != sector.is_active {
+            writes.push(Write::Update(
+                Change::new(
+                    Key::sector(&sector.account_id, &sector.id),
+                    "SET is_active = :on, updated_at = :now",
+                )
+                .value(":on", store::boolean(on))
+                .value(":now", s(rfc3339(now))),
+            ));
+        }
+    }
+    for w in wanted
+        .iter()
+        .filter(|w| !reused.contains_key(w.id.as_str()))
+    {
+        let sector = Sector {
+            id: ids::new_id(),
+            account_id: site.account_id.clone(),
+            site_id: site.id.clone(),
+            name: w.name.clone(),
+            slug: w.slug.clone(),
+            industry_sector_id: Some(w.id.clone()),
+            description: String::new(),
+            is_active: true,
+            created_at: now,
+            updated_at: now,
+        };
+        writes.push(Write::Put(sector.item()?, Some(Condition::not_exists())));
+    }
+    let active = wanted.len() as u32;
+    writes.push(Write::Update(
+        Change::new(
+            Key::site(&site.account_id, &site.id),
+            "SET active_sectors = :active, industry_id = :industry, updated_at = :now",
+        )
+        .value(":active", n(active))
+        .value(":industry", s(industry_id))
+        .value(":now", s(rfc3339(now)))
+        .condition(Condition::new("active_sectors = :seen").value(":seen", n(site.active_sectors))),
+    ));
+    match services.store().await.transact(writes).await {
+        Ok(()) => {}
+        Err(StoreError::TransactionCancelled { .. }) => {
+            return Err(ApiError::Conflict(
+                "The site's sectors changed meanwhile; try again.".into(),
+            ));
+        }
+        Err(err) => return Err(err.into()),
+    }
+    let sectors = site_sectors(services, caller, &site.id).await?;
+    Ok(
+        json!({ "site": visible_site(services, caller, &site.id).await?.to_json(), "sectors": sectors }),
+    )
+}
+
+/// Sectors of the sites the caller may see; filters `site_id`, `is_active`.
+pub async fn list_sectors(
+    services: &Services,
+    caller: &Caller,
+    query: &HashMap<String, String>,
+) -> Result<Vec<Value>, ApiError> {
+    Ok(all_sectors(services, caller.account_id())
+        .await?
+        .into_iter()
+        .filter(|s| caller.can_read_site(&s.site_id))
+        .filter(|s| query.get("site_id").is_none_or(|id| &s.site_id == id))
+        .filter(|s| matches_bool(query, "is_active", s.is_active))
+        .map(|s| s.to_json())
+        .collect())
+}
+
+/// A sector the caller may see, else 404.
+pub async fn visible_sector(
+    services: &Services,
+    caller: &Caller,
+    sector_id: &str,
+) -> Result<Sector, ApiError> {
+    if !ids::is_valid_id(sector_id) {
+        return Err(ApiError::not_found());
+    }
+    match services
+        .store()
+        .await
+        .get::<Sector>(&Key::sector(caller.account_id(), sector_id))
+        .await?
+    {
+        Some(sector) if caller.can_read_site(&sector.site_id) => Ok(sector),
+        _ => Err(ApiError::not_found()),
+    }
+}
+
+fn sector_limit_error() -> ApiError {
+    ApiError::field(
+        "is_active",
+        format!("A site can have at most {MAX_ACTIVE_SECTORS} active sectors."),
+    )
+}
+
+/// The write that moves a site's active-sector count by `delta`, refusing to pass the limit.
+fn active_count(site: &Site, delta: i64) -> Write {
+    let change = Change::new(
+        Key::site(&site.account_id, &site.id),
+        "SET active_sectors = if_not_exists(active_sectors, :zero) + :delta",
+    )
+    .value(":zero", n(0))
+    .value(":delta", n(delta));
+    Write::Update(if delta > 0 {
+        change.condition(
+            Condition::new("attribute_exists(PK) AND (attribute_not_exists(active_sectors) OR active_sectors < :max)")
+                .value(":max", n(MAX_ACTIVE_SECTORS)),
+        )
+    } else {
+        change.condition(Condition::exists())
+    })
+}
+
+async fn industry_sector_field(
+    services: &Services,
+    f: &mut Fields,
+    site: Option<&Site>,
+) -> Result<Option<reference::IndustrySector>, ApiError> {
+    let Some(wanted) = f
+        .optional("industry_sector_id", string)
+        .filter(|s| !s.is_empty())
+    else {
+        return Ok(None);
+    };
+    let industry_id = wanted.split("--").next().unwrap_or_default().to_owned();
+    let found = reference::industry(services, &industry_id)
+        .await?
+        .and_then(|i| i.sectors.into_iter().find(|s| s.id == wanted));
+    match (found, site.and_then(|s| s.industry_id.as_deref())) {
+        (Some(sector), Some(site_industry)) if site_industry != industry_id => {
+            f.error(
+                "industry_sector_id",
+                format!("\"{}\" is not a sector of the site's industry.", sector.id),
+            );
+            Ok(None)
+        }
+        (Some(sector), _) => Ok(Some(sector)),
+        (None, _) => {
+            f.error(
+                "industry_sector_id",
+                format!("Invalid pk \"{wanted}\" - object does not exist."),
+            );
+            Ok(None)
+        }
+    }
+}
+
+pub async fn create_sector(
+    services: &Services,
+    caller: &Caller,
+    body: &[u8],
+) -> Result<Value, ApiError> {
+    if caller.role() == Role::Viewer {
+        return Err(ApiError::permission_denied());
+    }
+    let mut f = Fields::parse(body)?;
+    let site = site_field(services, caller, &mut f, "site_id").await?;
+    let name = f.required("name", bounded(200));
+    let description = f.optional("description", string).unwrap_or_default();
+    let is_active = f.optional("is_active", boolean).unwrap_or(true);
+    let industry_sector = industry_sector_field(services, &mut f, site.as_ref()).await?;
+    if let Some(site) = &site
+        && is_active
+        && site.active_sectors >= MAX_ACTIVE_SECTORS
+    {
+        f.error(
+            "is_active",
+            format!("A site can have at most {MAX_ACTIVE_SECTORS} active sectors."),
+        );
+    }
+    f.finish()?;
+    let (Some(site), Some(name)) = (site, name) else {
+        return Err(ApiError::internal("validated fields missing"));
+    };
+    let now = OffsetDateTime::now_utc();
+    let sector = Sector {
+        id: ids::new_id(),
+        account_id: site.account_id.clone(),
+        site_id: site.id.clone(),
+        slug: ids::slugify(&name),
+        name,
+        industry_sector_id: industry_sector.map(|s| s.id),
+        description,
+        is_active,
+        created_at: now,
+        updated_at: now,
+    };
+    let mut writes = vec![Write::Put(sector.item()?, Some(Condition::not_exists()))];
+    if is_active {
+        writes.push(active_count(&site, 1));
+    }
+    match services.store().await.transact(writes).await {
+        Ok(()) => Ok(sector.to_json()),
+        Err(StoreError::TransactionCancelled { failed }) if failed.contains(&1) => {
+            Err(sector_limit_error())
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+pub async fn update_sector(
+    services: &Services,
+    caller: &Caller,
+    sector_id: &str,
+    body: &[u8],
+    partial: bool,
+) -> Result<Value, ApiError> {
+    let sector = visible_sector(services, caller, sector_id).await?;
+    caller.require_site_write(&sector.site_id)?;
+    let site = visible_site(services, caller, &sector.site_id).await?;
+    let mut f = Fields::parse(body)?;
+    let name = if partial {
+        f.optional("name", bounded(200))
+    } else {
+        f.required("name", bounded(200))
+    };
+    let description = f.optional("description", string);
+    let is_active = f.optional("is_active", boolean);
+    if let Some(moved) = f.optional("site_id", string)
+        && moved != sector.site_id
+    {
+        f.error("site_id", "A sector cannot move to another site.");
+    }
+    if is_active == Some(true) && !sector.is_active && site.active_sectors >= MAX_ACTIVE_SECTORS {
+        f.error(
+            "is_active",
+            format!("A site can have at most {MAX_ACTIVE_SECTORS} active sectors."),
+        );
+    }
+    f.finish()?;
+    let mut updated = sector.clone();
+    if let Some(name) = name {
+        updated.slug = ids::slugify(&name);
+        updated.name = name;
+    }
+    if let Some(description) = description {
+        updated.description = description;
+    }
+    if let Some(active) = is_active {
+        updated.is_active = active;
+    }
+    updated.updated_at = OffsetDateTime::now_utc();
+    let mut writes = vec![Write::Put(
+        updated.item()?,
+        Some(Condition::new("is_active = :was").value(":was", store::boolean(sector.is_active))),
+    )];
+    match (sector.is_active, updated.is_active) {
+        (false, true) => writes.push(active_count(&site, 1)),
+        (true, false) => writes.push(active_count(&site, -1)),
+        _ => {}
+    }
+    match services.store().await.transact(writes).await {
+        Ok(()) => Ok(updated.to_json()),
+        Err(StoreError::TransactionCancelled { failed }) if failed.contains(&1) => {
+            Err(sector_limit_error())
+        }
+        Err(StoreError::TransactionCancelled { .. }) => Err(ApiError::Conflict(
+            "The sector changed meanwhile; try again.".into(),
+        )),
+        Err(err) => Err(err.into()),
+    }
+}
+
+pub async fn delete_sector(
+    services: &Services,
+    caller: &Caller,
+    sector_id: &str,
+) -> Result<(), ApiError> {
+    let sector = visible_sector(services, caller, sector_id).await?;
+    caller.require_site_write(&sector.site_id)?;
+    let site = visible_site(services, caller, &sector.site_id).await?;
+    let mut writes = vec![Write::Delete(
+        Key::sector(&sector.account_id, &sector.id),
+        Some(Condition::new("is_active = :was").value(":was", store::boolean(sector.is_active))),
+    )];
+    if sector.is_active {
+        writes.push(active_count(&site, -1));
+    }
+    services
+        .store()
+        .await
+        .transact(writes)
+        .await
+        .map_err(|e| match e {
+            StoreError::TransactionCancelled { .. } => {
+                ApiError::Conflict("The sector changed meanwhile; try again.".into())
+            }
+            other => other.into(),
+        })
+}
+
+/// Access grants of the account (managers only); filters `user_id`, `site_id`.
+pub async fn list_access(
+    services: &Services,
+    caller: &Caller,
+    query: &HashMap<String, String>,
+) -> Result<Vec<Value>, ApiError> {
+    caller.require_manager()?;
+    Ok(all_grants(services, caller.account_id())
+        .await?
+        .into_iter()
+        .filter(|g| query.get("user_id").is_none_or(|u| &g.user_id == u))
+        .filter(|g| query.get("site_id").is_none_or(|s| &g.site_id == s))
+        .map(|g| g.to_json())
+        .collect())
+}
+
+pub async fn find_access(
+    services: &Services,
+    caller: &Caller,
+    access_id: &str,
+) -> Result<SiteAccess, ApiError> {
+    caller.require_manager()?;
+    all_grants(services, caller.account_id())
+        .await?
+        .into_iter()
+        .find(|g| g.id == access_id)
+        .ok_or_else(ApiError::not_found)
+}
+
+/// Grants an editor or viewer access to a site.
+pub async fn grant_access(
+    services: &Services,
+    caller: &Caller,
+    body: &[u8],
+) -> Result<Value, ApiError> {
+    caller.require_manager()?;
+    let mut f = Fields::parse(body)?;
+    let user_id = f.required("user_id", id);
+    let site_id = f.required("site_id", id);
+    let store = services.store().await;
+    if let Some(user_id) = &user_id {
+        match store
+            .get::<User>(&Key::user(caller.account_id(), user_id))
+            .await?
+        {
+            None => f.error(
+                "user_id",
+                format!("Invalid pk \"{user_id}\" - object does not exist."),
+            ),
+            Some(user) if !matches!(user.role, Role::Editor | Role::Viewer) => f.error(
+                "user_id",
+                "Only editors and viewers are granted sites; owners and admins see every site.",
+            ),
+            Some(_) => {}
+        }
+    }
+    if let Some(site_id) = &site_id
+        && store
+            .get::<Site>(&Key::site(caller.account_id(), site_id))
+            .await?
+            .is_none()
+    {
+        f.error(
+            "site_id",
+            format!("Invalid pk \"{site_id}\" - object does not exist."),
+        );
+    }
+    f.finish()?;
+    let grant = SiteAccess {
+        id: ids::new_id(),
+        account_id: caller.account_id().to_owned(),
+        user_id: user_id.unwrap_or_default(),
+        site_id: site_id.unwrap_or_default(),
+        granted_by: caller.user.id.clone(),
+        created_at: OffsetDateTime::now_utc(),
+    };
+    let item = Item::new(&grant.key(), "SiteAccess", &grant)?;
+    match store.put(item, Some(Condition::not_exists())).await {
+        Ok(()) => Ok(grant.to_json()),
+        Err(StoreError::ConditionFailed) => Err(ApiError::field(
+            "non_field_errors",
+            "This user already has access to this site.",
+        )),
+        Err(err) => Err(err.into()),
+    }
+}
+
+pub async fn revoke_access(
+    services: &Services,
+    caller: &Caller,
+    access_id: &str,
+) -> Result<(), ApiError> {
+    let grant = find_access(services, caller, access_id).await?;
+    services
+        .store()
+        .await
+        .transact(vec![Write::Delete(grant.key(), Some(Condition::exists()))])
+        .await
+        .map_err(|e| match e {
+            StoreError::TransactionCancelled { .. } => ApiError::not_found(),
+            other => other.into(),
+        })
+}
+
+/// The grants of one user (removed with the user).
+pub async fn grants_of(
+    services: &Services,
+    account: &Account,
+    user_id: &str,
+) -> Result<Vec<Key>, ApiError> {
+    Ok(all_grants(services, &account.id)
+        .await?
+        .into_iter()
+        .filter(|g| g.user_id == user_id)
+        .map(|g| g.key())
+        .collect())
+}

@@ -1,0 +1,250 @@
+//! Subscriptions: which plan an account is on and for which period. Owners and admins read them;
+//! they are written by the platform (developer and system roles, and the billing flows), since a
+//! subscription to a paid plan must follow a payment.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use time::{Duration, OffsetDateTime};
+
+use crate::access::Caller;
+use crate::accounts::{Account, rfc3339};
+use crate::store::{self, Condition, Item, Key, Query, StoreError, Write, keys};
+use crate::validation::{Fields, string};
+use crate::{ApiError, Services, ids, reference};
+
+pub const STATUSES: &[&str] = &["active", "trialing", "past_due", "cancelled"];
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Subscription {
+    pub id: String,
+    pub account_id: String,
+    pub plan_id: String,
+    pub status: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub current_period_start: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub current_period_end: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+impl Subscription {
+    /// The subscription an account starts with: active, one month from `now`.
+    pub fn starting(account_id: &str, plan_id: &str, now: OffsetDateTime) -> Self {
+        Self {
+            id: ids::new_id(),
+            account_id: account_id.to_owned(),
+            plan_id: plan_id.to_owned(),
+            status: "active".into(),
+            current_period_start: now,
+            current_period_end: now + Duration::days(30),
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    pub fn write(&self) -> Result<Write, StoreError> {
+        Ok(Write::Put(self.item()?, Some(Condition::not_exists())))
+    }
+
+    fn item(&self) -> Result<Item, StoreError> {
+        Item::new(
+            &Key::subscription(&self.account_id, &self.id),
+            "Subscription",
+            self,
+        )
+    }
+
+    pub fn to_json(&self) -> Value {
+        json!({
+            "id": self.id, "account": self.account_id, "plan": self.plan_id, "status": self.status,
+            "current_period_start": rfc3339(self.current_period_start),
+            "current_period_end": rfc3339(self.current_period_end),
+            "created_at": rfc3339(self.created_at), "updated_at": rfc3339(self.updated_at),
+        })
+    }
+}
+
+async fn of_account(services: &Services, account_id: &str) -> Result<Vec<Subscription>, ApiError> {
+    let items = services
+        .store()
+        .await
+        .query_all(
+            Query::partition(keys::account_pk(account_id)).sk_prefix(keys::SUBSCRIPTION_PREFIX),
+        )
+        .await?;
+    Ok(items
+        .into_iter()
+        .map(store::decode)
+        .collect::<Result<Vec<_>, _>>()?)
+}
+
+/// The subscriptions of the acted-on account; filter `status`.
+pub async fn list(
+    services: &Services,
+    caller: &Caller,
+    query: &HashMap<String, String>,
+) -> Result<Vec<Value>, ApiError> {
+    caller.require_manager()?;
+    Ok(of_account(services, caller.account_id())
+        .await?
+        .iter()
+        .filter(|s| query.get("status").is_none_or(|v| &s.status == v))
+        .map(Subscription::to_json)
+        .collect())
+}
+
+/// `by-account/{account_id}/`: an account's subscriptions; another account is 404 except for the
+/// platform roles.
+pub async fn by_account(
+    services: &Services,
+    caller: &Caller,
+    account_id: &str,
+) -> Result<Vec<Value>, ApiError> {
+    caller.require_manager()?;
+    if account_id != caller.account_id() && !caller.crosses_accounts() {
+        return Err(ApiError::not_found());
+    }
+    if !ids::is_valid_id(account_id)
+        || services
+            .store()
+            .await
+            .get::<Account>(&Key::account(account_id))
+            .await?
+            .is_none()
+    {
+        return Err(ApiError::not_found());
+    }
+    Ok(of_account(services, account_id)
+        .await?
+        .iter()
+        .map(Subscription::to_json)
+        .collect())
+}
+
+pub async fn get(services: &Services, caller: &Caller, id: &str) -> Result<Subscription, ApiError> {
+    caller.require_manager()?;
+    if !ids::is_valid_id(id) {
+        return Err(ApiError::not_found());
+    }
+    services
+        .store()
+        .await
+        .get::<Subscription>(&Key::subscription(caller.account_id(), id))
+        .await?
+        .ok_or_else(ApiError::not_found)
+}
+
+fn timestamp(value: &Value) -> Result<OffsetDateTime, String> {
+    OffsetDateTime::parse(
+        &string(value)?,
+        &time::format_description::well_known::Rfc3339,
+    )
+    .map_err(|_| "Datetime has wrong format. Use ISO 8601 (RFC 3339).".to_owned())
+}
+
+fn status(value: &Value) -> Result<String, String> {
+    let s = string(value)?;
+    if STATUSES.contains(&s.as_str()) {
+        Ok(s)
+    } else {
+        Err(format!("\"{s}\" is not a valid choice."))
+    }
+}
+
+/// Reads the writable fields; `current` is the subscription being updated, if any.
+async fn read(
+    services: &Services,
+    body: &[u8],
+    current: Option<&Subscription>,
+    partial: bool,
+) -> Result<Subscription, ApiError> {
+    let mut f = Fields::parse(body)?;
+    let plan_id = if partial {
+        f.optional("plan_id", string)
+    } else {
+        f.required("plan_id", string)
+    };
+    let status = f.optional("status", status);
+    let start = f.optional("current_period_start", timestamp);
+    let end = f.optional("current_period_end", timestamp);
+    if let Some(plan_id) = &plan_id
+        && reference::plan(services, plan_id).await?.is_none()
+    {
+        f.error(
+            "plan_id",
+            format!("Invalid pk \"{plan_id}\" - object does not exist."),
+        );
+    }
+    let now = OffsetDateTime::now_utc();
+    let mut sub = current
+        .cloned()
+        .unwrap_or_else(|| Subscription::starting("", "", now));
+    if let Some(p) = plan_id {
+        sub.plan_id = p;
+    }
+    if let Some(s) = status {
+        sub.status = s;
+    }
+    if let Some(s) = start {
+        sub.current_period_start = s;
+    }
+    if let Some(e) = end {
+        sub.current_period_end = e;
+    }
+    if sub.current_period_end <= sub.current_period_start {
+        f.error("current_period_end", "The period must end after it starts.");
+    }
+    f.finish()?;
+    sub.updated_at = now;
+    Ok(sub)
+}
+
+pub async fn create(services: &Services, caller: &Caller, body: &[u8]) -> Result<Value, ApiError> {
+    caller.require_manager()?;
+    caller.require_platform()?;
+    let mut sub = read(services, body, None, false).await?;
+    sub.account_id = caller.account_id().to_owned();
+    services
+        .store()
+        .await
+        .put(sub.item()?, Some(Condition::not_exists()))
+        .await?;
+    Ok(sub.to_json())
+}
+
+pub async fn update(
+    services: &Services,
+    caller: &Caller,
+    id: &str,
+    body: &[u8],
+    partial: bool,
+) -> Result<Value, ApiError> {
+    let current = get(services, caller, id).await?;
+    caller.require_platform()?;
+    let sub = read(services, body, Some(&current), partial).await?;
+    services
+        .store()
+        .await
+        .put(sub.item()?, Some(Condition::exists()))
+        .await?;
+    Ok(sub.to_json())
+}
+
+pub async fn delete(services: &Services, caller: &Caller, id: &str) -> Result<(), ApiError> {
+    let current = get(services, caller, id).await?;
+    caller.require_platform()?;
+    services
+        .store()
+        .await
+        .transact(vec![Write::Delete(
+            Key::subscription(&current.account_id, &current.id),
+            Some(Condition::exists()),
+        )])
+        .await
+        .map_err(|_| ApiError::not_found())
+}

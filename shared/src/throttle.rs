@@ -1,0 +1,240 @@
+//! Rate limiting by scope, per user (per client IP when anonymous), counted atomically in
+//! DynamoDB with expiring items: one fixed window per scope and caller.
+//!
+//! The rates are configuration: [`DEFAULT_RATES`] holds the original API's scopes, and
+//! `THROTTLE_RATES` (e.g. `auth=20/min,planner_ai=5/min,auth_strict=3/10s`) overrides any of them.
+
+use std::collections::HashMap;
+
+use http::{HeaderName, HeaderValue};
+use time::OffsetDateTime;
+
+use crate::store::{Change, Key, Store, n};
+use crate::{ApiError, accounts::Role};
+
+/// The original API's scopes and rates.
+pub const DEFAULT_RATES: &[(&str, &str)] = &[
+    ("ai_function", "10/min"),
+    ("image_gen", "15/min"),
+    ("content_write", "30/min"),
+    ("content_read", "100/min"),
+    ("auth", "20/min"),
+    ("auth_strict", "5/min"),
+    ("planner", "60/min"),
+    ("planner_ai", "10/min"),
+    ("writer", "60/min"),
+    ("writer_ai", "10/min"),
+    ("system", "100/min"),
+    ("system_admin", "30/min"),
+    ("billing", "30/min"),
+    ("billing_admin", "10/min"),
+    ("default", "100/min"),
+];
+
+/// Roles never throttled: the platform's own operators and automation.
+pub const BYPASS_ROLES: &[Role] = &[Role::Developer, Role::SystemBot];
+
+/// `limit` requests per `window_secs`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate {
+    pub limit: u32,
+    pub window_secs: u64,
+}
+
+impl Rate {
+    /// Parses `N/unit` or `N/<k><unit>`, unit one of `s`, `sec`, `min`, `m`, `hour`, `h`, `day`, `d`.
+    pub fn parse(text: &str) -> Option<Self> {
+        let (limit, period) = text.trim().split_once('/')?;
+        let limit: u32 = limit.trim().parse().ok()?;
+        let period = period.trim();
+        let digits: String = period.chars().take_while(char::is_ascii_digit).collect();
+        let multiplier: u64 = if digits.is_empty() {
+            1
+        } else {
+            digits.parse().ok()?
+        };
+        let unit = match &period[digits.len()..] {
+            "s" | "sec" | "second" => 1,
+            "m" | "min" | "minute" => 60,
+            "h" | "hour" => 3600,
+            "d" | "day" => 86_400,
+            _ => return None,
+        };
+        (limit > 0 && multiplier > 0).then_some(Self {
+            limit,
+            window_secs: unit * multiplier,
+        })
+    }
+}
+
+/// The rate of every scope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rates(HashMap<String, Rate>);
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("invalid THROTTLE_RATES entry {0:?} (expected scope=N/unit)")]
+pub struct RatesError(String);
+
+impl Rates {
+    /// The defaults, overridden by `overrides` (`scope=rate,...`).
+    pub fn from_config(overrides: Option<&str>) -> Result<Self, RatesError> {
+        let mut rates: HashMap<String, Rate> = DEFAULT_RATES
+            .iter()
+            .filter_map(|(scope, rate)| Rate::parse(rate).map(|r| ((*scope).to_owned(), r)))
+            .collect();
+        for entry in overrides
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+        {
+            let (scope, rate) = entry
+                .split_once('=')
+                .ok_or_else(|| RatesError(entry.to_owned()))?;
+            let rate = Rate::parse(rate).ok_or_else(|| RatesError(entry.to_owned()))?;
+            rates.insert(scope.trim().to_owned(), rate);
+        }
+        Ok(Self(rates))
+    }
+
+    /// The rate of `scope`, falling back to `default`.
+    pub fn get(&self, scope: &str) -> Rate {
+        self.0
+            .get(scope)
+            .or_else(|| self.0.get("default"))
+            .copied()
+            .unwrap_or(Rate {
+                limit: 100,
+                window_secs: 60,
+            })
+    }
+}
+
+/// Where a caller stands in the current window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Status {
+    pub limit: u32,
+    pub remaining: u32,
+    /// Epoch seconds when the window ends.
+    pub reset: i64,
+    pub exceeded: bool,
+}
+
+impl Status {
+    /// The `X-Throttle-*` headers.
+    pub fn headers(&self) -> Vec<(HeaderName, HeaderValue)> {
+        [
+            ("x-throttle-limit", self.limit as i64),
+            ("x-throttle-remaining", self.remaining as i64),
+            ("x-throttle-reset", self.reset),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| {
+            Some((
+                HeaderName::from_static(name),
+                HeaderValue::from_str(&value.to_string()).ok()?,
+            ))
+        })
+        .collect()
+    }
+}
+
+/// Counts one request of `identity` in `scope` and says whether it is over the limit.
+pub async fn hit(
+    store: &Store,
+    rates: &Rates,
+    scope: &str,
+    identity: &str,
+    now: OffsetDateTime,
+) -> Result<Status, ApiError> {
+    let rate = rates.get(scope);
+    let window = rate.window_secs as i64;
+    let start = now.unix_timestamp().div_euclid(window) * window;
+    let reset = start + window;
+    let key = Key::new(
+        format!("THROTTLE#{scope}#{identity}"),
+        format!("WINDOW#{start}"),
+    );
+    let item = store
+        .update(
+            Change::new(key, "ADD hits :one SET expires_at = :expires")
+                .value(":one", n(1))
+                .value(":expires", n(reset + 60)),
+        )
+        .await?;
+    let hits: u32 = item
+        .get("hits")
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(u32::MAX);
+    Ok(Status {
+        limit: rate.limit,
+        remaining: rate.limit.saturating_sub(hits),
+        reset,
+        exceeded: hits > rate.limit,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_parse() {
+        assert_eq!(
+            Rate::parse("20/min"),
+            Some(Rate {
+                limit: 20,
+                window_secs: 60
+            })
+        );
+        assert_eq!(
+            Rate::parse("3/10s"),
+            Some(Rate {
+                limit: 3,
+                window_secs: 10
+            })
+        );
+        assert_eq!(
+            Rate::parse("1000/day"),
+            Some(Rate {
+                limit: 1000,
+                window_secs: 86_400
+            })
+        );
+        assert_eq!(Rate::parse("0/min"), None);
+        assert_eq!(Rate::parse("ten/min"), None);
+        assert_eq!(Rate::parse("5/fortnight"), None);
+    }
+
+    #[test]
+    fn defaults_and_overrides() {
+        let rates = Rates::from_config(None).unwrap();
+        assert_eq!(
+            rates.get("auth_strict"),
+            Rate {
+                limit: 5,
+                window_secs: 60
+            }
+        );
+        assert_eq!(rates.get("planner_ai").limit, 10);
+        assert_eq!(rates.get("no-such-scope").limit, 100);
+        let rates = Rates::from_config(Some("auth=2/5s, planner=1/h")).unwrap();
+        assert_eq!(
+            rates.get("auth"),
+            Rate {
+                limit: 2,
+                window_secs: 5
+            }
+        );
+        assert_eq!(
+            rates.get("planner"),
+            Rate {
+                limit: 1,
+                window_secs: 3600
+            }
+        );
+        assert_eq!(rates.get("writer").limit, 60);
+        assert!(Rates::from_config(Some("auth")).is_err());
+    }
+}
