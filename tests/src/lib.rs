@@ -85,13 +85,27 @@ pub struct Tokens {
     pub refresh: String,
 }
 
+/// Rates so high that no test meets them unless it means to.
+const RELAXED_RATES: &str = "ai_function=100000/min,image_gen=100000/min,content_write=100000/min,\
+    content_read=100000/min,auth=100000/min,auth_strict=100000/min,planner=100000/min,\
+    planner_ai=100000/min,writer=100000/min,writer_ai=100000/min,system=100000/min,\
+    system_admin=100000/min,billing=100000/min,billing_admin=100000/min,default=100000/min";
+
+/// A fresh app whose throttle never gets in the way.
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with_rates(RELAXED_RATES).await
+}
+
+/// A fresh app with the production rates, overridden by `rates` (`scope=N/unit,...`).
+pub async fn spawn_app_with_rates(rates: &str) -> TestApp {
     let endpoint = endpoint();
     let template = Template::load_default().expect("template.yaml parses");
     let names = LocalNames::unique();
-    let provisioned = bootstrap(&endpoint, &names, &template)
+    let mut provisioned = bootstrap(&endpoint, &names, &template)
         .await
         .expect("bootstrap on the local endpoint");
+    provisioned.config.throttle =
+        igny8_domain::throttle::Rates::from_config(Some(rates)).expect("valid throttle rates");
     let sdk = local_sdk_config(&endpoint).await;
     let handlers = functions::handlers(&provisioned.config, &sdk);
     let gateway = Gateway::new(template.routes, template.cors, handlers)
@@ -244,6 +258,50 @@ impl TestApp {
         };
         items.sort_by_key(key);
         items
+    }
+
+    /// The items of the given partitions (e.g. `ACCOUNT#<id>`), in key order: a cheaper snapshot
+    /// than [`TestApp::snapshot`] when only some tenants matter.
+    pub async fn partitions(&self, pks: &[String]) -> Vec<HashMap<String, AttributeValue>> {
+        let mut items = Vec::new();
+        for pk in pks {
+            let mut start = None;
+            loop {
+                let out = self
+                    .dynamodb
+                    .query()
+                    .table_name(&self.provisioned.config.table_name)
+                    .key_condition_expression("PK = :pk")
+                    .expression_attribute_values(":pk", AttributeValue::S(pk.clone()))
+                    .consistent_read(true)
+                    .set_exclusive_start_key(start)
+                    .send()
+                    .await
+                    .expect("query the test table");
+                items.extend(out.items.unwrap_or_default());
+                match out.last_evaluated_key {
+                    Some(key) if !key.is_empty() => start = Some(key),
+                    _ => break,
+                }
+            }
+        }
+        items
+    }
+
+    /// Gives a user a role directly in the table: the platform roles (developer, system_bot) are
+    /// never given through the API to the first platform user, so tests set them up this way.
+    pub async fn make_role(&self, account_id: &str, user_id: &str, role: &str) {
+        self.dynamodb
+            .update_item()
+            .table_name(&self.provisioned.config.table_name)
+            .key("PK", AttributeValue::S(format!("ACCOUNT#{account_id}")))
+            .key("SK", AttributeValue::S(format!("USER#{user_id}")))
+            .update_expression("SET #role = :role")
+            .expression_attribute_names("#role", "role")
+            .expression_attribute_values(":role", AttributeValue::S(role.to_owned()))
+            .send()
+            .await
+            .expect("set the role");
     }
 
     /// The raw bytes of this test's JWT signing key, read from Secrets Manager.

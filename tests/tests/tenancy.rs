@@ -1,0 +1,724 @@
+//! The permission matrix: two accounts, each with an owner, an admin, an editor (granted one
+//! site) and a viewer, call every tenancy endpoint as each role. Allowed calls succeed, the rest
+//! answer 401/403/404 as specified, no answer to one account carries an id of the other, and no
+//! refused call (nor any call by the other account) changes the data.
+
+use api_tests::{Answer, TestApp, spawn_app};
+use serde_json::{Value, json};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Who {
+    Anon,
+    Viewer,
+    Editor,
+    /// The owner of the other account, aiming at this account's records.
+    Other,
+    Admin,
+    Owner,
+}
+
+const CALLERS: [Who; 6] = [
+    Who::Anon,
+    Who::Viewer,
+    Who::Editor,
+    Who::Other,
+    Who::Admin,
+    Who::Owner,
+];
+
+#[derive(Debug, Clone)]
+struct Member {
+    id: String,
+    token: String,
+}
+
+#[derive(Debug, Clone)]
+struct Tenant {
+    account: String,
+    owner: Member,
+    admin: Member,
+    editor: Member,
+    viewer: Member,
+    site1: String,
+    site2: String,
+    sector1: String,
+    sector2: String,
+    grant: String,
+    subscription: String,
+    invited: String,
+    /// Every id and email of this tenant, for the leak check.
+    secrets: Vec<String>,
+}
+
+async fn member(app: &TestApp, owner_token: &str, email: &str, role: &str) -> Member {
+    let created = app
+        .post(
+            "/api/v1/auth/users/",
+            &json!({"email": email, "password": "member passphrase", "role": role}),
+            Some(owner_token),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let login = app.login(email, "member passphrase").await;
+    Member {
+        id: created.data()["id"].as_str().unwrap().into(),
+        token: login.data()["access"].as_str().unwrap().into(),
+    }
+}
+
+async fn created_id(answer: Answer) -> String {
+    assert!(
+        answer.status == 201 || answer.status == 200,
+        "{}",
+        answer.body
+    );
+    answer.data()["id"].as_str().unwrap().to_owned()
+}
+
+async fn tenant(app: &TestApp, tag: &str) -> Tenant {
+    let owner_email = format!("owner@{tag}.example");
+    let registered = app
+        .post(
+            "/api/v1/auth/register/",
+            &json!({"email": owner_email, "password": api_tests::PASSWORD, "plan_id": "agency"}),
+            None,
+        )
+        .await;
+    assert_eq!(registered.status, 201);
+    let account = registered.data()["user"]["account"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let login = app.login(&owner_email, api_tests::PASSWORD).await;
+    let owner = Member {
+        id: login.data()["user"]["id"].as_str().unwrap().into(),
+        token: login.data()["access"].as_str().unwrap().into(),
+    };
+    let t = owner.token.clone();
+    let admin = member(app, &t, &format!("admin@{tag}.example"), "admin").await;
+    let editor = member(app, &t, &format!("editor@{tag}.example"), "editor").await;
+    let viewer = member(app, &t, &format!("viewer@{tag}.example"), "viewer").await;
+    let site = |name: &str| json!({"name": name, "industry_id": "healthcare"});
+    let site1 = created_id(
+        app.post(
+            "/api/v1/auth/sites/",
+            &site(&format!("{tag} one")),
+            Some(&t),
+        )
+        .await,
+    )
+    .await;
+    let site2 = created_id(
+        app.post(
+            "/api/v1/auth/sites/",
+            &site(&format!("{tag} two")),
+            Some(&t),
+        )
+        .await,
+    )
+    .await;
+    let sector = |site: &str| json!({"site_id": site, "name": "Dental", "industry_sector_id": "healthcare--dental-care"});
+    let sector1 = created_id(
+        app.post("/api/v1/auth/sectors/", &sector(&site1), Some(&t))
+            .await,
+    )
+    .await;
+    let sector2 = created_id(
+        app.post("/api/v1/auth/sectors/", &sector(&site2), Some(&t))
+            .await,
+    )
+    .await;
+    let grant = created_id(
+        app.post(
+            "/api/v1/auth/site-access/",
+            &json!({"user_id": editor.id, "site_id": site1}),
+            Some(&t),
+        )
+        .await,
+    )
+    .await;
+    created_id(
+        app.post(
+            "/api/v1/auth/site-access/",
+            &json!({"user_id": viewer.id, "site_id": site1}),
+            Some(&t),
+        )
+        .await,
+    )
+    .await;
+    let invited = created_id(
+        app.post(
+            "/api/v1/auth/users/invite/",
+            &json!({"email": format!("invited@{tag}.example"), "role": "viewer"}),
+            Some(&t),
+        )
+        .await,
+    )
+    .await;
+    let subs = app.get("/api/v1/auth/subscriptions/", Some(&t)).await;
+    let subscription = subs.body["results"][0]["id"].as_str().unwrap().to_owned();
+    let secrets = vec![
+        account.clone(),
+        owner.id.clone(),
+        admin.id.clone(),
+        editor.id.clone(),
+        viewer.id.clone(),
+        site1.clone(),
+        site2.clone(),
+        sector1.clone(),
+        sector2.clone(),
+        grant.clone(),
+        subscription.clone(),
+        invited.clone(),
+        format!("@{tag}.example"),
+    ];
+    Tenant {
+        account,
+        owner,
+        admin,
+        editor,
+        viewer,
+        site1,
+        site2,
+        sector1,
+        sector2,
+        grant,
+        subscription,
+        invited,
+        secrets,
+    }
+}
+
+struct World {
+    app: TestApp,
+    a: Tenant,
+    b: Tenant,
+    counter: std::sync::atomic::AtomicUsize,
+}
+
+impl World {
+    fn token(&self, who: Who) -> Option<&str> {
+        match who {
+            Who::Anon => None,
+            Who::Viewer => Some(&self.a.viewer.token),
+            Who::Editor => Some(&self.a.editor.token),
+            Who::Other => Some(&self.b.owner.token),
+            Who::Admin => Some(&self.a.admin.token),
+            Who::Owner => Some(&self.a.owner.token),
+        }
+    }
+
+    fn unique(&self) -> usize {
+        self.counter
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Creates a throwaway record of account A for a destructive call; returns its id.
+    async fn fresh(&self, kind: &str) -> String {
+        let t = Some(self.a.owner.token.as_str());
+        let n = self.unique();
+        let answer = match kind {
+            "user" => self.app.post("/api/v1/auth/users/", &json!({"email": format!("fresh{n}@a.example"), "password": "member passphrase", "role": "viewer"}), t).await,
+            "site" => self.app.post("/api/v1/auth/sites/", &json!({"name": format!("fresh {n}")}), t).await,
+            "sector" => self.app.post("/api/v1/auth/sectors/", &json!({"site_id": self.a.site1, "name": format!("fresh {n}"), "is_active": false}), t).await,
+            "grant" => {
+                let user = Box::pin(self.fresh("user")).await;
+                self.app.post("/api/v1/auth/site-access/", &json!({"user_id": user, "site_id": self.a.site2}), t).await
+            }
+            other => panic!("no fresh {other}"),
+        };
+        created_id(answer).await
+    }
+
+    async fn path(&self, template: &str) -> String {
+        let mut path = template
+            .replace("{account}", &self.a.account)
+            .replace("{site1}", &self.a.site1)
+            .replace("{site2}", &self.a.site2)
+            .replace("{sector1}", &self.a.sector1)
+            .replace("{sector2}", &self.a.sector2)
+            .replace("{editor}", &self.a.editor.id)
+            .replace("{grant}", &self.a.grant)
+            .replace("{subscription}", &self.a.subscription)
+            .replace("{invited}", &self.a.invited);
+        for kind in ["user", "site", "sector", "grant"] {
+            let placeholder = format!("{{fresh_{kind}}}");
+            if path.contains(&placeholder) {
+                path = path.replace(&placeholder, &self.fresh(kind).await);
+            }
+        }
+        format!("/api/v1/{path}")
+    }
+}
+
+type Body = fn(&World, Who) -> Option<Value>;
+
+fn none(_: &World, _: Who) -> Option<Value> {
+    None
+}
+
+fn new_user(w: &World, _: Who) -> Option<Value> {
+    Some(
+        json!({"email": format!("new{}@x.example", w.unique()), "password": "member passphrase", "role": "editor"}),
+    )
+}
+
+fn invite(w: &World, _: Who) -> Option<Value> {
+    Some(json!({"email": format!("inv{}@x.example", w.unique()), "role": "viewer"}))
+}
+
+fn rename(w: &World, _: Who) -> Option<Value> {
+    Some(json!({"name": format!("renamed {}", w.unique())}))
+}
+
+fn first_name(_: &World, _: Who) -> Option<Value> {
+    Some(json!({"first_name": "Changed"}))
+}
+
+fn password(_: &World, _: Who) -> Option<Value> {
+    Some(json!({"password": "activation passphrase"}))
+}
+
+fn new_account(w: &World, _: Who) -> Option<Value> {
+    Some(json!({"email": format!("acct{}@x.example", w.unique()), "password": "member passphrase"}))
+}
+
+fn subscription(_: &World, _: Who) -> Option<Value> {
+    Some(json!({"plan_id": "growth"}))
+}
+
+/// Owner and admin each grant the invited viewer a different site (the members' grants stay
+/// as they are); the others aim at account A's records.
+fn grant(w: &World, who: Who) -> Option<Value> {
+    let site = if who == Who::Owner {
+        &w.a.site1
+    } else {
+        &w.a.site2
+    };
+    Some(json!({"user_id": w.a.invited, "site_id": site}))
+}
+
+fn new_site(w: &World, _: Who) -> Option<Value> {
+    Some(json!({"name": format!("site {}", w.unique()), "domain": "example.org"}))
+}
+
+fn select(_: &World, _: Who) -> Option<Value> {
+    Some(json!({"sector_ids": ["healthcare--dental-care", "healthcare--nutrition"]}))
+}
+
+fn new_sector(w: &World, _: Who) -> Option<Value> {
+    Some(
+        json!({"site_id": w.a.site1, "name": format!("sector {}", w.unique()), "is_active": false}),
+    )
+}
+
+fn settings(_: &World, _: Who) -> Option<Value> {
+    Some(json!({"timezone": "Europe/Berlin", "language": "de"}))
+}
+
+struct Row {
+    method: &'static str,
+    path: &'static str,
+    body: Body,
+    /// Expected status for Anon, Viewer, Editor, Other, Admin, Owner.
+    expect: [u16; 6],
+}
+
+const fn row(method: &'static str, path: &'static str, body: Body, expect: [u16; 6]) -> Row {
+    Row {
+        method,
+        path,
+        body,
+        expect,
+    }
+}
+
+/// Everything an authenticated member may do / only managers / nobody but the platform.
+const MEMBERS: [u16; 6] = [401, 200, 200, 200, 200, 200];
+const MANAGERS_LIST: [u16; 6] = [401, 403, 403, 200, 200, 200];
+const MANAGERS_RECORD: [u16; 6] = [401, 403, 403, 404, 200, 200];
+const MANAGERS_CREATE: [u16; 6] = [401, 403, 403, 201, 201, 201];
+const MANAGERS_DELETE: [u16; 6] = [401, 403, 403, 404, 204, 204];
+const PUBLIC: [u16; 6] = [200, 200, 200, 200, 200, 200];
+
+fn matrix() -> Vec<Row> {
+    vec![
+        row("GET", "auth/me/", none, MEMBERS),
+        row("GET", "auth/groups/", none, MEMBERS),
+        row("GET", "auth/groups/editor/", none, MEMBERS),
+        row("GET", "auth/users/", none, MANAGERS_LIST),
+        row("POST", "auth/users/", new_user, MANAGERS_CREATE),
+        row("POST", "auth/users/invite/", invite, MANAGERS_CREATE),
+        row("GET", "auth/users/{editor}/", none, MANAGERS_RECORD),
+        row("PATCH", "auth/users/{editor}/", first_name, MANAGERS_RECORD),
+        row(
+            "PUT",
+            "auth/users/{editor}/",
+            |_, _| Some(json!({"role": "editor", "first_name": "Put"})),
+            MANAGERS_RECORD,
+        ),
+        row(
+            "POST",
+            "auth/users/{invited}/activate/",
+            password,
+            MANAGERS_RECORD,
+        ),
+        row("DELETE", "auth/users/{fresh_user}/", none, MANAGERS_DELETE),
+        row("GET", "auth/accounts/", none, MANAGERS_LIST),
+        row(
+            "POST",
+            "auth/accounts/",
+            new_account,
+            [401, 403, 403, 403, 403, 403],
+        ),
+        row("GET", "auth/accounts/{account}/", none, MANAGERS_RECORD),
+        row("PATCH", "auth/accounts/{account}/", rename, MANAGERS_RECORD),
+        row("PUT", "auth/accounts/{account}/", rename, MANAGERS_RECORD),
+        row(
+            "DELETE",
+            "auth/accounts/{account}/",
+            none,
+            [401, 403, 403, 404, 403, 403],
+        ),
+        row("GET", "auth/subscriptions/", none, MANAGERS_LIST),
+        row(
+            "POST",
+            "auth/subscriptions/",
+            subscription,
+            [401, 403, 403, 403, 403, 403],
+        ),
+        row(
+            "GET",
+            "auth/subscriptions/{subscription}/",
+            none,
+            MANAGERS_RECORD,
+        ),
+        row(
+            "PATCH",
+            "auth/subscriptions/{subscription}/",
+            subscription,
+            [401, 403, 403, 404, 403, 403],
+        ),
+        row(
+            "DELETE",
+            "auth/subscriptions/{subscription}/",
+            none,
+            [401, 403, 403, 404, 403, 403],
+        ),
+        row(
+            "GET",
+            "auth/subscriptions/by-account/{account}/",
+            none,
+            MANAGERS_RECORD,
+        ),
+        row("GET", "auth/site-access/", none, MANAGERS_LIST),
+        row(
+            "POST",
+            "auth/site-access/",
+            grant,
+            [401, 403, 403, 400, 201, 201],
+        ),
+        row("GET", "auth/site-access/{grant}/", none, MANAGERS_RECORD),
+        row(
+            "DELETE",
+            "auth/site-access/{fresh_grant}/",
+            none,
+            MANAGERS_DELETE,
+        ),
+        row("GET", "auth/plans/", none, PUBLIC),
+        row("GET", "auth/plans/growth/", none, PUBLIC),
+        row("GET", "auth/industries/", none, PUBLIC),
+        row("GET", "auth/industries/healthcare/", none, PUBLIC),
+        row(
+            "GET",
+            "auth/seed-keywords/?industry_id=healthcare",
+            none,
+            PUBLIC,
+        ),
+        row("GET", "auth/sites/", none, MEMBERS),
+        row("POST", "auth/sites/", new_site, MANAGERS_CREATE),
+        row(
+            "GET",
+            "auth/sites/{site1}/",
+            none,
+            [401, 200, 200, 404, 200, 200],
+        ),
+        row(
+            "GET",
+            "auth/sites/{site2}/",
+            none,
+            [401, 404, 404, 404, 200, 200],
+        ),
+        row(
+            "PATCH",
+            "auth/sites/{site1}/",
+            rename,
+            [401, 403, 200, 404, 200, 200],
+        ),
+        row(
+            "PUT",
+            "auth/sites/{site1}/",
+            rename,
+            [401, 403, 200, 404, 200, 200],
+        ),
+        row(
+            "PATCH",
+            "auth/sites/{site2}/",
+            rename,
+            [401, 404, 404, 404, 200, 200],
+        ),
+        row(
+            "DELETE",
+            "auth/sites/{fresh_site}/",
+            none,
+            [401, 404, 404, 404, 204, 204],
+        ),
+        row(
+            "GET",
+            "auth/sites/{site1}/sectors/",
+            none,
+            [401, 200, 200, 404, 200, 200],
+        ),
+        row(
+            "POST",
+            "auth/sites/{site1}/set_active/",
+            none,
+            [401, 403, 200, 404, 200, 200],
+        ),
+        row(
+            "POST",
+            "auth/sites/{site1}/select_sectors/",
+            select,
+            [401, 403, 200, 404, 200, 200],
+        ),
+        row("GET", "auth/sectors/", none, MEMBERS),
+        row(
+            "POST",
+            "auth/sectors/",
+            new_sector,
+            [401, 403, 201, 400, 201, 201],
+        ),
+        row(
+            "GET",
+            "auth/sectors/{sector1}/",
+            none,
+            [401, 200, 200, 404, 200, 200],
+        ),
+        row(
+            "PATCH",
+            "auth/sectors/{sector1}/",
+            rename,
+            [401, 403, 200, 404, 200, 200],
+        ),
+        row(
+            "DELETE",
+            "auth/sectors/{fresh_sector}/",
+            none,
+            [401, 403, 204, 404, 204, 204],
+        ),
+        row("GET", "account/settings/", none, MEMBERS),
+        row(
+            "PATCH",
+            "account/settings/",
+            settings,
+            [401, 403, 403, 200, 200, 200],
+        ),
+        row("GET", "account/team/", none, MANAGERS_LIST),
+        row("POST", "account/team/", new_user, MANAGERS_CREATE),
+        row(
+            "DELETE",
+            "account/team/{fresh_user}/",
+            none,
+            MANAGERS_DELETE,
+        ),
+        row("GET", "account/usage/analytics/", none, MANAGERS_LIST),
+    ]
+}
+
+#[tokio::test]
+async fn every_endpoint_as_every_role() {
+    let app = spawn_app().await;
+    let a = tenant(&app, "alpha").await;
+    let b = tenant(&app, "beta").await;
+    let world = World {
+        app,
+        a,
+        b,
+        counter: Default::default(),
+    };
+    let mut failures = Vec::new();
+    for row in matrix() {
+        for (i, who) in CALLERS.iter().enumerate() {
+            let path = world.path(row.path).await;
+            let body = (row.body)(&world, *who);
+            // Every request names account A's records; B's own calls may change B.
+            let tenants = [format!("ACCOUNT#{}", world.a.account)];
+            let before = world.app.partitions(&tenants).await;
+            let answer = world
+                .app
+                .call(row.method, &path, body.as_ref(), world.token(*who))
+                .await;
+            let expected = row.expect[i];
+            if answer.status != expected {
+                failures.push(format!(
+                    "{} {} as {who:?}: {} (expected {expected}) {}",
+                    row.method, row.path, answer.status, answer.body
+                ));
+                continue;
+            }
+            if answer.status >= 400 {
+                assert_eq!(
+                    answer.body["success"],
+                    json!(false),
+                    "{} {} as {who:?}",
+                    row.method,
+                    row.path
+                );
+                answer.assert_request_id();
+            }
+            // A refused call, and any call by the other account, leaves account A's data as it was.
+            if expected >= 400 || *who == Who::Other {
+                let after = world.app.partitions(&tenants).await;
+                assert!(
+                    before == after,
+                    "{} {} as {who:?} changed account A",
+                    row.method,
+                    row.path
+                );
+            }
+            // No answer to one account carries the other's ids or emails (beyond what the caller
+            // itself sent).
+            let text = answer.body.to_string();
+            let sent = format!(
+                "{path} {}",
+                body.as_ref().map(Value::to_string).unwrap_or_default()
+            );
+            let foreign = if *who == Who::Other {
+                &world.a.secrets
+            } else {
+                &world.b.secrets
+            };
+            if let Some(leak) = foreign
+                .iter()
+                .find(|s| text.contains(s.as_str()) && !sent.contains(s.as_str()))
+            {
+                failures.push(format!(
+                    "{} {} as {who:?} leaked {leak}: {text}",
+                    row.method, row.path
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[tokio::test]
+async fn editors_and_viewers_see_only_granted_sites() {
+    let app = spawn_app().await;
+    let a = tenant(&app, "gamma").await;
+    let ids = |answer: &Answer| -> Vec<String> {
+        answer.body["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    for member in [&a.editor, &a.viewer] {
+        assert_eq!(
+            ids(&app.get("/api/v1/auth/sites/", Some(&member.token)).await),
+            vec![a.site1.clone()]
+        );
+        assert_eq!(
+            ids(&app.get("/api/v1/auth/sectors/", Some(&member.token)).await),
+            vec![a.sector1.clone()]
+        );
+    }
+    let mut all = ids(&app.get("/api/v1/auth/sites/", Some(&a.admin.token)).await);
+    all.sort();
+    let mut expected = vec![a.site1.clone(), a.site2.clone()];
+    expected.sort();
+    assert_eq!(all, expected);
+    // Revoking the grant takes the site away at once.
+    let revoked = app
+        .call(
+            "DELETE",
+            &format!("/api/v1/auth/site-access/{}/", a.grant),
+            None,
+            Some(&a.owner.token),
+        )
+        .await;
+    assert_eq!(revoked.status, 204);
+    assert!(ids(&app.get("/api/v1/auth/sites/", Some(&a.editor.token)).await).is_empty());
+    assert_eq!(
+        app.get(
+            &format!("/api/v1/auth/sites/{}/", a.site1),
+            Some(&a.editor.token)
+        )
+        .await
+        .status,
+        404
+    );
+}
+
+#[tokio::test]
+async fn developers_cross_accounts_by_naming_them() {
+    let app = spawn_app().await;
+    let a = tenant(&app, "delta").await;
+    let dev_email = "dev@platform.example";
+    let registered = app.register(dev_email).await;
+    let dev_account = registered.data()["user"]["account"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let dev_id = registered.data()["user"]["id"].as_str().unwrap().to_owned();
+    app.make_role(&dev_account, &dev_id, "developer").await;
+    let token = app.login(dev_email, api_tests::PASSWORD).await.data()["access"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let users = app
+        .get(
+            &format!("/api/v1/auth/users/?account_id={}", a.account),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(users.status, 200, "{}", users.body);
+    assert_eq!(
+        users.body["count"],
+        json!(5),
+        "owner, admin, editor, viewer, invited"
+    );
+    let site = app
+        .get(
+            &format!("/api/v1/auth/sites/{}/?account_id={}", a.site2, a.account),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(site.status, 200);
+    let accounts = app.get("/api/v1/auth/accounts/", Some(&token)).await;
+    assert!(accounts.body["count"].as_u64().unwrap() >= 2);
+    // A developer may create accounts and subscriptions; an owner may not.
+    let sub = app
+        .post(
+            &format!("/api/v1/auth/subscriptions/?account_id={}", a.account),
+            &json!({"plan_id": "growth"}),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(sub.status, 201, "{}", sub.body);
+    // An owner naming another account is not let in: the parameter is ignored.
+    let own = app
+        .get(
+            &format!("/api/v1/auth/users/?account_id={dev_account}"),
+            Some(&a.owner.token),
+        )
+        .await;
+    assert!(!own.body.to_string().contains(&dev_id));
+}
