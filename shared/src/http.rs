@@ -475,3 +475,20 @@ mod pattern_tests {
         assert_eq!(found.0, "users/invite/");
     }
 }
+
+/// The Lambda entry point shared by every function: installs the JSON logs, reads the
+/// configuration (no I/O: clients are built on first use), and serves events with `handler`.
+pub async fn run<F, Fut>(handler: F) -> Result<(), lambda_http::Error>
+where
+    F: Fn(std::sync::Arc<Services>, Request) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Response<LambdaBody>> + Send + 'static,
+{
+    crate::telemetry::init();
+    let services = std::sync::Arc::new(Services::new(Config::from_env()?));
+    let handler = std::sync::Arc::new(handler);
+    lambda_http::run(lambda_http::service_fn(move |request: Request| {
+        let response = handler(std::sync::Arc::clone(&services), request);
+        async move { Ok::<_, lambda_http::Error>(response.await) }
+    }))
+    .await
+}

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use tokio::sync::RwLock;
 
 use crate::accounts::Plan;
-use crate::store::{self, Key, Query, keys};
+use crate::store::{self, Query, keys};
 use crate::{ApiError, Services};
 
 pub const CACHE_TTL: Duration = Duration::from_secs(300);
@@ -153,10 +153,7 @@ pub async fn plans(services: &Services) -> Result<Vec<Plan>, ApiError> {
 }
 
 pub async fn plan(services: &Services, id: &str) -> Result<Option<Plan>, ApiError> {
-    Ok(services
-        .store()
-        .await
-        .get::<Plan>(&Key::plan(id))
+    Ok(crate::accounts::load_plan(services, id)
         .await?
         .filter(|p| p.is_active))
 }

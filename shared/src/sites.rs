@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use crate::access::Caller;
-use crate::accounts::{Account, Plan, Role, User, rfc3339};
+use crate::accounts::{Account, Role, User, rfc3339};
 use crate::reference;
 use crate::store::{self, Change, Condition, Item, Key, Query, StoreError, Write, keys, n, s};
 use crate::validation::{Fields, boolean, bounded, id, string, string_list};
@@ -274,11 +274,7 @@ pub async fn create_site(
     f.finish()?;
     let name = name.unwrap_or_default();
 
-    let plan = services
-        .store()
-        .await
-        .get::<Plan>(&Key::plan(&caller.account.plan_id))
-        .await?;
+    let plan = crate::accounts::load_plan(services, &caller.account.plan_id).await?;
     let max_sites = plan.map_or(1, |p| p.max_sites);
     let now = OffsetDateTime::now_utc();
     let site = Site {
@@ -335,11 +331,7 @@ pub async fn update_site(
     let mut site = visible_site(services, caller, site_id).await?;
     caller.require_site_write(&site.id)?;
     let mut f = Fields::parse(body)?;
-    let name = if partial {
-        f.optional("name", bounded(200))
-    } else {
-        f.required("name", bounded(200))
-    };
+    let name = f.field(!partial, "name", bounded(200));
     let domain = f.optional("domain", domain);
     let description = f.optional("description", string);
     let industry_id = industry_field(&mut f, "industry_id", services).await?;
@@ -377,15 +369,8 @@ pub async fn update_site(
         .await
         .update(change)
         .await
-        .map_err(not_found_if_gone)?;
+        .map_err(StoreError::gone_is_not_found)?;
     Ok(store::decode::<Site>(updated)?.to_json())
-}
-
-fn not_found_if_gone(err: StoreError) -> ApiError {
-    match err {
-        StoreError::ConditionFailed => ApiError::not_found(),
-        other => other.into(),
-    }
 }
 
 /// Deletes a site with its sectors and access grants.
@@ -430,10 +415,7 @@ pub async fn delete_site(
             Write::Update(count),
         ])
         .await
-        .map_err(|e| match e {
-            StoreError::TransactionCancelled { .. } => ApiError::not_found(),
-            other => other.into(),
-        })
+        .map_err(StoreError::gone_is_not_found)
 }
 
 /// Makes `site_id` the account's active site (and no other).
@@ -770,11 +752,7 @@ pub async fn update_sector(
     caller.require_site_write(&sector.site_id)?;
     let site = visible_site(services, caller, &sector.site_id).await?;
     let mut f = Fields::parse(body)?;
-    let name = if partial {
-        f.optional("name", bounded(200))
-    } else {
-        f.required("name", bounded(200))
-    };
+    let name = f.field(!partial, "name", bounded(200));
     let description = f.optional("description", string);
     let is_active = f.optional("is_active", boolean);
     if let Some(moved) = f.optional("site_id", string)
@@ -948,10 +926,7 @@ pub async fn revoke_access(
         .await
         .transact(vec![Write::Delete(grant.key(), Some(Condition::exists()))])
         .await
-        .map_err(|e| match e {
-            StoreError::TransactionCancelled { .. } => ApiError::not_found(),
-            other => other.into(),
-        })
+        .map_err(StoreError::gone_is_not_found)
 }
 
 /// The grants of one user (removed with the user).

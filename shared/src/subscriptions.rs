@@ -128,15 +128,11 @@ pub async fn by_account(
 
 pub async fn get(services: &Services, caller: &Caller, id: &str) -> Result<Subscription, ApiError> {
     caller.require_manager()?;
-    if !ids::is_valid_id(id) {
-        return Err(ApiError::not_found());
-    }
     services
         .store()
         .await
-        .get::<Subscription>(&Key::subscription(caller.account_id(), id))
-        .await?
-        .ok_or_else(ApiError::not_found)
+        .by_id(id, |id| Key::subscription(caller.account_id(), id))
+        .await
 }
 
 fn timestamp(value: &Value) -> Result<OffsetDateTime, String> {
@@ -164,11 +160,7 @@ async fn read(
     partial: bool,
 ) -> Result<Subscription, ApiError> {
     let mut f = Fields::parse(body)?;
-    let plan_id = if partial {
-        f.optional("plan_id", string)
-    } else {
-        f.required("plan_id", string)
-    };
+    let plan_id = f.field(!partial, "plan_id", string);
     let status = f.optional("status", status);
     let start = f.optional("current_period_start", timestamp);
     let end = f.optional("current_period_end", timestamp);

@@ -94,6 +94,20 @@ impl Fields {
         }
     }
 
+    /// A field that is required when `required` (a create or a PUT) and optional otherwise (a PATCH).
+    pub fn field<T>(
+        &mut self,
+        required: bool,
+        field: &str,
+        parse: impl FnOnce(&Value) -> Result<T, String>,
+    ) -> Option<T> {
+        if required {
+            self.required(field, parse)
+        } else {
+            self.optional(field, parse)
+        }
+    }
+
     /// An optional field: absent and `null` are `None`.
     pub fn optional<T>(
         &mut self,

@@ -6,18 +6,14 @@ use std::collections::HashMap;
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use super::{Account, AccountStatus, Plan, RegisterInput, register, rfc3339};
+use super::{Account, AccountStatus, RegisterInput, register, rfc3339};
 use crate::access::Caller;
 use crate::store::{self, Change, Condition, Key, Query, StoreError, keys, s};
 use crate::validation::{Fields, bounded, string};
 use crate::{ApiError, Services, ids};
 
 async fn with_plan(services: &Services, account: &Account) -> Result<Value, ApiError> {
-    let plan = services
-        .store()
-        .await
-        .get::<Plan>(&Key::plan(&account.plan_id))
-        .await?;
+    let plan = super::load_plan(services, &account.plan_id).await?;
     Ok(account.to_json(plan.as_ref()))
 }
 
@@ -105,11 +101,7 @@ pub async fn update_account(
 ) -> Result<Value, ApiError> {
     let account = find(services, caller, account_id).await?;
     let mut f = Fields::parse(body)?;
-    let name = if partial {
-        f.optional("name", bounded(200))
-    } else {
-        f.required("name", bounded(200))
-    };
+    let name = f.field(!partial, "name", bounded(200));
     let new_status = f.optional("status", status);
     if new_status.is_some_and(|s| s != account.status) && !caller.crosses_accounts() {
         f.error("status", "Only the platform changes an account's status.");
@@ -135,10 +127,7 @@ pub async fn update_account(
         .await
         .update(change)
         .await
-        .map_err(|e| match e {
-            StoreError::ConditionFailed => ApiError::not_found(),
-            other => other.into(),
-        })?;
+        .map_err(StoreError::gone_is_not_found)?;
     with_plan(services, &store::decode::<Account>(updated)?).await
 }
 

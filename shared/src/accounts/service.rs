@@ -127,7 +127,8 @@ async fn blocking<T: Send + 'static>(
         .map_err(ApiError::internal)
 }
 
-async fn load_plan(services: &Services, plan_id: &str) -> Result<Option<Plan>, ApiError> {
+/// A plan by id (also an inactive one: an account on a retired plan keeps its terms).
+pub async fn load_plan(services: &Services, plan_id: &str) -> Result<Option<Plan>, ApiError> {
     Ok(services
         .store()
         .await
@@ -191,9 +192,7 @@ pub async fn register(services: &Services, input: RegisterInput) -> Result<Value
         _ => return Err(ApiError::field("plan_id", "Invalid plan.")),
     };
     let password = input.password;
-    let password_hash = blocking(move || PasswordHash::new(&password))
-        .await?
-        .map_err(ApiError::internal)?;
+    let password_hash = PasswordHash::new_blocking(password).await?;
 
     let now = OffsetDateTime::now_utc();
     let account_id = ids::new_id();
@@ -402,9 +401,7 @@ pub async fn change_password(
         return Err(ApiError::BadRequest("Current password is incorrect".into()));
     }
     let new_password = input.new_password;
-    let new_hash = blocking(move || PasswordHash::new(&new_password))
-        .await?
-        .map_err(ApiError::internal)?;
+    let new_hash = PasswordHash::new_blocking(new_password).await?;
     let mut user = principal.user.clone();
     let change = Change::new(
         Key::user(&user.account_id, &user.id),

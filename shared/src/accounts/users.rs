@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use super::{Email, Plan, Role, User};
+use super::{Email, Role, User};
 use crate::access::Caller;
 use crate::auth::{Password, PasswordHash};
 use crate::store::{self, Change, Condition, Item, Key, Query, StoreError, Write, keys, n};
@@ -84,15 +84,11 @@ pub async fn list(
 /// A user of the acted-on account (managers only), else 404.
 pub async fn get(services: &Services, caller: &Caller, user_id: &str) -> Result<User, ApiError> {
     caller.require_manager()?;
-    if !ids::is_valid_id(user_id) {
-        return Err(ApiError::not_found());
-    }
     services
         .store()
         .await
-        .get::<User>(&Key::user(caller.account_id(), user_id))
-        .await?
-        .ok_or_else(ApiError::not_found)
+        .by_id(user_id, |id| Key::user(caller.account_id(), id))
+        .await
 }
 
 /// Creates a user: with a password it can sign in at once; `invite` creates it inactive and
@@ -126,15 +122,8 @@ pub async fn create(
         None => Password::parse(format!("{}{}", uuid::Uuid::new_v4(), uuid::Uuid::new_v4()))
             .map_err(ApiError::internal)?,
     };
-    let hash = tokio::task::spawn_blocking(move || PasswordHash::new(&password))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)?;
-    let plan = services
-        .store()
-        .await
-        .get::<Plan>(&Key::plan(&caller.account.plan_id))
-        .await?;
+    let hash = PasswordHash::new_blocking(password).await?;
+    let plan = crate::accounts::load_plan(services, &caller.account.plan_id).await?;
     let max_users = plan.map_or(1, |p| p.max_users);
     let now = OffsetDateTime::now_utc();
     let user = User {
@@ -215,11 +204,7 @@ pub async fn update(
     let mut user = get(services, caller, user_id).await?;
     require_may_change(caller, &user)?;
     let mut f = Fields::parse(body)?;
-    let role = if partial {
-        f.optional("role", role_field(caller))
-    } else {
-        f.required("role", role_field(caller))
-    };
+    let role = f.field(!partial, "role", role_field(caller));
     let username = f.optional("username", bounded(150));
     let first_name = f.optional("first_name", string);
     let last_name = f.optional("last_name", string);
@@ -284,10 +269,7 @@ pub async fn activate(
     .value(":yes", store::boolean(true))
     .value(":no", store::boolean(false));
     if let Some(password) = password {
-        let hash = tokio::task::spawn_blocking(move || PasswordHash::new(&password))
-            .await
-            .map_err(ApiError::internal)?
-            .map_err(ApiError::internal)?;
+        let hash = PasswordHash::new_blocking(password).await?;
         change = Change::new(
             Key::user(&user.account_id, &user.id),
             "SET is_active = :yes, invited = :no, password_hash = :hash, token_version = token_version + :one",
@@ -335,8 +317,5 @@ pub async fn delete(services: &Services, caller: &Caller, user_id: &str) -> Resu
         .await
         .transact(writes)
         .await
-        .map_err(|e| match e {
-            StoreError::TransactionCancelled { .. } => ApiError::not_found(),
-            other => other.into(),
-        })
+        .map_err(StoreError::gone_is_not_found)
 }

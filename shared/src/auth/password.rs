@@ -69,6 +69,14 @@ impl PasswordHash {
         &self.0
     }
 
+    /// [`PasswordHash::new`] on a blocking thread, off the async executor.
+    pub async fn new_blocking(password: Password) -> Result<Self, crate::ApiError> {
+        tokio::task::spawn_blocking(move || Self::new(&password))
+            .await
+            .map_err(crate::ApiError::internal)?
+            .map_err(crate::ApiError::internal)
+    }
+
     /// Whether `candidate` is the password behind this hash. CPU-bound like [`PasswordHash::new`].
     pub fn verify(&self, candidate: &str) -> bool {
         match ParsedHash::new(&self.0) {

@@ -42,6 +42,16 @@ impl StoreError {
     }
 }
 
+impl StoreError {
+    /// For writes conditioned on the item existing: a failed condition means it is gone (404).
+    pub fn gone_is_not_found(self) -> ApiError {
+        match self {
+            Self::ConditionFailed | Self::TransactionCancelled { .. } => ApiError::not_found(),
+            other => other.into(),
+        }
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         ApiError::internal(err)
@@ -315,6 +325,19 @@ impl Store {
             .await
             .map_err(StoreError::request)?;
         out.item.map(decode).transpose()
+    }
+
+    /// Reads the item at `key(id)` when `id` is an id this system issues; anything else, or a
+    /// missing item, is a 404.
+    pub async fn by_id<T: DeserializeOwned>(
+        &self,
+        id: &str,
+        key: impl FnOnce(&str) -> Key,
+    ) -> Result<T, ApiError> {
+        if !crate::ids::is_valid_id(id) {
+            return Err(ApiError::not_found());
+        }
+        self.get(&key(id)).await?.ok_or_else(ApiError::not_found)
     }
 
     /// Reads several items in one request; the answer is in the order of `keys`, `None` where an
