@@ -54,10 +54,11 @@ for path, kind in (("/_localstack/health", "localstack"), ("/moto-api/", "moto")
 PY
 }
 
-# Starts moto server on 127.0.0.1:$1 in the background; sets MOTO_PID; waits until it answers.
+# Starts moto server (infra/aws-endpoint/serve.py: moto with DynamoDB's isolation) on
+# 127.0.0.1:$1 in the background; sets MOTO_PID; waits until it answers.
 start_moto() {
   local port="$1" log="$STATE/moto-$1.log"
-  "$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
+  "$VENV/bin/python" "$ROOT/infra/aws-endpoint/serve.py" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
   MOTO_PID=$!
   for _ in $(seq 1 100); do
     [ -n "$(endpoint_kind "http://127.0.0.1:$port")" ] && return 0
