@@ -32,30 +32,18 @@ impl Caller {
     ) -> Result<Self, ApiError> {
         let Principal { user, account } = principal;
         let crosses = crosses_accounts(user.role);
-        let account = match query
-            .get("account_id")
-            .filter(|id| crosses && **id != account.id)
-        {
-            Some(other) if ids::is_valid_id(other) => services
-                .store()
-                .await
-                .get::<Account>(&Key::account(other))
-                .await?
-                .ok_or_else(ApiError::not_found)?,
+        let account = match query.get("account_id").filter(|id| crosses && **id != account.id) {
+            Some(other) if ids::is_valid_id(other) => {
+                services.store().await.get::<Account>(&Key::account(other)).await?.ok_or_else(ApiError::not_found)?
+            }
             Some(_) => return Err(ApiError::not_found()),
             None => account,
         };
         let grants = match user.role {
-            Role::Editor | Role::Viewer => {
-                Some(granted_sites(services, &account.id, &user.id).await?)
-            }
+            Role::Editor | Role::Viewer => Some(granted_sites(services, &account.id, &user.id).await?),
             _ => None,
         };
-        Ok(Self {
-            user,
-            account,
-            grants,
-        })
+        Ok(Self { user, account, grants })
     }
 
     pub fn role(&self) -> Role {
@@ -77,20 +65,12 @@ impl Caller {
 
     /// 403 unless the caller manages the account.
     pub fn require_manager(&self) -> Result<(), ApiError> {
-        if self.is_manager() {
-            Ok(())
-        } else {
-            Err(ApiError::permission_denied())
-        }
+        if self.is_manager() { Ok(()) } else { Err(ApiError::permission_denied()) }
     }
 
     /// 403 unless the caller is a cross-account role.
     pub fn require_platform(&self) -> Result<(), ApiError> {
-        if self.crosses_accounts() {
-            Ok(())
-        } else {
-            Err(ApiError::permission_denied())
-        }
+        if self.crosses_accounts() { Ok(()) } else { Err(ApiError::permission_denied()) }
     }
 
     /// Whether the caller may see `site_id` (of the acted-on account).
@@ -123,26 +103,17 @@ fn crosses_accounts(role: Role) -> bool {
 }
 
 /// The site ids granted to a user (`SITEACCESS#<user>#` items of the account).
-pub async fn granted_sites(
-    services: &Services,
-    account_id: &str,
-    user_id: &str,
-) -> Result<BTreeSet<String>, ApiError> {
+pub async fn granted_sites(services: &Services, account_id: &str, user_id: &str) -> Result<BTreeSet<String>, ApiError> {
     let items = services
         .store()
         .await
         .query_all(
-            Query::partition(keys::account_pk(account_id))
-                .sk_prefix(format!("{}{user_id}#", keys::SITE_ACCESS_PREFIX)),
+            Query::partition(keys::account_pk(account_id)).sk_prefix(format!("{}{user_id}#", keys::SITE_ACCESS_PREFIX)),
         )
         .await?;
     Ok(items
         .into_iter()
-        .filter_map(|item| {
-            store::decode::<crate::sites::SiteAccess>(item)
-                .ok()
-                .map(|a| a.site_id)
-        })
+        .filter_map(|item| store::decode::<crate::sites::SiteAccess>(item).ok().map(|a| a.site_id))
         .collect())
 }
 
@@ -150,32 +121,12 @@ pub async fn granted_sites(
 pub fn roles() -> Vec<serde_json::Value> {
     use serde_json::json;
     [
-        (
-            Role::Owner,
-            "Owner",
-            "Created the account; manages its users, billing and every site.",
-        ),
-        (
-            Role::Admin,
-            "Admin",
-            "Manages the account's users, billing and every site.",
-        ),
-        (
-            Role::Editor,
-            "Editor",
-            "Works on the sites granted to it: keywords, content, publishing.",
-        ),
+        (Role::Owner, "Owner", "Created the account; manages its users, billing and every site."),
+        (Role::Admin, "Admin", "Manages the account's users, billing and every site."),
+        (Role::Editor, "Editor", "Works on the sites granted to it: keywords, content, publishing."),
         (Role::Viewer, "Viewer", "Reads the sites granted to it."),
-        (
-            Role::Developer,
-            "Developer",
-            "Platform operator: may act on any account.",
-        ),
-        (
-            Role::SystemBot,
-            "System bot",
-            "Platform automation: may act on any account.",
-        ),
+        (Role::Developer, "Developer", "Platform operator: may act on any account."),
+        (Role::SystemBot, "System bot", "Platform automation: may act on any account."),
     ]
     .into_iter()
     .map(|(role, name, description)| json!({"id": role, "name": name, "description": description}))

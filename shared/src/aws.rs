@@ -28,9 +28,7 @@ impl LazySdk {
 
     /// Uses `sdk` instead of loading the configuration from the environment (local stack, tests).
     pub fn preset(sdk: SdkConfig) -> Self {
-        Self {
-            cell: OnceCell::new_with(Some(sdk)),
-        }
+        Self { cell: OnceCell::new_with(Some(sdk)) }
     }
 
     pub async fn get(&self, config: &Config) -> &SdkConfig {

@@ -2,6 +2,7 @@
 
 use thiserror::Error;
 
+use crate::credits::{CostsError, CreditCosts};
 use crate::throttle::{Rates, RatesError};
 
 /// Everything a function needs to find its AWS resources.
@@ -27,6 +28,19 @@ pub struct Config {
     pub public_base_url: Option<String>,
     /// Throttle rates: the defaults with `THROTTLE_RATES` overrides (`scope=N/unit,...`).
     pub throttle: Rates,
+    /// Credit prices of the AI operations: the defaults with `CREDIT_COSTS` overrides.
+    pub credit_costs: CreditCosts,
+    /// Where accounts' provider API keys are kept in Secrets Manager (`INTEGRATION_SECRETS_PREFIX`).
+    pub integration_secrets_prefix: String,
+    /// The provider TEST server (`PROVIDER_TEST_SERVER_URL`), used only when set — local stack and
+    /// tests — for accounts without provider settings. Never set in a deployment.
+    pub provider_test_server_url: Option<String>,
+    /// Deliveries of a job message before it goes to the DLQ (`JOB_MAX_RECEIVES`, the queue's
+    /// `maxReceiveCount`, default 3): the last one settles a failing job.
+    pub job_max_receives: u32,
+    /// Provider calls: `PROVIDER_RETRY_ATTEMPTS` (4), `PROVIDER_RETRY_BASE_MS` (500),
+    /// `PROVIDER_TIMEOUT_MS` (120000).
+    pub provider_retry: crate::ai::RetryPolicy,
 }
 
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -35,6 +49,17 @@ pub enum ConfigError {
     Missing(&'static str),
     #[error(transparent)]
     Throttle(#[from] RatesError),
+    #[error(transparent)]
+    Costs(#[from] CostsError),
+    #[error("environment variable {0} must be a positive whole number")]
+    Number(&'static str),
+}
+
+fn number(get: &impl Fn(&str) -> Option<String>, name: &'static str, default: u64) -> Result<u64, ConfigError> {
+    match get(name) {
+        None => Ok(default),
+        Some(v) => v.parse::<u64>().ok().filter(|n| *n > 0).ok_or(ConfigError::Number(name)),
+    }
 }
 
 impl Config {
@@ -45,11 +70,7 @@ impl Config {
 
     /// Reads the configuration through `lookup` (the environment, or a map in tests).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |name: &str| {
-            lookup(name)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
+        let get = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
         Ok(Self {
             table_name: get("TABLE_NAME").ok_or(ConfigError::Missing("TABLE_NAME"))?,
             jwt_secret_id: get("JWT_SECRET_ID").ok_or(ConfigError::Missing("JWT_SECRET_ID"))?,
@@ -59,6 +80,17 @@ impl Config {
             aws_endpoint_url: get("AWS_ENDPOINT_URL"),
             public_base_url: get("PUBLIC_BASE_URL").map(|u| u.trim_end_matches('/').to_owned()),
             throttle: Rates::from_config(get("THROTTLE_RATES").as_deref())?,
+            credit_costs: CreditCosts::from_config(get("CREDIT_COSTS").as_deref())?,
+            integration_secrets_prefix: get("INTEGRATION_SECRETS_PREFIX")
+                .unwrap_or_else(|| "igny8/integrations".into()),
+            provider_test_server_url: get("PROVIDER_TEST_SERVER_URL"),
+            job_max_receives: number(&get, "JOB_MAX_RECEIVES", 3)? as u32,
+            provider_retry: crate::ai::RetryPolicy {
+                attempts: number(&get, "PROVIDER_RETRY_ATTEMPTS", 4)? as u32,
+                base_delay: std::time::Duration::from_millis(number(&get, "PROVIDER_RETRY_BASE_MS", 500)?),
+                max_delay: std::time::Duration::from_secs(20),
+                timeout: std::time::Duration::from_millis(number(&get, "PROVIDER_TIMEOUT_MS", 120_000)?),
+            },
         })
     }
 }
@@ -69,19 +101,13 @@ mod tests {
     use std::collections::HashMap;
 
     fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         move |k| map.get(k).cloned()
     }
 
     #[test]
     fn requires_table_and_secret() {
-        assert_eq!(
-            Config::from_lookup(lookup(&[("JWT_SECRET_ID", "s")])),
-            Err(ConfigError::Missing("TABLE_NAME"))
-        );
+        assert_eq!(Config::from_lookup(lookup(&[("JWT_SECRET_ID", "s")])), Err(ConfigError::Missing("TABLE_NAME")));
         assert_eq!(
             Config::from_lookup(lookup(&[("TABLE_NAME", "t"), ("JWT_SECRET_ID", "  ")])),
             Err(ConfigError::Missing("JWT_SECRET_ID"))
@@ -99,10 +125,7 @@ mod tests {
         ]))
         .unwrap();
         assert_eq!(cfg.aws_endpoint_url, None);
-        assert_eq!(
-            cfg.public_base_url.as_deref(),
-            Some("https://api.example.com")
-        );
+        assert_eq!(cfg.public_base_url.as_deref(), Some("https://api.example.com"));
         assert_eq!(cfg.ai_jobs_queue_url.as_deref(), Some("http://q"));
         assert_eq!(cfg.images_bucket, None);
         assert_eq!(cfg.throttle.get("auth").limit, 20);

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use crate::store::{Item, Key, StoreError, Write};
+use crate::store::{Change, Condition, Item, Key, StoreError, Write, n, s};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -27,7 +27,12 @@ pub struct LedgerEntry {
     pub transaction_type: TransactionType,
     /// Positive adds credits, negative takes them.
     pub amount: i64,
-    pub balance_after: i64,
+    /// The balance right after, where the writer knew it (a conditional debit does not read it).
+    #[serde(default)]
+    pub balance_after: Option<i64>,
+    /// The AI job this entry belongs to, if any.
+    #[serde(default)]
+    pub job_id: Option<String>,
     pub description: String,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
@@ -38,7 +43,7 @@ impl LedgerEntry {
         account_id: &str,
         transaction_type: TransactionType,
         amount: i64,
-        balance_after: i64,
+        balance_after: Option<i64>,
         description: impl Into<String>,
         now: OffsetDateTime,
     ) -> Self {
@@ -48,6 +53,7 @@ impl LedgerEntry {
             transaction_type,
             amount,
             balance_after,
+            job_id: None,
             description: description.into(),
             created_at: now,
         }
@@ -55,15 +61,8 @@ impl LedgerEntry {
 
     /// The write that records this entry (it must not exist yet).
     pub fn write(&self) -> Result<Write, StoreError> {
-        let item = Item::new(
-            &Key::ledger_entry(&self.account_id, &self.id),
-            "LedgerEntry",
-            self,
-        )?;
-        Ok(Write::Put(
-            item,
-            Some(crate::store::Condition::not_exists()),
-        ))
+        let item = Item::new(&Key::ledger_entry(&self.account_id, &self.id), "LedgerEntry", self)?;
+        Ok(Write::Put(item, Some(crate::store::Condition::not_exists())))
     }
 
     pub fn to_json(&self) -> Value {
@@ -72,8 +71,162 @@ impl LedgerEntry {
             "transaction_type": self.transaction_type,
             "amount": self.amount,
             "balance_after": self.balance_after,
+            "job_id": self.job_id,
             "description": self.description,
             "created_at": crate::accounts::rfc3339(self.created_at),
         })
+    }
+}
+
+/// The operations that cost credits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Operation {
+    Clustering,
+    IdeaGeneration,
+    ContentGeneration,
+    ImagePromptExtraction,
+    ImageGeneration,
+}
+
+impl Operation {
+    pub const ALL: [Operation; 5] = [
+        Self::Clustering,
+        Self::IdeaGeneration,
+        Self::ContentGeneration,
+        Self::ImagePromptExtraction,
+        Self::ImageGeneration,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Clustering => "clustering",
+            Self::IdeaGeneration => "idea_generation",
+            Self::ContentGeneration => "content_generation",
+            Self::ImagePromptExtraction => "image_prompt_extraction",
+            Self::ImageGeneration => "image_generation",
+        }
+    }
+}
+
+/// What each operation costs: configuration (`CREDIT_COSTS=clustering=10,image_generation=5`),
+/// starting from the original's prices.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreditCosts {
+    /// Per clustering call (a batch of at most 20 keywords).
+    pub clustering: i64,
+    /// Per cluster turned into ideas.
+    pub idea_generation: i64,
+    /// Per 100 words written.
+    pub content_generation: i64,
+    /// Per content piece whose image prompts are extracted.
+    pub image_prompt_extraction: i64,
+    /// Per image.
+    pub image_generation: i64,
+}
+
+impl Default for CreditCosts {
+    fn default() -> Self {
+        Self {
+            clustering: 10,
+            idea_generation: 15,
+            content_generation: 1,
+            image_prompt_extraction: 2,
+            image_generation: 5,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("invalid CREDIT_COSTS entry {0:?} (expected operation=credits)")]
+pub struct CostsError(String);
+
+impl CreditCosts {
+    pub fn from_config(overrides: Option<&str>) -> Result<Self, CostsError> {
+        let mut costs = Self::default();
+        for entry in overrides.unwrap_or_default().split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            let bad = || CostsError(entry.to_owned());
+            let (name, value) = entry.split_once('=').ok_or_else(bad)?;
+            let value: i64 = value.trim().parse().ok().filter(|v| *v >= 0).ok_or_else(bad)?;
+            match name.trim() {
+                "clustering" => costs.clustering = value,
+                "idea_generation" => costs.idea_generation = value,
+                "content_generation" => costs.content_generation = value,
+                "image_prompt_extraction" => costs.image_prompt_extraction = value,
+                "image_generation" => costs.image_generation = value,
+                _ => return Err(bad()),
+            }
+        }
+        Ok(costs)
+    }
+
+    /// The credits of `operation` over `amount` units (calls, clusters, words, contents, images).
+    pub fn cost(&self, operation: Operation, amount: u64) -> i64 {
+        let amount = amount as i64;
+        match operation {
+            Operation::Clustering => self.clustering * amount.max(1),
+            Operation::IdeaGeneration => self.idea_generation * amount.max(1),
+            Operation::ContentGeneration => (self.content_generation * amount / 100).max(1),
+            Operation::ImagePromptExtraction => self.image_prompt_extraction * amount.max(1),
+            Operation::ImageGeneration => self.image_generation * amount.max(1),
+        }
+    }
+}
+
+/// The writes that take `amount` credits from the account, only if its balance covers them, with
+/// their ledger entry. In a transaction, a short balance cancels everything (index 0 fails).
+pub fn debit(
+    account_id: &str,
+    amount: i64,
+    kind: TransactionType,
+    description: &str,
+    job_id: Option<&str>,
+    now: OffsetDateTime,
+) -> Result<Vec<Write>, StoreError> {
+    let change = Change::new(Key::account(account_id), "SET credits = credits - :amount, updated_at = :now")
+        .value(":amount", n(amount))
+        .value(":now", s(crate::accounts::rfc3339(now)))
+        .condition(Condition::new("credits >= :amount"));
+    let mut entry = LedgerEntry::new(account_id, kind, -amount, None, description, now);
+    entry.job_id = job_id.map(str::to_owned);
+    Ok(vec![Write::Update(change), entry.write()?])
+}
+
+/// The writes that give `amount` credits back to the account, with their ledger entry.
+pub fn credit(
+    account_id: &str,
+    amount: i64,
+    kind: TransactionType,
+    description: &str,
+    job_id: Option<&str>,
+    now: OffsetDateTime,
+) -> Result<Vec<Write>, StoreError> {
+    let change = Change::new(Key::account(account_id), "SET credits = credits + :amount, updated_at = :now")
+        .value(":amount", n(amount))
+        .value(":now", s(crate::accounts::rfc3339(now)))
+        .condition(Condition::exists());
+    let mut entry = LedgerEntry::new(account_id, kind, amount, None, description, now);
+    entry.job_id = job_id.map(str::to_owned);
+    Ok(vec![Write::Update(change), entry.write()?])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn costs_follow_the_seeds_and_configuration() {
+        let c = CreditCosts::default();
+        assert_eq!(c.cost(Operation::Clustering, 1), 10);
+        assert_eq!(c.cost(Operation::IdeaGeneration, 2), 30);
+        assert_eq!(c.cost(Operation::ContentGeneration, 1000), 10);
+        assert_eq!(c.cost(Operation::ContentGeneration, 250), 2);
+        assert_eq!(c.cost(Operation::ContentGeneration, 50), 1);
+        assert_eq!(c.cost(Operation::ImagePromptExtraction, 1), 2);
+        assert_eq!(c.cost(Operation::ImageGeneration, 3), 15);
+        let c = CreditCosts::from_config(Some("clustering=4, image_generation=7")).unwrap();
+        assert_eq!((c.clustering, c.image_generation, c.idea_generation), (4, 7, 15));
+        assert!(CreditCosts::from_config(Some("clustering=-1")).is_err());
+        assert!(CreditCosts::from_config(Some("teleport=3")).is_err());
     }
 }

@@ -10,20 +10,11 @@ use crate::{ApiError, validation::FieldErrors};
 #[derive(Debug, Clone, PartialEq)]
 pub enum Body {
     /// `{success: true, data?, message?}`; `data` is left out when `None`.
-    Data {
-        data: Option<Value>,
-        message: Option<String>,
-    },
+    Data { data: Option<Value>, message: Option<String> },
     /// `{success: true, count, next, previous, results, message?}`.
-    Page {
-        page: Page<Value>,
-        message: Option<String>,
-    },
+    Page { page: Page<Value>, message: Option<String> },
     /// A non-JSON body (CSV, PDF): sent as is with its content type.
-    Raw {
-        content_type: String,
-        bytes: Vec<u8>,
-    },
+    Raw { content_type: String, bytes: Vec<u8> },
     /// 204: no body at all.
     Empty,
 }
@@ -86,13 +77,8 @@ pub fn success_json(body: &Body, request_id: &str) -> Option<Vec<u8>> {
 /// Serialises an error envelope.
 pub fn error_json(error: &ApiError, request_id: &str) -> Vec<u8> {
     let message = error.message();
-    serde_json::to_vec(&ErrorEnvelope {
-        success: false,
-        error: &message,
-        errors: error.field_errors(),
-        request_id,
-    })
-    .unwrap_or_default()
+    serde_json::to_vec(&ErrorEnvelope { success: false, error: &message, errors: error.field_errors(), request_id })
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -106,18 +92,12 @@ mod tests {
 
     #[test]
     fn success_leaves_out_absent_data_and_message() {
-        let body = Body::Data {
-            data: None,
-            message: Some("Password changed successfully".into()),
-        };
+        let body = Body::Data { data: None, message: Some("Password changed successfully".into()) };
         assert_eq!(
             parse(success_json(&body, "r1").unwrap()),
             json!({"success": true, "message": "Password changed successfully", "request_id": "r1"})
         );
-        let body = Body::Data {
-            data: Some(json!({"a": 1})),
-            message: None,
-        };
+        let body = Body::Data { data: Some(json!({"a": 1})), message: None };
         assert_eq!(
             parse(success_json(&body, "r2").unwrap()),
             json!({"success": true, "data": {"a": 1}, "request_id": "r2"})
@@ -126,16 +106,8 @@ mod tests {
 
     #[test]
     fn pages_are_flat() {
-        let page = Page {
-            count: 3,
-            next: Some("n".into()),
-            previous: None,
-            results: vec![json!(1)],
-        };
-        let body = Body::Page {
-            page,
-            message: None,
-        };
+        let page = Page { count: 3, next: Some("n".into()), previous: None, results: vec![json!(1)] };
+        let body = Body::Page { page, message: None };
         assert_eq!(
             parse(success_json(&body, "r").unwrap()),
             json!({"success": true, "count": 3, "next": "n", "previous": null, "results": [1], "request_id": "r"})
@@ -145,10 +117,7 @@ mod tests {
     #[test]
     fn errors_carry_field_messages_only_when_present() {
         assert_eq!(
-            parse(error_json(
-                &ApiError::field("email", "Enter a valid email address."),
-                "r"
-            )),
+            parse(error_json(&ApiError::field("email", "Enter a valid email address."), "r")),
             json!({"success": false, "error": "Validation failed", "errors": {"email": ["Enter a valid email address."]}, "request_id": "r"})
         );
         assert_eq!(

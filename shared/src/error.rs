@@ -99,31 +99,15 @@ mod tests {
     fn statuses_and_messages_follow_the_contract() {
         let cases = [
             (ApiError::field("email", "x"), 400, "Validation failed"),
-            (
-                ApiError::authentication_required(),
-                401,
-                "Authentication required",
-            ),
-            (
-                ApiError::PaymentRequired("Insufficient credits".into()),
-                402,
-                "Insufficient credits",
-            ),
+            (ApiError::authentication_required(), 401, "Authentication required"),
+            (ApiError::PaymentRequired("Insufficient credits".into()), 402, "Insufficient credits"),
             (ApiError::permission_denied(), 403, "Permission denied"),
             (ApiError::not_found(), 404, "Resource not found"),
             (ApiError::MethodNotAllowed, 405, "Method not allowed"),
             (ApiError::Conflict("Conflict".into()), 409, "Conflict"),
-            (
-                ApiError::Unprocessable(FieldErrors::new()),
-                422,
-                "Validation failed",
-            ),
+            (ApiError::Unprocessable(FieldErrors::new()), 422, "Validation failed"),
             (ApiError::Throttled, 429, "Rate limit exceeded"),
-            (
-                ApiError::internal("db exploded: secret"),
-                500,
-                "Internal server error",
-            ),
+            (ApiError::internal("db exploded: secret"), 500, "Internal server error"),
         ];
         for (err, status, message) in cases {
             assert_eq!(err.status().as_u16(), status);

@@ -26,55 +26,27 @@ pub struct Reply {
 
 impl Reply {
     fn new(status: StatusCode, body: Body) -> Self {
-        Self {
-            status,
-            body,
-            headers: Vec::new(),
-        }
+        Self { status, body, headers: Vec::new() }
     }
 
     /// 200 with `data`.
     pub fn ok(data: Value) -> Self {
-        Self::new(
-            StatusCode::OK,
-            Body::Data {
-                data: Some(data),
-                message: None,
-            },
-        )
+        Self::new(StatusCode::OK, Body::Data { data: Some(data), message: None })
     }
 
     /// 201 with `data`.
     pub fn created(data: Value) -> Self {
-        Self::new(
-            StatusCode::CREATED,
-            Body::Data {
-                data: Some(data),
-                message: None,
-            },
-        )
+        Self::new(StatusCode::CREATED, Body::Data { data: Some(data), message: None })
     }
 
     /// 200 with only a message.
     pub fn message(message: impl Into<String>) -> Self {
-        Self::new(
-            StatusCode::OK,
-            Body::Data {
-                data: None,
-                message: Some(message.into()),
-            },
-        )
+        Self::new(StatusCode::OK, Body::Data { data: None, message: Some(message.into()) })
     }
 
     /// 200 with a page of results.
     pub fn page(page: Page<Value>) -> Self {
-        Self::new(
-            StatusCode::OK,
-            Body::Page {
-                page,
-                message: None,
-            },
-        )
+        Self::new(StatusCode::OK, Body::Page { page, message: None })
     }
 
     /// 204 without a body.
@@ -84,13 +56,7 @@ impl Reply {
 
     /// A non-JSON download.
     pub fn raw(content_type: impl Into<String>, bytes: Vec<u8>) -> Self {
-        Self::new(
-            StatusCode::OK,
-            Body::Raw {
-                content_type: content_type.into(),
-                bytes,
-            },
-        )
+        Self::new(StatusCode::OK, Body::Raw { content_type: content_type.into(), bytes })
     }
 
     /// Adds (or replaces) the envelope's `message`.
@@ -137,20 +103,14 @@ pub struct RequestCtx {
 }
 
 fn valid_request_id(id: &str) -> bool {
-    (1..=128).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+    (1..=128).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
 }
 
 impl RequestCtx {
     pub fn new(req: Request, config: &Config) -> Self {
         let started = Instant::now();
-        let query = req
-            .query_string_parameters()
-            .iter()
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect::<HashMap<_, _>>();
+        let query =
+            req.query_string_parameters().iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect::<HashMap<_, _>>();
         let client_ip = match req.request_context_ref() {
             Some(lambda_http::request::RequestContext::ApiGatewayV2(c)) => c.http.source_ip.clone(),
             _ => None,
@@ -212,11 +172,7 @@ impl RequestCtx {
         )
         .await?;
         self.extra_headers.extend(status.headers());
-        if status.exceeded {
-            Err(ApiError::Throttled)
-        } else {
-            Ok(())
-        }
+        if status.exceeded { Err(ApiError::Throttled) } else { Ok(()) }
     }
 
     /// Answers one page of `items` (the full, ordered result) as `page`/`page_size` ask.
@@ -249,10 +205,7 @@ impl RequestCtx {
     pub fn bearer(&self) -> Option<&str> {
         let value = self.headers.get(AUTHORIZATION)?.to_str().ok()?;
         let (scheme, token) = value.trim().split_once(' ')?;
-        scheme
-            .eq_ignore_ascii_case("bearer")
-            .then(|| token.trim())
-            .filter(|t| !t.is_empty())
+        scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
     }
 
     /// The rest of the path below `prefix`, if the path starts with it.
@@ -274,19 +227,11 @@ impl RequestCtx {
     /// The absolute URL of this request, for pagination links.
     pub fn url(&self) -> url::Url {
         let base = self.public_base_url.clone().unwrap_or_else(|| {
-            let host = self
-                .headers
-                .get(HOST)
-                .and_then(|h| h.to_str().ok())
-                .unwrap_or("localhost");
+            let host = self.headers.get(HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
             let scheme = self.header("x-forwarded-proto").unwrap_or("https");
             format!("{scheme}://{host}")
         });
-        let query = self
-            .raw_query
-            .as_deref()
-            .map(|q| format!("?{q}"))
-            .unwrap_or_default();
+        let query = self.raw_query.as_deref().map(|q| format!("?{q}")).unwrap_or_default();
         url::Url::parse(&format!("{base}{}{query}", self.path))
             .or_else(|_| url::Url::parse(&format!("https://localhost{}", self.path)))
             .unwrap_or_else(|_| url::Url::parse("https://localhost/").expect("static URL parses"))
@@ -296,15 +241,9 @@ impl RequestCtx {
     pub fn finish(self, result: Result<Reply, ApiError>) -> Response<LambdaBody> {
         let (status, content_type, body, extra) = match &result {
             Ok(reply) => match &reply.body {
-                Body::Raw {
-                    content_type,
-                    bytes,
-                } => (
-                    reply.status,
-                    Some(content_type.as_str()),
-                    LambdaBody::Binary(bytes.clone()),
-                    &reply.headers[..],
-                ),
+                Body::Raw { content_type, bytes } => {
+                    (reply.status, Some(content_type.as_str()), LambdaBody::Binary(bytes.clone()), &reply.headers[..])
+                }
                 Body::Empty => (reply.status, None, LambdaBody::Empty, &reply.headers[..]),
                 body => (
                     reply.status,
@@ -367,9 +306,7 @@ mod tests {
     }
 
     fn request(headers: &[(&str, &str)]) -> Request {
-        let mut builder = http::Request::builder()
-            .method("GET")
-            .uri("https://api.example.com/api/v1/auth/me/?page=2");
+        let mut builder = http::Request::builder().method("GET").uri("https://api.example.com/api/v1/auth/me/?page=2");
         for (k, v) in headers {
             builder = builder.header(*k, *v);
         }
@@ -383,31 +320,16 @@ mod tests {
         let response = ctx.finish(Ok(Reply::message("hi")));
         assert_eq!(response.headers()["x-request-id"], "abc-123");
 
-        let ctx = RequestCtx::new(
-            request(&[("x-request-id", "bad id with spaces")]),
-            &config(),
-        );
+        let ctx = RequestCtx::new(request(&[("x-request-id", "bad id with spaces")]), &config());
         assert!(uuid::Uuid::parse_str(&ctx.request_id).is_ok());
     }
 
     #[test]
     fn bearer_parsing() {
-        assert_eq!(
-            RequestCtx::new(request(&[("authorization", "Bearer abc")]), &config()).bearer(),
-            Some("abc")
-        );
-        assert_eq!(
-            RequestCtx::new(request(&[("authorization", "bearer  abc ")]), &config()).bearer(),
-            Some("abc")
-        );
-        assert_eq!(
-            RequestCtx::new(request(&[("authorization", "Basic abc")]), &config()).bearer(),
-            None
-        );
-        assert_eq!(
-            RequestCtx::new(request(&[("authorization", "Bearer ")]), &config()).bearer(),
-            None
-        );
+        assert_eq!(RequestCtx::new(request(&[("authorization", "Bearer abc")]), &config()).bearer(), Some("abc"));
+        assert_eq!(RequestCtx::new(request(&[("authorization", "bearer  abc ")]), &config()).bearer(), Some("abc"));
+        assert_eq!(RequestCtx::new(request(&[("authorization", "Basic abc")]), &config()).bearer(), None);
+        assert_eq!(RequestCtx::new(request(&[("authorization", "Bearer ")]), &config()).bearer(), None);
         assert_eq!(RequestCtx::new(request(&[]), &config()).bearer(), None);
     }
 
@@ -418,10 +340,7 @@ mod tests {
         let response = ctx.finish(Err(ApiError::not_found()));
         assert_eq!(response.status(), StatusCode::NOT_FOUND);
         let body: Value = serde_json::from_slice(response.body().as_ref()).unwrap();
-        assert_eq!(
-            body,
-            serde_json::json!({"success": false, "error": "Resource not found", "request_id": id})
-        );
+        assert_eq!(body, serde_json::json!({"success": false, "error": "Resource not found", "request_id": id}));
     }
 }
 
@@ -453,9 +372,7 @@ pub fn match_pattern(pattern: &str, path: &str) -> Option<Params> {
 /// Finds the first of `patterns` that matches `path`; patterns with literals must come before
 /// patterns with parameters in the same position.
 pub fn find_route<'a>(patterns: &[&'a str], path: &str) -> Option<(&'a str, Params)> {
-    patterns
-        .iter()
-        .find_map(|p| match_pattern(p, path).map(|params| (*p, params)))
+    patterns.iter().find_map(|p| match_pattern(p, path).map(|params| (*p, params)))
 }
 
 #[cfg(test)]
@@ -465,10 +382,7 @@ mod pattern_tests {
     #[test]
     fn patterns() {
         assert!(match_pattern("users/", "users/").is_some());
-        assert_eq!(
-            match_pattern("users/{id}/", "users/42/").unwrap()["id"],
-            "42"
-        );
+        assert_eq!(match_pattern("users/{id}/", "users/42/").unwrap()["id"], "42");
         assert!(match_pattern("users/{id}/", "users//").is_none());
         assert!(match_pattern("users/{id}/", "users/42/activate/").is_none());
         let found = find_route(&["users/invite/", "users/{id}/"], "users/invite/").unwrap();

@@ -14,6 +14,7 @@
 
 pub mod access;
 pub mod accounts;
+pub mod ai;
 pub mod auth;
 pub mod aws;
 pub mod config;
@@ -22,7 +23,9 @@ pub mod envelope;
 pub mod error;
 pub mod http;
 pub mod ids;
+pub mod jobs;
 pub mod pagination;
+pub mod planner;
 pub mod reference;
 pub mod services;
 pub mod settings;

@@ -17,10 +17,7 @@ pub struct PageRequest {
 
 impl Default for PageRequest {
     fn default() -> Self {
-        Self {
-            page: 1,
-            page_size: DEFAULT_PAGE_SIZE,
-        }
+        Self { page: 1, page_size: DEFAULT_PAGE_SIZE }
     }
 }
 
@@ -39,9 +36,7 @@ impl PageRequest {
         };
         Ok(Self {
             page: number("page")?.unwrap_or(1),
-            page_size: number("page_size")?
-                .unwrap_or(DEFAULT_PAGE_SIZE)
-                .min(MAX_PAGE_SIZE),
+            page_size: number("page_size")?.unwrap_or(DEFAULT_PAGE_SIZE).min(MAX_PAGE_SIZE),
         })
     }
 
@@ -58,19 +53,10 @@ impl PageRequest {
         if offset >= count && self.page > 1 {
             return Err(ApiError::NotFound("Invalid page.".into()));
         }
-        let results: Vec<T> = items
-            .into_iter()
-            .skip(offset)
-            .take(self.page_size as usize)
-            .collect();
+        let results: Vec<T> = items.into_iter().skip(offset).take(self.page_size as usize).collect();
         let next = (offset + results.len() < count).then(|| link(url, self.page + 1));
         let previous = (self.page > 1).then(|| link(url, self.page - 1));
-        Ok(Page {
-            count: count as u64,
-            next,
-            previous,
-            results,
-        })
+        Ok(Page { count: count as u64, next, previous, results })
     }
 }
 
@@ -96,11 +82,8 @@ impl<T> Page<T> {
 
 fn link(url: &url::Url, page: u32) -> String {
     let mut url = url.clone();
-    let pairs: Vec<(String, String)> = url
-        .query_pairs()
-        .filter(|(k, _)| k != "page")
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect();
+    let pairs: Vec<(String, String)> =
+        url.query_pairs().filter(|(k, _)| k != "page").map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
     {
         let mut q = url.query_pairs_mut();
         q.clear();
@@ -117,74 +100,37 @@ mod tests {
     use super::*;
 
     fn q(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
     #[test]
     fn defaults_and_caps() {
-        assert_eq!(
-            PageRequest::from_query(&q(&[])).unwrap(),
-            PageRequest {
-                page: 1,
-                page_size: 10
-            }
-        );
-        assert_eq!(
-            PageRequest::from_query(&q(&[("page_size", "200")]))
-                .unwrap()
-                .page_size,
-            100
-        );
+        assert_eq!(PageRequest::from_query(&q(&[])).unwrap(), PageRequest { page: 1, page_size: 10 });
+        assert_eq!(PageRequest::from_query(&q(&[("page_size", "200")])).unwrap().page_size, 100);
         assert!(PageRequest::from_query(&q(&[("page", "0")])).is_err());
         assert!(PageRequest::from_query(&q(&[("page_size", "ten")])).is_err());
     }
 
     #[test]
     fn links_keep_filters_and_replace_page() {
-        let url = url::Url::parse(
-            "https://api.example.com/api/v1/planner/keywords/?status=active&page=2&page_size=5",
-        )
-        .unwrap();
-        let req = PageRequest {
-            page: 2,
-            page_size: 5,
-        };
+        let url = url::Url::parse("https://api.example.com/api/v1/planner/keywords/?status=active&page=2&page_size=5")
+            .unwrap();
+        let req = PageRequest { page: 2, page_size: 5 };
         let page = req.paginate((1..=15).collect(), &url).unwrap();
         assert_eq!(page.count, 15);
         assert_eq!(page.results, vec![6, 7, 8, 9, 10]);
         assert_eq!(
             page.next.as_deref(),
-            Some(
-                "https://api.example.com/api/v1/planner/keywords/?status=active&page_size=5&page=3"
-            )
+            Some("https://api.example.com/api/v1/planner/keywords/?status=active&page_size=5&page=3")
         );
         assert_eq!(
             page.previous.as_deref(),
-            Some(
-                "https://api.example.com/api/v1/planner/keywords/?status=active&page_size=5&page=1"
-            )
+            Some("https://api.example.com/api/v1/planner/keywords/?status=active&page_size=5&page=1")
         );
-        let last = PageRequest {
-            page: 3,
-            page_size: 5,
-        }
-        .paginate((1..=15).collect(), &url)
-        .unwrap();
+        let last = PageRequest { page: 3, page_size: 5 }.paginate((1..=15).collect(), &url).unwrap();
         assert_eq!(last.next, None);
-        assert!(
-            PageRequest {
-                page: 4,
-                page_size: 5
-            }
-            .paginate((1..=15).collect::<Vec<_>>(), &url)
-            .is_err()
-        );
-        let empty = PageRequest::default()
-            .paginate(Vec::<u8>::new(), &url)
-            .unwrap();
+        assert!(PageRequest { page: 4, page_size: 5 }.paginate((1..=15).collect::<Vec<_>>(), &url).is_err());
+        let empty = PageRequest::default().paginate(Vec::<u8>::new(), &url).unwrap();
         assert_eq!((empty.count, empty.next, empty.previous), (0, None, None));
     }
 }

@@ -96,53 +96,26 @@ async fn cached<T: serde::de::DeserializeOwned>(
     {
         return Ok(Arc::clone(data));
     }
-    let items = services
-        .store()
-        .await
-        .query_all(Query::partition(pk))
-        .await?;
-    let data = Arc::new(
-        items
-            .into_iter()
-            .map(store::decode)
-            .collect::<Result<Vec<T>, _>>()?,
-    );
+    let items = services.store().await.query_all(Query::partition(pk)).await?;
+    let data = Arc::new(items.into_iter().map(store::decode).collect::<Result<Vec<T>, _>>()?);
     lock.write().await.loaded = Some((Instant::now(), Arc::clone(&data)));
     Ok(data)
 }
 
 pub async fn industries(services: &Services) -> Result<Arc<Vec<Industry>>, ApiError> {
-    cached(
-        services,
-        &services.reference.industries,
-        keys::INDUSTRIES_PK,
-    )
-    .await
+    cached(services, &services.reference.industries, keys::INDUSTRIES_PK).await
 }
 
 pub async fn industry(services: &Services, id: &str) -> Result<Option<Industry>, ApiError> {
-    Ok(industries(services)
-        .await?
-        .iter()
-        .find(|i| i.id == id)
-        .cloned())
+    Ok(industries(services).await?.iter().find(|i| i.id == id).cloned())
 }
 
 pub async fn seed_keywords(services: &Services) -> Result<Arc<Vec<SeedKeyword>>, ApiError> {
-    cached(
-        services,
-        &services.reference.seed_keywords,
-        keys::SEED_KEYWORDS_PK,
-    )
-    .await
+    cached(services, &services.reference.seed_keywords, keys::SEED_KEYWORDS_PK).await
 }
 
 pub async fn plans(services: &Services) -> Result<Vec<Plan>, ApiError> {
-    let items = services
-        .store()
-        .await
-        .query_all(Query::partition(keys::PLANS_PK).sk_prefix("PLAN#"))
-        .await?;
+    let items = services.store().await.query_all(Query::partition(keys::PLANS_PK).sk_prefix("PLAN#")).await?;
     Ok(items
         .into_iter()
         .map(store::decode::<Plan>)
@@ -153,19 +126,14 @@ pub async fn plans(services: &Services) -> Result<Vec<Plan>, ApiError> {
 }
 
 pub async fn plan(services: &Services, id: &str) -> Result<Option<Plan>, ApiError> {
-    Ok(crate::accounts::load_plan(services, id)
-        .await?
-        .filter(|p| p.is_active))
+    Ok(crate::accounts::load_plan(services, id).await?.filter(|p| p.is_active))
 }
 
 fn number(query: &HashMap<String, String>, name: &str) -> Result<Option<u32>, ApiError> {
     query
         .get(name)
         .filter(|v| !v.is_empty())
-        .map(|v| {
-            v.parse::<u32>()
-                .map_err(|_| ApiError::field(name, "A valid integer is required."))
-        })
+        .map(|v| v.parse::<u32>().map_err(|_| ApiError::field(name, "A valid integer is required.")))
         .transpose()
 }
 
@@ -177,14 +145,8 @@ pub async fn search_seed_keywords(
     query: &HashMap<String, String>,
 ) -> Result<Vec<Value>, ApiError> {
     let (vmin, vmax) = (number(query, "volume_min")?, number(query, "volume_max")?);
-    let (dmin, dmax) = (
-        number(query, "difficulty_min")?,
-        number(query, "difficulty_max")?,
-    );
-    let search = query
-        .get("search")
-        .map(|s| s.trim().to_lowercase())
-        .filter(|s| !s.is_empty());
+    let (dmin, dmax) = (number(query, "difficulty_min")?, number(query, "difficulty_max")?);
+    let search = query.get("search").map(|s| s.trim().to_lowercase()).filter(|s| !s.is_empty());
     let all = seed_keywords(services).await?;
     let mut found: Vec<&SeedKeyword> = all
         .iter()
@@ -192,19 +154,10 @@ pub async fn search_seed_keywords(
         .filter(|k| query.get("sector_id").is_none_or(|v| &k.sector_id == v))
         .filter(|k| query.get("intent").is_none_or(|v| &k.intent == v))
         .filter(|k| vmin.is_none_or(|v| k.volume >= v) && vmax.is_none_or(|v| k.volume <= v))
-        .filter(|k| {
-            dmin.is_none_or(|v| k.difficulty >= v) && dmax.is_none_or(|v| k.difficulty <= v)
-        })
-        .filter(|k| {
-            search
-                .as_ref()
-                .is_none_or(|s| k.keyword.to_lowercase().contains(s.as_str()))
-        })
+        .filter(|k| dmin.is_none_or(|v| k.difficulty >= v) && dmax.is_none_or(|v| k.difficulty <= v))
+        .filter(|k| search.as_ref().is_none_or(|s| k.keyword.to_lowercase().contains(s.as_str())))
         .collect();
-    let ordering = query
-        .get("ordering")
-        .map(String::as_str)
-        .unwrap_or("keyword");
+    let ordering = query.get("ordering").map(String::as_str).unwrap_or("keyword");
     let (field, descending) = match ordering.strip_prefix('-') {
         Some(f) => (f, true),
         None => (ordering, false),
@@ -214,10 +167,7 @@ pub async fn search_seed_keywords(
         "volume" => found.sort_by_key(|k| (k.volume, k.keyword.clone())),
         "difficulty" => found.sort_by_key(|k| (k.difficulty, k.keyword.clone())),
         _ => {
-            return Err(ApiError::field(
-                "ordering",
-                "Order by keyword, volume or difficulty.",
-            ));
+            return Err(ApiError::field("ordering", "Order by keyword, volume or difficulty."));
         }
     }
     if descending {
@@ -227,9 +177,5 @@ pub async fn search_seed_keywords(
 }
 
 pub async fn seed_keyword(services: &Services, id: &str) -> Result<Option<SeedKeyword>, ApiError> {
-    Ok(seed_keywords(services)
-        .await?
-        .iter()
-        .find(|k| k.id == id)
-        .cloned())
+    Ok(seed_keywords(services).await?.iter().find(|k| k.id == id).cloned())
 }

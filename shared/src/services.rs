@@ -14,6 +14,8 @@ pub struct Services {
     sdk: LazySdk,
     store: OnceCell<Store>,
     secrets: OnceCell<aws_sdk_secretsmanager::Client>,
+    sqs: OnceCell<aws_sdk_sqs::Client>,
+    http: OnceCell<reqwest::Client>,
     signing_key: SigningKeySource,
     pub(crate) reference: crate::reference::Cache,
 }
@@ -36,6 +38,8 @@ impl Services {
             sdk,
             store: OnceCell::new(),
             secrets: OnceCell::new(),
+            sqs: OnceCell::new(),
+            http: OnceCell::new(),
             signing_key,
             reference: crate::reference::Cache::default(),
         }
@@ -46,18 +50,30 @@ impl Services {
         self.store
             .get_or_init(|| async {
                 let sdk = self.sdk.get(&self.config).await;
-                Store::new(
-                    aws_sdk_dynamodb::Client::new(sdk),
-                    self.config.table_name.clone(),
-                )
+                Store::new(aws_sdk_dynamodb::Client::new(sdk), self.config.table_name.clone())
             })
             .await
     }
 
     pub async fn secrets(&self) -> &aws_sdk_secretsmanager::Client {
         self.secrets
+            .get_or_init(|| async { aws_sdk_secretsmanager::Client::new(self.sdk.get(&self.config).await) })
+            .await
+    }
+
+    pub async fn sqs(&self) -> &aws_sdk_sqs::Client {
+        self.sqs.get_or_init(|| async { aws_sdk_sqs::Client::new(self.sdk.get(&self.config).await) }).await
+    }
+
+    /// The HTTP client for the AI providers (rustls, connection pooling), built once.
+    pub async fn http(&self) -> &reqwest::Client {
+        self.http
             .get_or_init(|| async {
-                aws_sdk_secretsmanager::Client::new(self.sdk.get(&self.config).await)
+                reqwest::Client::builder()
+                    .connect_timeout(std::time::Duration::from_secs(10))
+                    .pool_idle_timeout(std::time::Duration::from_secs(60))
+                    .build()
+                    .unwrap_or_default()
             })
             .await
     }
@@ -65,9 +81,6 @@ impl Services {
     /// The JWT signing key, fetched from Secrets Manager on first use.
     pub async fn signing_key(&self) -> Result<&SigningKey, ApiError> {
         let secrets = self.secrets().await;
-        self.signing_key
-            .get(secrets)
-            .await
-            .map_err(ApiError::internal)
+        self.signing_key.get(secrets).await.map_err(ApiError::internal)
     }
 }

@@ -39,46 +39,25 @@ fn timezone(value: &Value) -> Result<String, String> {
     let valid = tz == "UTC"
         || (tz.contains('/')
             && tz.len() <= 64
-            && tz.split('/').all(|part| {
-                !part.is_empty()
-                    && part
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || "_-+".contains(c))
-            }));
-    if valid {
-        Ok(tz)
-    } else {
-        Err("Enter a valid IANA time zone, e.g. Europe/Berlin.".into())
-    }
+            && tz
+                .split('/')
+                .all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || "_-+".contains(c))));
+    if valid { Ok(tz) } else { Err("Enter a valid IANA time zone, e.g. Europe/Berlin.".into()) }
 }
 
 fn language(value: &Value) -> Result<String, String> {
     let lang = string(value)?;
-    let valid =
-        (2..=5).contains(&lang.len()) && lang.chars().all(|c| c.is_ascii_lowercase() || c == '-');
-    if valid {
-        Ok(lang)
-    } else {
-        Err("Enter a language code such as \"en\" or \"pt-br\".".into())
-    }
+    let valid = (2..=5).contains(&lang.len()) && lang.chars().all(|c| c.is_ascii_lowercase() || c == '-');
+    if valid { Ok(lang) } else { Err("Enter a language code such as \"en\" or \"pt-br\".".into()) }
 }
 
 fn date_format(value: &Value) -> Result<String, String> {
     let f = string(value)?;
-    if DATE_FORMATS.contains(&f.as_str()) {
-        Ok(f)
-    } else {
-        Err(format!("\"{f}\" is not a valid choice."))
-    }
+    if DATE_FORMATS.contains(&f.as_str()) { Ok(f) } else { Err(format!("\"{f}\" is not a valid choice.")) }
 }
 
 async fn load(services: &Services, account_id: &str) -> Result<AccountSettings, ApiError> {
-    Ok(services
-        .store()
-        .await
-        .get(&Key::account_settings(account_id))
-        .await?
-        .unwrap_or_default())
+    Ok(services.store().await.get(&Key::account_settings(account_id)).await?.unwrap_or_default())
 }
 
 fn to_json(caller: &Caller, settings: &AccountSettings) -> Value {
@@ -116,21 +95,11 @@ pub async fn patch(services: &Services, caller: &Caller, body: &[u8]) -> Result<
     if let Some(v) = f.optional("email_notifications", boolean) {
         settings.email_notifications = v;
     }
-    for unknown in f.unknown(&[
-        "timezone",
-        "language",
-        "date_format",
-        "billing_email",
-        "email_notifications",
-    ]) {
+    for unknown in f.unknown(&["timezone", "language", "date_format", "billing_email", "email_notifications"]) {
         f.error(&unknown, "Unknown setting.");
     }
     f.finish()?;
-    let item = Item::new(
-        &Key::account_settings(caller.account_id()),
-        "AccountSettings",
-        &settings,
-    )?;
+    let item = Item::new(&Key::account_settings(caller.account_id()), "AccountSettings", &settings)?;
     services.store().await.put(item, None).await?;
     Ok(to_json(caller, &settings))
 }

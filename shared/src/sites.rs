@@ -121,15 +121,9 @@ async fn account_items<T: serde::de::DeserializeOwned>(
     account_id: &str,
     prefix: &str,
 ) -> Result<Vec<T>, ApiError> {
-    let items = services
-        .store()
-        .await
-        .query_all(Query::partition(keys::account_pk(account_id)).sk_prefix(prefix))
-        .await?;
-    items
-        .into_iter()
-        .map(|i| store::decode(i).map_err(ApiError::from))
-        .collect()
+    let items =
+        services.store().await.query_all(Query::partition(keys::account_pk(account_id)).sk_prefix(prefix)).await?;
+    items.into_iter().map(|i| store::decode(i).map_err(ApiError::from)).collect()
 }
 
 pub async fn all_sites(services: &Services, account_id: &str) -> Result<Vec<Site>, ApiError> {
@@ -145,20 +139,11 @@ async fn all_grants(services: &Services, account_id: &str) -> Result<Vec<SiteAcc
 }
 
 /// A site the caller may see, else 404.
-pub async fn visible_site(
-    services: &Services,
-    caller: &Caller,
-    site_id: &str,
-) -> Result<Site, ApiError> {
+pub async fn visible_site(services: &Services, caller: &Caller, site_id: &str) -> Result<Site, ApiError> {
     if !ids::is_valid_id(site_id) || !caller.can_read_site(site_id) {
         return Err(ApiError::not_found());
     }
-    services
-        .store()
-        .await
-        .get::<Site>(&Key::site(caller.account_id(), site_id))
-        .await?
-        .ok_or_else(ApiError::not_found)
+    services.store().await.get::<Site>(&Key::site(caller.account_id(), site_id)).await?.ok_or_else(ApiError::not_found)
 }
 
 /// Reads a site id from a body field: it must name a site the caller may change (else a field error).
@@ -174,10 +159,7 @@ async fn site_field(
     match visible_site(services, caller, &site_id).await {
         Ok(site) if caller.can_write_site(&site.id) => Ok(Some(site)),
         Ok(_) | Err(ApiError::NotFound(_)) => {
-            f.error(
-                field,
-                format!("Invalid pk \"{site_id}\" - object does not exist."),
-            );
+            f.error(field, format!("Invalid pk \"{site_id}\" - object does not exist."));
             Ok(None)
         }
         Err(err) => Err(err),
@@ -204,19 +186,10 @@ pub async fn list_sites(
         .into_iter()
         .filter(|site| caller.can_read_site(&site.id))
         .filter(|site| matches_bool(query, "is_active", site.is_active))
-        .filter(|site| {
-            query
-                .get("industry_id")
-                .is_none_or(|i| site.industry_id.as_deref() == Some(i.as_str()))
-        })
+        .filter(|site| query.get("industry_id").is_none_or(|i| site.industry_id.as_deref() == Some(i.as_str())))
         .filter(|site| {
             search.as_ref().is_none_or(|q| {
-                site.name.to_lowercase().contains(q)
-                    || site
-                        .domain
-                        .as_deref()
-                        .unwrap_or_default()
-                        .contains(q.as_str())
+                site.name.to_lowercase().contains(q) || site.domain.as_deref().unwrap_or_default().contains(q.as_str())
             })
         })
         .map(|site| site.to_json())
@@ -225,46 +198,26 @@ pub async fn list_sites(
 
 fn domain(value: &Value) -> Result<String, String> {
     let raw = string(value)?;
-    let host = raw
-        .trim_start_matches("https://")
-        .trim_start_matches("http://")
-        .trim_end_matches('/');
+    let host = raw.trim_start_matches("https://").trim_start_matches("http://").trim_end_matches('/');
     let valid = !host.is_empty()
         && host.len() <= 253
         && host.contains('.')
-        && host
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == ':');
-    if valid {
-        Ok(raw)
-    } else {
-        Err("Enter a valid domain or URL.".into())
-    }
+        && host.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == ':');
+    if valid { Ok(raw) } else { Err("Enter a valid domain or URL.".into()) }
 }
 
-async fn industry_field(
-    f: &mut Fields,
-    field: &str,
-    services: &Services,
-) -> Result<Option<String>, ApiError> {
+async fn industry_field(f: &mut Fields, field: &str, services: &Services) -> Result<Option<String>, ApiError> {
     let Some(industry_id) = f.optional(field, string).filter(|s| !s.is_empty()) else {
         return Ok(None);
     };
     if reference::industry(services, &industry_id).await?.is_none() {
-        f.error(
-            field,
-            format!("Invalid pk \"{industry_id}\" - object does not exist."),
-        );
+        f.error(field, format!("Invalid pk \"{industry_id}\" - object does not exist."));
         return Ok(None);
     }
     Ok(Some(industry_id))
 }
 
-pub async fn create_site(
-    services: &Services,
-    caller: &Caller,
-    body: &[u8],
-) -> Result<Value, ApiError> {
+pub async fn create_site(services: &Services, caller: &Caller, body: &[u8]) -> Result<Value, ApiError> {
     caller.require_manager()?;
     let mut f = Fields::parse(body)?;
     let name = f.required("name", bounded(200));
@@ -291,32 +244,24 @@ pub async fn create_site(
         created_at: now,
         updated_at: now,
     };
-    let count = Change::new(
-        Key::account(caller.account_id()),
-        "SET site_count = if_not_exists(site_count, :zero) + :one",
-    )
-    .value(":zero", n(0))
-    .value(":one", n(1))
-    .condition(
-        Condition::new("attribute_not_exists(site_count) OR site_count < :max")
-            .value(":max", n(max_sites)),
-    );
+    let count =
+        Change::new(Key::account(caller.account_id()), "SET site_count = if_not_exists(site_count, :zero) + :one")
+            .value(":zero", n(0))
+            .value(":one", n(1))
+            .condition(
+                Condition::new("attribute_not_exists(site_count) OR site_count < :max").value(":max", n(max_sites)),
+            );
     match services
         .store()
         .await
-        .transact(vec![
-            Write::Update(count),
-            Write::Put(site.item()?, Some(Condition::not_exists())),
-        ])
+        .transact(vec![Write::Update(count), Write::Put(site.item()?, Some(Condition::not_exists()))])
         .await
     {
         Ok(()) => Ok(site.to_json()),
-        Err(StoreError::TransactionCancelled { failed }) if failed.contains(&0) => {
-            Err(ApiError::field(
-                "non_field_errors",
-                format!("Your plan allows {max_sites} site(s); delete one or upgrade the plan."),
-            ))
-        }
+        Err(StoreError::TransactionCancelled { failed }) if failed.contains(&0) => Err(ApiError::field(
+            "non_field_errors",
+            format!("Your plan allows {max_sites} site(s); delete one or upgrade the plan."),
+        )),
         Err(err) => Err(err.into()),
     }
 }
@@ -364,37 +309,20 @@ pub async fn update_site(
     .value(":industry", site.industry_id.as_ref().map_or(store::null(), s))
     .value(":updated", s(rfc3339(site.updated_at)))
     .condition(Condition::exists());
-    let updated = services
-        .store()
-        .await
-        .update(change)
-        .await
-        .map_err(StoreError::gone_is_not_found)?;
+    let updated = services.store().await.update(change).await.map_err(StoreError::gone_is_not_found)?;
     Ok(store::decode::<Site>(updated)?.to_json())
 }
 
 /// Deletes a site with its sectors and access grants.
-pub async fn delete_site(
-    services: &Services,
-    caller: &Caller,
-    site_id: &str,
-) -> Result<(), ApiError> {
+pub async fn delete_site(services: &Services, caller: &Caller, site_id: &str) -> Result<(), ApiError> {
     let site = visible_site(services, caller, site_id).await?;
     caller.require_manager()?;
     let account_id = caller.account_id();
     let mut children: Vec<Write> = Vec::new();
-    for sector in all_sectors(services, account_id)
-        .await?
-        .into_iter()
-        .filter(|s| s.site_id == site.id)
-    {
+    for sector in all_sectors(services, account_id).await?.into_iter().filter(|s| s.site_id == site.id) {
         children.push(Write::Delete(Key::sector(account_id, &sector.id), None));
     }
-    for grant in all_grants(services, account_id)
-        .await?
-        .into_iter()
-        .filter(|g| g.site_id == site.id)
-    {
+    for grant in all_grants(services, account_id).await?.into_iter().filter(|g| g.site_id == site.id) {
         children.push(Write::Delete(grant.key(), None));
     }
     let store = services.store().await;
@@ -403,66 +331,41 @@ pub async fn delete_site(
     for chunk in children.chunks(90) {
         store.transact(chunk.to_vec()).await?;
     }
-    let count = Change::new(
-        Key::account(account_id),
-        "SET site_count = site_count - :one",
-    )
-    .value(":one", n(1))
-    .condition(Condition::new("site_count > :zero").value(":zero", n(0)));
+    let count = Change::new(Key::account(account_id), "SET site_count = site_count - :one")
+        .value(":one", n(1))
+        .condition(Condition::new("site_count > :zero").value(":zero", n(0)));
     store
-        .transact(vec![
-            Write::Delete(Key::site(account_id, &site.id), Some(Condition::exists())),
-            Write::Update(count),
-        ])
+        .transact(vec![Write::Delete(Key::site(account_id, &site.id), Some(Condition::exists())), Write::Update(count)])
         .await
         .map_err(StoreError::gone_is_not_found)
 }
 
 /// Makes `site_id` the account's active site (and no other).
-pub async fn set_active(
-    services: &Services,
-    caller: &Caller,
-    site_id: &str,
-) -> Result<Value, ApiError> {
+pub async fn set_active(services: &Services, caller: &Caller, site_id: &str) -> Result<Value, ApiError> {
     let site = visible_site(services, caller, site_id).await?;
     caller.require_site_write(&site.id)?;
     let now = s(rfc3339(OffsetDateTime::now_utc()));
     let mut writes = Vec::new();
-    for other in all_sites(services, caller.account_id())
-        .await?
-        .into_iter()
-        .filter(|o| o.is_active && o.id != site.id)
+    for other in all_sites(services, caller.account_id()).await?.into_iter().filter(|o| o.is_active && o.id != site.id)
     {
         writes.push(Write::Update(
-            Change::new(
-                Key::site(&other.account_id, &other.id),
-                "SET is_active = :no, updated_at = :now",
-            )
-            .value(":no", store::boolean(false))
-            .value(":now", now.clone()),
+            Change::new(Key::site(&other.account_id, &other.id), "SET is_active = :no, updated_at = :now")
+                .value(":no", store::boolean(false))
+                .value(":now", now.clone()),
         ));
     }
     writes.push(Write::Update(
-        Change::new(
-            Key::site(&site.account_id, &site.id),
-            "SET is_active = :yes, updated_at = :now",
-        )
-        .value(":yes", store::boolean(true))
-        .value(":now", now)
-        .condition(Condition::exists()),
+        Change::new(Key::site(&site.account_id, &site.id), "SET is_active = :yes, updated_at = :now")
+            .value(":yes", store::boolean(true))
+            .value(":now", now)
+            .condition(Condition::exists()),
     ));
     services.store().await.transact(writes).await?;
-    visible_site(services, caller, site_id)
-        .await
-        .map(|s| s.to_json())
+    visible_site(services, caller, site_id).await.map(|s| s.to_json())
 }
 
 /// The sectors of a site the caller may see.
-pub async fn site_sectors(
-    services: &Services,
-    caller: &Caller,
-    site_id: &str,
-) -> Result<Vec<Value>, ApiError> {
+pub async fn site_sectors(services: &Services, caller: &Caller, site_id: &str) -> Result<Vec<Value>, ApiError> {
     let site = visible_site(services, caller, site_id).await?;
     Ok(all_sectors(services, caller.account_id())
         .await?
@@ -483,10 +386,7 @@ pub async fn select_sectors(
     let site = visible_site(services, caller, site_id).await?;
     caller.require_site_write(&site.id)?;
     let mut f = Fields::parse(body)?;
-    let industry_id = f
-        .optional("industry_id", string)
-        .filter(|s| !s.is_empty())
-        .or(site.industry_id.clone());
+    let industry_id = f.optional("industry_id", string).filter(|s| !s.is_empty()).or(site.industry_id.clone());
     let chosen = f.required("sector_ids", string_list);
     let industry = match &industry_id {
         Some(i) => reference::industry(services, i).await?,
@@ -501,19 +401,13 @@ pub async fn select_sectors(
             f.error("sector_ids", "Select at least one sector.");
         }
         if chosen.len() > MAX_ACTIVE_SECTORS as usize {
-            f.error(
-                "sector_ids",
-                format!("A site can have at most {MAX_ACTIVE_SECTORS} active sectors."),
-            );
+            f.error("sector_ids", format!("A site can have at most {MAX_ACTIVE_SECTORS} active sectors."));
         }
         for id in chosen {
             match industry.sectors.iter().find(|s| &s.id == id) {
                 Some(s) if !wanted.iter().any(|w| w.id == s.id) => wanted.push(s.clone()),
                 Some(_) => {}
-                None => f.error(
-                    "sector_ids",
-                    format!("\"{id}\" is not a sector of {}.", industry.name),
-                ),
+                None => f.error("sector_ids", format!("\"{id}\" is not a sector of {}.", industry.name)),
             }
         }
     }
@@ -521,11 +415,8 @@ pub async fn select_sectors(
     let industry_id = industry.map(|i| i.id).unwrap_or_default();
 
     let now = OffsetDateTime::now_utc();
-    let existing: Vec<Sector> = all_sectors(services, caller.account_id())
-        .await?
-        .into_iter()
-        .filter(|s| s.site_id == site.id)
-        .collect();
+    let existing: Vec<Sector> =
+        all_sectors(services, caller.account_id()).await?.into_iter().filter(|s| s.site_id == site.id).collect();
     // For each chosen industry sector, the first existing sector made from it (if any) is reused.
     let mut reused: BTreeMap<&str, &str> = BTreeMap::new();
     for sector in &existing {
@@ -540,19 +431,13 @@ pub async fn select_sectors(
         let on = reused.values().any(|id| *id == sector.id);
         if on != sector.is_active {
             writes.push(Write::Update(
-                Change::new(
-                    Key::sector(&sector.account_id, &sector.id),
-                    "SET is_active = :on, updated_at = :now",
-                )
-                .value(":on", store::boolean(on))
-                .value(":now", s(rfc3339(now))),
+                Change::new(Key::sector(&sector.account_id, &sector.id), "SET is_active = :on, updated_at = :now")
+                    .value(":on", store::boolean(on))
+                    .value(":now", s(rfc3339(now))),
             ));
         }
     }
-    for w in wanted
-        .iter()
-        .filter(|w| !reused.contains_key(w.id.as_str()))
-    {
+    for w in wanted.iter().filter(|w| !reused.contains_key(w.id.as_str())) {
         let sector = Sector {
             id: ids::new_id(),
             account_id: site.account_id.clone(),
@@ -581,16 +466,12 @@ pub async fn select_sectors(
     match services.store().await.transact(writes).await {
         Ok(()) => {}
         Err(StoreError::TransactionCancelled { .. }) => {
-            return Err(ApiError::Conflict(
-                "The site's sectors changed meanwhile; try again.".into(),
-            ));
+            return Err(ApiError::Conflict("The site's sectors changed meanwhile; try again.".into()));
         }
         Err(err) => return Err(err.into()),
     }
     let sectors = site_sectors(services, caller, &site.id).await?;
-    Ok(
-        json!({ "site": visible_site(services, caller, &site.id).await?.to_json(), "sectors": sectors }),
-    )
+    Ok(json!({ "site": visible_site(services, caller, &site.id).await?.to_json(), "sectors": sectors }))
 }
 
 /// Sectors of the sites the caller may see; filters `site_id`, `is_active`.
@@ -610,30 +491,18 @@ pub async fn list_sectors(
 }
 
 /// A sector the caller may see, else 404.
-pub async fn visible_sector(
-    services: &Services,
-    caller: &Caller,
-    sector_id: &str,
-) -> Result<Sector, ApiError> {
+pub async fn visible_sector(services: &Services, caller: &Caller, sector_id: &str) -> Result<Sector, ApiError> {
     if !ids::is_valid_id(sector_id) {
         return Err(ApiError::not_found());
     }
-    match services
-        .store()
-        .await
-        .get::<Sector>(&Key::sector(caller.account_id(), sector_id))
-        .await?
-    {
+    match services.store().await.get::<Sector>(&Key::sector(caller.account_id(), sector_id)).await? {
         Some(sector) if caller.can_read_site(&sector.site_id) => Ok(sector),
         _ => Err(ApiError::not_found()),
     }
 }
 
 fn sector_limit_error() -> ApiError {
-    ApiError::field(
-        "is_active",
-        format!("A site can have at most {MAX_ACTIVE_SECTORS} active sectors."),
-    )
+    ApiError::field("is_active", format!("A site can have at most {MAX_ACTIVE_SECTORS} active sectors."))
 }
 
 /// The write that moves a site's active-sector count by `delta`, refusing to pass the limit.
@@ -659,40 +528,26 @@ async fn industry_sector_field(
     f: &mut Fields,
     site: Option<&Site>,
 ) -> Result<Option<reference::IndustrySector>, ApiError> {
-    let Some(wanted) = f
-        .optional("industry_sector_id", string)
-        .filter(|s| !s.is_empty())
-    else {
+    let Some(wanted) = f.optional("industry_sector_id", string).filter(|s| !s.is_empty()) else {
         return Ok(None);
     };
     let industry_id = wanted.split("--").next().unwrap_or_default().to_owned();
-    let found = reference::industry(services, &industry_id)
-        .await?
-        .and_then(|i| i.sectors.into_iter().find(|s| s.id == wanted));
+    let found =
+        reference::industry(services, &industry_id).await?.and_then(|i| i.sectors.into_iter().find(|s| s.id == wanted));
     match (found, site.and_then(|s| s.industry_id.as_deref())) {
         (Some(sector), Some(site_industry)) if site_industry != industry_id => {
-            f.error(
-                "industry_sector_id",
-                format!("\"{}\" is not a sector of the site's industry.", sector.id),
-            );
+            f.error("industry_sector_id", format!("\"{}\" is not a sector of the site's industry.", sector.id));
             Ok(None)
         }
         (Some(sector), _) => Ok(Some(sector)),
         (None, _) => {
-            f.error(
-                "industry_sector_id",
-                format!("Invalid pk \"{wanted}\" - object does not exist."),
-            );
+            f.error("industry_sector_id", format!("Invalid pk \"{wanted}\" - object does not exist."));
             Ok(None)
         }
     }
 }
 
-pub async fn create_sector(
-    services: &Services,
-    caller: &Caller,
-    body: &[u8],
-) -> Result<Value, ApiError> {
+pub async fn create_sector(services: &Services, caller: &Caller, body: &[u8]) -> Result<Value, ApiError> {
     if caller.role() == Role::Viewer {
         return Err(ApiError::permission_denied());
     }
@@ -706,10 +561,7 @@ pub async fn create_sector(
         && is_active
         && site.active_sectors >= MAX_ACTIVE_SECTORS
     {
-        f.error(
-            "is_active",
-            format!("A site can have at most {MAX_ACTIVE_SECTORS} active sectors."),
-        );
+        f.error("is_active", format!("A site can have at most {MAX_ACTIVE_SECTORS} active sectors."));
     }
     f.finish()?;
     let (Some(site), Some(name)) = (site, name) else {
@@ -734,9 +586,7 @@ pub async fn create_sector(
     }
     match services.store().await.transact(writes).await {
         Ok(()) => Ok(sector.to_json()),
-        Err(StoreError::TransactionCancelled { failed }) if failed.contains(&1) => {
-            Err(sector_limit_error())
-        }
+        Err(StoreError::TransactionCancelled { failed }) if failed.contains(&1) => Err(sector_limit_error()),
         Err(err) => Err(err.into()),
     }
 }
@@ -761,10 +611,7 @@ pub async fn update_sector(
         f.error("site_id", "A sector cannot move to another site.");
     }
     if is_active == Some(true) && !sector.is_active && site.active_sectors >= MAX_ACTIVE_SECTORS {
-        f.error(
-            "is_active",
-            format!("A site can have at most {MAX_ACTIVE_SECTORS} active sectors."),
-        );
+        f.error("is_active", format!("A site can have at most {MAX_ACTIVE_SECTORS} active sectors."));
     }
     f.finish()?;
     let mut updated = sector.clone();
@@ -790,21 +637,15 @@ pub async fn update_sector(
     }
     match services.store().await.transact(writes).await {
         Ok(()) => Ok(updated.to_json()),
-        Err(StoreError::TransactionCancelled { failed }) if failed.contains(&1) => {
-            Err(sector_limit_error())
+        Err(StoreError::TransactionCancelled { failed }) if failed.contains(&1) => Err(sector_limit_error()),
+        Err(StoreError::TransactionCancelled { .. }) => {
+            Err(ApiError::Conflict("The sector changed meanwhile; try again.".into()))
         }
-        Err(StoreError::TransactionCancelled { .. }) => Err(ApiError::Conflict(
-            "The sector changed meanwhile; try again.".into(),
-        )),
         Err(err) => Err(err.into()),
     }
 }
 
-pub async fn delete_sector(
-    services: &Services,
-    caller: &Caller,
-    sector_id: &str,
-) -> Result<(), ApiError> {
+pub async fn delete_sector(services: &Services, caller: &Caller, sector_id: &str) -> Result<(), ApiError> {
     let sector = visible_sector(services, caller, sector_id).await?;
     caller.require_site_write(&sector.site_id)?;
     let site = visible_site(services, caller, &sector.site_id).await?;
@@ -815,17 +656,12 @@ pub async fn delete_sector(
     if sector.is_active {
         writes.push(active_count(&site, -1));
     }
-    services
-        .store()
-        .await
-        .transact(writes)
-        .await
-        .map_err(|e| match e {
-            StoreError::TransactionCancelled { .. } => {
-                ApiError::Conflict("The sector changed meanwhile; try again.".into())
-            }
-            other => other.into(),
-        })
+    services.store().await.transact(writes).await.map_err(|e| match e {
+        StoreError::TransactionCancelled { .. } => {
+            ApiError::Conflict("The sector changed meanwhile; try again.".into())
+        }
+        other => other.into(),
+    })
 }
 
 /// Access grants of the account (managers only); filters `user_id`, `site_id`.
@@ -844,11 +680,7 @@ pub async fn list_access(
         .collect())
 }
 
-pub async fn find_access(
-    services: &Services,
-    caller: &Caller,
-    access_id: &str,
-) -> Result<SiteAccess, ApiError> {
+pub async fn find_access(services: &Services, caller: &Caller, access_id: &str) -> Result<SiteAccess, ApiError> {
     caller.require_manager()?;
     all_grants(services, caller.account_id())
         .await?
@@ -858,42 +690,25 @@ pub async fn find_access(
 }
 
 /// Grants an editor or viewer access to a site.
-pub async fn grant_access(
-    services: &Services,
-    caller: &Caller,
-    body: &[u8],
-) -> Result<Value, ApiError> {
+pub async fn grant_access(services: &Services, caller: &Caller, body: &[u8]) -> Result<Value, ApiError> {
     caller.require_manager()?;
     let mut f = Fields::parse(body)?;
     let user_id = f.required("user_id", id);
     let site_id = f.required("site_id", id);
     let store = services.store().await;
     if let Some(user_id) = &user_id {
-        match store
-            .get::<User>(&Key::user(caller.account_id(), user_id))
-            .await?
-        {
-            None => f.error(
-                "user_id",
-                format!("Invalid pk \"{user_id}\" - object does not exist."),
-            ),
-            Some(user) if !matches!(user.role, Role::Editor | Role::Viewer) => f.error(
-                "user_id",
-                "Only editors and viewers are granted sites; owners and admins see every site.",
-            ),
+        match store.get::<User>(&Key::user(caller.account_id(), user_id)).await? {
+            None => f.error("user_id", format!("Invalid pk \"{user_id}\" - object does not exist.")),
+            Some(user) if !matches!(user.role, Role::Editor | Role::Viewer) => {
+                f.error("user_id", "Only editors and viewers are granted sites; owners and admins see every site.")
+            }
             Some(_) => {}
         }
     }
     if let Some(site_id) = &site_id
-        && store
-            .get::<Site>(&Key::site(caller.account_id(), site_id))
-            .await?
-            .is_none()
+        && store.get::<Site>(&Key::site(caller.account_id(), site_id)).await?.is_none()
     {
-        f.error(
-            "site_id",
-            format!("Invalid pk \"{site_id}\" - object does not exist."),
-        );
+        f.error("site_id", format!("Invalid pk \"{site_id}\" - object does not exist."));
     }
     f.finish()?;
     let grant = SiteAccess {
@@ -907,19 +722,14 @@ pub async fn grant_access(
     let item = Item::new(&grant.key(), "SiteAccess", &grant)?;
     match store.put(item, Some(Condition::not_exists())).await {
         Ok(()) => Ok(grant.to_json()),
-        Err(StoreError::ConditionFailed) => Err(ApiError::field(
-            "non_field_errors",
-            "This user already has access to this site.",
-        )),
+        Err(StoreError::ConditionFailed) => {
+            Err(ApiError::field("non_field_errors", "This user already has access to this site."))
+        }
         Err(err) => Err(err.into()),
     }
 }
 
-pub async fn revoke_access(
-    services: &Services,
-    caller: &Caller,
-    access_id: &str,
-) -> Result<(), ApiError> {
+pub async fn revoke_access(services: &Services, caller: &Caller, access_id: &str) -> Result<(), ApiError> {
     let grant = find_access(services, caller, access_id).await?;
     services
         .store()
@@ -930,15 +740,6 @@ pub async fn revoke_access(
 }
 
 /// The grants of one user (removed with the user).
-pub async fn grants_of(
-    services: &Services,
-    account: &Account,
-    user_id: &str,
-) -> Result<Vec<Key>, ApiError> {
-    Ok(all_grants(services, &account.id)
-        .await?
-        .into_iter()
-        .filter(|g| g.user_id == user_id)
-        .map(|g| g.key())
-        .collect())
+pub async fn grants_of(services: &Services, account: &Account, user_id: &str) -> Result<Vec<Key>, ApiError> {
+    Ok(all_grants(services, &account.id).await?.into_iter().filter(|g| g.user_id == user_id).map(|g| g.key()).collect())
 }

@@ -52,11 +52,7 @@ impl Subscription {
     }
 
     fn item(&self) -> Result<Item, StoreError> {
-        Item::new(
-            &Key::subscription(&self.account_id, &self.id),
-            "Subscription",
-            self,
-        )
+        Item::new(&Key::subscription(&self.account_id, &self.id), "Subscription", self)
     }
 
     pub fn to_json(&self) -> Value {
@@ -73,14 +69,9 @@ async fn of_account(services: &Services, account_id: &str) -> Result<Vec<Subscri
     let items = services
         .store()
         .await
-        .query_all(
-            Query::partition(keys::account_pk(account_id)).sk_prefix(keys::SUBSCRIPTION_PREFIX),
-        )
+        .query_all(Query::partition(keys::account_pk(account_id)).sk_prefix(keys::SUBSCRIPTION_PREFIX))
         .await?;
-    Ok(items
-        .into_iter()
-        .map(store::decode)
-        .collect::<Result<Vec<_>, _>>()?)
+    Ok(items.into_iter().map(store::decode).collect::<Result<Vec<_>, _>>()?)
 }
 
 /// The subscriptions of the acted-on account; filter `status`.
@@ -100,56 +91,32 @@ pub async fn list(
 
 /// `by-account/{account_id}/`: an account's subscriptions; another account is 404 except for the
 /// platform roles.
-pub async fn by_account(
-    services: &Services,
-    caller: &Caller,
-    account_id: &str,
-) -> Result<Vec<Value>, ApiError> {
+pub async fn by_account(services: &Services, caller: &Caller, account_id: &str) -> Result<Vec<Value>, ApiError> {
     caller.require_manager()?;
     if account_id != caller.account_id() && !caller.crosses_accounts() {
         return Err(ApiError::not_found());
     }
     if !ids::is_valid_id(account_id)
-        || services
-            .store()
-            .await
-            .get::<Account>(&Key::account(account_id))
-            .await?
-            .is_none()
+        || services.store().await.get::<Account>(&Key::account(account_id)).await?.is_none()
     {
         return Err(ApiError::not_found());
     }
-    Ok(of_account(services, account_id)
-        .await?
-        .iter()
-        .map(Subscription::to_json)
-        .collect())
+    Ok(of_account(services, account_id).await?.iter().map(Subscription::to_json).collect())
 }
 
 pub async fn get(services: &Services, caller: &Caller, id: &str) -> Result<Subscription, ApiError> {
     caller.require_manager()?;
-    services
-        .store()
-        .await
-        .by_id(id, |id| Key::subscription(caller.account_id(), id))
-        .await
+    services.store().await.by_id(id, |id| Key::subscription(caller.account_id(), id)).await
 }
 
 fn timestamp(value: &Value) -> Result<OffsetDateTime, String> {
-    OffsetDateTime::parse(
-        &string(value)?,
-        &time::format_description::well_known::Rfc3339,
-    )
-    .map_err(|_| "Datetime has wrong format. Use ISO 8601 (RFC 3339).".to_owned())
+    OffsetDateTime::parse(&string(value)?, &time::format_description::well_known::Rfc3339)
+        .map_err(|_| "Datetime has wrong format. Use ISO 8601 (RFC 3339).".to_owned())
 }
 
 fn status(value: &Value) -> Result<String, String> {
     let s = string(value)?;
-    if STATUSES.contains(&s.as_str()) {
-        Ok(s)
-    } else {
-        Err(format!("\"{s}\" is not a valid choice."))
-    }
+    if STATUSES.contains(&s.as_str()) { Ok(s) } else { Err(format!("\"{s}\" is not a valid choice.")) }
 }
 
 /// Reads the writable fields; `current` is the subscription being updated, if any.
@@ -167,15 +134,10 @@ async fn read(
     if let Some(plan_id) = &plan_id
         && reference::plan(services, plan_id).await?.is_none()
     {
-        f.error(
-            "plan_id",
-            format!("Invalid pk \"{plan_id}\" - object does not exist."),
-        );
+        f.error("plan_id", format!("Invalid pk \"{plan_id}\" - object does not exist."));
     }
     let now = OffsetDateTime::now_utc();
-    let mut sub = current
-        .cloned()
-        .unwrap_or_else(|| Subscription::starting("", "", now));
+    let mut sub = current.cloned().unwrap_or_else(|| Subscription::starting("", "", now));
     if let Some(p) = plan_id {
         sub.plan_id = p;
     }
@@ -201,11 +163,7 @@ pub async fn create(services: &Services, caller: &Caller, body: &[u8]) -> Result
     caller.require_platform()?;
     let mut sub = read(services, body, None, false).await?;
     sub.account_id = caller.account_id().to_owned();
-    services
-        .store()
-        .await
-        .put(sub.item()?, Some(Condition::not_exists()))
-        .await?;
+    services.store().await.put(sub.item()?, Some(Condition::not_exists())).await?;
     Ok(sub.to_json())
 }
 
@@ -219,11 +177,7 @@ pub async fn update(
     let current = get(services, caller, id).await?;
     caller.require_platform()?;
     let sub = read(services, body, Some(&current), partial).await?;
-    services
-        .store()
-        .await
-        .put(sub.item()?, Some(Condition::exists()))
-        .await?;
+    services.store().await.put(sub.item()?, Some(Condition::exists())).await?;
     Ok(sub.to_json())
 }
 
@@ -233,10 +187,7 @@ pub async fn delete(services: &Services, caller: &Caller, id: &str) -> Result<()
     services
         .store()
         .await
-        .transact(vec![Write::Delete(
-            Key::subscription(&current.account_id, &current.id),
-            Some(Condition::exists()),
-        )])
+        .transact(vec![Write::Delete(Key::subscription(&current.account_id, &current.id), Some(Condition::exists()))])
         .await
         .map_err(|_| ApiError::not_found())
 }

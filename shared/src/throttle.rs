@@ -48,11 +48,7 @@ impl Rate {
         let limit: u32 = limit.trim().parse().ok()?;
         let period = period.trim();
         let digits: String = period.chars().take_while(char::is_ascii_digit).collect();
-        let multiplier: u64 = if digits.is_empty() {
-            1
-        } else {
-            digits.parse().ok()?
-        };
+        let multiplier: u64 = if digits.is_empty() { 1 } else { digits.parse().ok()? };
         let unit = match &period[digits.len()..] {
             "s" | "sec" | "second" => 1,
             "m" | "min" | "minute" => 60,
@@ -60,10 +56,7 @@ impl Rate {
             "d" | "day" => 86_400,
             _ => return None,
         };
-        (limit > 0 && multiplier > 0).then_some(Self {
-            limit,
-            window_secs: unit * multiplier,
-        })
+        (limit > 0 && multiplier > 0).then_some(Self { limit, window_secs: unit * multiplier })
     }
 }
 
@@ -82,15 +75,8 @@ impl Rates {
             .iter()
             .filter_map(|(scope, rate)| Rate::parse(rate).map(|r| ((*scope).to_owned(), r)))
             .collect();
-        for entry in overrides
-            .unwrap_or_default()
-            .split(',')
-            .map(str::trim)
-            .filter(|e| !e.is_empty())
-        {
-            let (scope, rate) = entry
-                .split_once('=')
-                .ok_or_else(|| RatesError(entry.to_owned()))?;
+        for entry in overrides.unwrap_or_default().split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            let (scope, rate) = entry.split_once('=').ok_or_else(|| RatesError(entry.to_owned()))?;
             let rate = Rate::parse(rate).ok_or_else(|| RatesError(entry.to_owned()))?;
             rates.insert(scope.trim().to_owned(), rate);
         }
@@ -99,14 +85,7 @@ impl Rates {
 
     /// The rate of `scope`, falling back to `default`.
     pub fn get(&self, scope: &str) -> Rate {
-        self.0
-            .get(scope)
-            .or_else(|| self.0.get("default"))
-            .copied()
-            .unwrap_or(Rate {
-                limit: 100,
-                window_secs: 60,
-            })
+        self.0.get(scope).or_else(|| self.0.get("default")).copied().unwrap_or(Rate { limit: 100, window_secs: 60 })
     }
 }
 
@@ -130,10 +109,7 @@ impl Status {
         ]
         .into_iter()
         .filter_map(|(name, value)| {
-            Some((
-                HeaderName::from_static(name),
-                HeaderValue::from_str(&value.to_string()).ok()?,
-            ))
+            Some((HeaderName::from_static(name), HeaderValue::from_str(&value.to_string()).ok()?))
         })
         .collect()
     }
@@ -151,10 +127,7 @@ pub async fn hit(
     let window = rate.window_secs as i64;
     let start = now.unix_timestamp().div_euclid(window) * window;
     let reset = start + window;
-    let key = Key::new(
-        format!("THROTTLE#{scope}#{identity}"),
-        format!("WINDOW#{start}"),
-    );
+    let key = Key::new(format!("THROTTLE#{scope}#{identity}"), format!("WINDOW#{start}"));
     let item = store
         .update(
             Change::new(key, "ADD hits :one SET expires_at = :expires")
@@ -162,17 +135,8 @@ pub async fn hit(
                 .value(":expires", n(reset + 60)),
         )
         .await?;
-    let hits: u32 = item
-        .get("hits")
-        .and_then(|v| v.as_n().ok())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(u32::MAX);
-    Ok(Status {
-        limit: rate.limit,
-        remaining: rate.limit.saturating_sub(hits),
-        reset,
-        exceeded: hits > rate.limit,
-    })
+    let hits: u32 = item.get("hits").and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok()).unwrap_or(u32::MAX);
+    Ok(Status { limit: rate.limit, remaining: rate.limit.saturating_sub(hits), reset, exceeded: hits > rate.limit })
 }
 
 #[cfg(test)]
@@ -181,27 +145,9 @@ mod tests {
 
     #[test]
     fn rates_parse() {
-        assert_eq!(
-            Rate::parse("20/min"),
-            Some(Rate {
-                limit: 20,
-                window_secs: 60
-            })
-        );
-        assert_eq!(
-            Rate::parse("3/10s"),
-            Some(Rate {
-                limit: 3,
-                window_secs: 10
-            })
-        );
-        assert_eq!(
-            Rate::parse("1000/day"),
-            Some(Rate {
-                limit: 1000,
-                window_secs: 86_400
-            })
-        );
+        assert_eq!(Rate::parse("20/min"), Some(Rate { limit: 20, window_secs: 60 }));
+        assert_eq!(Rate::parse("3/10s"), Some(Rate { limit: 3, window_secs: 10 }));
+        assert_eq!(Rate::parse("1000/day"), Some(Rate { limit: 1000, window_secs: 86_400 }));
         assert_eq!(Rate::parse("0/min"), None);
         assert_eq!(Rate::parse("ten/min"), None);
         assert_eq!(Rate::parse("5/fortnight"), None);
@@ -210,30 +156,12 @@ mod tests {
     #[test]
     fn defaults_and_overrides() {
         let rates = Rates::from_config(None).unwrap();
-        assert_eq!(
-            rates.get("auth_strict"),
-            Rate {
-                limit: 5,
-                window_secs: 60
-            }
-        );
+        assert_eq!(rates.get("auth_strict"), Rate { limit: 5, window_secs: 60 });
         assert_eq!(rates.get("planner_ai").limit, 10);
         assert_eq!(rates.get("no-such-scope").limit, 100);
         let rates = Rates::from_config(Some("auth=2/5s, planner=1/h")).unwrap();
-        assert_eq!(
-            rates.get("auth"),
-            Rate {
-                limit: 2,
-                window_secs: 5
-            }
-        );
-        assert_eq!(
-            rates.get("planner"),
-            Rate {
-                limit: 1,
-                window_secs: 3600
-            }
-        );
+        assert_eq!(rates.get("auth"), Rate { limit: 2, window_secs: 5 });
+        assert_eq!(rates.get("planner"), Rate { limit: 1, window_secs: 3600 });
         assert_eq!(rates.get("writer").limit, 60);
         assert!(Rates::from_config(Some("auth")).is_err());
     }

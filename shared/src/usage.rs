@@ -15,35 +15,19 @@ use crate::credits::LedgerEntry;
 use crate::store::{self, Change, Key, Query, Write, keys, n};
 use crate::{ApiError, Services};
 
-pub const METRICS: &[&str] = &[
-    "keywords", "clusters", "ideas", "tasks", "content", "images",
-];
+pub const METRICS: &[&str] = &["keywords", "clusters", "ideas", "tasks", "content", "images"];
 const USAGE_PREFIX: &str = "USAGE#";
 
 fn day_key(day: Date) -> String {
-    format!(
-        "{}{:04}-{:02}-{:02}",
-        USAGE_PREFIX,
-        day.year(),
-        day.month() as u8,
-        day.day()
-    )
+    format!("{}{:04}-{:02}-{:02}", USAGE_PREFIX, day.year(), day.month() as u8, day.day())
 }
 
 /// The write that counts `amount` new records of `metric` for the account on the day of `at`.
-pub fn count_write(
-    account_id: &str,
-    metric: &'static str,
-    amount: i64,
-    at: OffsetDateTime,
-) -> Write {
+pub fn count_write(account_id: &str, metric: &'static str, amount: i64, at: OffsetDateTime) -> Write {
     Write::Update(
-        Change::new(
-            Key::new(keys::account_pk(account_id), day_key(at.date())),
-            "ADD #metric :n",
-        )
-        .name("#metric", metric)
-        .value(":n", n(amount)),
+        Change::new(Key::new(keys::account_pk(account_id), day_key(at.date())), "ADD #metric :n")
+            .name("#metric", metric)
+            .value(":n", n(amount)),
     )
 }
 
@@ -76,9 +60,7 @@ fn parse_date(query: &HashMap<String, String>, name: &str) -> Result<Option<Date
         return Ok(None);
     };
     let format = time::macros::format_description!("[year]-[month]-[day]");
-    Date::parse(text, &format)
-        .map(Some)
-        .map_err(|_| ApiError::field(name, "Date has wrong format. Use YYYY-MM-DD."))
+    Date::parse(text, &format).map(Some).map_err(|_| ApiError::field(name, "Date has wrong format. Use YYYY-MM-DD."))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,12 +71,7 @@ enum Period {
 
 fn bucket(period: Period, day: Date) -> String {
     match period {
-        Period::Day => format!(
-            "{:04}-{:02}-{:02}",
-            day.year(),
-            day.month() as u8,
-            day.day()
-        ),
+        Period::Day => format!("{:04}-{:02}-{:02}", day.year(), day.month() as u8, day.day()),
         Period::Month => format!("{:04}-{:02}", day.year(), day.month() as u8),
     }
 }
@@ -123,21 +100,14 @@ pub async fn analytics(
                 m += 12;
                 y -= 1;
             }
-            Date::from_calendar_date(y, Month::try_from(m as u8).unwrap_or(Month::January), 1)
-                .unwrap_or(end)
+            Date::from_calendar_date(y, Month::try_from(m as u8).unwrap_or(Month::January), 1).unwrap_or(end)
         }
     };
     if start > end {
-        return Err(ApiError::field(
-            "start_date",
-            "The start date must not be after the end date.",
-        ));
+        return Err(ApiError::field("start_date", "The start date must not be after the end date."));
     }
     if end - start > Duration::days(366 * 2) {
-        return Err(ApiError::field(
-            "start_date",
-            "Ask for at most two years at a time.",
-        ));
+        return Err(ApiError::field("start_date", "Ask for at most two years at a time."));
     }
 
     let mut buckets: BTreeMap<String, BTreeMap<&str, i64>> = BTreeMap::new();
@@ -151,9 +121,7 @@ pub async fn analytics(
     }
     let store = services.store().await;
     let pk = keys::account_pk(caller.account_id());
-    let counters = store
-        .query_all(Query::partition(&pk).sk_between(day_key(start), day_key(end)))
-        .await?;
+    let counters = store.query_all(Query::partition(&pk).sk_between(day_key(start), day_key(end))).await?;
     for item in counters {
         let Some(date) = item
             .get(keys::SK)
@@ -168,11 +136,7 @@ pub async fn analytics(
         };
         let entry = buckets.entry(bucket(period, day)).or_default();
         for metric in METRICS {
-            let value = item
-                .get(*metric)
-                .and_then(|v| v.as_n().ok())
-                .and_then(|v| v.parse::<i64>().ok())
-                .unwrap_or(0);
+            let value = item.get(*metric).and_then(|v| v.as_n().ok()).and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
             *entry.entry(metric).or_insert(0) += value;
         }
     }
@@ -186,14 +150,8 @@ pub async fn analytics(
         .await?;
     for item in ledger {
         let entry: LedgerEntry = store::decode(item)?;
-        let counts = buckets
-            .entry(bucket(period, entry.created_at.date()))
-            .or_default();
-        let metric = if entry.amount < 0 {
-            "credits_used"
-        } else {
-            "credits_added"
-        };
+        let counts = buckets.entry(bucket(period, entry.created_at.date())).or_default();
+        let metric = if entry.amount < 0 { "credits_used" } else { "credits_added" };
         *counts.entry(metric).or_insert(0) += entry.amount.abs();
     }
 

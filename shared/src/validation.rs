@@ -23,10 +23,7 @@ impl FieldErrors {
     }
 
     pub fn add(&mut self, field: &str, message: impl Into<String>) {
-        self.0
-            .entry(field.to_owned())
-            .or_default()
-            .push(message.into());
+        self.0.entry(field.to_owned()).or_default().push(message.into());
     }
 
     pub fn is_empty(&self) -> bool {
@@ -55,19 +52,13 @@ impl Fields {
         }
         match serde_json::from_slice::<Value>(body) {
             Ok(Value::Object(object)) => Ok(Self::from_object(object)),
-            Ok(_) => Err(ApiError::field(
-                "non_field_errors",
-                "Expected a JSON object.",
-            )),
+            Ok(_) => Err(ApiError::field("non_field_errors", "Expected a JSON object.")),
             Err(err) => Err(ApiError::BadRequest(format!("Malformed JSON: {err}"))),
         }
     }
 
     pub fn from_object(object: Map<String, Value>) -> Self {
-        Self {
-            object,
-            errors: FieldErrors::new(),
-        }
+        Self { object, errors: FieldErrors::new() }
     }
 
     /// Records an error on `field`.
@@ -80,11 +71,7 @@ impl Fields {
     }
 
     /// A required field, parsed by `parse`.
-    pub fn required<T>(
-        &mut self,
-        field: &str,
-        parse: impl FnOnce(&Value) -> Result<T, String>,
-    ) -> Option<T> {
+    pub fn required<T>(&mut self, field: &str, parse: impl FnOnce(&Value) -> Result<T, String>) -> Option<T> {
         match self.object.get(field) {
             None | Some(Value::Null) => {
                 self.error(field, REQUIRED);
@@ -101,19 +88,11 @@ impl Fields {
         field: &str,
         parse: impl FnOnce(&Value) -> Result<T, String>,
     ) -> Option<T> {
-        if required {
-            self.required(field, parse)
-        } else {
-            self.optional(field, parse)
-        }
+        if required { self.required(field, parse) } else { self.optional(field, parse) }
     }
 
     /// An optional field: absent and `null` are `None`.
-    pub fn optional<T>(
-        &mut self,
-        field: &str,
-        parse: impl FnOnce(&Value) -> Result<T, String>,
-    ) -> Option<T> {
+    pub fn optional<T>(&mut self, field: &str, parse: impl FnOnce(&Value) -> Result<T, String>) -> Option<T> {
         match self.object.get(field) {
             None | Some(Value::Null) => None,
             Some(value) => self.parsed(field, parse(value)),
@@ -122,11 +101,7 @@ impl Fields {
 
     /// The body's fields that are not in `known`.
     pub fn unknown(&self, known: &[&str]) -> Vec<String> {
-        self.object
-            .keys()
-            .filter(|k| !known.contains(&k.as_str()))
-            .cloned()
-            .collect()
+        self.object.keys().filter(|k| !known.contains(&k.as_str())).cloned().collect()
     }
 
     /// A required, non-blank string.
@@ -139,9 +114,7 @@ impl Fields {
         self.optional(field, |v| {
             let s = string(v)?;
             if s.chars().count() > max {
-                return Err(format!(
-                    "Ensure this field has no more than {max} characters."
-                ));
+                return Err(format!("Ensure this field has no more than {max} characters."));
             }
             Ok(s)
         })
@@ -160,36 +133,24 @@ impl Fields {
 
     /// `Ok(())` when no field had an error, else the 400 with every field's messages.
     pub fn finish(self) -> Result<(), ApiError> {
-        if self.errors.is_empty() {
-            Ok(())
-        } else {
-            Err(ApiError::Validation(self.errors))
-        }
+        if self.errors.is_empty() { Ok(()) } else { Err(ApiError::Validation(self.errors)) }
     }
 }
 
 /// A JSON boolean.
 pub fn boolean(value: &Value) -> Result<bool, String> {
-    value
-        .as_bool()
-        .ok_or_else(|| "Must be a valid boolean.".to_owned())
+    value.as_bool().ok_or_else(|| "Must be a valid boolean.".to_owned())
 }
 
 /// An id this system issued (a UUID string).
 pub fn id(value: &Value) -> Result<String, String> {
     let s = string(value)?;
-    if crate::ids::is_valid_id(&s) {
-        Ok(s)
-    } else {
-        Err(format!("Invalid pk \"{s}\" - object does not exist."))
-    }
+    if crate::ids::is_valid_id(&s) { Ok(s) } else { Err(format!("Invalid pk \"{s}\" - object does not exist.")) }
 }
 
 /// A list of strings.
 pub fn string_list(value: &Value) -> Result<Vec<String>, String> {
-    let items = value
-        .as_array()
-        .ok_or_else(|| "Expected a list of items.".to_owned())?;
+    let items = value.as_array().ok_or_else(|| "Expected a list of items.".to_owned())?;
     items.iter().map(string).collect()
 }
 
@@ -198,9 +159,7 @@ pub fn bounded(max: usize) -> impl Fn(&Value) -> Result<String, String> {
     move |value| {
         let s = non_blank_string(value)?;
         if s.chars().count() > max {
-            return Err(format!(
-                "Ensure this field has no more than {max} characters."
-            ));
+            return Err(format!("Ensure this field has no more than {max} characters."));
         }
         Ok(s)
     }
@@ -208,30 +167,19 @@ pub fn bounded(max: usize) -> impl Fn(&Value) -> Result<String, String> {
 
 /// A JSON string, trimmed.
 pub fn string(value: &Value) -> Result<String, String> {
-    value
-        .as_str()
-        .map(|s| s.trim().to_owned())
-        .ok_or_else(|| NOT_A_STRING.to_owned())
+    value.as_str().map(|s| s.trim().to_owned()).ok_or_else(|| NOT_A_STRING.to_owned())
 }
 
 /// A JSON string that is not blank once trimmed.
 pub fn non_blank_string(value: &Value) -> Result<String, String> {
     let s = string(value)?;
-    if s.is_empty() {
-        Err(BLANK.to_owned())
-    } else {
-        Ok(s)
-    }
+    if s.is_empty() { Err(BLANK.to_owned()) } else { Ok(s) }
 }
 
 /// A JSON string taken exactly as sent (passwords are not trimmed).
 pub fn raw_string(value: &Value) -> Result<String, String> {
     let s = value.as_str().ok_or_else(|| NOT_A_STRING.to_owned())?;
-    if s.is_empty() {
-        Err(BLANK.to_owned())
-    } else {
-        Ok(s.to_owned())
-    }
+    if s.is_empty() { Err(BLANK.to_owned()) } else { Ok(s.to_owned()) }
 }
 
 #[cfg(test)]
@@ -245,9 +193,7 @@ mod tests {
         assert_eq!(f.required_str("email"), None);
         assert_eq!(f.required_str("name"), None);
         assert_eq!(f.required_str("password"), None);
-        let ApiError::Validation(errors) = f.finish().unwrap_err() else {
-            panic!("not a validation error")
-        };
+        let ApiError::Validation(errors) = f.finish().unwrap_err() else { panic!("not a validation error") };
         assert_eq!(errors.get("email").unwrap(), [NOT_A_STRING]);
         assert_eq!(errors.get("name").unwrap(), [BLANK]);
         assert_eq!(errors.get("password").unwrap(), [REQUIRED]);
@@ -255,25 +201,14 @@ mod tests {
 
     #[test]
     fn malformed_and_non_object_bodies_are_rejected() {
-        assert!(matches!(
-            Fields::parse(b"{not json"),
-            Err(ApiError::BadRequest(_))
-        ));
-        assert!(matches!(
-            Fields::parse(b"[1,2]"),
-            Err(ApiError::Validation(_))
-        ));
+        assert!(matches!(Fields::parse(b"{not json"), Err(ApiError::BadRequest(_))));
+        assert!(matches!(Fields::parse(b"[1,2]"), Err(ApiError::Validation(_))));
         assert!(Fields::parse(b"  ").is_ok());
     }
 
     #[test]
     fn optional_fields_enforce_length_and_treat_blank_as_absent() {
-        let mut f = Fields::from_object(
-            json!({"a": "", "b": "xyz", "c": null})
-                .as_object()
-                .unwrap()
-                .clone(),
-        );
+        let mut f = Fields::from_object(json!({"a": "", "b": "xyz", "c": null}).as_object().unwrap().clone());
         assert_eq!(f.optional_str("a", 5), None);
         assert_eq!(f.optional_str("b", 2), None);
         assert_eq!(f.optional_str("c", 5), None);

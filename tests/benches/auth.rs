@@ -48,9 +48,7 @@ fn summary(mut samples: Vec<Duration>) -> (Duration, Duration) {
 }
 
 fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("target"))
+    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| workspace_root().join("target"))
 }
 
 fn api_event(method: &str, path: &str, body: Option<&Value>, token: Option<&str>) -> Value {
@@ -83,9 +81,7 @@ enum RuntimeEvent {
 /// Serves the Lambda Runtime API for one process: hands out `event` once, reports the poll and the
 /// response. Returns the port.
 async fn runtime_api(event: Value) -> (u16, mpsc::UnboundedReceiver<RuntimeEvent>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let port = listener.local_addr().expect("addr").port();
     let (tx, rx) = mpsc::unbounded_channel();
     let served = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -117,30 +113,18 @@ async fn runtime_api(event: Value) -> (u16, mpsc::UnboundedReceiver<RuntimeEvent
                                     "lambda-runtime-invoked-function-arn",
                                     "arn:aws:lambda:us-east-1:000000000000:function:auth",
                                 )
-                                .header(
-                                    "lambda-runtime-trace-id",
-                                    "Root=1-00000000-000000000000000000000000",
-                                )
+                                .header("lambda-runtime-trace-id", "Root=1-00000000-000000000000000000000000")
                                 .body(Full::new(Bytes::from(event.to_string())))
                         } else {
-                            let bytes = req
-                                .into_body()
-                                .collect()
-                                .await
-                                .map(|b| b.to_bytes())
-                                .unwrap_or_default();
+                            let bytes = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
                             let value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
                             let _ = tx.send(RuntimeEvent::Response(Instant::now(), value));
-                            hyper::Response::builder()
-                                .status(202)
-                                .body(Full::new(Bytes::new()))
+                            hyper::Response::builder().status(202).body(Full::new(Bytes::new()))
                         };
                         Ok::<_, Infallible>(response.expect("static response"))
                     }
                 });
-                let _ = http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
+                let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
             });
         }
     });
@@ -148,11 +132,7 @@ async fn runtime_api(event: Value) -> (u16, mpsc::UnboundedReceiver<RuntimeEvent
 }
 
 /// Spawns the release binary once and measures (init, first response).
-async fn cold_start(
-    binary: &PathBuf,
-    env: &[(&'static str, String)],
-    event: Value,
-) -> (Duration, Duration) {
+async fn cold_start(binary: &PathBuf, env: &[(&'static str, String)], event: Value) -> (Duration, Duration) {
     let (port, mut rx) = runtime_api(event).await;
     let started = Instant::now();
     let mut child = tokio::process::Command::new(binary)
@@ -209,13 +189,11 @@ async fn main() {
     for name in ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION"] {
         env.push((
             name,
-            std::env::var(name).unwrap_or_else(|_| {
-                if name == "AWS_REGION" {
-                    "us-east-1".into()
-                } else {
-                    "test".into()
-                }
-            }),
+            std::env::var(name).unwrap_or_else(
+                |_| {
+                    if name == "AWS_REGION" { "us-east-1".into() } else { "test".into() }
+                },
+            ),
         ));
     }
 
@@ -233,8 +211,7 @@ async fn main() {
     let services = Services::with_sdk_config(config, sdk);
     let login_body = json!({"email": email, "password": PASSWORD});
     let request = |event: &Value| {
-        let parsed: lambda_http::request::LambdaRequest =
-            serde_json::from_value(event.clone()).expect("event");
+        let parsed: lambda_http::request::LambdaRequest = serde_json::from_value(event.clone()).expect("event");
         lambda_http::Request::from(parsed)
     };
     let login_event = api_event("POST", "/api/v1/auth/login/", Some(&login_body), None);
@@ -264,11 +241,7 @@ async fn main() {
     let mb = |b: u64| format!("{:.2} MB", b as f64 / 1_000_000.0);
     let mut table = String::new();
     table.push_str("| measure | median | p99 | samples |\n|---|---|---|---|\n");
-    table.push_str(&format!(
-        "| release binary size, native `{}` | {} | | 1 |\n",
-        std::env::consts::ARCH,
-        mb(size)
-    ));
+    table.push_str(&format!("| release binary size, native `{}` | {} | | 1 |\n", std::env::consts::ARCH, mb(size)));
     match arm64_size {
         Some(s) => table.push_str(&format!(
             "| Lambda artifact size, arm64 (`cargo lambda build --release --arm64`) | {} | | 1 |\n",
@@ -291,11 +264,7 @@ async fn main() {
         ms(login_p50),
         ms(login_p99)
     ));
-    table.push_str(&format!(
-        "| `me/` handler, warm (2 DynamoDB calls) | {} | {} | {MES} |\n",
-        ms(me_p50),
-        ms(me_p99)
-    ));
+    table.push_str(&format!("| `me/` handler, warm (2 DynamoDB calls) | {} | {} | {MES} |\n", ms(me_p50), ms(me_p99)));
     println!("\n{table}");
     let out = target_dir().join("bench");
     let _ = std::fs::create_dir_all(&out);

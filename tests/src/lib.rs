@@ -7,10 +7,12 @@ use std::sync::Arc;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use base64::Engine;
+use igny8_domain::ai::RetryPolicy;
 use local_stack::bootstrap::{Provisioned, bootstrap, local_sdk_config};
 use local_stack::gateway::{Gateway, serve};
 use local_stack::template::{Template, logical_ids};
 use local_stack::{LocalNames, functions};
+use provider_test_server::ProviderTestServer;
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
 
@@ -25,6 +27,11 @@ pub fn endpoint() -> String {
 
 pub struct TestApp {
     pub base: String,
+    /// The provider test server the AI functions talk to.
+    pub provider: ProviderTestServer,
+    /// The domain services over this test's resources (to seed records and submit jobs).
+    pub services: Arc<igny8_domain::Services>,
+    pub sqs: aws_sdk_sqs::Client,
     pub client: reqwest::Client,
     pub provisioned: Provisioned,
     pub dynamodb: aws_sdk_dynamodb::Client,
@@ -48,11 +55,7 @@ impl Answer {
     pub fn field_errors(&self, field: &str) -> Vec<String> {
         self.body["errors"][field]
             .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|m| m.as_str().map(str::to_owned))
-                    .collect()
-            })
+            .map(|a| a.iter().filter_map(|m| m.as_str().map(str::to_owned)).collect())
             .unwrap_or_default()
     }
 
@@ -68,11 +71,7 @@ impl Answer {
 
     #[track_caller]
     pub fn assert_request_id(&self) {
-        let header = self
-            .headers
-            .get("x-request-id")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default();
+        let header = self.headers.get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default();
         assert!(!header.is_empty(), "no X-Request-ID header");
         assert_eq!(self.body["request_id"], json!(header));
     }
@@ -83,6 +82,11 @@ impl Answer {
 pub struct Tokens {
     pub access: String,
     pub refresh: String,
+}
+
+/// The SDK configuration of the local endpoint.
+pub async fn sdk_config() -> aws_config::SdkConfig {
+    local_sdk_config(&endpoint()).await
 }
 
 /// Rates so high that no test meets them unless it means to.
@@ -101,22 +105,33 @@ pub async fn spawn_app_with_rates(rates: &str) -> TestApp {
     let endpoint = endpoint();
     let template = Template::load_default().expect("template.yaml parses");
     let names = LocalNames::unique();
-    let mut provisioned = bootstrap(&endpoint, &names, &template)
-        .await
-        .expect("bootstrap on the local endpoint");
+    let mut provisioned = bootstrap(&endpoint, &names, &template).await.expect("bootstrap on the local endpoint");
     provisioned.config.throttle =
         igny8_domain::throttle::Rates::from_config(Some(rates)).expect("valid throttle rates");
+    let provider = ProviderTestServer::start().await.expect("start the provider test server");
+    provisioned.config.provider_test_server_url = Some(provider.base_url());
+    provisioned.config.provider_retry = RetryPolicy {
+        attempts: 3,
+        base_delay: std::time::Duration::from_millis(20),
+        max_delay: std::time::Duration::from_millis(200),
+        timeout: std::time::Duration::from_secs(10),
+    };
     let sdk = local_sdk_config(&endpoint).await;
     let handlers = functions::handlers(&provisioned.config, &sdk);
-    let gateway = Gateway::new(template.routes, template.cors, handlers)
-        .expect("every template route has a handler");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind a loopback port");
+    let workers = functions::sqs_handlers(&provisioned.config, &sdk);
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    local_stack::workers::start_all(&template, &provisioned.queue_urls, &workers, &sqs, std::time::Duration::ZERO)
+        .expect("start the queue workers");
+    let services = Arc::new(igny8_domain::Services::with_sdk_config(provisioned.config.clone(), sdk.clone()));
+    let gateway = Gateway::new(template.routes, template.cors, handlers).expect("every template route has a handler");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a loopback port");
     let base = format!("http://{}", listener.local_addr().expect("bound address"));
     tokio::spawn(serve(listener, Arc::new(gateway), std::future::pending()));
     TestApp {
         base,
+        provider,
+        services,
+        sqs,
         client: reqwest::Client::new(),
         dynamodb: aws_sdk_dynamodb::Client::new(&sdk),
         secrets: aws_sdk_secretsmanager::Client::new(&sdk),
@@ -131,11 +146,7 @@ impl TestApp {
         let headers = response.headers().clone();
         let bytes = response.bytes().await.expect("response body");
         let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Answer {
-            status,
-            headers,
-            body,
-        }
+        Answer { status, headers, body }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -151,23 +162,11 @@ impl TestApp {
     }
 
     pub async fn post_raw(&self, path: &str, body: &'static str) -> Answer {
-        self.send(
-            self.client
-                .post(self.url(path))
-                .header("content-type", "application/json")
-                .body(body),
-        )
-        .await
+        self.send(self.client.post(self.url(path)).header("content-type", "application/json").body(body)).await
     }
 
     /// Any method, with an optional JSON body and token.
-    pub async fn call(
-        &self,
-        method: &str,
-        path: &str,
-        body: Option<&Value>,
-        token: Option<&str>,
-    ) -> Answer {
+    pub async fn call(&self, method: &str, path: &str, body: Option<&Value>, token: Option<&str>) -> Answer {
         let method = reqwest::Method::from_bytes(method.as_bytes()).expect("an HTTP method");
         let mut request = self.client.request(method, self.url(path));
         if let Some(body) = body {
@@ -188,21 +187,11 @@ impl TestApp {
     }
 
     pub async fn register(&self, email: &str) -> Answer {
-        self.post(
-            "/api/v1/auth/register/",
-            &json!({"email": email, "password": PASSWORD}),
-            None,
-        )
-        .await
+        self.post("/api/v1/auth/register/", &json!({"email": email, "password": PASSWORD}), None).await
     }
 
     pub async fn login(&self, email: &str, password: &str) -> Answer {
-        self.post(
-            "/api/v1/auth/login/",
-            &json!({"email": email, "password": password}),
-            None,
-        )
-        .await
+        self.post("/api/v1/auth/login/", &json!({"email": email, "password": password}), None).await
     }
 
     /// Registers `email` and logs in.
@@ -211,14 +200,8 @@ impl TestApp {
         let login = self.login(email, PASSWORD).await;
         assert_eq!(login.status, 200, "{}", login.body);
         Tokens {
-            access: login.data()["access"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned(),
-            refresh: login.data()["refresh"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned(),
+            access: login.data()["access"].as_str().unwrap_or_default().to_owned(),
+            refresh: login.data()["refresh"].as_str().unwrap_or_default().to_owned(),
         }
     }
 
@@ -237,23 +220,19 @@ impl TestApp {
                 .send()
                 .await
                 .expect("scan the test table");
-            items.extend(out.items.unwrap_or_default().into_iter().filter(|i| {
-                !i.get("PK")
-                    .and_then(|v| v.as_s().ok())
-                    .is_some_and(|pk| pk.starts_with("THROTTLE#"))
-            }));
+            items.extend(
+                out.items
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|i| !i.get("PK").and_then(|v| v.as_s().ok()).is_some_and(|pk| pk.starts_with("THROTTLE#"))),
+            );
             match out.last_evaluated_key {
                 Some(key) if !key.is_empty() => start = Some(key),
                 _ => break,
             }
         }
         let key = |i: &HashMap<String, AttributeValue>| {
-            let s = |k: &str| {
-                i.get(k)
-                    .and_then(|v| v.as_s().ok())
-                    .cloned()
-                    .unwrap_or_default()
-            };
+            let s = |k: &str| i.get(k).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
             (s("PK"), s("SK"))
         };
         items.sort_by_key(key);
@@ -322,8 +301,6 @@ impl TestApp {
 /// The claims of a token, decoded without verification (to forge variants of it in tests).
 pub fn claims_of(token: &str) -> Value {
     let payload = token.split('.').nth(1).unwrap_or_default();
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload)
-        .unwrap_or_default();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap_or_default();
     serde_json::from_slice(&bytes).unwrap_or(Value::Null)
 }

@@ -19,14 +19,11 @@ async fn every_route_has_an_event_that_its_function_answers() {
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
         let text = std::fs::read_to_string(&path).unwrap();
-        let json: Value =
-            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let json: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         events.push((path, json));
     }
-    let event_routes: BTreeSet<String> = events
-        .iter()
-        .map(|(_, e)| e["routeKey"].as_str().unwrap_or_default().to_owned())
-        .collect();
+    let event_routes: BTreeSet<String> =
+        events.iter().map(|(_, e)| e["routeKey"].as_str().unwrap_or_default().to_owned()).collect();
     for route in &template.routes {
         let key = format!("{} {}", route.method, route.path);
         assert!(event_routes.contains(&key), "no event in events/ for {key}");
@@ -41,19 +38,10 @@ async fn every_route_has_an_event_that_its_function_answers() {
             .routes
             .iter()
             .find(|r| format!("{} {}", r.method, r.path) == route_key)
-            .unwrap_or_else(|| {
-                panic!(
-                    "{}: routeKey {route_key} is not a template route",
-                    path.display()
-                )
-            });
+            .unwrap_or_else(|| panic!("{}: routeKey {route_key} is not a template route", path.display()));
         let request: LambdaRequest = serde_json::from_value(event).unwrap();
         let response = handlers[route.binary.as_str()](lambda_http::Request::from(request)).await;
         let body: Value = serde_json::from_slice(response.body().as_ref()).unwrap();
-        assert!(
-            body["success"].is_boolean() && body["request_id"].is_string(),
-            "{}: {body}",
-            path.display()
-        );
+        assert!(body["success"].is_boolean() && body["request_id"].is_string(), "{}: {body}", path.display());
     }
 }

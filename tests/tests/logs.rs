@@ -12,10 +12,7 @@ struct Capture(Arc<Mutex<Vec<u8>>>);
 
 impl Write for Capture {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .map_err(|_| std::io::Error::other("poisoned"))?
-            .extend_from_slice(buf);
+        self.0.lock().map_err(|_| std::io::Error::other("poisoned"))?.extend_from_slice(buf);
         Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -44,46 +41,19 @@ async fn one_structured_line_per_request_and_no_secrets() {
     app.login("logs@example.com", "wrong password!").await;
 
     let text = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
-    let lines: Vec<Value> = text
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("every log line is JSON"))
-        .collect();
-    let requests: Vec<&Value> = lines
-        .iter()
-        .filter(|l| l["message"] == json!("request"))
-        .collect();
-    assert_eq!(
-        requests.len(),
-        5,
-        "register, login, me, change-password, failed login:\n{text}"
-    );
+    let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).expect("every log line is JSON")).collect();
+    let requests: Vec<&Value> = lines.iter().filter(|l| l["message"] == json!("request")).collect();
+    assert_eq!(requests.len(), 5, "register, login, me, change-password, failed login:\n{text}");
 
-    let me_line = requests
-        .iter()
-        .find(|l| l["request_id"] == me.body["request_id"])
-        .expect("me/ has its line");
+    let me_line = requests.iter().find(|l| l["request_id"] == me.body["request_id"]).expect("me/ has its line");
     assert_eq!(me_line["route"], json!("GET /api/v1/auth/me/"));
     assert_eq!(me_line["status"], json!(200));
     assert_eq!(me_line["account_id"], me.data()["user"]["account"]["id"]);
     assert!(me_line["latency_ms"].as_f64().is_some());
-    assert!(
-        requests
-            .iter()
-            .any(|l| l["route"] == json!("POST /api/v1/auth/login/") && l["status"] == json!(401))
-    );
+    assert!(requests.iter().any(|l| l["route"] == json!("POST /api/v1/auth/login/") && l["status"] == json!(401)));
 
-    let key = base64::Engine::encode(
-        &base64::engine::general_purpose::STANDARD,
-        app.signing_key().await,
-    );
-    for secret in [
-        PASSWORD,
-        new_password,
-        "wrong password!",
-        &tokens.access,
-        &tokens.refresh,
-        &key,
-    ] {
+    let key = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, app.signing_key().await);
+    for secret in [PASSWORD, new_password, "wrong password!", &tokens.access, &tokens.refresh, &key] {
         assert!(!text.contains(secret), "a secret reached the log");
     }
     assert!(!text.contains("argon2"), "a password hash reached the log");

@@ -17,14 +17,7 @@ enum Who {
     Owner,
 }
 
-const CALLERS: [Who; 6] = [
-    Who::Anon,
-    Who::Viewer,
-    Who::Editor,
-    Who::Other,
-    Who::Admin,
-    Who::Owner,
-];
+const CALLERS: [Who; 6] = [Who::Anon, Who::Viewer, Who::Editor, Who::Other, Who::Admin, Who::Owner];
 
 #[derive(Debug, Clone)]
 struct Member {
@@ -60,18 +53,11 @@ async fn member(app: &TestApp, owner_token: &str, email: &str, role: &str) -> Me
         .await;
     assert_eq!(created.status, 201, "{}", created.body);
     let login = app.login(email, "member passphrase").await;
-    Member {
-        id: created.data()["id"].as_str().unwrap().into(),
-        token: login.data()["access"].as_str().unwrap().into(),
-    }
+    Member { id: created.data()["id"].as_str().unwrap().into(), token: login.data()["access"].as_str().unwrap().into() }
 }
 
 async fn created_id(answer: Answer) -> String {
-    assert!(
-        answer.status == 201 || answer.status == 200,
-        "{}",
-        answer.body
-    );
+    assert!(answer.status == 201 || answer.status == 200, "{}", answer.body);
     answer.data()["id"].as_str().unwrap().to_owned()
 }
 
@@ -85,10 +71,7 @@ async fn tenant(app: &TestApp, tag: &str) -> Tenant {
         )
         .await;
     assert_eq!(registered.status, 201);
-    let account = registered.data()["user"]["account"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let account = registered.data()["user"]["account"]["id"].as_str().unwrap().to_owned();
     let login = app.login(&owner_email, api_tests::PASSWORD).await;
     let owner = Member {
         id: login.data()["user"]["id"].as_str().unwrap().into(),
@@ -99,53 +82,18 @@ async fn tenant(app: &TestApp, tag: &str) -> Tenant {
     let editor = member(app, &t, &format!("editor@{tag}.example"), "editor").await;
     let viewer = member(app, &t, &format!("viewer@{tag}.example"), "viewer").await;
     let site = |name: &str| json!({"name": name, "industry_id": "healthcare"});
-    let site1 = created_id(
-        app.post(
-            "/api/v1/auth/sites/",
-            &site(&format!("{tag} one")),
-            Some(&t),
-        )
-        .await,
-    )
-    .await;
-    let site2 = created_id(
-        app.post(
-            "/api/v1/auth/sites/",
-            &site(&format!("{tag} two")),
-            Some(&t),
-        )
-        .await,
-    )
-    .await;
-    let sector = |site: &str| json!({"site_id": site, "name": "Dental", "industry_sector_id": "healthcare--dental-care"});
-    let sector1 = created_id(
-        app.post("/api/v1/auth/sectors/", &sector(&site1), Some(&t))
-            .await,
-    )
-    .await;
-    let sector2 = created_id(
-        app.post("/api/v1/auth/sectors/", &sector(&site2), Some(&t))
-            .await,
-    )
-    .await;
+    let site1 = created_id(app.post("/api/v1/auth/sites/", &site(&format!("{tag} one")), Some(&t)).await).await;
+    let site2 = created_id(app.post("/api/v1/auth/sites/", &site(&format!("{tag} two")), Some(&t)).await).await;
+    let sector =
+        |site: &str| json!({"site_id": site, "name": "Dental", "industry_sector_id": "healthcare--dental-care"});
+    let sector1 = created_id(app.post("/api/v1/auth/sectors/", &sector(&site1), Some(&t)).await).await;
+    let sector2 = created_id(app.post("/api/v1/auth/sectors/", &sector(&site2), Some(&t)).await).await;
     let grant = created_id(
-        app.post(
-            "/api/v1/auth/site-access/",
-            &json!({"user_id": editor.id, "site_id": site1}),
-            Some(&t),
-        )
-        .await,
+        app.post("/api/v1/auth/site-access/", &json!({"user_id": editor.id, "site_id": site1}), Some(&t)).await,
     )
     .await;
-    created_id(
-        app.post(
-            "/api/v1/auth/site-access/",
-            &json!({"user_id": viewer.id, "site_id": site1}),
-            Some(&t),
-        )
-        .await,
-    )
-    .await;
+    created_id(app.post("/api/v1/auth/site-access/", &json!({"user_id": viewer.id, "site_id": site1}), Some(&t)).await)
+        .await;
     let invited = created_id(
         app.post(
             "/api/v1/auth/users/invite/",
@@ -209,8 +157,7 @@ impl World {
     }
 
     fn unique(&self) -> usize {
-        self.counter
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        self.counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Creates a throwaway record of account A for a destructive call; returns its id.
@@ -218,9 +165,24 @@ impl World {
         let t = Some(self.a.owner.token.as_str());
         let n = self.unique();
         let answer = match kind {
-            "user" => self.app.post("/api/v1/auth/users/", &json!({"email": format!("fresh{n}@a.example"), "password": "member passphrase", "role": "viewer"}), t).await,
+            "user" => self
+                .app
+                .post(
+                    "/api/v1/auth/users/",
+                    &json!({"email": format!("fresh{n}@a.example"), "password": "member passphrase", "role": "viewer"}),
+                    t,
+                )
+                .await,
             "site" => self.app.post("/api/v1/auth/sites/", &json!({"name": format!("fresh {n}")}), t).await,
-            "sector" => self.app.post("/api/v1/auth/sectors/", &json!({"site_id": self.a.site1, "name": format!("fresh {n}"), "is_active": false}), t).await,
+            "sector" => {
+                self.app
+                    .post(
+                        "/api/v1/auth/sectors/",
+                        &json!({"site_id": self.a.site1, "name": format!("fresh {n}"), "is_active": false}),
+                        t,
+                    )
+                    .await
+            }
             "grant" => {
                 let user = Box::pin(self.fresh("user")).await;
                 self.app.post("/api/v1/auth/site-access/", &json!({"user_id": user, "site_id": self.a.site2}), t).await
@@ -258,9 +220,7 @@ fn none(_: &World, _: Who) -> Option<Value> {
 }
 
 fn new_user(w: &World, _: Who) -> Option<Value> {
-    Some(
-        json!({"email": format!("new{}@x.example", w.unique()), "password": "member passphrase", "role": "editor"}),
-    )
+    Some(json!({"email": format!("new{}@x.example", w.unique()), "password": "member passphrase", "role": "editor"}))
 }
 
 fn invite(w: &World, _: Who) -> Option<Value> {
@@ -290,11 +250,7 @@ fn subscription(_: &World, _: Who) -> Option<Value> {
 /// Owner and admin each grant the invited viewer a different site (the members' grants stay
 /// as they are); the others aim at account A's records.
 fn grant(w: &World, who: Who) -> Option<Value> {
-    let site = if who == Who::Owner {
-        &w.a.site1
-    } else {
-        &w.a.site2
-    };
+    let site = if who == Who::Owner { &w.a.site1 } else { &w.a.site2 };
     Some(json!({"user_id": w.a.invited, "site_id": site}))
 }
 
@@ -307,9 +263,7 @@ fn select(_: &World, _: Who) -> Option<Value> {
 }
 
 fn new_sector(w: &World, _: Who) -> Option<Value> {
-    Some(
-        json!({"site_id": w.a.site1, "name": format!("sector {}", w.unique()), "is_active": false}),
-    )
+    Some(json!({"site_id": w.a.site1, "name": format!("sector {}", w.unique()), "is_active": false}))
 }
 
 fn settings(_: &World, _: Who) -> Option<Value> {
@@ -325,12 +279,7 @@ struct Row {
 }
 
 const fn row(method: &'static str, path: &'static str, body: Body, expect: [u16; 6]) -> Row {
-    Row {
-        method,
-        path,
-        body,
-        expect,
-    }
+    Row { method, path, body, expect }
 }
 
 /// Everything an authenticated member may do / only managers / nobody but the platform.
@@ -357,180 +306,50 @@ fn matrix() -> Vec<Row> {
             |_, _| Some(json!({"role": "editor", "first_name": "Put"})),
             MANAGERS_RECORD,
         ),
-        row(
-            "POST",
-            "auth/users/{invited}/activate/",
-            password,
-            MANAGERS_RECORD,
-        ),
+        row("POST", "auth/users/{invited}/activate/", password, MANAGERS_RECORD),
         row("DELETE", "auth/users/{fresh_user}/", none, MANAGERS_DELETE),
         row("GET", "auth/accounts/", none, MANAGERS_LIST),
-        row(
-            "POST",
-            "auth/accounts/",
-            new_account,
-            [401, 403, 403, 403, 403, 403],
-        ),
+        row("POST", "auth/accounts/", new_account, [401, 403, 403, 403, 403, 403]),
         row("GET", "auth/accounts/{account}/", none, MANAGERS_RECORD),
         row("PATCH", "auth/accounts/{account}/", rename, MANAGERS_RECORD),
         row("PUT", "auth/accounts/{account}/", rename, MANAGERS_RECORD),
-        row(
-            "DELETE",
-            "auth/accounts/{account}/",
-            none,
-            [401, 403, 403, 404, 403, 403],
-        ),
+        row("DELETE", "auth/accounts/{account}/", none, [401, 403, 403, 404, 403, 403]),
         row("GET", "auth/subscriptions/", none, MANAGERS_LIST),
-        row(
-            "POST",
-            "auth/subscriptions/",
-            subscription,
-            [401, 403, 403, 403, 403, 403],
-        ),
-        row(
-            "GET",
-            "auth/subscriptions/{subscription}/",
-            none,
-            MANAGERS_RECORD,
-        ),
-        row(
-            "PATCH",
-            "auth/subscriptions/{subscription}/",
-            subscription,
-            [401, 403, 403, 404, 403, 403],
-        ),
-        row(
-            "DELETE",
-            "auth/subscriptions/{subscription}/",
-            none,
-            [401, 403, 403, 404, 403, 403],
-        ),
-        row(
-            "GET",
-            "auth/subscriptions/by-account/{account}/",
-            none,
-            MANAGERS_RECORD,
-        ),
+        row("POST", "auth/subscriptions/", subscription, [401, 403, 403, 403, 403, 403]),
+        row("GET", "auth/subscriptions/{subscription}/", none, MANAGERS_RECORD),
+        row("PATCH", "auth/subscriptions/{subscription}/", subscription, [401, 403, 403, 404, 403, 403]),
+        row("DELETE", "auth/subscriptions/{subscription}/", none, [401, 403, 403, 404, 403, 403]),
+        row("GET", "auth/subscriptions/by-account/{account}/", none, MANAGERS_RECORD),
         row("GET", "auth/site-access/", none, MANAGERS_LIST),
-        row(
-            "POST",
-            "auth/site-access/",
-            grant,
-            [401, 403, 403, 400, 201, 201],
-        ),
+        row("POST", "auth/site-access/", grant, [401, 403, 403, 400, 201, 201]),
         row("GET", "auth/site-access/{grant}/", none, MANAGERS_RECORD),
-        row(
-            "DELETE",
-            "auth/site-access/{fresh_grant}/",
-            none,
-            MANAGERS_DELETE,
-        ),
+        row("DELETE", "auth/site-access/{fresh_grant}/", none, MANAGERS_DELETE),
         row("GET", "auth/plans/", none, PUBLIC),
         row("GET", "auth/plans/growth/", none, PUBLIC),
         row("GET", "auth/industries/", none, PUBLIC),
         row("GET", "auth/industries/healthcare/", none, PUBLIC),
-        row(
-            "GET",
-            "auth/seed-keywords/?industry_id=healthcare",
-            none,
-            PUBLIC,
-        ),
+        row("GET", "auth/seed-keywords/?industry_id=healthcare", none, PUBLIC),
         row("GET", "auth/sites/", none, MEMBERS),
         row("POST", "auth/sites/", new_site, MANAGERS_CREATE),
-        row(
-            "GET",
-            "auth/sites/{site1}/",
-            none,
-            [401, 200, 200, 404, 200, 200],
-        ),
-        row(
-            "GET",
-            "auth/sites/{site2}/",
-            none,
-            [401, 404, 404, 404, 200, 200],
-        ),
-        row(
-            "PATCH",
-            "auth/sites/{site1}/",
-            rename,
-            [401, 403, 200, 404, 200, 200],
-        ),
-        row(
-            "PUT",
-            "auth/sites/{site1}/",
-            rename,
-            [401, 403, 200, 404, 200, 200],
-        ),
-        row(
-            "PATCH",
-            "auth/sites/{site2}/",
-            rename,
-            [401, 404, 404, 404, 200, 200],
-        ),
-        row(
-            "DELETE",
-            "auth/sites/{fresh_site}/",
-            none,
-            [401, 404, 404, 404, 204, 204],
-        ),
-        row(
-            "GET",
-            "auth/sites/{site1}/sectors/",
-            none,
-            [401, 200, 200, 404, 200, 200],
-        ),
-        row(
-            "POST",
-            "auth/sites/{site1}/set_active/",
-            none,
-            [401, 403, 200, 404, 200, 200],
-        ),
-        row(
-            "POST",
-            "auth/sites/{site1}/select_sectors/",
-            select,
-            [401, 403, 200, 404, 200, 200],
-        ),
+        row("GET", "auth/sites/{site1}/", none, [401, 200, 200, 404, 200, 200]),
+        row("GET", "auth/sites/{site2}/", none, [401, 404, 404, 404, 200, 200]),
+        row("PATCH", "auth/sites/{site1}/", rename, [401, 403, 200, 404, 200, 200]),
+        row("PUT", "auth/sites/{site1}/", rename, [401, 403, 200, 404, 200, 200]),
+        row("PATCH", "auth/sites/{site2}/", rename, [401, 404, 404, 404, 200, 200]),
+        row("DELETE", "auth/sites/{fresh_site}/", none, [401, 404, 404, 404, 204, 204]),
+        row("GET", "auth/sites/{site1}/sectors/", none, [401, 200, 200, 404, 200, 200]),
+        row("POST", "auth/sites/{site1}/set_active/", none, [401, 403, 200, 404, 200, 200]),
+        row("POST", "auth/sites/{site1}/select_sectors/", select, [401, 403, 200, 404, 200, 200]),
         row("GET", "auth/sectors/", none, MEMBERS),
-        row(
-            "POST",
-            "auth/sectors/",
-            new_sector,
-            [401, 403, 201, 400, 201, 201],
-        ),
-        row(
-            "GET",
-            "auth/sectors/{sector1}/",
-            none,
-            [401, 200, 200, 404, 200, 200],
-        ),
-        row(
-            "PATCH",
-            "auth/sectors/{sector1}/",
-            rename,
-            [401, 403, 200, 404, 200, 200],
-        ),
-        row(
-            "DELETE",
-            "auth/sectors/{fresh_sector}/",
-            none,
-            [401, 403, 204, 404, 204, 204],
-        ),
+        row("POST", "auth/sectors/", new_sector, [401, 403, 201, 400, 201, 201]),
+        row("GET", "auth/sectors/{sector1}/", none, [401, 200, 200, 404, 200, 200]),
+        row("PATCH", "auth/sectors/{sector1}/", rename, [401, 403, 200, 404, 200, 200]),
+        row("DELETE", "auth/sectors/{fresh_sector}/", none, [401, 403, 204, 404, 204, 204]),
         row("GET", "account/settings/", none, MEMBERS),
-        row(
-            "PATCH",
-            "account/settings/",
-            settings,
-            [401, 403, 403, 200, 200, 200],
-        ),
+        row("PATCH", "account/settings/", settings, [401, 403, 403, 200, 200, 200]),
         row("GET", "account/team/", none, MANAGERS_LIST),
         row("POST", "account/team/", new_user, MANAGERS_CREATE),
-        row(
-            "DELETE",
-            "account/team/{fresh_user}/",
-            none,
-            MANAGERS_DELETE,
-        ),
+        row("DELETE", "account/team/{fresh_user}/", none, MANAGERS_DELETE),
         row("GET", "account/usage/analytics/", none, MANAGERS_LIST),
     ]
 }
@@ -540,12 +359,7 @@ async fn every_endpoint_as_every_role() {
     let app = spawn_app().await;
     let a = tenant(&app, "alpha").await;
     let b = tenant(&app, "beta").await;
-    let world = World {
-        app,
-        a,
-        b,
-        counter: Default::default(),
-    };
+    let world = World { app, a, b, counter: Default::default() };
     let mut failures = Vec::new();
     for row in matrix() {
         for (i, who) in CALLERS.iter().enumerate() {
@@ -554,10 +368,7 @@ async fn every_endpoint_as_every_role() {
             // Every request names account A's records; B's own calls may change B.
             let tenants = [format!("ACCOUNT#{}", world.a.account)];
             let before = world.app.partitions(&tenants).await;
-            let answer = world
-                .app
-                .call(row.method, &path, body.as_ref(), world.token(*who))
-                .await;
+            let answer = world.app.call(row.method, &path, body.as_ref(), world.token(*who)).await;
             let expected = row.expect[i];
             if answer.status != expected {
                 failures.push(format!(
@@ -567,54 +378,25 @@ async fn every_endpoint_as_every_role() {
                 continue;
             }
             if answer.status >= 400 {
-                assert_eq!(
-                    answer.body["success"],
-                    json!(false),
-                    "{} {} as {who:?}",
-                    row.method,
-                    row.path
-                );
+                assert_eq!(answer.body["success"], json!(false), "{} {} as {who:?}", row.method, row.path);
                 answer.assert_request_id();
             }
             // A refused call, and any call by the other account, leaves account A's data as it was.
             if expected >= 400 || *who == Who::Other {
                 let after = world.app.partitions(&tenants).await;
-                assert!(
-                    before == after,
-                    "{} {} as {who:?} changed account A",
-                    row.method,
-                    row.path
-                );
+                assert!(before == after, "{} {} as {who:?} changed account A", row.method, row.path);
             }
             // No answer to one account carries the other's ids or emails (beyond what the caller
             // itself sent).
             let text = answer.body.to_string();
-            let sent = format!(
-                "{path} {}",
-                body.as_ref().map(Value::to_string).unwrap_or_default()
-            );
-            let foreign = if *who == Who::Other {
-                &world.a.secrets
-            } else {
-                &world.b.secrets
-            };
-            if let Some(leak) = foreign
-                .iter()
-                .find(|s| text.contains(s.as_str()) && !sent.contains(s.as_str()))
-            {
-                failures.push(format!(
-                    "{} {} as {who:?} leaked {leak}: {text}",
-                    row.method, row.path
-                ));
+            let sent = format!("{path} {}", body.as_ref().map(Value::to_string).unwrap_or_default());
+            let foreign = if *who == Who::Other { &world.a.secrets } else { &world.b.secrets };
+            if let Some(leak) = foreign.iter().find(|s| text.contains(s.as_str()) && !sent.contains(s.as_str())) {
+                failures.push(format!("{} {} as {who:?} leaked {leak}: {text}", row.method, row.path));
             }
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} failures:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
 }
 
 #[tokio::test]
@@ -622,22 +404,11 @@ async fn editors_and_viewers_see_only_granted_sites() {
     let app = spawn_app().await;
     let a = tenant(&app, "gamma").await;
     let ids = |answer: &Answer| -> Vec<String> {
-        answer.body["results"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| r["id"].as_str().unwrap().to_owned())
-            .collect()
+        answer.body["results"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap().to_owned()).collect()
     };
     for member in [&a.editor, &a.viewer] {
-        assert_eq!(
-            ids(&app.get("/api/v1/auth/sites/", Some(&member.token)).await),
-            vec![a.site1.clone()]
-        );
-        assert_eq!(
-            ids(&app.get("/api/v1/auth/sectors/", Some(&member.token)).await),
-            vec![a.sector1.clone()]
-        );
+        assert_eq!(ids(&app.get("/api/v1/auth/sites/", Some(&member.token)).await), vec![a.site1.clone()]);
+        assert_eq!(ids(&app.get("/api/v1/auth/sectors/", Some(&member.token)).await), vec![a.sector1.clone()]);
     }
     let mut all = ids(&app.get("/api/v1/auth/sites/", Some(&a.admin.token)).await);
     all.sort();
@@ -645,25 +416,11 @@ async fn editors_and_viewers_see_only_granted_sites() {
     expected.sort();
     assert_eq!(all, expected);
     // Revoking the grant takes the site away at once.
-    let revoked = app
-        .call(
-            "DELETE",
-            &format!("/api/v1/auth/site-access/{}/", a.grant),
-            None,
-            Some(&a.owner.token),
-        )
-        .await;
+    let revoked =
+        app.call("DELETE", &format!("/api/v1/auth/site-access/{}/", a.grant), None, Some(&a.owner.token)).await;
     assert_eq!(revoked.status, 204);
     assert!(ids(&app.get("/api/v1/auth/sites/", Some(&a.editor.token)).await).is_empty());
-    assert_eq!(
-        app.get(
-            &format!("/api/v1/auth/sites/{}/", a.site1),
-            Some(&a.editor.token)
-        )
-        .await
-        .status,
-        404
-    );
+    assert_eq!(app.get(&format!("/api/v1/auth/sites/{}/", a.site1), Some(&a.editor.token)).await.status, 404);
 }
 
 #[tokio::test]
@@ -672,35 +429,15 @@ async fn developers_cross_accounts_by_naming_them() {
     let a = tenant(&app, "delta").await;
     let dev_email = "dev@platform.example";
     let registered = app.register(dev_email).await;
-    let dev_account = registered.data()["user"]["account"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let dev_account = registered.data()["user"]["account"]["id"].as_str().unwrap().to_owned();
     let dev_id = registered.data()["user"]["id"].as_str().unwrap().to_owned();
     app.make_role(&dev_account, &dev_id, "developer").await;
-    let token = app.login(dev_email, api_tests::PASSWORD).await.data()["access"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let token = app.login(dev_email, api_tests::PASSWORD).await.data()["access"].as_str().unwrap().to_owned();
 
-    let users = app
-        .get(
-            &format!("/api/v1/auth/users/?account_id={}", a.account),
-            Some(&token),
-        )
-        .await;
+    let users = app.get(&format!("/api/v1/auth/users/?account_id={}", a.account), Some(&token)).await;
     assert_eq!(users.status, 200, "{}", users.body);
-    assert_eq!(
-        users.body["count"],
-        json!(5),
-        "owner, admin, editor, viewer, invited"
-    );
-    let site = app
-        .get(
-            &format!("/api/v1/auth/sites/{}/?account_id={}", a.site2, a.account),
-            Some(&token),
-        )
-        .await;
+    assert_eq!(users.body["count"], json!(5), "owner, admin, editor, viewer, invited");
+    let site = app.get(&format!("/api/v1/auth/sites/{}/?account_id={}", a.site2, a.account), Some(&token)).await;
     assert_eq!(site.status, 200);
     let accounts = app.get("/api/v1/auth/accounts/", Some(&token)).await;
     assert!(accounts.body["count"].as_u64().unwrap() >= 2);
@@ -714,11 +451,6 @@ async fn developers_cross_accounts_by_naming_them() {
         .await;
     assert_eq!(sub.status, 201, "{}", sub.body);
     // An owner naming another account is not let in: the parameter is ignored.
-    let own = app
-        .get(
-            &format!("/api/v1/auth/users/?account_id={dev_account}"),
-            Some(&a.owner.token),
-        )
-        .await;
+    let own = app.get(&format!("/api/v1/auth/users/?account_id={dev_account}"), Some(&a.owner.token)).await;
     assert!(!own.body.to_string().contains(&dev_id));
 }

@@ -29,14 +29,8 @@ async fn setup() -> Setup {
             None,
         )
         .await;
-    let account = reg.data()["user"]["account"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let owner = app.login("o@in.example", api_tests::PASSWORD).await.data()["access"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let account = reg.data()["user"]["account"]["id"].as_str().unwrap().to_owned();
+    let owner = app.login("o@in.example", api_tests::PASSWORD).await.data()["access"].as_str().unwrap().to_owned();
     let t = Some(owner.as_str());
     let editor = id(app
         .post(
@@ -46,85 +40,34 @@ async fn setup() -> Setup {
         )
         .await)
     .await;
-    let site = id(app
+    let site =
+        id(app.post("/api/v1/auth/sites/", &json!({"name": "Clinic", "industry_id": "healthcare"}), t).await).await;
+    let other_site =
+        id(app.post("/api/v1/auth/sites/", &json!({"name": "Garage", "industry_id": "automotive"}), t).await).await;
+    let sector =
+        id(app.post("/api/v1/auth/sectors/", &json!({"site_id": site, "name": "Dental", "is_active": false}), t).await)
+            .await;
+    let other = app
         .post(
-            "/api/v1/auth/sites/",
-            &json!({"name": "Clinic", "industry_id": "healthcare"}),
-            t,
+            "/api/v1/auth/register/",
+            &json!({"email": "x@other.example", "password": api_tests::PASSWORD, "plan_id": "agency"}),
+            None,
         )
-        .await)
-    .await;
-    let other_site = id(app
-        .post(
-            "/api/v1/auth/sites/",
-            &json!({"name": "Garage", "industry_id": "automotive"}),
-            t,
-        )
-        .await)
-    .await;
-    let sector = id(app
-        .post(
-            "/api/v1/auth/sectors/",
-            &json!({"site_id": site, "name": "Dental", "is_active": false}),
-            t,
-        )
-        .await)
-    .await;
-    let other = app.post("/api/v1/auth/register/", &json!({"email": "x@other.example", "password": api_tests::PASSWORD, "plan_id": "agency"}), None).await;
-    let other_account = other.data()["user"]["account"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let other_token = app
-        .login("x@other.example", api_tests::PASSWORD)
-        .await
-        .data()["access"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let foreign_site = id(app
-        .post(
-            "/api/v1/auth/sites/",
-            &json!({"name": "Foreign"}),
-            Some(&other_token),
-        )
-        .await)
-    .await;
-    Setup {
-        app,
-        owner,
-        account,
-        other_account,
-        editor,
-        site,
-        other_site,
-        foreign_site,
-        sector,
-    }
+        .await;
+    let other_account = other.data()["user"]["account"]["id"].as_str().unwrap().to_owned();
+    let other_token =
+        app.login("x@other.example", api_tests::PASSWORD).await.data()["access"].as_str().unwrap().to_owned();
+    let foreign_site = id(app.post("/api/v1/auth/sites/", &json!({"name": "Foreign"}), Some(&other_token)).await).await;
+    Setup { app, owner, account, other_account, editor, site, other_site, foreign_site, sector }
 }
 
 impl Setup {
     /// Sends a bad request and checks the 400, its field errors and that neither account changed.
     async fn refused(&self, method: &str, path: &str, body: Value, fields: &[&str]) {
-        let tenants = [
-            format!("ACCOUNT#{}", self.account),
-            format!("ACCOUNT#{}", self.other_account),
-        ];
+        let tenants = [format!("ACCOUNT#{}", self.account), format!("ACCOUNT#{}", self.other_account)];
         let before = self.app.partitions(&tenants).await;
-        let answer = self
-            .app
-            .call(
-                method,
-                &format!("/api/v1/{path}"),
-                Some(&body),
-                Some(&self.owner),
-            )
-            .await;
-        assert_eq!(
-            answer.status, 400,
-            "{method} {path} {body}: {}",
-            answer.body
-        );
+        let answer = self.app.call(method, &format!("/api/v1/{path}"), Some(&body), Some(&self.owner)).await;
+        assert_eq!(answer.status, 400, "{method} {path} {body}: {}", answer.body);
         assert_eq!(answer.body["success"], json!(false));
         for field in fields {
             assert!(
@@ -133,10 +76,7 @@ impl Setup {
                 answer.body
             );
         }
-        assert!(
-            self.app.partitions(&tenants).await == before,
-            "{method} {path} {body} changed data"
-        );
+        assert!(self.app.partitions(&tenants).await == before, "{method} {path} {body} changed data");
     }
 }
 
@@ -144,8 +84,7 @@ impl Setup {
 async fn users_and_team() {
     let s = setup().await;
     for path in ["auth/users/", "account/team/"] {
-        s.refused("POST", path, json!({}), &["email", "role", "password"])
-            .await;
+        s.refused("POST", path, json!({}), &["email", "role", "password"]).await;
         s.refused(
             "POST",
             path,
@@ -181,142 +120,45 @@ async fn users_and_team() {
             &["email"],
         )
         .await;
-        s.refused(
-            "POST",
-            path,
-            json!({"email": "n@in.example", "role": "viewer", "password": "short"}),
-            &["password"],
-        )
-        .await;
+        s.refused("POST", path, json!({"email": "n@in.example", "role": "viewer", "password": "short"}), &["password"])
+            .await;
     }
-    s.refused(
-        "POST",
-        "auth/users/invite/",
-        json!({"role": "viewer"}),
-        &["email"],
-    )
-    .await;
+    s.refused("POST", "auth/users/invite/", json!({"role": "viewer"}), &["email"]).await;
     let user = format!("auth/users/{}/", s.editor);
-    s.refused("PATCH", &user, json!({"role": "emperor"}), &["role"])
-        .await;
-    s.refused("PATCH", &user, json!({"is_active": "yes"}), &["is_active"])
-        .await;
-    s.refused(
-        "PATCH",
-        &user,
-        json!({"email": "new@in.example"}),
-        &["email"],
-    )
-    .await;
-    s.refused("PUT", &user, json!({"first_name": "No role"}), &["role"])
-        .await;
+    s.refused("PATCH", &user, json!({"role": "emperor"}), &["role"]).await;
+    s.refused("PATCH", &user, json!({"is_active": "yes"}), &["is_active"]).await;
+    s.refused("PATCH", &user, json!({"email": "new@in.example"}), &["email"]).await;
+    s.refused("PUT", &user, json!({"first_name": "No role"}), &["role"]).await;
     let invited = s
         .app
-        .post(
-            "/api/v1/auth/users/invite/",
-            &json!({"email": "i@in.example", "role": "viewer"}),
-            Some(&s.owner),
-        )
+        .post("/api/v1/auth/users/invite/", &json!({"email": "i@in.example", "role": "viewer"}), Some(&s.owner))
         .await;
     let invited = invited.data()["id"].as_str().unwrap().to_owned();
-    s.refused(
-        "POST",
-        &format!("auth/users/{invited}/activate/"),
-        json!({}),
-        &["password"],
-    )
-    .await;
-    s.refused(
-        "POST",
-        &format!("auth/users/{invited}/activate/"),
-        json!({"password": "123"}),
-        &["password"],
-    )
-    .await;
+    s.refused("POST", &format!("auth/users/{invited}/activate/"), json!({}), &["password"]).await;
+    s.refused("POST", &format!("auth/users/{invited}/activate/"), json!({"password": "123"}), &["password"]).await;
 }
 
 #[tokio::test]
 async fn sites_sectors_and_access() {
     let s = setup().await;
     s.refused("POST", "auth/sites/", json!({}), &["name"]).await;
-    s.refused("POST", "auth/sites/", json!({"name": 5}), &["name"])
-        .await;
-    s.refused(
-        "POST",
-        "auth/sites/",
-        json!({"name": "x", "domain": "not a domain"}),
-        &["domain"],
-    )
-    .await;
-    s.refused(
-        "POST",
-        "auth/sites/",
-        json!({"name": "x", "industry_id": "alchemy"}),
-        &["industry_id"],
-    )
-    .await;
-    s.refused(
-        "PATCH",
-        &format!("auth/sites/{}/", s.site),
-        json!({"name": "  "}),
-        &["name"],
-    )
-    .await;
-    s.refused(
-        "PUT",
-        &format!("auth/sites/{}/", s.site),
-        json!({"domain": "example.com"}),
-        &["name"],
-    )
-    .await;
+    s.refused("POST", "auth/sites/", json!({"name": 5}), &["name"]).await;
+    s.refused("POST", "auth/sites/", json!({"name": "x", "domain": "not a domain"}), &["domain"]).await;
+    s.refused("POST", "auth/sites/", json!({"name": "x", "industry_id": "alchemy"}), &["industry_id"]).await;
+    s.refused("PATCH", &format!("auth/sites/{}/", s.site), json!({"name": "  "}), &["name"]).await;
+    s.refused("PUT", &format!("auth/sites/{}/", s.site), json!({"domain": "example.com"}), &["name"]).await;
 
     let select = format!("auth/sites/{}/select_sectors/", s.site);
     s.refused("POST", &select, json!({}), &["sector_ids"]).await;
-    s.refused(
-        "POST",
-        &select,
-        json!({"sector_ids": "healthcare--nutrition"}),
-        &["sector_ids"],
-    )
-    .await;
-    s.refused(
-        "POST",
-        &select,
-        json!({"sector_ids": ["automotive--car-repair"]}),
-        &["sector_ids"],
-    )
-    .await;
-    s.refused(
-        "POST",
-        &select,
-        json!({"sector_ids": ["healthcare--nowhere"]}),
-        &["sector_ids"],
-    )
-    .await;
+    s.refused("POST", &select, json!({"sector_ids": "healthcare--nutrition"}), &["sector_ids"]).await;
+    s.refused("POST", &select, json!({"sector_ids": ["automotive--car-repair"]}), &["sector_ids"]).await;
+    s.refused("POST", &select, json!({"sector_ids": ["healthcare--nowhere"]}), &["sector_ids"]).await;
 
-    s.refused("POST", "auth/sectors/", json!({}), &["site_id", "name"])
+    s.refused("POST", "auth/sectors/", json!({}), &["site_id", "name"]).await;
+    s.refused("POST", "auth/sectors/", json!({"site_id": "not-an-id", "name": "x"}), &["site_id"]).await;
+    s.refused("POST", "auth/sectors/", json!({"site_id": s.foreign_site, "name": "x"}), &["site_id"]).await;
+    s.refused("POST", "auth/sectors/", json!({"site_id": s.site, "name": "x", "is_active": "on"}), &["is_active"])
         .await;
-    s.refused(
-        "POST",
-        "auth/sectors/",
-        json!({"site_id": "not-an-id", "name": "x"}),
-        &["site_id"],
-    )
-    .await;
-    s.refused(
-        "POST",
-        "auth/sectors/",
-        json!({"site_id": s.foreign_site, "name": "x"}),
-        &["site_id"],
-    )
-    .await;
-    s.refused(
-        "POST",
-        "auth/sectors/",
-        json!({"site_id": s.site, "name": "x", "is_active": "on"}),
-        &["is_active"],
-    )
-    .await;
     s.refused(
         "POST",
         "auth/sectors/",
@@ -324,28 +166,10 @@ async fn sites_sectors_and_access() {
         &["industry_sector_id"],
     )
     .await;
-    s.refused(
-        "PATCH",
-        &format!("auth/sectors/{}/", s.sector),
-        json!({"site_id": s.other_site}),
-        &["site_id"],
-    )
-    .await;
+    s.refused("PATCH", &format!("auth/sectors/{}/", s.sector), json!({"site_id": s.other_site}), &["site_id"]).await;
 
-    s.refused(
-        "POST",
-        "auth/site-access/",
-        json!({}),
-        &["user_id", "site_id"],
-    )
-    .await;
-    s.refused(
-        "POST",
-        "auth/site-access/",
-        json!({"user_id": s.editor, "site_id": s.foreign_site}),
-        &["site_id"],
-    )
-    .await;
+    s.refused("POST", "auth/site-access/", json!({}), &["user_id", "site_id"]).await;
+    s.refused("POST", "auth/site-access/", json!({"user_id": s.editor, "site_id": s.foreign_site}), &["site_id"]).await;
     s.refused(
         "POST",
         "auth/site-access/",
@@ -353,131 +177,50 @@ async fn sites_sectors_and_access() {
         &["user_id"],
     )
     .await;
-    let owner_id = s.app.get("/api/v1/auth/me/", Some(&s.owner)).await.data()["user"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    s.refused(
-        "POST",
-        "auth/site-access/",
-        json!({"user_id": owner_id, "site_id": s.site}),
-        &["user_id"],
-    )
-    .await;
+    let owner_id =
+        s.app.get("/api/v1/auth/me/", Some(&s.owner)).await.data()["user"]["id"].as_str().unwrap().to_owned();
+    s.refused("POST", "auth/site-access/", json!({"user_id": owner_id, "site_id": s.site}), &["user_id"]).await;
     assert_eq!(
         s.app
-            .post(
-                "/api/v1/auth/site-access/",
-                &json!({"user_id": s.editor, "site_id": s.site}),
-                Some(&s.owner)
-            )
+            .post("/api/v1/auth/site-access/", &json!({"user_id": s.editor, "site_id": s.site}), Some(&s.owner))
             .await
             .status,
         201
     );
-    s.refused(
-        "POST",
-        "auth/site-access/",
-        json!({"user_id": s.editor, "site_id": s.site}),
-        &["non_field_errors"],
-    )
-    .await;
+    s.refused("POST", "auth/site-access/", json!({"user_id": s.editor, "site_id": s.site}), &["non_field_errors"])
+        .await;
 }
 
 #[tokio::test]
 async fn at_most_five_active_sectors_per_site() {
     let s = setup().await;
     let t = Some(s.owner.as_str());
-    let five = [
-        "dental-care",
-        "physical-therapy",
-        "mental-health",
-        "nutrition",
-    ]
-    .map(|x| format!("healthcare--{x}"));
-    let chosen = s
-        .app
-        .post(
-            &format!("/api/v1/auth/sites/{}/select_sectors/", s.site),
-            &json!({"sector_ids": five}),
-            t,
-        )
-        .await;
+    let five = ["dental-care", "physical-therapy", "mental-health", "nutrition"].map(|x| format!("healthcare--{x}"));
+    let chosen =
+        s.app.post(&format!("/api/v1/auth/sites/{}/select_sectors/", s.site), &json!({"sector_ids": five}), t).await;
     assert_eq!(chosen.status, 200, "{}", chosen.body);
     assert_eq!(chosen.data()["site"]["active_sectors_count"], json!(4));
     // The fifth is fine, the sixth is refused, also when switching an inactive one on.
-    assert_eq!(
-        s.app
-            .post(
-                "/api/v1/auth/sectors/",
-                &json!({"site_id": s.site, "name": "Fifth"}),
-                t
-            )
-            .await
-            .status,
-        201
-    );
-    s.refused(
-        "POST",
-        "auth/sectors/",
-        json!({"site_id": s.site, "name": "Sixth"}),
-        &["is_active"],
-    )
-    .await;
-    s.refused(
-        "PATCH",
-        &format!("auth/sectors/{}/", s.sector),
-        json!({"is_active": true}),
-        &["is_active"],
-    )
-    .await;
-    let six: Vec<String> = [
-        "dental-care",
-        "physical-therapy",
-        "mental-health",
-        "nutrition",
-    ]
-    .iter()
-    .map(|x| format!("healthcare--{x}"))
-    .chain(["healthcare--x".into(), "healthcare--y".into()])
-    .collect();
-    s.refused(
-        "POST",
-        &format!("auth/sites/{}/select_sectors/", s.site),
-        json!({"sector_ids": six}),
-        &["sector_ids"],
-    )
-    .await;
+    assert_eq!(s.app.post("/api/v1/auth/sectors/", &json!({"site_id": s.site, "name": "Fifth"}), t).await.status, 201);
+    s.refused("POST", "auth/sectors/", json!({"site_id": s.site, "name": "Sixth"}), &["is_active"]).await;
+    s.refused("PATCH", &format!("auth/sectors/{}/", s.sector), json!({"is_active": true}), &["is_active"]).await;
+    let six: Vec<String> = ["dental-care", "physical-therapy", "mental-health", "nutrition"]
+        .iter()
+        .map(|x| format!("healthcare--{x}"))
+        .chain(["healthcare--x".into(), "healthcare--y".into()])
+        .collect();
+    s.refused("POST", &format!("auth/sites/{}/select_sectors/", s.site), json!({"sector_ids": six}), &["sector_ids"])
+        .await;
 
     // Concurrent activations on another site cannot pass the limit either.
-    let site = s
-        .app
-        .post("/api/v1/auth/sites/", &json!({"name": "Race"}), t)
-        .await
-        .data()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let bodies: Vec<_> = (0..8)
-        .map(|i| json!({"site_id": site, "name": format!("s{i}")}))
-        .collect();
-    let attempts = bodies
-        .iter()
-        .map(|body| s.app.post("/api/v1/auth/sectors/", body, t));
+    let site =
+        s.app.post("/api/v1/auth/sites/", &json!({"name": "Race"}), t).await.data()["id"].as_str().unwrap().to_owned();
+    let bodies: Vec<_> = (0..8).map(|i| json!({"site_id": site, "name": format!("s{i}")})).collect();
+    let attempts = bodies.iter().map(|body| s.app.post("/api/v1/auth/sectors/", body, t));
     let answers = futures_util::future::join_all(attempts).await;
     assert_eq!(answers.iter().filter(|a| a.status == 201).count(), 5);
-    assert!(
-        answers
-            .iter()
-            .all(|a| a.status == 201 || a.status == 400 || a.status == 409)
-    );
-    let listed = s
-        .app
-        .get(
-            &format!("/api/v1/auth/sectors/?site_id={site}&is_active=true"),
-            t,
-        )
-        .await;
+    assert!(answers.iter().all(|a| a.status == 201 || a.status == 400 || a.status == 409));
+    let listed = s.app.get(&format!("/api/v1/auth/sectors/?site_id={site}&is_active=true"), t).await;
     assert_eq!(listed.body["count"], json!(5));
 }
 
@@ -485,46 +228,14 @@ async fn at_most_five_active_sectors_per_site() {
 async fn accounts_settings_and_analytics() {
     let s = setup().await;
     let account = format!("auth/accounts/{}/", s.account);
-    s.refused(
-        "PATCH",
-        &account,
-        json!({"status": "suspended"}),
-        &["status"],
-    )
-    .await;
-    s.refused("PATCH", &account, json!({"credits": 1000000}), &["credits"])
-        .await;
-    s.refused("PATCH", &account, json!({"name": ""}), &["name"])
-        .await;
+    s.refused("PATCH", &account, json!({"status": "suspended"}), &["status"]).await;
+    s.refused("PATCH", &account, json!({"credits": 1000000}), &["credits"]).await;
+    s.refused("PATCH", &account, json!({"name": ""}), &["name"]).await;
     s.refused("PUT", &account, json!({}), &["name"]).await;
-    s.refused(
-        "PATCH",
-        "account/settings/",
-        json!({"timezone": "Mars/Olympus Mons"}),
-        &["timezone"],
-    )
-    .await;
-    s.refused(
-        "PATCH",
-        "account/settings/",
-        json!({"language": "english"}),
-        &["language"],
-    )
-    .await;
-    s.refused(
-        "PATCH",
-        "account/settings/",
-        json!({"date_format": "someday"}),
-        &["date_format"],
-    )
-    .await;
-    s.refused(
-        "PATCH",
-        "account/settings/",
-        json!({"billing_email": "nope"}),
-        &["billing_email"],
-    )
-    .await;
+    s.refused("PATCH", "account/settings/", json!({"timezone": "Mars/Olympus Mons"}), &["timezone"]).await;
+    s.refused("PATCH", "account/settings/", json!({"language": "english"}), &["language"]).await;
+    s.refused("PATCH", "account/settings/", json!({"date_format": "someday"}), &["date_format"]).await;
+    s.refused("PATCH", "account/settings/", json!({"billing_email": "nope"}), &["billing_email"]).await;
     s.refused(
         "PATCH",
         "account/settings/",
@@ -532,18 +243,8 @@ async fn accounts_settings_and_analytics() {
         &["email_notifications", "favourite_colour"],
     )
     .await;
-    for query in [
-        "period=week",
-        "start_date=yesterday",
-        "start_date=2026-05-01&end_date=2026-04-01",
-    ] {
-        let answer = s
-            .app
-            .get(
-                &format!("/api/v1/account/usage/analytics/?{query}"),
-                Some(&s.owner),
-            )
-            .await;
+    for query in ["period=week", "start_date=yesterday", "start_date=2026-05-01&end_date=2026-04-01"] {
+        let answer = s.app.get(&format!("/api/v1/account/usage/analytics/?{query}"), Some(&s.owner)).await;
         assert_eq!(answer.status, 400, "{query}: {}", answer.body);
     }
     let saved = s
@@ -557,18 +258,8 @@ async fn accounts_settings_and_analytics() {
         .await;
     assert_eq!(saved.status, 200);
     assert_eq!(saved.data()["billing_email"], json!("bills@in.example"));
-    let analytics = s
-        .app
-        .get(
-            "/api/v1/account/usage/analytics/?period=month",
-            Some(&s.owner),
-        )
-        .await;
+    let analytics = s.app.get("/api/v1/account/usage/analytics/?period=month", Some(&s.owner)).await;
     assert_eq!(analytics.status, 200);
-    assert_eq!(
-        analytics.data()["totals"]["credits_added"],
-        json!(20000),
-        "the agency plan's starting credits"
-    );
+    assert_eq!(analytics.data()["totals"]["credits_added"], json!(20000), "the agency plan's starting credits");
     assert_eq!(analytics.data()["periods"].as_array().unwrap().len(), 6);
 }

@@ -7,12 +7,7 @@ use api_tests::{Answer, spawn_app_with_rates};
 use serde_json::json;
 
 fn header(answer: &Answer, name: &str) -> i64 {
-    answer
-        .headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(-1)
+    answer.headers.get(name).and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok()).unwrap_or(-1)
 }
 
 #[tokio::test]
@@ -25,40 +20,16 @@ async fn a_scope_past_its_limit_answers_429_then_recovers() {
     for remaining in [2, 1, 0] {
         let answer = app.get("/api/v1/auth/plans/", None).await;
         assert_eq!(answer.status, 200);
-        assert_eq!(
-            (
-                header(&answer, "x-throttle-limit"),
-                header(&answer, "x-throttle-remaining")
-            ),
-            (3, remaining)
-        );
+        assert_eq!((header(&answer, "x-throttle-limit"), header(&answer, "x-throttle-remaining")), (3, remaining));
     }
     let refused = app.get("/api/v1/auth/plans/", None).await;
     refused.assert_error(429, "Rate limit exceeded");
-    assert_eq!(
-        (
-            header(&refused, "x-throttle-limit"),
-            header(&refused, "x-throttle-remaining")
-        ),
-        (3, 0)
-    );
+    assert_eq!((header(&refused, "x-throttle-limit"), header(&refused, "x-throttle-remaining")), (3, 0));
     let reset = header(&refused, "x-throttle-reset");
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    assert!(
-        reset > now - 1 && reset <= now + 3,
-        "reset {reset} vs now {now}"
-    );
+    assert!(reset > now - 1 && reset <= now + 3, "reset {reset} vs now {now}");
     // Other scopes are not affected.
-    assert_eq!(
-        app.post(
-            "/api/v1/auth/login/",
-            &json!({"email": "a@b.co", "password": "x"}),
-            None
-        )
-        .await
-        .status,
-        401
-    );
+    assert_eq!(app.post("/api/v1/auth/login/", &json!({"email": "a@b.co", "password": "x"}), None).await.status, 401);
 
     let wait = (reset - time::OffsetDateTime::now_utc().unix_timestamp()).max(0) as f64 + 0.2;
     tokio::time::sleep(Duration::from_secs_f64(wait)).await;
@@ -73,38 +44,16 @@ async fn users_are_counted_apart_and_platform_roles_are_not_throttled() {
     let first = app.signed_up("one@throttle.example").await;
     let second = app.signed_up("two@throttle.example").await;
     for _ in 0..2 {
-        assert_eq!(
-            app.get("/api/v1/account/settings/", Some(&first.access))
-                .await
-                .status,
-            200
-        );
+        assert_eq!(app.get("/api/v1/account/settings/", Some(&first.access)).await.status, 200);
     }
-    app.get("/api/v1/account/settings/", Some(&first.access))
-        .await
-        .assert_error(429, "Rate limit exceeded");
-    assert_eq!(
-        app.get("/api/v1/account/settings/", Some(&second.access))
-            .await
-            .status,
-        200
-    );
+    app.get("/api/v1/account/settings/", Some(&first.access)).await.assert_error(429, "Rate limit exceeded");
+    assert_eq!(app.get("/api/v1/account/settings/", Some(&second.access)).await.status, 200);
 
     let dev = app.register("dev@throttle.example").await;
     let user = &dev.data()["user"];
-    app.make_role(
-        user["account"]["id"].as_str().unwrap(),
-        user["id"].as_str().unwrap(),
-        "developer",
-    )
-    .await;
-    let token = app
-        .login("dev@throttle.example", api_tests::PASSWORD)
-        .await
-        .data()["access"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    app.make_role(user["account"]["id"].as_str().unwrap(), user["id"].as_str().unwrap(), "developer").await;
+    let token =
+        app.login("dev@throttle.example", api_tests::PASSWORD).await.data()["access"].as_str().unwrap().to_owned();
     for _ in 0..5 {
         let answer = app.get("/api/v1/account/settings/", Some(&token)).await;
         assert_eq!(answer.status, 200);

@@ -37,25 +37,17 @@ async fn route(services: &Services, ctx: &mut RequestCtx) -> Result<Reply, ApiEr
     ctx.set_route(format!("{method} {PREFIX}{pattern}"));
     let principal = accounts::authenticate(services, ctx.bearer()).await?;
     ctx.set_principal(&principal);
-    ctx.throttle(services, "default", Some(&principal.user))
-        .await?;
+    ctx.throttle(services, "default", Some(&principal.user)).await?;
     let caller = Caller::resolve(services, principal, ctx.query()).await?;
     let id = params.get("id").map(String::as_str).unwrap_or_default();
     match (pattern, method.as_str()) {
         ("settings/", "GET") => Ok(Reply::ok(settings::get(services, &caller).await?)),
-        ("settings/", _) => Ok(
-            Reply::ok(settings::patch(services, &caller, ctx.body()).await?)
-                .with_message("Settings saved"),
-        ),
+        ("settings/", _) => {
+            Ok(Reply::ok(settings::patch(services, &caller, ctx.body()).await?).with_message("Settings saved"))
+        }
         ("team/", "GET") => ctx.page(users::list(services, &caller, ctx.query()).await?),
-        ("team/", _) => Ok(Reply::created(
-            users::create(services, &caller, ctx.body(), false).await?,
-        )),
-        ("team/{id}/", _) => users::delete(services, &caller, id)
-            .await
-            .map(|()| Reply::no_content()),
-        _ => Ok(Reply::ok(
-            usage::analytics(services, &caller, ctx.query()).await?,
-        )),
+        ("team/", _) => Ok(Reply::created(users::create(services, &caller, ctx.body(), false).await?)),
+        ("team/{id}/", _) => users::delete(services, &caller, id).await.map(|()| Reply::no_content()),
+        _ => Ok(Reply::ok(usage::analytics(services, &caller, ctx.query()).await?)),
     }
 }

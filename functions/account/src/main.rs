@@ -1,7 +1,4 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    igny8_domain::http::run(|services, request| async move {
-        account_function::handle(&services, request).await
-    })
-    .await
+    igny8_domain::http::run(|services, request| async move { account_function::handle(&services, request).await }).await
 }

@@ -98,12 +98,9 @@ fn is_public(pattern: &str) -> bool {
 fn scope(pattern: &str) -> &'static str {
     match pattern {
         "change-password/" | "users/{id}/activate/" => "auth_strict",
-        "plans/"
-        | "plans/{id}/"
-        | "industries/"
-        | "industries/{id}/"
-        | "seed-keywords/"
-        | "seed-keywords/{id}/" => "content_read",
+        "plans/" | "plans/{id}/" | "industries/" | "industries/{id}/" | "seed-keywords/" | "seed-keywords/{id}/" => {
+            "content_read"
+        }
         _ => "auth",
     }
 }
@@ -129,8 +126,7 @@ async fn route(services: &Services, ctx: &mut RequestCtx) -> Result<Reply, ApiEr
     }
     let principal = accounts::authenticate(services, ctx.bearer()).await?;
     ctx.set_principal(&principal);
-    ctx.throttle(services, scope(pattern), Some(&principal.user))
-        .await?;
+    ctx.throttle(services, scope(pattern), Some(&principal.user)).await?;
     if pattern == "me/" {
         return Ok(Reply::ok(accounts::me(services, &principal).await?));
     }
@@ -147,58 +143,27 @@ fn param<'a>(params: &'a Params, name: &str) -> &'a str {
     params.get(name).map(String::as_str).unwrap_or_default()
 }
 
-async fn public(
-    services: &Services,
-    ctx: &RequestCtx,
-    pattern: &str,
-    params: &Params,
-) -> Result<Reply, ApiError> {
+async fn public(services: &Services, ctx: &RequestCtx, pattern: &str, params: &Params) -> Result<Reply, ApiError> {
     let id = param(params, "id");
     match pattern {
         "register/" => {
             let input = RegisterInput::from_body(ctx.body())?;
-            Ok(Reply::created(accounts::register(services, input).await?)
-                .with_message("Registration successful"))
+            Ok(Reply::created(accounts::register(services, input).await?).with_message("Registration successful"))
         }
         "login/" => {
             let input = LoginInput::from_body(ctx.body())?;
             Ok(Reply::ok(accounts::login(services, input).await?).with_message("Login successful"))
         }
         "refresh/" => Ok(Reply::ok(accounts::refresh(services, ctx.body()).await?)),
-        "plans/" => ctx.page(
-            reference::plans(services)
-                .await?
-                .iter()
-                .map(|p| p.to_json())
-                .collect(),
-        ),
-        "plans/{id}/" => Ok(Reply::ok(
-            reference::plan(services, id)
-                .await?
-                .ok_or_else(ApiError::not_found)?
-                .to_json(),
-        )),
-        "industries/" => ctx.page(
-            reference::industries(services)
-                .await?
-                .iter()
-                .filter(|i| i.is_active)
-                .map(|i| i.to_json())
-                .collect(),
-        ),
-        "industries/{id}/" => Ok(Reply::ok(
-            reference::industry(services, id)
-                .await?
-                .ok_or_else(ApiError::not_found)?
-                .to_json(),
-        )),
+        "plans/" => ctx.page(reference::plans(services).await?.iter().map(|p| p.to_json()).collect()),
+        "plans/{id}/" => Ok(Reply::ok(reference::plan(services, id).await?.ok_or_else(ApiError::not_found)?.to_json())),
+        "industries/" => ctx
+            .page(reference::industries(services).await?.iter().filter(|i| i.is_active).map(|i| i.to_json()).collect()),
+        "industries/{id}/" => {
+            Ok(Reply::ok(reference::industry(services, id).await?.ok_or_else(ApiError::not_found)?.to_json()))
+        }
         "seed-keywords/" => ctx.page(reference::search_seed_keywords(services, ctx.query()).await?),
-        _ => Ok(Reply::ok(
-            reference::seed_keyword(services, id)
-                .await?
-                .ok_or_else(ApiError::not_found)?
-                .to_json(),
-        )),
+        _ => Ok(Reply::ok(reference::seed_keyword(services, id).await?.ok_or_else(ApiError::not_found)?.to_json())),
     }
 }
 
@@ -214,109 +179,60 @@ async fn authenticated(
     let partial = method == "PATCH";
     match (pattern, method) {
         ("groups/", _) => ctx.page(access::roles()),
-        ("groups/{id}/", _) => access::roles()
-            .into_iter()
-            .find(|r| r["id"] == json!(id))
-            .map(Reply::ok)
-            .ok_or_else(ApiError::not_found),
+        ("groups/{id}/", _) => {
+            access::roles().into_iter().find(|r| r["id"] == json!(id)).map(Reply::ok).ok_or_else(ApiError::not_found)
+        }
 
         ("users/", "GET") => ctx.page(users::list(services, caller, query).await?),
-        ("users/", _) => Ok(Reply::created(
-            users::create(services, caller, body, false).await?,
-        )),
-        ("users/invite/", _) => Ok(Reply::created(
-            users::create(services, caller, body, true).await?,
-        )
-        .with_message("User invited")),
-        ("users/{id}/activate/", _) => Ok(Reply::ok(
-            users::activate(services, caller, id, body).await?,
-        )
-        .with_message("User activated")),
-        ("users/{id}/", "GET") => Ok(Reply::ok(
-            users::get(services, caller, id).await?.summary_json(),
-        )),
-        ("users/{id}/", "DELETE") => users::delete(services, caller, id)
-            .await
-            .map(|()| Reply::no_content()),
-        ("users/{id}/", _) => Ok(Reply::ok(
-            users::update(services, caller, id, body, partial).await?,
-        )),
+        ("users/", _) => Ok(Reply::created(users::create(services, caller, body, false).await?)),
+        ("users/invite/", _) => {
+            Ok(Reply::created(users::create(services, caller, body, true).await?).with_message("User invited"))
+        }
+        ("users/{id}/activate/", _) => {
+            Ok(Reply::ok(users::activate(services, caller, id, body).await?).with_message("User activated"))
+        }
+        ("users/{id}/", "GET") => Ok(Reply::ok(users::get(services, caller, id).await?.summary_json())),
+        ("users/{id}/", "DELETE") => users::delete(services, caller, id).await.map(|()| Reply::no_content()),
+        ("users/{id}/", _) => Ok(Reply::ok(users::update(services, caller, id, body, partial).await?)),
 
         ("accounts/", "GET") => ctx.page(accounts::list_accounts(services, caller, query).await?),
-        ("accounts/", _) => Ok(Reply::created(
-            accounts::create_account(services, caller, body).await?,
-        )),
-        ("accounts/{id}/", "GET") => Ok(Reply::ok(
-            accounts::get_account(services, caller, id).await?,
-        )),
-        ("accounts/{id}/", "DELETE") => accounts::delete_account(services, caller, id)
-            .await
-            .map(|()| Reply::no_content()),
-        ("accounts/{id}/", _) => Ok(Reply::ok(
-            accounts::update_account(services, caller, id, body, partial).await?,
-        )),
+        ("accounts/", _) => Ok(Reply::created(accounts::create_account(services, caller, body).await?)),
+        ("accounts/{id}/", "GET") => Ok(Reply::ok(accounts::get_account(services, caller, id).await?)),
+        ("accounts/{id}/", "DELETE") => {
+            accounts::delete_account(services, caller, id).await.map(|()| Reply::no_content())
+        }
+        ("accounts/{id}/", _) => Ok(Reply::ok(accounts::update_account(services, caller, id, body, partial).await?)),
 
-        ("subscriptions/by-account/{account_id}/", _) => ctx
-            .page(subscriptions::by_account(services, caller, param(params, "account_id")).await?),
+        ("subscriptions/by-account/{account_id}/", _) => {
+            ctx.page(subscriptions::by_account(services, caller, param(params, "account_id")).await?)
+        }
         ("subscriptions/", "GET") => ctx.page(subscriptions::list(services, caller, query).await?),
-        ("subscriptions/", _) => Ok(Reply::created(
-            subscriptions::create(services, caller, body).await?,
-        )),
-        ("subscriptions/{id}/", "GET") => Ok(Reply::ok(
-            subscriptions::get(services, caller, id).await?.to_json(),
-        )),
-        ("subscriptions/{id}/", "DELETE") => subscriptions::delete(services, caller, id)
-            .await
-            .map(|()| Reply::no_content()),
-        ("subscriptions/{id}/", _) => Ok(Reply::ok(
-            subscriptions::update(services, caller, id, body, partial).await?,
-        )),
+        ("subscriptions/", _) => Ok(Reply::created(subscriptions::create(services, caller, body).await?)),
+        ("subscriptions/{id}/", "GET") => Ok(Reply::ok(subscriptions::get(services, caller, id).await?.to_json())),
+        ("subscriptions/{id}/", "DELETE") => {
+            subscriptions::delete(services, caller, id).await.map(|()| Reply::no_content())
+        }
+        ("subscriptions/{id}/", _) => Ok(Reply::ok(subscriptions::update(services, caller, id, body, partial).await?)),
 
         ("site-access/", "GET") => ctx.page(sites::list_access(services, caller, query).await?),
-        ("site-access/", _) => Ok(Reply::created(
-            sites::grant_access(services, caller, body).await?,
-        )),
-        ("site-access/{id}/", "GET") => Ok(Reply::ok(
-            sites::find_access(services, caller, id).await?.to_json(),
-        )),
-        ("site-access/{id}/", _) => sites::revoke_access(services, caller, id)
-            .await
-            .map(|()| Reply::no_content()),
+        ("site-access/", _) => Ok(Reply::created(sites::grant_access(services, caller, body).await?)),
+        ("site-access/{id}/", "GET") => Ok(Reply::ok(sites::find_access(services, caller, id).await?.to_json())),
+        ("site-access/{id}/", _) => sites::revoke_access(services, caller, id).await.map(|()| Reply::no_content()),
 
         ("sites/", "GET") => ctx.page(sites::list_sites(services, caller, query).await?),
-        ("sites/", _) => Ok(Reply::created(
-            sites::create_site(services, caller, body).await?,
-        )),
+        ("sites/", _) => Ok(Reply::created(sites::create_site(services, caller, body).await?)),
         ("sites/{id}/sectors/", _) => ctx.page(sites::site_sectors(services, caller, id).await?),
-        ("sites/{id}/set_active/", _) => {
-            Ok(Reply::ok(sites::set_active(services, caller, id).await?))
-        }
-        ("sites/{id}/select_sectors/", _) => Ok(Reply::ok(
-            sites::select_sectors(services, caller, id, body).await?,
-        )),
-        ("sites/{id}/", "GET") => Ok(Reply::ok(
-            sites::visible_site(services, caller, id).await?.to_json(),
-        )),
-        ("sites/{id}/", "DELETE") => sites::delete_site(services, caller, id)
-            .await
-            .map(|()| Reply::no_content()),
-        ("sites/{id}/", _) => Ok(Reply::ok(
-            sites::update_site(services, caller, id, body, partial).await?,
-        )),
+        ("sites/{id}/set_active/", _) => Ok(Reply::ok(sites::set_active(services, caller, id).await?)),
+        ("sites/{id}/select_sectors/", _) => Ok(Reply::ok(sites::select_sectors(services, caller, id, body).await?)),
+        ("sites/{id}/", "GET") => Ok(Reply::ok(sites::visible_site(services, caller, id).await?.to_json())),
+        ("sites/{id}/", "DELETE") => sites::delete_site(services, caller, id).await.map(|()| Reply::no_content()),
+        ("sites/{id}/", _) => Ok(Reply::ok(sites::update_site(services, caller, id, body, partial).await?)),
 
         ("sectors/", "GET") => ctx.page(sites::list_sectors(services, caller, query).await?),
-        ("sectors/", _) => Ok(Reply::created(
-            sites::create_sector(services, caller, body).await?,
-        )),
-        ("sectors/{id}/", "GET") => Ok(Reply::ok(
-            sites::visible_sector(services, caller, id).await?.to_json(),
-        )),
-        ("sectors/{id}/", "DELETE") => sites::delete_sector(services, caller, id)
-            .await
-            .map(|()| Reply::no_content()),
-        ("sectors/{id}/", _) => Ok(Reply::ok(
-            sites::update_sector(services, caller, id, body, partial).await?,
-        )),
+        ("sectors/", _) => Ok(Reply::created(sites::create_sector(services, caller, body).await?)),
+        ("sectors/{id}/", "GET") => Ok(Reply::ok(sites::visible_sector(services, caller, id).await?.to_json())),
+        ("sectors/{id}/", "DELETE") => sites::delete_sector(services, caller, id).await.map(|()| Reply::no_content()),
+        ("sectors/{id}/", _) => Ok(Reply::ok(sites::update_sector(services, caller, id, body, partial).await?)),
 
         _ => Err(ApiError::not_found()),
     }

@@ -5,13 +5,14 @@ use std::collections::HashMap;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
+    ScalarAttributeType, TimeToLiveSpecification,
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 use base64::Engine;
 use igny8_domain::Config;
 use igny8_domain::accounts::Plan;
+use igny8_domain::credits::CreditCosts;
 use igny8_domain::reference::{Industry, SeedKeyword};
 use igny8_domain::store::{Item, Key, Store};
 use igny8_domain::throttle::Rates;
@@ -32,10 +33,7 @@ pub enum BootstrapError {
 fn aws<E: std::fmt::Debug + std::error::Error + 'static, R: std::fmt::Debug>(
     step: &'static str,
 ) -> impl FnOnce(aws_sdk_dynamodb::error::SdkError<E, R>) -> BootstrapError {
-    move |e| BootstrapError::Aws {
-        step,
-        detail: aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string(),
-    }
+    move |e| BootstrapError::Aws { step, detail: aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string() }
 }
 
 /// SDK configuration for a local endpoint: the region from the environment (default
@@ -48,9 +46,7 @@ pub async fn local_sdk_config(endpoint: &str) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .endpoint_url(endpoint)
         .region(Region::new(region))
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-            key, secret, None, None, "local",
-        ))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(key, secret, None, None, "local"))
         .load()
         .await
 }
@@ -60,15 +56,13 @@ pub async fn local_sdk_config(endpoint: &str) -> SdkConfig {
 pub struct Provisioned {
     pub names: LocalNames,
     pub config: Config,
+    /// Queue URLs by logical id.
+    pub queue_urls: HashMap<String, String>,
 }
 
 /// Creates (if missing) everything the template declares, under `names`, and loads the reference
 /// data from `infra/reference/`.
-pub async fn bootstrap(
-    endpoint: &str,
-    names: &LocalNames,
-    template: &Template,
-) -> Result<Provisioned, BootstrapError> {
+pub async fn bootstrap(endpoint: &str, names: &LocalNames, template: &Template) -> Result<Provisioned, BootstrapError> {
     let sdk = local_sdk_config(endpoint).await;
     create_table(&sdk, &names.table(), template).await?;
     let queue_urls = create_queues(&sdk, names, template).await?;
@@ -93,17 +87,16 @@ pub async fn bootstrap(
             .then(|| names.bucket(logical_ids::IMAGES_BUCKET)),
         aws_endpoint_url: Some(endpoint.to_owned()),
         public_base_url: None,
-        throttle: Rates::from_config(std::env::var("THROTTLE_RATES").ok().as_deref()).map_err(
-            |e| BootstrapError::Reference {
-                file: "THROTTLE_RATES".into(),
-                detail: e.to_string(),
-            },
-        )?,
+        throttle: Rates::from_config(std::env::var("THROTTLE_RATES").ok().as_deref())
+            .map_err(|e| BootstrapError::Reference { file: "THROTTLE_RATES".into(), detail: e.to_string() })?,
+        credit_costs: CreditCosts::from_config(std::env::var("CREDIT_COSTS").ok().as_deref())
+            .map_err(|e| BootstrapError::Reference { file: "CREDIT_COSTS".into(), detail: e.to_string() })?,
+        integration_secrets_prefix: format!("{}/integrations", names.prefix),
+        provider_test_server_url: std::env::var("PROVIDER_TEST_SERVER_URL").ok(),
+        job_max_receives: 3,
+        provider_retry: igny8_domain::ai::RetryPolicy::default(),
     };
-    Ok(Provisioned {
-        names: names.clone(),
-        config,
-    })
+    Ok(Provisioned { names: names.clone(), config, queue_urls })
 }
 
 fn key_schema(keys: &[KeyAttr]) -> Vec<KeySchemaElement> {
@@ -111,28 +104,18 @@ fn key_schema(keys: &[KeyAttr]) -> Vec<KeySchemaElement> {
         .filter_map(|k| {
             KeySchemaElement::builder()
                 .attribute_name(&k.name)
-                .key_type(if k.key_type == "HASH" {
-                    KeyType::Hash
-                } else {
-                    KeyType::Range
-                })
+                .key_type(if k.key_type == "HASH" { KeyType::Hash } else { KeyType::Range })
                 .build()
                 .ok()
         })
         .collect()
 }
 
-async fn create_table(
-    sdk: &SdkConfig,
-    name: &str,
-    template: &Template,
-) -> Result<(), BootstrapError> {
+async fn create_table(sdk: &SdkConfig, name: &str, template: &Template) -> Result<(), BootstrapError> {
     let client = aws_sdk_dynamodb::Client::new(sdk);
     match client.describe_table().table_name(name).send().await {
         Ok(_) => return Ok(()),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_resource_not_found_exception()) => {}
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => {}
         Err(e) => return Err(aws("describe table")(e)),
     }
     let def = &template.table;
@@ -154,11 +137,7 @@ async fn create_table(
             GlobalSecondaryIndex::builder()
                 .index_name(&i.name)
                 .set_key_schema(Some(key_schema(&i.keys)))
-                .projection(
-                    Projection::builder()
-                        .projection_type(ProjectionType::All)
-                        .build(),
-                )
+                .projection(Projection::builder().projection_type(ProjectionType::All).build())
                 .build()
                 .ok()
         })
@@ -175,10 +154,7 @@ async fn create_table(
     match created {
         Ok(_) => {}
         // Another bootstrap created it between our describe and create.
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_resource_in_use_exception()) =>
-        {
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_in_use_exception()) => {
             return Ok(());
         }
         Err(e) => return Err(aws("create table")(e)),
@@ -188,10 +164,7 @@ async fn create_table(
             .attribute_name(attr)
             .enabled(true)
             .build()
-            .map_err(|e| BootstrapError::Aws {
-                step: "ttl",
-                detail: e.to_string(),
-            })?;
+            .map_err(|e| BootstrapError::Aws { step: "ttl", detail: e.to_string() })?;
         client
             .update_time_to_live()
             .table_name(name)
@@ -215,32 +188,19 @@ async fn create_queues(
     let mut ordered: Vec<_> = template.queues.iter().collect();
     ordered.sort_by_key(|q| q.dead_letter.is_some());
     for queue in ordered {
-        let mut request = client
-            .create_queue()
-            .queue_name(names.queue(&queue.logical_id));
+        let mut request = client.create_queue().queue_name(names.queue(&queue.logical_id));
         if let Some(timeout) = queue.visibility_timeout {
-            request =
-                request.attributes(QueueAttributeName::VisibilityTimeout, timeout.to_string());
+            request = request.attributes(QueueAttributeName::VisibilityTimeout, timeout.to_string());
         }
         if let Some((dlq, max_receive)) = &queue.dead_letter {
             let arn: &String = arns.get(dlq).ok_or_else(|| BootstrapError::Aws {
                 step: "create queue",
-                detail: format!(
-                    "{} names an unknown dead-letter queue {dlq}",
-                    queue.logical_id
-                ),
+                detail: format!("{} names an unknown dead-letter queue {dlq}", queue.logical_id),
             })?;
-            let policy =
-                serde_json::json!({"deadLetterTargetArn": arn, "maxReceiveCount": max_receive})
-                    .to_string();
+            let policy = serde_json::json!({"deadLetterTargetArn": arn, "maxReceiveCount": max_receive}).to_string();
             request = request.attributes(QueueAttributeName::RedrivePolicy, policy);
         }
-        let url = request
-            .send()
-            .await
-            .map_err(aws("create queue"))?
-            .queue_url
-            .unwrap_or_default();
+        let url = request.send().await.map_err(aws("create queue"))?.queue_url.unwrap_or_default();
         let attrs = client
             .get_queue_attributes()
             .queue_url(&url)
@@ -248,10 +208,7 @@ async fn create_queues(
             .send()
             .await
             .map_err(aws("queue attributes"))?;
-        if let Some(arn) = attrs
-            .attributes()
-            .and_then(|a| a.get(&QueueAttributeName::QueueArn))
-        {
+        if let Some(arn) = attrs.attributes().and_then(|a| a.get(&QueueAttributeName::QueueArn)) {
             arns.insert(queue.logical_id.clone(), arn.clone());
         }
         urls.insert(queue.logical_id.clone(), url);
@@ -260,21 +217,14 @@ async fn create_queues(
 }
 
 async fn create_bucket(sdk: &SdkConfig, name: &str) -> Result<(), BootstrapError> {
-    let config = aws_sdk_s3::config::Builder::from(sdk)
-        .force_path_style(true)
-        .build();
+    let config = aws_sdk_s3::config::Builder::from(sdk).force_path_style(true).build();
     let client = aws_sdk_s3::Client::from_conf(config);
     if client.head_bucket().bucket(name).send().await.is_ok() {
         return Ok(());
     }
     match client.create_bucket().bucket(name).send().await {
         Ok(_) => Ok(()),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_bucket_already_owned_by_you()) =>
-        {
-            Ok(())
-        }
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_bucket_already_owned_by_you()) => Ok(()),
         Err(e) => Err(aws("create bucket")(e)),
     }
 }
@@ -284,42 +234,24 @@ async fn create_random_secret(sdk: &SdkConfig, name: &str) -> Result<(), Bootstr
     let client = aws_sdk_secretsmanager::Client::new(sdk);
     match client.describe_secret().secret_id(name).send().await {
         Ok(_) => return Ok(()),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_resource_not_found_exception()) => {}
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => {}
         Err(e) => return Err(aws("describe secret")(e)),
     }
     let mut bytes = [0u8; 48];
     rand::rng().fill_bytes(&mut bytes);
     let value = base64::engine::general_purpose::STANDARD.encode(bytes);
-    match client
-        .create_secret()
-        .name(name)
-        .secret_string(value)
-        .send()
-        .await
-    {
+    match client.create_secret().name(name).secret_string(value).send().await {
         Ok(_) => Ok(()),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_resource_exists_exception()) =>
-        {
-            Ok(())
-        }
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_exists_exception()) => Ok(()),
         Err(e) => Err(aws("create secret")(e)),
     }
 }
 
 fn read_reference<T: serde::de::DeserializeOwned>(file: &str) -> Result<T, BootstrapError> {
     let path = workspace_root().join("infra/reference").join(file);
-    let text = std::fs::read_to_string(&path).map_err(|e| BootstrapError::Reference {
-        file: file.into(),
-        detail: e.to_string(),
-    })?;
-    serde_json::from_str(&text).map_err(|e| BootstrapError::Reference {
-        file: file.into(),
-        detail: e.to_string(),
-    })
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| BootstrapError::Reference { file: file.into(), detail: e.to_string() })?;
+    serde_json::from_str(&text).map_err(|e| BootstrapError::Reference { file: file.into(), detail: e.to_string() })
 }
 
 /// Writes the reference data of `infra/reference/` (overwriting, so that edits to the files
@@ -340,32 +272,19 @@ async fn load_reference(store: &Store) -> Result<(), BootstrapError> {
         items.push(Item::new(&Key::plan(&plan.id), "Plan", plan).map_err(codec("plans.json"))?);
     }
     for industry in &industries {
-        items.push(
-            Item::new(&Key::industry(&industry.id), "Industry", industry)
-                .map_err(codec("industries.json"))?,
-        );
+        items.push(Item::new(&Key::industry(&industry.id), "Industry", industry).map_err(codec("industries.json"))?);
     }
     for seed in &seeds {
-        let known = industries
-            .iter()
-            .any(|i| i.id == seed.industry_id && i.sectors.iter().any(|s| s.id == seed.sector_id));
+        let known =
+            industries.iter().any(|i| i.id == seed.industry_id && i.sectors.iter().any(|s| s.id == seed.sector_id));
         if !known {
             return Err(BootstrapError::Reference {
                 file: "seed_keywords.json".into(),
-                detail: format!(
-                    "{} names an unknown industry sector {}",
-                    seed.id, seed.sector_id
-                ),
+                detail: format!("{} names an unknown industry sector {}", seed.id, seed.sector_id),
             });
         }
         let key = Key::seed_keyword(&seed.industry_id, &seed.sector_id, &seed.id);
         items.push(Item::new(&key, "SeedKeyword", seed).map_err(codec("seed_keywords.json"))?);
     }
-    store
-        .put_batch(items)
-        .await
-        .map_err(|e| BootstrapError::Aws {
-            step: "load reference data",
-            detail: e.to_string(),
-        })
+    store.put_batch(items).await.map_err(|e| BootstrapError::Aws { step: "load reference data", detail: e.to_string() })
 }

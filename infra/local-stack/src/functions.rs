@@ -27,17 +27,18 @@ where
 pub fn handlers(config: &Config, sdk: &SdkConfig) -> HashMap<&'static str, Handler> {
     let services = || Services::with_sdk_config(config.clone(), sdk.clone());
     HashMap::from([
-        (
-            "auth",
-            handler(services(), |s, r| async move {
-                auth_function::handle(&s, r).await
-            }),
-        ),
-        (
-            "account",
-            handler(services(), |s, r| async move {
-                account_function::handle(&s, r).await
-            }),
-        ),
+        ("auth", handler(services(), |s, r| async move { auth_function::handle(&s, r).await })),
+        ("account", handler(services(), |s, r| async move { account_function::handle(&s, r).await })),
+        ("system", handler(services(), |s, r| async move { system_function::handle(&s, r).await })),
     ])
+}
+
+/// The SQS workers by the binary name the template gives them, with their own [`Services`].
+pub fn sqs_handlers(config: &Config, sdk: &SdkConfig) -> HashMap<&'static str, crate::workers::SqsHandler> {
+    let services = Arc::new(Services::with_sdk_config(config.clone(), sdk.clone()));
+    let ai: crate::workers::SqsHandler = Arc::new(move |event| {
+        let services = Arc::clone(&services);
+        Box::pin(async move { ai_worker::handle(&services, event).await })
+    });
+    HashMap::from([("ai-worker", ai)])
 }

@@ -27,14 +27,8 @@ const MAX_BODY: usize = 10 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum GatewayError {
-    #[error(
-        "template route {method} {path} names binary {binary:?}, which the local stack does not link"
-    )]
-    UnknownBinary {
-        method: String,
-        path: String,
-        binary: String,
-    },
+    #[error("template route {method} {path} names binary {binary:?}, which the local stack does not link")]
+    UnknownBinary { method: String, path: String, binary: String },
 }
 
 pub struct Gateway {
@@ -86,15 +80,8 @@ fn specificity(route: &Route) -> (bool, usize, usize, bool) {
 }
 
 impl Gateway {
-    pub fn new(
-        routes: Vec<Route>,
-        cors: Cors,
-        handlers: HashMap<&'static str, Handler>,
-    ) -> Result<Self, GatewayError> {
-        if let Some(r) = routes
-            .iter()
-            .find(|r| !handlers.contains_key(r.binary.as_str()))
-        {
+    pub fn new(routes: Vec<Route>, cors: Cors, handlers: HashMap<&'static str, Handler>) -> Result<Self, GatewayError> {
+        if let Some(r) = routes.iter().find(|r| !handlers.contains_key(r.binary.as_str())) {
             return Err(GatewayError::UnknownBinary {
                 method: r.method.clone(),
                 path: r.path.clone(),
@@ -103,11 +90,7 @@ impl Gateway {
         }
         let mut routes = routes;
         routes.sort_by_key(|r| std::cmp::Reverse(specificity(r)));
-        Ok(Self {
-            routes,
-            cors,
-            handlers,
-        })
+        Ok(Self { routes, cors, handlers })
     }
 
     pub fn routes(&self) -> &[Route] {
@@ -125,11 +108,7 @@ impl Gateway {
 
     fn allowed_origin(&self, headers: &HeaderMap) -> Option<HeaderValue> {
         let origin = headers.get(http::header::ORIGIN)?;
-        let allowed = self
-            .cors
-            .allow_origins
-            .iter()
-            .any(|o| o == "*" || origin.to_str().is_ok_and(|v| v == o));
+        let allowed = self.cors.allow_origins.iter().any(|o| o == "*" || origin.to_str().is_ok_and(|v| v == o));
         allowed.then(|| origin.clone())
     }
 
@@ -146,11 +125,7 @@ impl Gateway {
             if let Some(v) = join(&self.cors.allow_headers) {
                 h.insert("access-control-allow-headers", v);
             }
-            if let Some(age) = self
-                .cors
-                .max_age
-                .and_then(|a| HeaderValue::from_str(&a.to_string()).ok())
-            {
+            if let Some(age) = self.cors.max_age.and_then(|a| HeaderValue::from_str(&a.to_string()).ok()) {
                 h.insert("access-control-max-age", age);
             }
             h.insert(http::header::VARY, HeaderValue::from_static("origin"));
@@ -159,24 +134,15 @@ impl Gateway {
     }
 
     /// Answers one HTTP request the way API Gateway would.
-    pub async fn handle(
-        &self,
-        peer: SocketAddr,
-        request: http::Request<Incoming>,
-    ) -> http::Response<Full<Bytes>> {
+    pub async fn handle(&self, peer: SocketAddr, request: http::Request<Incoming>) -> http::Response<Full<Bytes>> {
         let (parts, body) = request.into_parts();
-        if parts.method == Method::OPTIONS
-            && parts.headers.contains_key("access-control-request-method")
-        {
+        if parts.method == Method::OPTIONS && parts.headers.contains_key("access-control-request-method") {
             return self.preflight(&parts.headers);
         }
         let body = match Limited::new(body, MAX_BODY).collect().await {
             Ok(collected) => collected.to_bytes(),
             Err(_) => {
-                return plain(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    r#"{"message":"Request Entity Too Large"}"#,
-                );
+                return plain(StatusCode::PAYLOAD_TOO_LARGE, r#"{"message":"Request Entity Too Large"}"#);
             }
         };
         let path = parts.uri.path().to_owned();
@@ -184,10 +150,7 @@ impl Gateway {
             return plain(StatusCode::NOT_FOUND, r#"{"message":"Not Found"}"#);
         };
         let Some(handler) = self.handlers.get(matched.route.binary.as_str()) else {
-            return plain(
-                StatusCode::BAD_GATEWAY,
-                r#"{"message":"Internal Server Error"}"#,
-            );
+            return plain(StatusCode::BAD_GATEWAY, r#"{"message":"Internal Server Error"}"#);
         };
         let event = api_gateway_event(&parts, &body, peer, &matched);
         let request = match serde_json::from_value::<LambdaRequest>(event) {
@@ -203,15 +166,11 @@ impl Gateway {
             _ => Bytes::new(),
         };
         if let Some(origin) = self.allowed_origin(&parts.headers) {
-            out_parts
-                .headers
-                .insert("access-control-allow-origin", origin);
+            out_parts.headers.insert("access-control-allow-origin", origin);
             if let Ok(v) = HeaderValue::from_str(&self.cors.expose_headers.join(",")) {
                 out_parts.headers.insert("access-control-expose-headers", v);
             }
-            out_parts
-                .headers
-                .append(http::header::VARY, HeaderValue::from_static("origin"));
+            out_parts.headers.append(http::header::VARY, HeaderValue::from_static("origin"));
         }
         http::Response::from_parts(out_parts, Full::new(bytes))
     }
@@ -220,20 +179,12 @@ impl Gateway {
 fn plain(status: StatusCode, body: &'static str) -> http::Response<Full<Bytes>> {
     let mut response = http::Response::new(Full::new(Bytes::from_static(body.as_bytes())));
     *response.status_mut() = status;
-    response.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    response.headers_mut().insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response
 }
 
 /// The API Gateway HTTP API (payload format 2.0) event for one request.
-fn api_gateway_event(
-    parts: &http::request::Parts,
-    body: &Bytes,
-    peer: SocketAddr,
-    matched: &Matched<'_>,
-) -> Value {
+fn api_gateway_event(parts: &http::request::Parts, body: &Bytes, peer: SocketAddr, matched: &Matched<'_>) -> Value {
     let mut headers: HashMap<String, String> = HashMap::new();
     let mut cookies = Vec::new();
     for (name, value) in &parts.headers {
@@ -263,10 +214,7 @@ fn api_gateway_event(
     }
     let route_key = format!("{} {}", matched.route.method, matched.route.path);
     let now = time_now_ms();
-    let host = headers
-        .get("host")
-        .cloned()
-        .unwrap_or_else(|| "localhost".into());
+    let host = headers.get("host").cloned().unwrap_or_else(|| "localhost".into());
     json!({
         "version": "2.0",
         "routeKey": route_key,
@@ -300,18 +248,11 @@ fn api_gateway_event(
 }
 
 fn time_now_ms() -> u128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis())
-        .unwrap_or_default()
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or_default()
 }
 
 /// Serves until `shutdown` resolves; connections already open finish their current request.
-pub async fn serve(
-    listener: TcpListener,
-    gateway: Arc<Gateway>,
-    shutdown: impl Future<Output = ()>,
-) {
+pub async fn serve(listener: TcpListener, gateway: Arc<Gateway>, shutdown: impl Future<Output = ()>) {
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -330,10 +271,7 @@ pub async fn serve(
                 let gateway = Arc::clone(&gateway);
                 async move { Ok::<_, Infallible>(gateway.handle(peer, request).await) }
             });
-            if let Err(err) = http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await
-            {
+            if let Err(err) = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await {
                 tracing::debug!(error = %err, "connection closed with an error");
             }
         });
@@ -345,12 +283,7 @@ mod tests {
     use super::*;
 
     fn route(method: &str, path: &str) -> Route {
-        Route {
-            method: method.into(),
-            path: path.into(),
-            function: "F".into(),
-            binary: "b".into(),
-        }
+        Route { method: method.into(), path: path.into(), function: "F".into(), binary: "b".into() }
     }
 
     #[test]
@@ -380,25 +313,10 @@ mod tests {
             cors: Cors::default(),
             handlers: HashMap::new(),
         };
-        assert_eq!(
-            gateway.find(&Method::GET, "/a/me/").unwrap().route.path,
-            "/a/me/"
-        );
-        assert_eq!(
-            gateway.find(&Method::GET, "/a/me/").unwrap().route.method,
-            "GET"
-        );
-        assert_eq!(
-            gateway.find(&Method::POST, "/a/me/").unwrap().route.method,
-            "ANY"
-        );
-        assert_eq!(
-            gateway.find(&Method::GET, "/a/7/").unwrap().route.path,
-            "/a/{id}/"
-        );
-        assert_eq!(
-            gateway.find(&Method::DELETE, "/b/").unwrap().route.path,
-            "/{proxy+}"
-        );
+        assert_eq!(gateway.find(&Method::GET, "/a/me/").unwrap().route.path, "/a/me/");
+        assert_eq!(gateway.find(&Method::GET, "/a/me/").unwrap().route.method, "GET");
+        assert_eq!(gateway.find(&Method::POST, "/a/me/").unwrap().route.method, "ANY");
+        assert_eq!(gateway.find(&Method::GET, "/a/7/").unwrap().route.path, "/a/{id}/");
+        assert_eq!(gateway.find(&Method::DELETE, "/b/").unwrap().route.path, "/{proxy+}");
     }
 }

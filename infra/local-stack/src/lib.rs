@@ -13,25 +13,19 @@ pub mod functions;
 pub mod gateway;
 pub mod names;
 pub mod template;
+pub mod workers;
 
 pub use names::LocalNames;
 
 /// The environment variables of a function configured by `config` (for `cargo lambda watch`).
 pub fn env_lines(config: &igny8_domain::Config) -> Vec<(&'static str, String)> {
-    let mut lines = vec![
-        ("TABLE_NAME", config.table_name.clone()),
-        ("JWT_SECRET_ID", config.jwt_secret_id.clone()),
-    ];
+    let mut lines = vec![("TABLE_NAME", config.table_name.clone()), ("JWT_SECRET_ID", config.jwt_secret_id.clone())];
     let optional = [
         ("AI_JOBS_QUEUE_URL", &config.ai_jobs_queue_url),
         ("IMAGE_JOBS_QUEUE_URL", &config.image_jobs_queue_url),
         ("IMAGES_BUCKET", &config.images_bucket),
         ("AWS_ENDPOINT_URL", &config.aws_endpoint_url),
     ];
-    lines.extend(
-        optional
-            .into_iter()
-            .filter_map(|(k, v)| v.clone().map(|v| (k, v))),
-    );
+    lines.extend(optional.into_iter().filter_map(|(k, v)| v.clone().map(|v| (k, v))));
     lines
 }

@@ -30,17 +30,12 @@ fn kebab(logical_id: &str) -> String {
 
 impl LocalNames {
     pub fn new(prefix: impl Into<String>) -> Self {
-        Self {
-            prefix: prefix.into(),
-        }
+        Self { prefix: prefix.into() }
     }
 
     /// A unique prefix for one test.
     pub fn unique() -> Self {
-        Self::new(format!(
-            "t{}",
-            &uuid::Uuid::new_v4().simple().to_string()[..12]
-        ))
+        Self::new(format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..12]))
     }
 
     pub fn table(&self) -> String {

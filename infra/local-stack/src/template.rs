@@ -71,9 +71,19 @@ pub struct Queue {
     pub dead_letter: Option<(String, u64)>,
 }
 
+/// A function fed by an SQS queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SqsWorker {
+    pub binary: String,
+    /// The queue's logical id.
+    pub queue: String,
+    pub batch_size: i32,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Template {
     pub routes: Vec<Route>,
+    pub sqs_workers: Vec<SqsWorker>,
     pub cors: Cors,
     pub table: Table,
     pub queues: Vec<Queue>,
@@ -94,10 +104,7 @@ fn string(value: &Value) -> Option<String> {
 }
 
 fn strings(value: Option<&Value>) -> Vec<String> {
-    value
-        .and_then(Value::as_sequence)
-        .map(|seq| seq.iter().filter_map(string).collect())
-        .unwrap_or_default()
+    value.and_then(Value::as_sequence).map(|seq| seq.iter().filter_map(string).collect()).unwrap_or_default()
 }
 
 /// `!Ref Param` → the parameter's default (the local stack deploys with defaults).
@@ -109,12 +116,7 @@ fn resolve_ref_list(value: Option<&Value>, parameters: Option<&Value>) -> Vec<St
                 .and_then(|p| get(p, &name))
                 .and_then(|p| get(p, "Default"))
                 .and_then(string)
-                .map(|d| {
-                    d.split(',')
-                        .map(|s| s.trim().to_owned())
-                        .filter(|s| !s.is_empty())
-                        .collect()
-                })
+                .map(|d| d.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect())
                 .unwrap_or_default()
         }
         other => strings(other),
@@ -127,10 +129,7 @@ fn key_schema(value: Option<&Value>) -> Vec<KeyAttr> {
         .map(|seq| {
             seq.iter()
                 .filter_map(|k| {
-                    Some(KeyAttr {
-                        name: string(get(k, "AttributeName")?)?,
-                        key_type: string(get(k, "KeyType")?)?,
-                    })
+                    Some(KeyAttr { name: string(get(k, "AttributeName")?)?, key_type: string(get(k, "KeyType")?)? })
                 })
                 .collect()
         })
@@ -139,8 +138,7 @@ fn key_schema(value: Option<&Value>) -> Vec<KeyAttr> {
 
 impl Template {
     pub fn load(path: &Path) -> Result<Self, TemplateError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| TemplateError::Read(path.display().to_string(), e))?;
+        let text = std::fs::read_to_string(path).map_err(|e| TemplateError::Read(path.display().to_string(), e))?;
         Self::parse(&text)
     }
 
@@ -157,6 +155,7 @@ impl Template {
             .ok_or_else(|| TemplateError::Shape("no Resources".into()))?;
 
         let mut routes = Vec::new();
+        let mut sqs_workers = Vec::new();
         let mut cors = Cors::default();
         let mut table = None;
         let mut queues = Vec::new();
@@ -171,15 +170,25 @@ impl Template {
                         .and_then(|m| get(m, "BuildProperties"))
                         .and_then(|b| get(b, "Binary"))
                         .and_then(string)
-                        .ok_or_else(|| {
-                            TemplateError::Shape(format!(
-                                "{id} has no Metadata.BuildProperties.Binary"
-                            ))
-                        })?;
-                    let events = props
-                        .and_then(|p| get(p, "Events"))
-                        .and_then(Value::as_mapping);
+                        .ok_or_else(|| TemplateError::Shape(format!("{id} has no Metadata.BuildProperties.Binary")))?;
+                    let events = props.and_then(|p| get(p, "Events")).and_then(Value::as_mapping);
                     for event in events.into_iter().flat_map(|m| m.values()) {
+                        if get(event, "Type").and_then(string).as_deref() == Some("SQS") {
+                            let p = get(event, "Properties");
+                            let queue = match p.and_then(|p| get(p, "Queue")) {
+                                Some(Value::Tagged(t)) if t.tag == "GetAtt" => {
+                                    string(&t.value).and_then(|q| q.split('.').next().map(str::to_owned))
+                                }
+                                _ => None,
+                            };
+                            let queue = queue.ok_or_else(|| {
+                                TemplateError::Shape(format!("{id}: an SQS event needs Queue: !GetAtt <queue>.Arn"))
+                            })?;
+                            let batch_size =
+                                p.and_then(|p| get(p, "BatchSize")).and_then(Value::as_i64).unwrap_or(10) as i32;
+                            sqs_workers.push(SqsWorker { binary: binary.clone(), queue, batch_size });
+                            continue;
+                        }
                         if get(event, "Type").and_then(string).as_deref() != Some("HttpApi") {
                             continue;
                         }
@@ -187,9 +196,7 @@ impl Template {
                         let path = p.and_then(|p| get(p, "Path")).and_then(string);
                         let method = p.and_then(|p| get(p, "Method")).and_then(string);
                         let (Some(path), Some(method)) = (path, method) else {
-                            return Err(TemplateError::Shape(format!(
-                                "{id}: an HttpApi event needs Path and Method"
-                            )));
+                            return Err(TemplateError::Shape(format!("{id}: an HttpApi event needs Path and Method")));
                         };
                         routes.push(Route {
                             method: method.to_uppercase(),
@@ -211,17 +218,13 @@ impl Template {
                     }
                 }
                 Some("AWS::DynamoDB::Table") => {
-                    let p = props
-                        .ok_or_else(|| TemplateError::Shape(format!("{id} has no Properties")))?;
+                    let p = props.ok_or_else(|| TemplateError::Shape(format!("{id} has no Properties")))?;
                     let attributes = get(p, "AttributeDefinitions")
                         .and_then(Value::as_sequence)
                         .map(|seq| {
                             seq.iter()
                                 .filter_map(|a| {
-                                    Some((
-                                        string(get(a, "AttributeName")?)?,
-                                        string(get(a, "AttributeType")?)?,
-                                    ))
+                                    Some((string(get(a, "AttributeName")?)?, string(get(a, "AttributeType")?)?))
                                 })
                                 .collect()
                         })
@@ -253,26 +256,13 @@ impl Template {
                 Some("AWS::SQS::Queue") => {
                     let dead_letter = props.and_then(|p| get(p, "RedrivePolicy")).and_then(|r| {
                         let target = match get(r, "deadLetterTargetArn")? {
-                            Value::Tagged(t) if t.tag == "GetAtt" => {
-                                string(&t.value)?.split('.').next()?.to_owned()
-                            }
+                            Value::Tagged(t) if t.tag == "GetAtt" => string(&t.value)?.split('.').next()?.to_owned(),
                             _ => return None,
                         };
-                        Some((
-                            target,
-                            get(r, "maxReceiveCount")
-                                .and_then(Value::as_u64)
-                                .unwrap_or(3),
-                        ))
+                        Some((target, get(r, "maxReceiveCount").and_then(Value::as_u64).unwrap_or(3)))
                     });
-                    let visibility_timeout = props
-                        .and_then(|p| get(p, "VisibilityTimeout"))
-                        .and_then(Value::as_u64);
-                    queues.push(Queue {
-                        logical_id: id.clone(),
-                        visibility_timeout,
-                        dead_letter,
-                    });
+                    let visibility_timeout = props.and_then(|p| get(p, "VisibilityTimeout")).and_then(Value::as_u64);
+                    queues.push(Queue { logical_id: id.clone(), visibility_timeout, dead_letter });
                 }
                 Some("AWS::S3::Bucket") => buckets.push(id.clone()),
                 Some("AWS::SecretsManager::Secret") => secrets.push(id.clone()),
@@ -280,14 +270,7 @@ impl Template {
             }
         }
         let table = table.ok_or_else(|| TemplateError::Shape("no AWS::DynamoDB::Table".into()))?;
-        Ok(Self {
-            routes,
-            cors,
-            table,
-            queues,
-            buckets,
-            secrets,
-        })
+        Ok(Self { routes, sqs_workers, cors, table, queues, buckets, secrets })
     }
 }
 
@@ -315,29 +298,16 @@ mod tests {
     #[test]
     fn reads_the_project_template() {
         let t = Template::load_default().unwrap();
-        assert!(
-            t.routes.iter().any(|r| r.method == "POST"
-                && r.path == "/api/v1/auth/login/"
-                && r.binary == "auth")
-        );
+        assert!(t.routes.iter().any(|r| r.method == "POST" && r.path == "/api/v1/auth/login/" && r.binary == "auth"));
         assert_eq!(t.table.keys.len(), 2);
         assert!(t.table.global_indexes.iter().any(|i| i.name == "GSI1"));
-        assert_eq!(
-            t.table.ttl_attribute.as_deref(),
-            Some(igny8_domain::store::keys::TTL)
-        );
-        assert!(
-            t.cors
-                .allow_origins
-                .contains(&"http://localhost:5173".to_owned())
-        );
-        let ai = t
-            .queues
-            .iter()
-            .find(|q| q.logical_id == logical_ids::AI_JOBS_QUEUE)
-            .unwrap();
+        assert_eq!(t.table.ttl_attribute.as_deref(), Some(igny8_domain::store::keys::TTL));
+        assert!(t.cors.allow_origins.contains(&"http://localhost:5173".to_owned()));
+        let ai = t.queues.iter().find(|q| q.logical_id == logical_ids::AI_JOBS_QUEUE).unwrap();
         assert_eq!(ai.dead_letter, Some(("AiJobsDlq".to_owned(), 3)));
         assert!(t.secrets.contains(&logical_ids::JWT_SIGNING_KEY.to_owned()));
         assert!(t.buckets.contains(&logical_ids::IMAGES_BUCKET.to_owned()));
+        let worker = t.sqs_workers.iter().find(|w| w.binary == "ai-worker").unwrap();
+        assert_eq!(worker.queue, logical_ids::AI_JOBS_QUEUE);
     }
 }

@@ -25,11 +25,7 @@ impl Email {
                 }
                 None => false,
             };
-        if valid {
-            Ok(Self(email))
-        } else {
-            Err(INVALID_EMAIL.into())
-        }
+        if valid { Ok(Self(email)) } else { Err(INVALID_EMAIL.into()) }
     }
 
     /// For [`crate::validation::Fields::required`].
@@ -53,10 +49,7 @@ mod tests {
 
     #[test]
     fn parses_and_normalises() {
-        assert_eq!(
-            Email::parse("  Ann@Example.COM ").unwrap().as_str(),
-            "ann@example.com"
-        );
+        assert_eq!(Email::parse("  Ann@Example.COM ").unwrap().as_str(), "ann@example.com");
         assert_eq!(Email::parse("ann@example.com").unwrap().local_part(), "ann");
         for bad in [
             "",

@@ -25,23 +25,13 @@ pub async fn list_accounts(
 ) -> Result<Vec<Value>, ApiError> {
     caller.require_manager()?;
     let accounts: Vec<Account> = if caller.crosses_accounts() {
-        let items = services
-            .store()
-            .await
-            .query_all(Query::index(keys::GSI1, "ACCOUNTS"))
-            .await?;
-        items
-            .into_iter()
-            .map(store::decode)
-            .collect::<Result<_, _>>()?
+        let items = services.store().await.query_all(Query::index(keys::GSI1, "ACCOUNTS")).await?;
+        items.into_iter().map(store::decode).collect::<Result<_, _>>()?
     } else {
         vec![caller.account.clone()]
     };
     let mut out = Vec::new();
-    for account in accounts
-        .iter()
-        .filter(|a| query.get("status").is_none_or(|s| a.status.as_str() == s))
-    {
+    for account in accounts.iter().filter(|a| query.get("status").is_none_or(|s| a.status.as_str() == s)) {
         out.push(with_plan(services, account).await?);
     }
     Ok(out)
@@ -55,29 +45,16 @@ async fn find(services: &Services, caller: &Caller, account_id: &str) -> Result<
     if !caller.crosses_accounts() || !ids::is_valid_id(account_id) {
         return Err(ApiError::not_found());
     }
-    services
-        .store()
-        .await
-        .get::<Account>(&Key::account(account_id))
-        .await?
-        .ok_or_else(ApiError::not_found)
+    services.store().await.get::<Account>(&Key::account(account_id)).await?.ok_or_else(ApiError::not_found)
 }
 
-pub async fn get_account(
-    services: &Services,
-    caller: &Caller,
-    account_id: &str,
-) -> Result<Value, ApiError> {
+pub async fn get_account(services: &Services, caller: &Caller, account_id: &str) -> Result<Value, ApiError> {
     let account = find(services, caller, account_id).await?;
     with_plan(services, &account).await
 }
 
 /// Platform only: creates an account with its owner, like registration.
-pub async fn create_account(
-    services: &Services,
-    caller: &Caller,
-    body: &[u8],
-) -> Result<Value, ApiError> {
+pub async fn create_account(services: &Services, caller: &Caller, body: &[u8]) -> Result<Value, ApiError> {
     caller.require_manager()?;
     caller.require_platform()?;
     let input = RegisterInput::from_body(body)?;
@@ -87,8 +64,7 @@ pub async fn create_account(
 
 fn status(value: &Value) -> Result<AccountStatus, String> {
     let text = string(value)?;
-    serde_json::from_value(Value::String(text.clone()))
-        .map_err(|_| format!("\"{text}\" is not a valid choice."))
+    serde_json::from_value(Value::String(text.clone())).map_err(|_| format!("\"{text}\" is not a valid choice."))
 }
 
 /// Renames the account; the platform roles may also change its status.
@@ -112,41 +88,26 @@ pub async fn update_account(
         }
     }
     f.finish()?;
-    let change = Change::new(
-        Key::account(&account.id),
-        "SET #name = :name, #status = :status, updated_at = :now",
-    )
-    .name("#name", "name")
-    .name("#status", "status")
-    .value(":name", s(name.unwrap_or(account.name.clone())))
-    .value(":status", s(new_status.unwrap_or(account.status).as_str()))
-    .value(":now", s(rfc3339(OffsetDateTime::now_utc())))
-    .condition(Condition::exists());
-    let updated = services
-        .store()
-        .await
-        .update(change)
-        .await
-        .map_err(StoreError::gone_is_not_found)?;
+    let change = Change::new(Key::account(&account.id), "SET #name = :name, #status = :status, updated_at = :now")
+        .name("#name", "name")
+        .name("#status", "status")
+        .value(":name", s(name.unwrap_or(account.name.clone())))
+        .value(":status", s(new_status.unwrap_or(account.status).as_str()))
+        .value(":now", s(rfc3339(OffsetDateTime::now_utc())))
+        .condition(Condition::exists());
+    let updated = services.store().await.update(change).await.map_err(StoreError::gone_is_not_found)?;
     with_plan(services, &store::decode::<Account>(updated)?).await
 }
 
 /// Platform only: closes an account (status `cancelled`); its data stays for the retention period.
-pub async fn delete_account(
-    services: &Services,
-    caller: &Caller,
-    account_id: &str,
-) -> Result<(), ApiError> {
+pub async fn delete_account(services: &Services, caller: &Caller, account_id: &str) -> Result<(), ApiError> {
     let account = find(services, caller, account_id).await?;
     caller.require_platform()?;
-    let change = Change::new(
-        Key::account(&account.id),
-        "SET #status = :cancelled, updated_at = :now",
-    )
-    .name("#status", "status")
-    .value(":cancelled", s("cancelled"))
-    .value(":now", s(rfc3339(OffsetDateTime::now_utc())))
-    .condition(Condition::exists());
+    let change = Change::new(Key::account(&account.id), "SET #status = :cancelled, updated_at = :now")
+        .name("#status", "status")
+        .value(":cancelled", s("cancelled"))
+        .value(":now", s(rfc3339(OffsetDateTime::now_utc())))
+        .condition(Condition::exists());
     services.store().await.update(change).await?;
     Ok(())
 }

@@ -38,9 +38,7 @@ impl RegisterInput {
         let first_name = f.optional_str("first_name", 150).unwrap_or_default();
         let last_name = f.optional_str("last_name", 150).unwrap_or_default();
         let account_name = f.optional_str("account_name", 200);
-        let plan_id = f
-            .optional_str("plan_id", 64)
-            .unwrap_or_else(|| DEFAULT_PLAN_ID.to_owned());
+        let plan_id = f.optional_str("plan_id", 64).unwrap_or_else(|| DEFAULT_PLAN_ID.to_owned());
         if let (Some(p), Some(c)) = (&password, &confirm)
             && p.expose() != c
         {
@@ -48,15 +46,9 @@ impl RegisterInput {
         }
         f.finish()?;
         match (email, password) {
-            (Some(email), Some(password)) => Ok(Self {
-                email,
-                password,
-                username,
-                first_name,
-                last_name,
-                account_name,
-                plan_id,
-            }),
+            (Some(email), Some(password)) => {
+                Ok(Self { email, password, username, first_name, last_name, account_name, plan_id })
+            }
             _ => Err(ApiError::internal("validated fields missing")),
         }
     }
@@ -102,10 +94,7 @@ impl ChangePassword {
         }
         f.finish()?;
         match (old_password, new_password) {
-            (Some(old_password), Some(new_password)) => Ok(Self {
-                old_password,
-                new_password,
-            }),
+            (Some(old_password), Some(new_password)) => Ok(Self { old_password, new_password }),
             _ => Err(ApiError::internal("validated fields missing")),
         }
     }
@@ -119,38 +108,22 @@ pub struct Principal {
 }
 
 /// Runs CPU-heavy password work off the async executor.
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(ApiError::internal)
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f).await.map_err(ApiError::internal)
 }
 
 /// A plan by id (also an inactive one: an account on a retired plan keeps its terms).
 pub async fn load_plan(services: &Services, plan_id: &str) -> Result<Option<Plan>, ApiError> {
-    Ok(services
-        .store()
-        .await
-        .get::<Plan>(&Key::plan(plan_id))
-        .await?)
+    Ok(services.store().await.get::<Plan>(&Key::plan(plan_id)).await?)
 }
 
 /// Loads a user and its account in one request.
-async fn load_user(
-    services: &Services,
-    account_id: &str,
-    user_id: &str,
-) -> Result<Option<(User, Account)>, ApiError> {
+async fn load_user(services: &Services, account_id: &str, user_id: &str) -> Result<Option<(User, Account)>, ApiError> {
     if !ids::is_valid_id(account_id) || !ids::is_valid_id(user_id) {
         return Ok(None);
     }
-    let mut found = services
-        .store()
-        .await
-        .get_many(&[Key::user(account_id, user_id), Key::account(account_id)])
-        .await?
-        .into_iter();
+    let mut found =
+        services.store().await.get_many(&[Key::user(account_id, user_id), Key::account(account_id)]).await?.into_iter();
     match (found.next().flatten(), found.next().flatten()) {
         (Some(user), Some(account)) => Ok(Some((store::decode(user)?, store::decode(account)?))),
         _ => Ok(None),
@@ -159,22 +132,10 @@ async fn load_user(
 
 fn token_pair(key: &SigningKey, user: &User, now: OffsetDateTime) -> Result<Value, ApiError> {
     let access = key
-        .issue(
-            TokenType::Access,
-            &user.id,
-            &user.account_id,
-            user.token_version,
-            now,
-        )
+        .issue(TokenType::Access, &user.id, &user.account_id, user.token_version, now)
         .map_err(ApiError::internal)?;
     let refresh = key
-        .issue(
-            TokenType::Refresh,
-            &user.id,
-            &user.account_id,
-            user.token_version,
-            now,
-        )
+        .issue(TokenType::Refresh, &user.id, &user.account_id, user.token_version, now)
         .map_err(ApiError::internal)?;
     Ok(json!({
         "access": access.token,
@@ -197,19 +158,10 @@ pub async fn register(services: &Services, input: RegisterInput) -> Result<Value
     let now = OffsetDateTime::now_utc();
     let account_id = ids::new_id();
     let user_id = ids::new_id();
-    let display = if input.first_name.is_empty() {
-        input.email.local_part().to_owned()
-    } else {
-        input.first_name.clone()
-    };
-    let account_name = input
-        .account_name
-        .unwrap_or_else(|| format!("{display}'s Account"));
-    let slug = format!(
-        "{}-{}",
-        ids::slugify(&account_name),
-        &account_id[account_id.len() - 6..]
-    );
+    let display =
+        if input.first_name.is_empty() { input.email.local_part().to_owned() } else { input.first_name.clone() };
+    let account_name = input.account_name.unwrap_or_else(|| format!("{display}'s Account"));
+    let slug = format!("{}-{}", ids::slugify(&account_name), &account_id[account_id.len() - 6..]);
     let account = Account {
         id: account_id.clone(),
         name: account_name,
@@ -227,9 +179,7 @@ pub async fn register(services: &Services, input: RegisterInput) -> Result<Value
         id: user_id.clone(),
         account_id: account_id.clone(),
         email: input.email.as_str().to_owned(),
-        username: input
-            .username
-            .unwrap_or_else(|| input.email.local_part().to_owned()),
+        username: input.username.unwrap_or_else(|| input.email.local_part().to_owned()),
         first_name: input.first_name,
         last_name: input.last_name,
         role: Role::Owner,
@@ -241,21 +191,16 @@ pub async fn register(services: &Services, input: RegisterInput) -> Result<Value
         invited: false,
     };
 
-    let email_item = Item::new(
-        &Key::email(input.email.as_str()),
-        "Email",
-        &json!({"user_id": user_id, "account_id": account_id}),
-    )?;
+    let email_item =
+        Item::new(&Key::email(input.email.as_str()), "Email", &json!({"user_id": user_id, "account_id": account_id}))?;
     let mut writes = vec![
         Write::Put(email_item, Some(Condition::not_exists())),
         Write::Put(
-            Item::new(&Key::account(&account_id), "Account", &account)?
-                .gsi1(keys::accounts_gsi1(&account_id)),
+            Item::new(&Key::account(&account_id), "Account", &account)?.gsi1(keys::accounts_gsi1(&account_id)),
             Some(Condition::not_exists()),
         ),
         Write::Put(
-            Item::new(&Key::user(&account_id, &user_id), "User", &user)?
-                .gsi1(keys::user_gsi1(&user_id)),
+            Item::new(&Key::user(&account_id, &user_id), "User", &user)?.gsi1(keys::user_gsi1(&user_id)),
             Some(Condition::not_exists()),
         ),
     ];
@@ -265,7 +210,7 @@ pub async fn register(services: &Services, input: RegisterInput) -> Result<Value
             &account_id,
             TransactionType::Subscription,
             plan.included_credits,
-            plan.included_credits,
+            Some(plan.included_credits),
             format!("Starting credits - {} plan", plan.name),
             now,
         );
@@ -274,10 +219,7 @@ pub async fn register(services: &Services, input: RegisterInput) -> Result<Value
     match services.store().await.transact(writes).await {
         Ok(()) => {}
         Err(StoreError::TransactionCancelled { failed }) if failed.contains(&0) => {
-            return Err(ApiError::field(
-                "email",
-                "A user with this email already exists.",
-            ));
+            return Err(ApiError::field("email", "A user with this email already exists."));
         }
         Err(err) => return Err(err.into()),
     }
@@ -293,12 +235,8 @@ pub async fn login(services: &Services, input: LoginInput) -> Result<Value, ApiE
         Ok(email) => store.get::<Value>(&Key::email(email.as_str())).await?,
         Err(_) => None,
     };
-    let pointer = found.and_then(|v| {
-        Some((
-            v.get("account_id")?.as_str()?.to_owned(),
-            v.get("user_id")?.as_str()?.to_owned(),
-        ))
-    });
+    let pointer =
+        found.and_then(|v| Some((v.get("account_id")?.as_str()?.to_owned(), v.get("user_id")?.as_str()?.to_owned())));
     let Some((account_id, user_id)) = pointer else {
         let password = input.password;
         blocking(move || PasswordHash::verify_dummy(&password)).await?;
@@ -338,27 +276,18 @@ pub async fn refresh(services: &Services, body: &[u8]) -> Result<Value, ApiError
     f.finish()?;
     let token = token.unwrap_or_default();
     let key = services.signing_key().await?;
-    let claims = key
-        .verify(&token, TokenType::Refresh)
-        .map_err(|e| match e {
-            TokenError::WrongType => ApiError::BadRequest("Invalid token type".into()),
-            _ => ApiError::Unauthenticated(INVALID_REFRESH.into()),
-        })?;
-    let Some((user, _account)) = load_user(services, &claims.account_id, &claims.user_id).await?
-    else {
+    let claims = key.verify(&token, TokenType::Refresh).map_err(|e| match e {
+        TokenError::WrongType => ApiError::BadRequest("Invalid token type".into()),
+        _ => ApiError::Unauthenticated(INVALID_REFRESH.into()),
+    })?;
+    let Some((user, _account)) = load_user(services, &claims.account_id, &claims.user_id).await? else {
         return Err(ApiError::NotFound("User not found".into()));
     };
     if !user.is_active || user.token_version != claims.ver {
         return Err(ApiError::Unauthenticated(INVALID_REFRESH.into()));
     }
     let access = key
-        .issue(
-            TokenType::Access,
-            &user.id,
-            &user.account_id,
-            user.token_version,
-            OffsetDateTime::now_utc(),
-        )
+        .issue(TokenType::Access, &user.id, &user.account_id, user.token_version, OffsetDateTime::now_utc())
         .map_err(ApiError::internal)?;
     Ok(json!({ "access": access.token, "access_expires_at": rfc3339(access.expires_at) }))
 }
@@ -366,19 +295,12 @@ pub async fn refresh(services: &Services, body: &[u8]) -> Result<Value, ApiError
 /// Resolves a bearer access token to its user and account. Refresh tokens, expired, tampered or
 /// foreign tokens, tokens of an inactive user and tokens older than the last password change are
 /// all 401.
-pub async fn authenticate(
-    services: &Services,
-    bearer: Option<&str>,
-) -> Result<Principal, ApiError> {
+pub async fn authenticate(services: &Services, bearer: Option<&str>) -> Result<Principal, ApiError> {
     let token = bearer.ok_or_else(ApiError::authentication_required)?;
     let key = services.signing_key().await?;
-    let claims = key
-        .verify(token, TokenType::Access)
-        .map_err(|_| ApiError::Unauthenticated(INVALID_TOKEN.into()))?;
+    let claims = key.verify(token, TokenType::Access).map_err(|_| ApiError::Unauthenticated(INVALID_TOKEN.into()))?;
     match load_user(services, &claims.account_id, &claims.user_id).await? {
-        Some((user, account)) if user.is_active && user.token_version == claims.ver => {
-            Ok(Principal { user, account })
-        }
+        Some((user, account)) if user.is_active && user.token_version == claims.ver => Ok(Principal { user, account }),
         _ => Err(ApiError::Unauthenticated(INVALID_TOKEN.into())),
     }
 }
@@ -403,13 +325,10 @@ pub async fn change_password(
     let new_password = input.new_password;
     let new_hash = PasswordHash::new_blocking(new_password).await?;
     let mut user = principal.user.clone();
-    let change = Change::new(
-        Key::user(&user.account_id, &user.id),
-        "SET password_hash = :hash, token_version = :next",
-    )
-    .value(":hash", store::s(new_hash.as_str()))
-    .value(":next", n(user.token_version + 1))
-    .condition(Condition::new("token_version = :current").value(":current", n(user.token_version)));
+    let change = Change::new(Key::user(&user.account_id, &user.id), "SET password_hash = :hash, token_version = :next")
+        .value(":hash", store::s(new_hash.as_str()))
+        .value(":next", n(user.token_version + 1))
+        .condition(Condition::new("token_version = :current").value(":current", n(user.token_version)));
     match services.store().await.update(change).await {
         Ok(_) => {}
         // Another change won the race; the caller's token is now stale.
@@ -420,11 +339,7 @@ pub async fn change_password(
     }
     user.token_version += 1;
     user.password_hash = new_hash;
-    token_pair(
-        services.signing_key().await?,
-        &user,
-        OffsetDateTime::now_utc(),
-    )
+    token_pair(services.signing_key().await?, &user, OffsetDateTime::now_utc())
 }
 
 #[cfg(test)]
@@ -433,26 +348,16 @@ mod tests {
 
     #[test]
     fn register_input_reports_every_field() {
-        let err = RegisterInput::from_body(
-            br#"{"email":"nope","password":"short","password_confirm":"other"}"#,
-        )
-        .unwrap_err();
+        let err =
+            RegisterInput::from_body(br#"{"email":"nope","password":"short","password_confirm":"other"}"#).unwrap_err();
         let errors = err.field_errors().unwrap();
         assert!(errors.get("email").is_some());
         assert!(errors.get("password").is_some());
-        let err = RegisterInput::from_body(
-            br#"{"email":"a@b.co","password":"long enough","password_confirm":"other"}"#,
-        )
-        .unwrap_err();
-        assert_eq!(
-            err.field_errors().unwrap().get("password_confirm").unwrap(),
-            [PASSWORDS_DIFFER]
-        );
-        let ok =
-            RegisterInput::from_body(br#"{"email":"A@B.co","password":"long enough"}"#).unwrap();
-        assert_eq!(
-            (ok.email.as_str(), ok.plan_id.as_str()),
-            ("a@b.co", DEFAULT_PLAN_ID)
-        );
+        let err =
+            RegisterInput::from_body(br#"{"email":"a@b.co","password":"long enough","password_confirm":"other"}"#)
+                .unwrap_err();
+        assert_eq!(err.field_errors().unwrap().get("password_confirm").unwrap(), [PASSWORDS_DIFFER]);
+        let ok = RegisterInput::from_body(br#"{"email":"A@B.co","password":"long enough"}"#).unwrap();
+        assert_eq!((ok.email.as_str(), ok.plan_id.as_str()), ("a@b.co", DEFAULT_PLAN_ID));
     }
 }

@@ -27,13 +27,8 @@ fn assignable(caller: &Caller, role: Role) -> bool {
 fn role_field(caller: &Caller) -> impl Fn(&Value) -> Result<Role, String> + '_ {
     move |value| {
         let text = string(value)?;
-        let role =
-            Role::parse(&text).ok_or_else(|| format!("\"{text}\" is not a valid choice."))?;
-        if assignable(caller, role) {
-            Ok(role)
-        } else {
-            Err(format!("You cannot give the role \"{text}\"."))
-        }
+        let role = Role::parse(&text).ok_or_else(|| format!("\"{text}\" is not a valid choice."))?;
+        if assignable(caller, role) { Ok(role) } else { Err(format!("You cannot give the role \"{text}\".")) }
     }
 }
 
@@ -43,10 +38,7 @@ async fn all_users(services: &Services, account_id: &str) -> Result<Vec<User>, A
         .await
         .query_all(Query::partition(keys::account_pk(account_id)).sk_prefix(keys::USER_PREFIX))
         .await?;
-    Ok(items
-        .into_iter()
-        .map(store::decode)
-        .collect::<Result<Vec<_>, _>>()?)
+    Ok(items.into_iter().map(store::decode).collect::<Result<Vec<_>, _>>()?)
 }
 
 /// Users of the account; filters `role`, `is_active`, `search` (email, username, names).
@@ -60,16 +52,8 @@ pub async fn list(
     Ok(all_users(services, caller.account_id())
         .await?
         .iter()
-        .filter(|u| {
-            query
-                .get("role")
-                .is_none_or(|r| Role::parse(r) == Some(u.role))
-        })
-        .filter(|u| {
-            query
-                .get("is_active")
-                .is_none_or(|v| (v == "true") == u.is_active)
-        })
+        .filter(|u| query.get("role").is_none_or(|r| Role::parse(r) == Some(u.role)))
+        .filter(|u| query.get("is_active").is_none_or(|v| (v == "true") == u.is_active))
         .filter(|u| {
             search.as_ref().is_none_or(|q| {
                 [&u.email, &u.username, &u.first_name, &u.last_name]
@@ -84,30 +68,17 @@ pub async fn list(
 /// A user of the acted-on account (managers only), else 404.
 pub async fn get(services: &Services, caller: &Caller, user_id: &str) -> Result<User, ApiError> {
     caller.require_manager()?;
-    services
-        .store()
-        .await
-        .by_id(user_id, |id| Key::user(caller.account_id(), id))
-        .await
+    services.store().await.by_id(user_id, |id| Key::user(caller.account_id(), id)).await
 }
 
 /// Creates a user: with a password it can sign in at once; `invite` creates it inactive and
 /// without a usable password until it is activated.
-pub async fn create(
-    services: &Services,
-    caller: &Caller,
-    body: &[u8],
-    invite: bool,
-) -> Result<Value, ApiError> {
+pub async fn create(services: &Services, caller: &Caller, body: &[u8], invite: bool) -> Result<Value, ApiError> {
     caller.require_manager()?;
     let mut f = Fields::parse(body)?;
     let email = f.required("email", Email::from_json);
     let role = f.required("role", role_field(caller));
-    let password = if invite {
-        None
-    } else {
-        f.required("password", |v| Password::parse(raw_string(v)?))
-    };
+    let password = if invite { None } else { f.required("password", |v| Password::parse(raw_string(v)?)) };
     let username = f.optional_str("username", 150);
     let first_name = f.optional_str("first_name", 150).unwrap_or_default();
     let last_name = f.optional_str("last_name", 150).unwrap_or_default();
@@ -119,8 +90,9 @@ pub async fn create(
     let password = match password {
         Some(p) => p,
         // An invited user gets a random password nobody knows; activation sets a real one.
-        None => Password::parse(format!("{}{}", uuid::Uuid::new_v4(), uuid::Uuid::new_v4()))
-            .map_err(ApiError::internal)?,
+        None => {
+            Password::parse(format!("{}{}", uuid::Uuid::new_v4(), uuid::Uuid::new_v4())).map_err(ApiError::internal)?
+        }
     };
     let hash = PasswordHash::new_blocking(password).await?;
     let plan = crate::accounts::load_plan(services, &caller.account.plan_id).await?;
@@ -141,40 +113,28 @@ pub async fn create(
         last_login: None,
         invited: invite,
     };
-    let email_item = Item::new(
-        &Key::email(email.as_str()),
-        "Email",
-        &json!({"user_id": user.id, "account_id": user.account_id}),
-    )?;
-    let count = Change::new(
-        Key::account(&user.account_id),
-        "SET user_count = if_not_exists(user_count, :one) + :one",
-    )
-    .value(":one", n(1))
-    .condition(
-        Condition::new("attribute_not_exists(user_count) OR user_count < :max")
-            .value(":max", n(max_users)),
-    );
+    let email_item =
+        Item::new(&Key::email(email.as_str()), "Email", &json!({"user_id": user.id, "account_id": user.account_id}))?;
+    let count = Change::new(Key::account(&user.account_id), "SET user_count = if_not_exists(user_count, :one) + :one")
+        .value(":one", n(1))
+        .condition(Condition::new("attribute_not_exists(user_count) OR user_count < :max").value(":max", n(max_users)));
     let writes = vec![
         Write::Put(email_item, Some(Condition::not_exists())),
         Write::Put(
-            Item::new(&Key::user(&user.account_id, &user.id), "User", &user)?
-                .gsi1(keys::user_gsi1(&user.id)),
+            Item::new(&Key::user(&user.account_id, &user.id), "User", &user)?.gsi1(keys::user_gsi1(&user.id)),
             Some(Condition::not_exists()),
         ),
         Write::Update(count),
     ];
     match services.store().await.transact(writes).await {
         Ok(()) => Ok(user.summary_json()),
-        Err(StoreError::TransactionCancelled { failed }) if failed.contains(&0) => Err(
-            ApiError::field("email", "A user with this email already exists."),
-        ),
-        Err(StoreError::TransactionCancelled { failed }) if failed.contains(&2) => {
-            Err(ApiError::field(
-                "non_field_errors",
-                format!("Your plan allows {max_users} user(s); remove one or upgrade the plan."),
-            ))
+        Err(StoreError::TransactionCancelled { failed }) if failed.contains(&0) => {
+            Err(ApiError::field("email", "A user with this email already exists."))
         }
+        Err(StoreError::TransactionCancelled { failed }) if failed.contains(&2) => Err(ApiError::field(
+            "non_field_errors",
+            format!("Your plan allows {max_users} user(s); remove one or upgrade the plan."),
+        )),
         Err(err) => Err(err.into()),
     }
 }
@@ -183,9 +143,7 @@ pub async fn create(
 /// manager; nobody changes themselves through these endpoints).
 fn require_may_change(caller: &Caller, target: &User) -> Result<(), ApiError> {
     if target.id == caller.user.id {
-        return Err(ApiError::Forbidden(
-            "Use auth/me/ and change-password/ for your own user.".into(),
-        ));
+        return Err(ApiError::Forbidden("Use auth/me/ and change-password/ for your own user.".into()));
     }
     let protected = matches!(target.role, Role::Owner | Role::Developer | Role::SystemBot);
     if protected && !caller.crosses_accounts() {
@@ -228,31 +186,18 @@ pub async fn update(
     if let Some(active) = is_active {
         user.is_active = active;
     }
-    let item = Item::new(&Key::user(&user.account_id, &user.id), "User", &user)?
-        .gsi1(keys::user_gsi1(&user.id));
+    let item = Item::new(&Key::user(&user.account_id, &user.id), "User", &user)?.gsi1(keys::user_gsi1(&user.id));
     // Only if nobody changed the password meanwhile (the hash is part of the item).
     let unchanged = Condition::new("token_version = :v").value(":v", n(user.token_version));
-    services
-        .store()
-        .await
-        .put(item, Some(unchanged))
-        .await
-        .map_err(|e| match e {
-            StoreError::ConditionFailed => {
-                ApiError::Conflict("The user changed meanwhile; try again.".into())
-            }
-            other => other.into(),
-        })?;
+    services.store().await.put(item, Some(unchanged)).await.map_err(|e| match e {
+        StoreError::ConditionFailed => ApiError::Conflict("The user changed meanwhile; try again.".into()),
+        other => other.into(),
+    })?;
     Ok(user.summary_json())
 }
 
 /// Activates a user; an invited user must be given its password here.
-pub async fn activate(
-    services: &Services,
-    caller: &Caller,
-    user_id: &str,
-    body: &[u8],
-) -> Result<Value, ApiError> {
+pub async fn activate(services: &Services, caller: &Caller, user_id: &str, body: &[u8]) -> Result<Value, ApiError> {
     let user = get(services, caller, user_id).await?;
     require_may_change(caller, &user)?;
     let mut f = Fields::parse(body)?;
@@ -262,12 +207,9 @@ pub async fn activate(
         f.optional("password", |v| Password::parse(raw_string(v)?))
     };
     f.finish()?;
-    let mut change = Change::new(
-        Key::user(&user.account_id, &user.id),
-        "SET is_active = :yes, invited = :no",
-    )
-    .value(":yes", store::boolean(true))
-    .value(":no", store::boolean(false));
+    let mut change = Change::new(Key::user(&user.account_id, &user.id), "SET is_active = :yes, invited = :no")
+        .value(":yes", store::boolean(true))
+        .value(":no", store::boolean(false));
     if let Some(password) = password {
         let hash = PasswordHash::new_blocking(password).await?;
         change = Change::new(
@@ -279,11 +221,7 @@ pub async fn activate(
         .value(":hash", store::s(hash.as_str()))
         .value(":one", n(1));
     }
-    let updated = services
-        .store()
-        .await
-        .update(change.condition(Condition::exists()))
-        .await?;
+    let updated = services.store().await.update(change.condition(Condition::exists())).await?;
     Ok(store::decode::<User>(updated)?.summary_json())
 }
 
@@ -292,30 +230,16 @@ pub async fn delete(services: &Services, caller: &Caller, user_id: &str) -> Resu
     let user = get(services, caller, user_id).await?;
     require_may_change(caller, &user)?;
     let mut writes = vec![
-        Write::Delete(
-            Key::user(&user.account_id, &user.id),
-            Some(Condition::exists()),
-        ),
+        Write::Delete(Key::user(&user.account_id, &user.id), Some(Condition::exists())),
         Write::Delete(Key::email(&user.email), None),
         Write::Update(
-            Change::new(
-                Key::account(&user.account_id),
-                "SET user_count = user_count - :one",
-            )
-            .value(":one", n(1))
-            .condition(Condition::new("user_count > :one")),
+            Change::new(Key::account(&user.account_id), "SET user_count = user_count - :one")
+                .value(":one", n(1))
+                .condition(Condition::new("user_count > :one")),
         ),
     ];
     writes.extend(
-        sites::grants_of(services, &caller.account, &user.id)
-            .await?
-            .into_iter()
-            .map(|k| Write::Delete(k, None)),
+        sites::grants_of(services, &caller.account, &user.id).await?.into_iter().map(|k| Write::Delete(k, None)),
     );
-    services
-        .store()
-        .await
-        .transact(writes)
-        .await
-        .map_err(StoreError::gone_is_not_found)
+    services.store().await.transact(writes).await.map_err(StoreError::gone_is_not_found)
 }

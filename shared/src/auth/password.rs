@@ -80,9 +80,7 @@ impl PasswordHash {
     /// Whether `candidate` is the password behind this hash. CPU-bound like [`PasswordHash::new`].
     pub fn verify(&self, candidate: &str) -> bool {
         match ParsedHash::new(&self.0) {
-            Ok(parsed) => Argon2::default()
-                .verify_password(candidate.as_bytes(), &parsed)
-                .is_ok(),
+            Ok(parsed) => Argon2::default().verify_password(candidate.as_bytes(), &parsed).is_ok(),
             Err(_) => false,
         }
     }
@@ -93,9 +91,7 @@ impl PasswordHash {
         static DUMMY: OnceLock<Option<PasswordHash>> = OnceLock::new();
         let dummy = DUMMY.get_or_init(|| {
             let random: String = uuid::Uuid::new_v4().to_string();
-            Password::parse(random)
-                .ok()
-                .and_then(|p| PasswordHash::new(&p).ok())
+            Password::parse(random).ok().and_then(|p| PasswordHash::new(&p).ok())
         });
         if let Some(hash) = dummy {
             let _ = hash.verify(candidate);

@@ -29,16 +29,12 @@ impl SigningKey {
     /// Builds the key from the secret's value: base64 of at least 32 random bytes.
     pub fn from_secret_string(secret: &str) -> Result<Self, SigningKeyError> {
         let secret = secret.trim();
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(secret)
-            .unwrap_or_else(|_| secret.as_bytes().to_vec());
+        let bytes =
+            base64::engine::general_purpose::STANDARD.decode(secret).unwrap_or_else(|_| secret.as_bytes().to_vec());
         if bytes.len() < 32 {
             return Err(SigningKeyError::TooShort);
         }
-        Ok(Self {
-            encoding: EncodingKey::from_secret(&bytes),
-            decoding: DecodingKey::from_secret(&bytes),
-        })
+        Ok(Self { encoding: EncodingKey::from_secret(&bytes), decoding: DecodingKey::from_secret(&bytes) })
     }
 }
 
@@ -51,31 +47,18 @@ pub struct SigningKeySource {
 
 impl SigningKeySource {
     pub fn new(secret_id: impl Into<String>) -> Self {
-        Self {
-            secret_id: secret_id.into(),
-            cell: OnceCell::new(),
-        }
+        Self { secret_id: secret_id.into(), cell: OnceCell::new() }
     }
 
-    pub async fn get(
-        &self,
-        client: &aws_sdk_secretsmanager::Client,
-    ) -> Result<&SigningKey, SigningKeyError> {
+    pub async fn get(&self, client: &aws_sdk_secretsmanager::Client) -> Result<&SigningKey, SigningKeyError> {
         self.cell
             .get_or_try_init(|| async {
-                let out = client
-                    .get_secret_value()
-                    .secret_id(&self.secret_id)
-                    .send()
-                    .await
-                    .map_err(|e| {
-                        SigningKeyError::Fetch(
-                            aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string(),
-                        )
-                    })?;
-                let value = out.secret_string().ok_or_else(|| {
-                    SigningKeyError::Fetch("the secret has no string value".into())
+                let out = client.get_secret_value().secret_id(&self.secret_id).send().await.map_err(|e| {
+                    SigningKeyError::Fetch(aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string())
                 })?;
+                let value = out
+                    .secret_string()
+                    .ok_or_else(|| SigningKeyError::Fetch("the secret has no string value".into()))?;
                 SigningKey::from_secret_string(value)
             })
             .await

@@ -92,11 +92,10 @@ impl SigningKey {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = LEEWAY_SECONDS;
         validation.set_required_spec_claims(&["exp", "iat"]);
-        let data =
-            decode::<Claims>(token, &self.decoding, &validation).map_err(|e| match e.kind() {
-                ErrorKind::ExpiredSignature => TokenError::Expired,
-                _ => TokenError::Invalid,
-            })?;
+        let data = decode::<Claims>(token, &self.decoding, &validation).map_err(|e| match e.kind() {
+            ErrorKind::ExpiredSignature => TokenError::Expired,
+            _ => TokenError::Invalid,
+        })?;
         if data.claims.token_type != expected {
             return Err(TokenError::WrongType);
         }
@@ -110,10 +109,7 @@ mod tests {
     use base64::Engine;
 
     fn key(byte: u8) -> SigningKey {
-        SigningKey::from_secret_string(
-            &base64::engine::general_purpose::STANDARD.encode([byte; 48]),
-        )
-        .unwrap()
+        SigningKey::from_secret_string(&base64::engine::general_purpose::STANDARD.encode([byte; 48])).unwrap()
     }
 
     fn b64(json: &str) -> String {
@@ -126,25 +122,12 @@ mod tests {
         let now = OffsetDateTime::now_utc();
         let access = k.issue(TokenType::Access, "u", "a", 3, now).unwrap();
         let claims = k.verify(&access.token, TokenType::Access).unwrap();
-        assert_eq!(
-            (
-                claims.user_id.as_str(),
-                claims.account_id.as_str(),
-                claims.ver
-            ),
-            ("u", "a", 3)
-        );
+        assert_eq!((claims.user_id.as_str(), claims.account_id.as_str(), claims.ver), ("u", "a", 3));
         assert_eq!(claims.exp - claims.iat, 15 * 60);
-        assert_eq!(
-            k.verify(&access.token, TokenType::Refresh),
-            Err(TokenError::WrongType)
-        );
+        assert_eq!(k.verify(&access.token, TokenType::Refresh), Err(TokenError::WrongType));
         let refresh = k.issue(TokenType::Refresh, "u", "a", 3, now).unwrap();
         assert_eq!(refresh.expires_at - now, Duration::days(7));
-        assert_eq!(
-            k.verify(&refresh.token, TokenType::Access),
-            Err(TokenError::WrongType)
-        );
+        assert_eq!(k.verify(&refresh.token, TokenType::Access), Err(TokenError::WrongType));
     }
 
     #[test]
@@ -152,15 +135,9 @@ mod tests {
         let k = key(1);
         let old = OffsetDateTime::now_utc() - Duration::minutes(16);
         let expired = k.issue(TokenType::Access, "u", "a", 0, old).unwrap();
-        assert_eq!(
-            k.verify(&expired.token, TokenType::Access),
-            Err(TokenError::Expired)
-        );
+        assert_eq!(k.verify(&expired.token, TokenType::Access), Err(TokenError::Expired));
 
-        let good = k
-            .issue(TokenType::Access, "u", "a", 0, OffsetDateTime::now_utc())
-            .unwrap()
-            .token;
+        let good = k.issue(TokenType::Access, "u", "a", 0, OffsetDateTime::now_utc()).unwrap().token;
         let parts: Vec<&str> = good.split('.').collect();
         let forged_payload = b64(&format!(
             r#"{{"user_id":"other","account_id":"a","type":"access","ver":0,"iat":{0},"exp":{1},"jti":"x"}}"#,
@@ -168,28 +145,12 @@ mod tests {
             OffsetDateTime::now_utc().unix_timestamp() + 600
         ));
         let tampered = format!("{}.{}.{}", parts[0], forged_payload, parts[2]);
-        assert_eq!(
-            k.verify(&tampered, TokenType::Access),
-            Err(TokenError::Invalid)
-        );
+        assert_eq!(k.verify(&tampered, TokenType::Access), Err(TokenError::Invalid));
 
-        let unsigned = format!(
-            "{}.{}.",
-            b64(r#"{"alg":"none","typ":"JWT"}"#),
-            forged_payload
-        );
-        assert_eq!(
-            k.verify(&unsigned, TokenType::Access),
-            Err(TokenError::Invalid)
-        );
+        let unsigned = format!("{}.{}.", b64(r#"{"alg":"none","typ":"JWT"}"#), forged_payload);
+        assert_eq!(k.verify(&unsigned, TokenType::Access), Err(TokenError::Invalid));
 
-        assert_eq!(
-            key(2).verify(&good, TokenType::Access),
-            Err(TokenError::Invalid)
-        );
-        assert_eq!(
-            k.verify("not-a-jwt", TokenType::Access),
-            Err(TokenError::Invalid)
-        );
+        assert_eq!(key(2).verify(&good, TokenType::Access), Err(TokenError::Invalid));
+        assert_eq!(k.verify("not-a-jwt", TokenType::Access), Err(TokenError::Invalid));
     }
 }

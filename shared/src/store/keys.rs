@@ -25,10 +25,7 @@ pub struct Key {
 
 impl Key {
     pub fn new(pk: impl Into<String>, sk: impl Into<String>) -> Self {
-        Self {
-            pk: pk.into(),
-            sk: sk.into(),
-        }
+        Self { pk: pk.into(), sk: sk.into() }
     }
 
     /// An account's own item: `ACCOUNT#<id>` / `ACCOUNT`.
@@ -65,26 +62,17 @@ impl Key {
 
     /// A sector (of one of the account's sites): `ACCOUNT#<account>` / `SECTOR#<sector>`.
     pub fn sector(account_id: &str, sector_id: &str) -> Self {
-        Self::new(
-            account_pk(account_id),
-            format!("{SECTOR_PREFIX}{sector_id}"),
-        )
+        Self::new(account_pk(account_id), format!("{SECTOR_PREFIX}{sector_id}"))
     }
 
     /// A user's access to a site: `ACCOUNT#<account>` / `SITEACCESS#<user>#<site>`.
     pub fn site_access(account_id: &str, user_id: &str, site_id: &str) -> Self {
-        Self::new(
-            account_pk(account_id),
-            format!("{SITE_ACCESS_PREFIX}{user_id}#{site_id}"),
-        )
+        Self::new(account_pk(account_id), format!("{SITE_ACCESS_PREFIX}{user_id}#{site_id}"))
     }
 
     /// A subscription of an account: `ACCOUNT#<account>` / `SUBSCRIPTION#<id>`.
     pub fn subscription(account_id: &str, subscription_id: &str) -> Self {
-        Self::new(
-            account_pk(account_id),
-            format!("{SUBSCRIPTION_PREFIX}{subscription_id}"),
-        )
+        Self::new(account_pk(account_id), format!("{SUBSCRIPTION_PREFIX}{subscription_id}"))
     }
 
     /// The account's settings: `ACCOUNT#<account>` / `SETTINGS`.
@@ -99,10 +87,7 @@ impl Key {
 
     /// A seed keyword (reference data): `SEEDKW` / `<industry>#<sector>#<id>`.
     pub fn seed_keyword(industry_id: &str, sector_id: &str, keyword_id: &str) -> Self {
-        Self::new(
-            SEED_KEYWORDS_PK,
-            format!("{industry_id}#{sector_id}#{keyword_id}"),
-        )
+        Self::new(SEED_KEYWORDS_PK, format!("{industry_id}#{sector_id}#{keyword_id}"))
     }
 }
 

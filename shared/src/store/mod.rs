@@ -67,8 +67,7 @@ pub struct Item {
 impl Item {
     /// Serialises `value` (a struct of plain fields) into an item at `key`.
     pub fn new<T: Serialize>(key: &Key, entity: &str, value: &T) -> Result<Self, StoreError> {
-        let mut attrs: RawItem =
-            serde_dynamo::to_item(value).map_err(|e| StoreError::Codec(e.to_string()))?;
+        let mut attrs: RawItem = serde_dynamo::to_item(value).map_err(|e| StoreError::Codec(e.to_string()))?;
         attrs.insert(keys::PK.into(), AttributeValue::S(key.pk.clone()));
         attrs.insert(keys::SK.into(), AttributeValue::S(key.sk.clone()));
         attrs.insert(keys::ENTITY.into(), AttributeValue::S(entity.into()));
@@ -76,27 +75,20 @@ impl Item {
     }
 
     pub fn gsi1(mut self, (pk, sk): (String, String)) -> Self {
-        self.attrs
-            .insert(keys::GSI1_PK.into(), AttributeValue::S(pk));
-        self.attrs
-            .insert(keys::GSI1_SK.into(), AttributeValue::S(sk));
+        self.attrs.insert(keys::GSI1_PK.into(), AttributeValue::S(pk));
+        self.attrs.insert(keys::GSI1_SK.into(), AttributeValue::S(sk));
         self
     }
 
     pub fn gsi2(mut self, (pk, sk): (String, String)) -> Self {
-        self.attrs
-            .insert(keys::GSI2_PK.into(), AttributeValue::S(pk));
-        self.attrs
-            .insert(keys::GSI2_SK.into(), AttributeValue::S(sk));
+        self.attrs.insert(keys::GSI2_PK.into(), AttributeValue::S(pk));
+        self.attrs.insert(keys::GSI2_SK.into(), AttributeValue::S(sk));
         self
     }
 
     /// Lets DynamoDB delete the item after `epoch_seconds`.
     pub fn expires_at(mut self, epoch_seconds: i64) -> Self {
-        self.attrs.insert(
-            keys::TTL.into(),
-            AttributeValue::N(epoch_seconds.to_string()),
-        );
+        self.attrs.insert(keys::TTL.into(), AttributeValue::N(epoch_seconds.to_string()));
         self
     }
 
@@ -120,10 +112,7 @@ pub struct Condition {
 
 impl Condition {
     pub fn new(expression: impl Into<String>) -> Self {
-        Self {
-            expression: expression.into(),
-            ..Self::default()
-        }
+        Self { expression: expression.into(), ..Self::default() }
     }
 
     /// The item must not exist yet.
@@ -159,13 +148,7 @@ pub struct Change {
 
 impl Change {
     pub fn new(key: Key, update: impl Into<String>) -> Self {
-        Self {
-            key,
-            update: update.into(),
-            condition: None,
-            names: HashMap::new(),
-            values: HashMap::new(),
-        }
+        Self { key, update: update.into(), condition: None, names: HashMap::new(), values: HashMap::new() }
     }
 
     pub fn name(mut self, placeholder: &str, name: &str) -> Self {
@@ -192,11 +175,7 @@ impl Change {
             values.extend(c.values);
             c.expression
         });
-        let parts = Parts {
-            expression,
-            names: opt_map(names),
-            values: opt_map(values),
-        };
+        let parts = Parts { expression, names: opt_map(names), values: opt_map(values) };
         (self.key, self.update, parts)
     }
 }
@@ -233,23 +212,12 @@ pub struct Query {
 impl Query {
     /// Items of the table partition `pk`, in sort-key order.
     pub fn partition(pk: impl Into<String>) -> Self {
-        Self {
-            index: None,
-            pk: pk.into(),
-            sk_prefix: None,
-            sk_range: None,
-            forward: true,
-            limit: None,
-            start: None,
-        }
+        Self { index: None, pk: pk.into(), sk_prefix: None, sk_range: None, forward: true, limit: None, start: None }
     }
 
     /// Items of partition `pk` on a global secondary index.
     pub fn index(index: &'static str, pk: impl Into<String>) -> Self {
-        Self {
-            index: Some(index),
-            ..Self::partition(pk)
-        }
+        Self { index: Some(index), ..Self::partition(pk) }
     }
 
     pub fn sk_prefix(mut self, prefix: impl Into<String>) -> Self {
@@ -299,10 +267,7 @@ fn opt_map<K, V>(map: HashMap<K, V>) -> Option<HashMap<K, V>> {
 
 impl Store {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self {
-            client,
-            table: table.into(),
-        }
+        Self { client, table: table.into() }
     }
 
     pub fn table(&self) -> &str {
@@ -329,11 +294,7 @@ impl Store {
 
     /// Reads the item at `key(id)` when `id` is an id this system issues; anything else, or a
     /// missing item, is a 404.
-    pub async fn by_id<T: DeserializeOwned>(
-        &self,
-        id: &str,
-        key: impl FnOnce(&str) -> Key,
-    ) -> Result<T, ApiError> {
+    pub async fn by_id<T: DeserializeOwned>(&self, id: &str, key: impl FnOnce(&str) -> Key) -> Result<T, ApiError> {
         if !crate::ids::is_valid_id(id) {
             return Err(ApiError::not_found());
         }
@@ -347,9 +308,7 @@ impl Store {
         for key in keys {
             wanted = wanted.keys(key_map(key));
         }
-        let wanted = wanted
-            .build()
-            .map_err(|e| StoreError::Request(e.to_string()))?;
+        let wanted = wanted.build().map_err(|e| StoreError::Request(e.to_string()))?;
         let mut pending = HashMap::from([(self.table.clone(), wanted)]);
         let mut found: HashMap<(String, String), RawItem> = HashMap::new();
         // Unprocessed keys are retried; DynamoDB returns them under throttling.
@@ -361,11 +320,7 @@ impl Store {
                 .send()
                 .await
                 .map_err(StoreError::request)?;
-            for item in out
-                .responses
-                .and_then(|mut r| r.remove(&self.table))
-                .unwrap_or_default()
-            {
+            for item in out.responses.and_then(|mut r| r.remove(&self.table)).unwrap_or_default() {
                 let (Some(AttributeValue::S(pk)), Some(AttributeValue::S(sk))) =
                     (item.get(keys::PK), item.get(keys::SK))
                 else {
@@ -378,19 +333,12 @@ impl Store {
                 None => break,
             }
         }
-        Ok(keys
-            .iter()
-            .map(|k| found.remove(&(k.pk.clone(), k.sk.clone())))
-            .collect())
+        Ok(keys.iter().map(|k| found.remove(&(k.pk.clone(), k.sk.clone()))).collect())
     }
 
     /// Writes an item, optionally under a condition ([`StoreError::ConditionFailed`] when it fails).
     pub async fn put(&self, item: Item, condition: Option<Condition>) -> Result<(), StoreError> {
-        let Parts {
-            expression,
-            names,
-            values,
-        } = split(condition);
+        let Parts { expression, names, values } = split(condition);
         self.client
             .put_item()
             .table_name(&self.table)
@@ -429,19 +377,13 @@ impl Store {
                     .send()
                     .await
                     .map_err(StoreError::request)?;
-                match out
-                    .unprocessed_items
-                    .and_then(|mut u| u.remove(&self.table))
-                    .filter(|r| !r.is_empty())
-                {
+                match out.unprocessed_items.and_then(|mut u| u.remove(&self.table)).filter(|r| !r.is_empty()) {
                     Some(rest) if attempt < 7 => {
                         requests = rest;
                         tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
                     }
                     Some(_) => {
-                        return Err(StoreError::Request(
-                            "batch write left items unprocessed".into(),
-                        ));
+                        return Err(StoreError::Request("batch write left items unprocessed".into()));
                     }
                     None => break,
                 }
@@ -452,15 +394,7 @@ impl Store {
 
     /// Applies an update expression and returns the item as it is after the update.
     pub async fn update(&self, change: Change) -> Result<RawItem, StoreError> {
-        let (
-            key,
-            update,
-            Parts {
-                expression: condition,
-                names,
-                values,
-            },
-        ) = change.merged();
+        let (key, update, Parts { expression: condition, names, values }) = change.merged();
         let out = self
             .client
             .update_item()
@@ -482,29 +416,21 @@ impl Store {
 
     /// Writes all of `writes` or none of them (at most 100 per transaction).
     pub async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
-        let items = writes
-            .into_iter()
-            .map(|w| self.transact_item(w))
-            .collect::<Result<Vec<_>, _>>()?;
-        self.client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-            .map_err(|err| match err.as_service_error() {
-                Some(TransactWriteItemsError::TransactionCanceledException(e)) => {
-                    StoreError::TransactionCancelled {
-                        failed: e
-                            .cancellation_reasons()
-                            .iter()
-                            .enumerate()
-                            .filter(|(_, r)| r.code() == Some("ConditionalCheckFailed"))
-                            .map(|(i, _)| i)
-                            .collect(),
-                    }
-                }
+        let items = writes.into_iter().map(|w| self.transact_item(w)).collect::<Result<Vec<_>, _>>()?;
+        self.client.transact_write_items().set_transact_items(Some(items)).send().await.map_err(|err| {
+            match err.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(e)) => StoreError::TransactionCancelled {
+                    failed: e
+                        .cancellation_reasons()
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, r)| r.code() == Some("ConditionalCheckFailed"))
+                        .map(|(i, _)| i)
+                        .collect(),
+                },
                 _ => StoreError::request(err),
-            })?;
+            }
+        })?;
         Ok(())
     }
 
@@ -512,11 +438,7 @@ impl Store {
         let build = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Request(e.to_string());
         let item = match write {
             Write::Put(item, condition) => {
-                let Parts {
-                    expression,
-                    names,
-                    values,
-                } = split(condition);
+                let Parts { expression, names, values } = split(condition);
                 TransactWriteItem::builder().put(
                     Put::builder()
                         .table_name(&self.table)
@@ -529,15 +451,7 @@ impl Store {
                 )
             }
             Write::Update(change) => {
-                let (
-                    key,
-                    update,
-                    Parts {
-                        expression: condition,
-                        names,
-                        values,
-                    },
-                ) = change.merged();
+                let (key, update, Parts { expression: condition, names, values }) = change.merged();
                 TransactWriteItem::builder().update(
                     Update::builder()
                         .table_name(&self.table)
@@ -551,11 +465,7 @@ impl Store {
                 )
             }
             Write::Delete(key, condition) => {
-                let Parts {
-                    expression,
-                    names,
-                    values,
-                } = split(condition);
+                let Parts { expression, names, values } = split(condition);
                 TransactWriteItem::builder().delete(
                     Delete::builder()
                         .table_name(&self.table)
@@ -615,10 +525,7 @@ impl Store {
             .send()
             .await
             .map_err(StoreError::request)?;
-        Ok(QueryPage {
-            items: out.items.unwrap_or_default(),
-            next: out.last_evaluated_key.filter(|k| !k.is_empty()),
-        })
+        Ok(QueryPage { items: out.items.unwrap_or_default(), next: out.last_evaluated_key.filter(|k| !k.is_empty()) })
     }
 
     /// Every item of a query, following the cursor to the end.
@@ -648,16 +555,8 @@ struct Parts {
 
 fn split(condition: Option<Condition>) -> Parts {
     match condition {
-        Some(c) => Parts {
-            expression: Some(c.expression),
-            names: opt_map(c.names),
-            values: opt_map(c.values),
-        },
-        None => Parts {
-            expression: None,
-            names: None,
-            values: None,
-        },
+        Some(c) => Parts { expression: Some(c.expression), names: opt_map(c.names), values: opt_map(c.values) },
+        None => Parts { expression: None, names: None, values: None },
     }
 }
 

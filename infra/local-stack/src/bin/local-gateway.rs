@@ -17,40 +17,49 @@ fn arg(args: &[String], name: &str) -> Option<String> {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     igny8_domain::telemetry::init();
     let args: Vec<String> = std::env::args().collect();
-    let port: u16 = arg(&args, "--port")
-        .map(|p| p.parse())
-        .transpose()?
-        .unwrap_or(8000);
+    let port: u16 = arg(&args, "--port").map(|p| p.parse()).transpose()?.unwrap_or(8000);
     let prefix = arg(&args, "--prefix").unwrap_or_else(|| "igny8-local".into());
-    let endpoint = std::env::var("AWS_ENDPOINT_URL")
-        .map_err(|_| "AWS_ENDPOINT_URL must name the local endpoint")?;
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").map_err(|_| "AWS_ENDPOINT_URL must name the local endpoint")?;
 
     let template = Template::load_default()?;
-    let provisioned = bootstrap(&endpoint, &LocalNames::new(prefix), &template).await?;
+    let mut provisioned = bootstrap(&endpoint, &LocalNames::new(prefix), &template).await?;
+    // Accounts without their own provider settings use the provider TEST server, here only.
+    let provider = if args.iter().any(|a| a == "--no-provider-test-server") {
+        None
+    } else {
+        let server = provider_test_server::ProviderTestServer::start_on(8089).await?;
+        provisioned.config.provider_test_server_url = Some(server.base_url());
+        Some(server)
+    };
     let sdk = local_sdk_config(&endpoint).await;
     let handlers = functions::handlers(&provisioned.config, &sdk);
+    let workers = functions::sqs_handlers(&provisioned.config, &sdk);
+    local_stack::workers::start_all(
+        &template,
+        &provisioned.queue_urls,
+        &workers,
+        &aws_sdk_sqs::Client::new(&sdk),
+        std::time::Duration::from_secs(5),
+    )?;
     let gateway = Gateway::new(template.routes.clone(), template.cors.clone(), handlers)?;
 
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     let base = format!("http://localhost:{port}");
-    println!(
-        "IGNY8 API on {base}/api/v1/  (AWS endpoint {endpoint}, table {})",
-        provisioned.config.table_name
-    );
+    println!("IGNY8 API on {base}/api/v1/  (AWS endpoint {endpoint}, table {})", provisioned.config.table_name);
     for (function, routes) in routes_by_function(gateway.routes()) {
         println!(
             "  {function}: {}",
-            routes
-                .iter()
-                .map(|r| format!("{} {}", r.method, r.path))
-                .collect::<Vec<_>>()
-                .join(", ")
+            routes.iter().map(|r| format!("{} {}", r.method, r.path)).collect::<Vec<_>>().join(", ")
         );
     }
+    for worker in &template.sqs_workers {
+        println!("  {} polls {}", worker.binary, worker.queue);
+    }
+    if let Some(server) = &provider {
+        println!("AI calls of accounts without provider settings go to the provider TEST server on {}", server.base_url());
+    }
     println!("Register the first user:");
-    println!(
-        "  curl -s -X POST {base}/api/v1/auth/register/ -H 'content-type: application/json' \\"
-    );
+    println!("  curl -s -X POST {base}/api/v1/auth/register/ -H 'content-type: application/json' \\");
     println!("       -d '{{\"email\":\"owner@example.com\",\"password\":\"change-me-please\"}}'");
     println!("Press Ctrl-C to stop.");
 

@@ -1,0 +1,83 @@
+//! `/api/v1/system/`: AI task progress, prompts, and the account's provider settings. A thin
+//! adapter from HTTP to the domain crate.
+
+use igny8_domain::access::Caller;
+use igny8_domain::ai::{prompts, settings};
+use igny8_domain::http::{Reply, RequestCtx, find_route};
+use igny8_domain::{ApiError, Services, accounts, jobs};
+use lambda_http::{Body, Request, Response};
+
+pub const PREFIX: &str = "/api/v1/system/";
+
+const ROUTES: &[&str] = &[
+    "settings/task_progress/{task_id}/",
+    "settings/integrations/{pk}/save/",
+    "settings/integrations/{pk}/",
+    "prompts/by_type/{prompt_type}/",
+    "prompts/save/",
+    "prompts/reset/",
+    "prompts/",
+];
+
+fn methods(pattern: &str) -> &'static [&'static str] {
+    match pattern {
+        "settings/integrations/{pk}/" => &["GET", "PUT"],
+        "settings/integrations/{pk}/save/" | "prompts/save/" | "prompts/reset/" => &["POST"],
+        _ => &["GET"],
+    }
+}
+
+fn scope(pattern: &str) -> &'static str {
+    if pattern.starts_with("settings/integrations/") { "system_admin" } else { "system" }
+}
+
+/// Handles one API Gateway request.
+pub async fn handle(services: &Services, request: Request) -> Response<Body> {
+    let mut ctx = RequestCtx::new(request, &services.config);
+    let result = route(services, &mut ctx).await;
+    ctx.finish(result)
+}
+
+async fn route(services: &Services, ctx: &mut RequestCtx) -> Result<Reply, ApiError> {
+    let rest = ctx.path_under(PREFIX).ok_or_else(ApiError::not_found)?;
+    let (pattern, params) = find_route(ROUTES, &rest).ok_or_else(ApiError::not_found)?;
+    let method = ctx.method().as_str().to_owned();
+    if !methods(pattern).contains(&method.as_str()) {
+        return Err(ApiError::MethodNotAllowed);
+    }
+    ctx.set_route(format!("{method} {PREFIX}{pattern}"));
+    let principal = accounts::authenticate(services, ctx.bearer()).await?;
+    ctx.set_principal(&principal);
+    ctx.throttle(services, scope(pattern), Some(&principal.user)).await?;
+    let caller = Caller::resolve(services, principal, ctx.query()).await?;
+    let param = |name: &str| params.get(name).map(String::as_str).unwrap_or_default();
+    match pattern {
+        "settings/task_progress/{task_id}/" => {
+            let job =
+                jobs::load(services, caller.account_id(), param("task_id")).await?.ok_or_else(ApiError::not_found)?;
+            Ok(Reply::ok(job.progress_json()))
+        }
+        "settings/integrations/{pk}/" if method == "GET" => {
+            caller.require_manager()?;
+            Ok(Reply::ok(settings::get(services, caller.account_id(), param("pk")).await?))
+        }
+        "settings/integrations/{pk}/" | "settings/integrations/{pk}/save/" => {
+            caller.require_manager()?;
+            let saved = settings::save(services, caller.account_id(), param("pk"), ctx.body()).await?;
+            Ok(Reply::ok(saved).with_message("Settings saved"))
+        }
+        "prompts/by_type/{prompt_type}/" => {
+            Ok(Reply::ok(prompts::get(services, caller.account_id(), param("prompt_type")).await?))
+        }
+        "prompts/save/" => {
+            caller.require_manager()?;
+            Ok(Reply::ok(prompts::save(services, caller.account_id(), ctx.body()).await?).with_message("Prompt saved"))
+        }
+        "prompts/reset/" => {
+            caller.require_manager()?;
+            Ok(Reply::ok(prompts::reset(services, caller.account_id(), ctx.body()).await?)
+                .with_message("Prompt reset to the default"))
+        }
+        _ => ctx.page(prompts::list(services, caller.account_id()).await?),
+    }
+}

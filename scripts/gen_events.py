@@ -1,0 +1,94 @@
+"""Writes events/<route>.json: one API Gateway (HTTP API, payload 2.0) event per HttpApi route of
+template.yaml, for `cargo lambda invoke --data-file`. Placeholders in <angle brackets> stand for
+ids and tokens. Run with the project's venv: .venv/bin/python scripts/gen_events.py"""
+
+import json
+import re
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+PUBLIC = ("/register/", "/login/", "/refresh/", "/plans/", "/industries/", "/seed-keywords/")
+SAMPLES = {
+    ("POST", "/api/v1/auth/register/"): {"email": "owner@example.com", "password": "change-me-please", "first_name": "Ada", "plan_id": "starter"},
+    ("POST", "/api/v1/auth/login/"): {"email": "owner@example.com", "password": "change-me-please"},
+    ("POST", "/api/v1/auth/refresh/"): {"refresh": "<refresh token from auth-login>"},
+    ("POST", "/api/v1/auth/change-password/"): {"old_password": "change-me-please", "new_password": "a-better-passphrase"},
+    ("POST", "/api/v1/auth/users/"): {"email": "editor@example.com", "password": "editor-passphrase", "role": "editor"},
+    ("POST", "/api/v1/auth/users/invite/"): {"email": "viewer@example.com", "role": "viewer"},
+    ("POST", "/api/v1/auth/users/{id}/activate/"): {"password": "viewer-passphrase"},
+    ("POST", "/api/v1/auth/sites/"): {"name": "My Blog", "domain": "blog.example.com", "industry_id": "healthcare"},
+    ("POST", "/api/v1/auth/sites/{id}/select_sectors/"): {"industry_id": "healthcare", "sector_ids": ["healthcare--dental-care"]},
+    ("POST", "/api/v1/auth/sectors/"): {"site_id": "<site id>", "name": "Dental implants"},
+    ("POST", "/api/v1/auth/site-access/"): {"user_id": "<editor user id>", "site_id": "<site id>"},
+    ("POST", "/api/v1/auth/subscriptions/"): {"plan_id": "growth"},
+    ("POST", "/api/v1/auth/accounts/"): {"email": "new-owner@example.com", "password": "change-me-please"},
+    ("POST", "/api/v1/account/team/"): {"email": "admin@example.com", "password": "admin-passphrase", "role": "admin"},
+    ("PATCH", "/api/v1/account/settings/"): {"timezone": "Europe/Berlin", "language": "de"},
+    ("PUT", "/api/v1/system/settings/integrations/{pk}/"): {"apiKey": "<provider api key>", "config": {"model": "gpt-4o-mini", "max_tokens": 4000, "temperature": 0.7}},
+    ("POST", "/api/v1/system/settings/integrations/{pk}/save/"): {"config": {"model": "gpt-4o-mini"}},
+    ("POST", "/api/v1/system/prompts/save/"): {"prompt_type": "clustering", "prompt_value": "Group the keywords..."},
+    ("POST", "/api/v1/system/prompts/reset/"): {"prompt_type": "clustering"},
+}
+
+
+class Loader(yaml.SafeLoader):
+    pass
+
+
+def _any_tag(loader, _suffix, node):
+    if isinstance(node, yaml.ScalarNode):
+        return loader.construct_scalar(node)
+    if isinstance(node, yaml.SequenceNode):
+        return loader.construct_sequence(node)
+    return loader.construct_mapping(node)
+
+
+Loader.add_multi_constructor("!", _any_tag)
+
+
+def main() -> None:
+    template = yaml.load((ROOT / "template.yaml").read_text(), Loader=Loader)
+    out = ROOT / "events"
+    for old in out.glob("*.json"):
+        old.unlink()
+    for resource in template["Resources"].values():
+        if resource.get("Type") != "AWS::Serverless::Function":
+            continue
+        for event in resource["Properties"].get("Events", {}).values():
+            if event["Type"] != "HttpApi":
+                continue
+            path, method = event["Properties"]["Path"], event["Properties"]["Method"].upper()
+            route_key = f"{method} {path}"
+            greedy = "{proxy+}" in path
+            raw = "/api/v1/unknown/" if greedy else re.sub(r"\{([a-z_]+)\}", lambda m: f"<{m.group(1).replace('_', ' ')}>", path)
+            params = {"proxy": "api/v1/unknown/"} if greedy else {p: f"<{p.replace('_', ' ')}>" for p in re.findall(r"\{([a-z_]+)\}", path)}
+            http_method = "GET" if method == "ANY" else method
+            headers = {"host": "localhost:8000", "user-agent": "curl/8.5.0", "accept": "*/*"}
+            body = SAMPLES.get((method, path))
+            if body is None and method in ("POST", "PUT", "PATCH"):
+                body = {}
+            if body is not None:
+                headers["content-type"] = "application/json"
+            if not greedy and not any(p in path for p in PUBLIC):
+                headers["authorization"] = "Bearer <access token from auth-login>"
+            doc = {
+                "version": "2.0", "routeKey": route_key, "rawPath": raw, "rawQueryString": "", "headers": headers,
+                "requestContext": {
+                    "accountId": "000000000000", "apiId": "local", "domainName": "localhost:8000", "domainPrefix": "localhost",
+                    "http": {"method": http_method, "path": raw, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "curl/8.5.0"},
+                    "requestId": "event", "routeKey": route_key, "stage": "$default", "time": "22/Nov/2026:12:00:00 +0000", "timeEpoch": 1795377600000,
+                },
+                "isBase64Encoded": False,
+            }
+            if params:
+                doc["pathParameters"] = params
+            if body is not None:
+                doc["body"] = json.dumps(body)
+            slug = "fallback-any" if greedy else re.sub(r"[^a-z0-9]+", "-", path.replace("/api/v1/", "").lower()).strip("-") + f"-{method.lower()}"
+            (out / f"{slug}.json").write_text(json.dumps(doc, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,509 @@
+//! The AI functions the workers run. Each has two halves:
+//! - [`run_model`] asks the provider and turns the answers into one validated output (ids of new
+//!   records are assigned here and saved with the output);
+//! - [`apply`] writes that output. Every write is idempotent (puts of known ids, sets of
+//!   values), so a re-run after a crash replays it without duplicates.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use super::prompts;
+use super::provider::{ChatReply, ChatRequest, ProviderClient, ProviderError, RetryPolicy};
+use super::settings::{self, ModelConfig};
+use crate::credits::CreditCosts;
+use crate::jobs::{self, AiFunction, Job, Phase};
+use crate::planner::{self, Cluster, Idea, Keyword};
+use crate::store::{Change, Condition, Item, Key, StoreError, Write, keys, s};
+use crate::{ApiError, Services, ids, usage};
+
+/// Keywords per clustering call: what the model's context handles well.
+pub const CLUSTER_BATCH: usize = 20;
+/// Clustering calls in flight at once for one job.
+pub const CLUSTER_CONCURRENCY: usize = 4;
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum JobError {
+    /// Worth another attempt (provider unavailable, malformed answer).
+    #[error("{message}")]
+    Retry { message: String, kind: &'static str },
+    /// Will fail again (no settings, nothing to work on, refused request).
+    #[error("{message}")]
+    Fatal { message: String, kind: &'static str },
+}
+
+impl JobError {
+    fn malformed(detail: impl std::fmt::Display) -> Self {
+        Self::Retry {
+            message: format!("The model's answer was not the JSON asked for: {detail}"),
+            kind: "MalformedOutput",
+        }
+    }
+
+    fn fatal(message: impl Into<String>, kind: &'static str) -> Self {
+        Self::Fatal { message: message.into(), kind }
+    }
+}
+
+impl From<ProviderError> for JobError {
+    fn from(err: ProviderError) -> Self {
+        match err {
+            ProviderError::Refused { .. } => Self::Fatal { message: err.to_string(), kind: err.kind() },
+            other => Self::Retry { message: other.to_string(), kind: other.kind() },
+        }
+    }
+}
+
+/// How many credits to reserve for a job, and in how many parts it runs.
+pub fn estimate(costs: &CreditCosts, function: AiFunction, input: &Value) -> (i64, u32) {
+    let count = |field: &str| input[field].as_array().map_or(0, Vec::len);
+    match function {
+        AiFunction::AutoCluster => {
+            let parts = count("keyword_ids").div_ceil(CLUSTER_BATCH).max(1) as u32;
+            (costs.cost(function.operation(), parts as u64), parts)
+        }
+        AiFunction::GenerateIdeas => {
+            let clusters = count("cluster_ids").max(1) as u32;
+            (costs.cost(function.operation(), clusters as u64), clusters)
+        }
+        AiFunction::GenerateContent => {
+            let words = input["estimated_word_count"].as_u64().unwrap_or(1000);
+            (costs.cost(function.operation(), words), 1)
+        }
+        AiFunction::GenerateImagePrompts | AiFunction::GenerateImages => {
+            let n = count("ids").max(1) as u32;
+            (costs.cost(function.operation(), n as u64), n)
+        }
+    }
+}
+
+/// What one model call cost.
+fn call_record(reply: &ChatReply) -> Value {
+    json!({
+        "id": ids::new_id(), "model": reply.model, "input_tokens": reply.input_tokens, "output_tokens": reply.output_tokens,
+        "cost_usd": reply.cost_usd, "duration_ms": reply.duration_ms, "attempts": reply.attempts,
+    })
+}
+
+struct Model {
+    client: ProviderClient,
+    config: ModelConfig,
+}
+
+impl Model {
+    async fn ask(&self, system: &str, instructions: &str, input: &Value) -> Result<(Value, Value), JobError> {
+        let request = ChatRequest {
+            model: self.config.model.clone(),
+            system: system.to_owned(),
+            user: prompts::with_input(instructions, input),
+            temperature: self.config.temperature,
+            max_tokens: self.config.max_tokens,
+            json: true,
+        };
+        let reply = self.client.chat(&request).await?;
+        let parsed: Value = serde_json::from_str(reply.content.trim()).map_err(JobError::malformed)?;
+        if !parsed.is_object() {
+            return Err(JobError::malformed("not a JSON object"));
+        }
+        Ok((parsed, call_record(&reply)))
+    }
+}
+
+async fn model(services: &Services, account_id: &str, retry: RetryPolicy) -> Result<Model, JobError> {
+    let config = settings::model_config(services, account_id)
+        .await
+        .map_err(|e| JobError::Retry { message: e.to_string(), kind: "StoreError" })?
+        .map_err(|e| JobError::fatal(e.0, "ConfigurationError"))?;
+    let client = ProviderClient::new(services.http().await.clone(), &config.base_url, &config.api_key, retry);
+    Ok(Model { client, config })
+}
+
+fn sector_of(job: &Job) -> Result<String, JobError> {
+    job.input["sector_id"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| JobError::fatal("The job names no sector.", "InvalidInput"))
+}
+
+fn id_list(job: &Job, field: &str) -> Vec<String> {
+    job.input[field]
+        .as_array()
+        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+        .unwrap_or_default()
+}
+
+fn store_err(e: ApiError) -> JobError {
+    JobError::Retry { message: e.to_string(), kind: "StoreError" }
+}
+
+/// Asks the model and returns the job's validated output.
+pub async fn run_model(services: &Services, job: &Job, retry: RetryPolicy) -> Result<Value, JobError> {
+    match job.function {
+        AiFunction::AutoCluster => auto_cluster(services, job, retry).await,
+        AiFunction::GenerateIdeas => generate_ideas(services, job, retry).await,
+        other => Err(JobError::fatal(format!("{other:?} is not run by this worker yet"), "UnsupportedFunction")),
+    }
+}
+
+fn norm(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
+}
+
+/// Parses one clustering answer: `{"clusters": [{"name", "description", "keywords": [..]}]}`.
+fn parse_clusters(answer: &Value) -> Result<Vec<(String, String, Vec<String>)>, JobError> {
+    let clusters = answer["clusters"].as_array().ok_or_else(|| JobError::malformed("no \"clusters\" list"))?;
+    clusters
+        .iter()
+        .map(|c| {
+            let name = c["name"]
+                .as_str()
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .ok_or_else(|| JobError::malformed("a cluster without a name"))?;
+            let keywords =
+                c["keywords"].as_array().ok_or_else(|| JobError::malformed("a cluster without a keywords list"))?;
+            let keywords = keywords
+                .iter()
+                .map(|k| {
+                    k.as_str().map(str::to_owned).ok_or_else(|| JobError::malformed("a keyword that is not a string"))
+                })
+                .collect::<Result<_, _>>()?;
+            Ok((
+                name.chars().take(200).collect(),
+                c["description"].as_str().unwrap_or_default().chars().take(2000).collect(),
+                keywords,
+            ))
+        })
+        .collect()
+}
+
+async fn auto_cluster(services: &Services, job: &Job, retry: RetryPolicy) -> Result<Value, JobError> {
+    let sector_id = sector_of(job)?;
+    let wanted = id_list(job, "keyword_ids");
+    let keywords: Vec<Keyword> =
+        planner::in_sector::<Keyword>(services, &job.account_id, &sector_id, planner::KEYWORD_PREFIX)
+            .await
+            .map_err(store_err)?
+            .into_iter()
+            .filter(|k| wanted.contains(&k.id))
+            .collect();
+    if keywords.is_empty() {
+        return Err(JobError::fatal("None of the keywords exist any more.", "InvalidInput"));
+    }
+    let model = model(services, &job.account_id, retry).await?;
+    let instructions = prompts::prompt(services, &job.account_id, "clustering").await.map_err(store_err)?;
+    let batches: Vec<&[Keyword]> = keywords.chunks(CLUSTER_BATCH).collect();
+    let total = batches.len() as u32;
+
+    // Batches run a few at a time; merged in batch order so that the result is deterministic.
+    let mut answers = Vec::with_capacity(batches.len());
+    for (wave_index, wave) in batches.chunks(CLUSTER_CONCURRENCY).enumerate() {
+        let calls = wave.iter().map(|batch| {
+            let input = json!({"task": "auto_cluster", "keywords": batch.iter().map(|k| k.keyword.clone()).collect::<Vec<_>>()});
+            let model = &model;
+            let instructions = &instructions;
+            async move { model.ask("You answer only with JSON.", instructions, &input).await }
+        });
+        for answer in futures_util::future::join_all(calls).await {
+            answers.push(answer?);
+        }
+        let done = ((wave_index + 1) * CLUSTER_CONCURRENCY).min(batches.len()) as u32;
+        let pct = 25 + (50 * done / total.max(1)) as u8;
+        jobs::progress(services, job, Phase::AiCall, pct, &format!("Clustered {done} of {total} parts"), done)
+            .await
+            .map_err(store_err)?;
+    }
+
+    // Merge: one cluster per name, each keyword in at most one cluster, only keywords asked about.
+    let mut clusters: Vec<(String, String, Vec<String>)> = Vec::new();
+    let mut taken: HashMap<String, ()> = HashMap::new();
+    let mut calls = Vec::new();
+    for ((answer, call), batch) in answers.into_iter().zip(&batches) {
+        calls.push(call);
+        let by_text: HashMap<String, &Keyword> = batch.iter().map(|k| (norm(&k.keyword), k)).collect();
+        for (name, description, members) in parse_clusters(&answer)? {
+            let ids: Vec<String> = members
+                .iter()
+                .filter_map(|m| by_text.get(&norm(m)))
+                .filter(|k| taken.insert(k.id.clone(), ()).is_none())
+                .map(|k| k.id.clone())
+                .collect();
+            if ids.is_empty() {
+                continue;
+            }
+            match clusters.iter_mut().find(|(n, _, _)| norm(n) == norm(&name)) {
+                Some((_, _, existing)) => existing.extend(ids),
+                None => clusters.push((name, description, ids)),
+            }
+        }
+    }
+    if clusters.is_empty() {
+        return Err(JobError::malformed("no cluster holds any of the keywords"));
+    }
+    let clusters: Vec<Value> = clusters
+        .into_iter()
+        .map(|(name, description, keyword_ids)| json!({"id": ids::new_id(), "name": name, "description": description, "keyword_ids": keyword_ids}))
+        .collect();
+    Ok(json!({"clusters": clusters, "calls": calls, "parts": total}))
+}
+
+async fn generate_ideas(services: &Services, job: &Job, retry: RetryPolicy) -> Result<Value, JobError> {
+    let sector_id = sector_of(job)?;
+    let wanted = id_list(job, "cluster_ids");
+    let clusters: Vec<Cluster> =
+        planner::in_sector::<Cluster>(services, &job.account_id, &sector_id, planner::CLUSTER_PREFIX)
+            .await
+            .map_err(store_err)?
+            .into_iter()
+            .filter(|c| wanted.contains(&c.id))
+            .collect();
+    if clusters.is_empty() {
+        return Err(JobError::fatal("None of the clusters exist any more.", "InvalidInput"));
+    }
+    let keywords: Vec<Keyword> =
+        planner::in_sector(services, &job.account_id, &sector_id, planner::KEYWORD_PREFIX).await.map_err(store_err)?;
+    let model = model(services, &job.account_id, retry).await?;
+    let instructions = prompts::prompt(services, &job.account_id, "ideas").await.map_err(store_err)?;
+    let mut ideas = Vec::new();
+    let mut calls = Vec::new();
+    for (done, cluster) in clusters.iter().enumerate() {
+        let members: Vec<&str> = keywords
+            .iter()
+            .filter(|k| k.cluster_id.as_deref() == Some(&cluster.id))
+            .map(|k| k.keyword.as_str())
+            .collect();
+        let input = json!({"task": "generate_ideas", "cluster": {"name": cluster.name, "description": cluster.description, "keywords": members}});
+        let (answer, call) = model.ask("You answer only with JSON.", &instructions, &input).await?;
+        calls.push(call);
+        let list = answer["ideas"].as_array().ok_or_else(|| JobError::malformed("no \"ideas\" list"))?;
+        for idea in list {
+            let title = idea["title"]
+                .as_str()
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .ok_or_else(|| JobError::malformed("an idea without a title"))?;
+            let targets: Vec<String> = idea["target_keywords"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|k| k.as_str().map(str::to_owned)).collect())
+                .unwrap_or_default();
+            ideas.push(json!({
+                "id": ids::new_id(), "cluster_id": cluster.id, "title": title.chars().take(300).collect::<String>(),
+                "description": idea["description"].as_str().unwrap_or_default(),
+                "content_type": idea["content_type"].as_str().unwrap_or("post"),
+                "content_structure": idea["content_structure"].as_str().unwrap_or("article"),
+                "target_keywords": targets,
+                "estimated_word_count": idea["estimated_word_count"].as_u64().unwrap_or(1000).clamp(100, 10_000),
+            }));
+        }
+        let pct = 25 + (50 * (done as u32 + 1) / clusters.len() as u32) as u8;
+        jobs::progress(
+            services,
+            job,
+            Phase::AiCall,
+            pct,
+            &format!("Ideas for {} of {} clusters", done + 1, clusters.len()),
+            done as u32 + 1,
+        )
+        .await
+        .map_err(store_err)?;
+    }
+    if ideas.is_empty() {
+        return Err(JobError::malformed("no ideas"));
+    }
+    Ok(json!({"ideas": ideas, "calls": calls, "parts": clusters.len()}))
+}
+
+/// What applying an output changed and costs.
+pub struct Applied {
+    pub result: Value,
+    pub charged: i64,
+    /// Writes that must happen exactly once, in the settlement transaction (usage counters).
+    pub once: Vec<Write>,
+}
+
+/// Writes the output of a job (idempotently) and says what it costs.
+pub async fn apply(services: &Services, job: &Job, output: &Value) -> Result<Applied, ApiError> {
+    let costs = &services.config.credit_costs;
+    let parts = output["parts"].as_u64().unwrap_or(1);
+    let charged = costs.cost(job.function.operation(), parts);
+    let now = OffsetDateTime::now_utc();
+    let (result, once) = match job.function {
+        AiFunction::AutoCluster => apply_clusters(services, job, output, now).await?,
+        AiFunction::GenerateIdeas => apply_ideas(services, job, output, now).await?,
+        other => return Err(ApiError::internal(format!("no writes for {other:?}"))),
+    };
+    record_usage(services, job, output, charged, now).await?;
+    Ok(Applied { result, charged, once })
+}
+
+/// One usage log item per model call (`ACCOUNT#<a>` / `USAGELOG#<call id>`), the charge spread over them.
+async fn record_usage(
+    services: &Services,
+    job: &Job,
+    output: &Value,
+    charged: i64,
+    now: OffsetDateTime,
+) -> Result<(), ApiError> {
+    let calls = output["calls"].as_array().cloned().unwrap_or_default();
+    let n = calls.len().max(1) as i64;
+    let store = services.store().await;
+    let mut items = Vec::new();
+    for (i, call) in calls.iter().enumerate() {
+        let share = charged / n + if (i as i64) < charged % n { 1 } else { 0 };
+        let id = call["id"].as_str().unwrap_or_default();
+        let record = json!({
+            "id": id, "account_id": job.account_id, "job_id": job.id, "operation_type": job.function.operation().as_str(),
+            "credits_used": share, "tokens_input": call["input_tokens"], "tokens_output": call["output_tokens"],
+            "model_used": call["model"], "cost_usd": call["cost_usd"], "duration_ms": call["duration_ms"],
+            "created_at": crate::accounts::rfc3339(now),
+        });
+        items.push(Item::new(
+            &Key::new(keys::account_pk(&job.account_id), format!("USAGELOG#{id}")),
+            "CreditUsageLog",
+            &record,
+        )?);
+    }
+    store.put_batch(items).await?;
+    Ok(())
+}
+
+async fn apply_clusters(
+    services: &Services,
+    job: &Job,
+    output: &Value,
+    now: OffsetDateTime,
+) -> Result<(Value, Vec<Write>), ApiError> {
+    let sector_id = job.input["sector_id"].as_str().unwrap_or_default().to_owned();
+    let site_id = job.input["site_id"].as_str().unwrap_or_default().to_owned();
+    let store = services.store().await;
+    let existing: Vec<Cluster> =
+        planner::in_sector(services, &job.account_id, &sector_id, planner::CLUSTER_PREFIX).await?;
+    let mut touched: BTreeMap<String, Cluster> = BTreeMap::new();
+    let mut created = 0i64;
+    let mut assignments: Vec<(String, String)> = Vec::new();
+    for c in output["clusters"].as_array().into_iter().flatten() {
+        let name = c["name"].as_str().unwrap_or_default();
+        let proposed = c["id"].as_str().unwrap_or_default();
+        // A cluster of the same name in the sector is reused: no duplicate names per sector.
+        let cluster = match existing.iter().find(|e| norm(&e.name) == norm(name)) {
+            Some(e) => e.clone(),
+            None => {
+                if proposed_is_new(&existing, proposed) {
+                    created += 1;
+                }
+                let cluster = Cluster {
+                    id: proposed.to_owned(),
+                    account_id: job.account_id.clone(),
+                    site_id: site_id.clone(),
+                    sector_id: sector_id.clone(),
+                    name: name.to_owned(),
+                    description: c["description"].as_str().unwrap_or_default().to_owned(),
+                    status: "active".into(),
+                    keywords_count: 0,
+                    volume: 0,
+                    created_at: now,
+                };
+                store.put(cluster.item()?, None).await?;
+                cluster
+            }
+        };
+        for keyword_id in c["keyword_ids"].as_array().into_iter().flatten().filter_map(Value::as_str) {
+            assignments.push((keyword_id.to_owned(), cluster.id.clone()));
+        }
+        touched.insert(cluster.id.clone(), cluster);
+    }
+    for (keyword_id, cluster_id) in &assignments {
+        let key = Key::new(
+            planner::sector_pk(&job.account_id, &sector_id),
+            format!("{}{keyword_id}", planner::KEYWORD_PREFIX),
+        );
+        let change = Change::new(key, "SET cluster_id = :cluster, #status = :mapped")
+            .name("#status", "status")
+            .value(":cluster", s(cluster_id))
+            .value(":mapped", s("mapped"))
+            .condition(Condition::exists());
+        match store.update(change).await {
+            Ok(_) | Err(StoreError::ConditionFailed) => {}
+            Err(err) => return Err(err.into()),
+        }
+    }
+    recount(services, &job.account_id, &sector_id, touched.keys()).await?;
+    let result = json!({
+        "cluster_ids": touched.keys().collect::<Vec<_>>(),
+        "clusters_created": created,
+        "keywords_clustered": assignments.len(),
+    });
+    let once = if created > 0 { vec![usage::count_write(&job.account_id, "clusters", created, now)] } else { vec![] };
+    Ok((result, once))
+}
+
+fn proposed_is_new(existing: &[Cluster], proposed: &str) -> bool {
+    !existing.iter().any(|e| e.id == proposed)
+}
+
+/// Sets `keywords_count` and `volume` of the clusters from the keywords assigned to them.
+pub async fn recount<'a>(
+    services: &Services,
+    account_id: &str,
+    sector_id: &str,
+    clusters: impl Iterator<Item = &'a String>,
+) -> Result<(), ApiError> {
+    let keywords: Vec<Keyword> = planner::in_sector(services, account_id, sector_id, planner::KEYWORD_PREFIX).await?;
+    let store = services.store().await;
+    for cluster_id in clusters {
+        let members = keywords.iter().filter(|k| k.cluster_id.as_deref() == Some(cluster_id.as_str()));
+        let (count, volume) = members.fold((0u64, 0u64), |(c, v), k| (c + 1, v + k.volume as u64));
+        let key =
+            Key::new(planner::sector_pk(account_id, sector_id), format!("{}{cluster_id}", planner::CLUSTER_PREFIX));
+        let change = Change::new(key, "SET keywords_count = :count, volume = :volume")
+            .value(":count", crate::store::n(count))
+            .value(":volume", crate::store::n(volume))
+            .condition(Condition::exists());
+        match store.update(change).await {
+            Ok(_) | Err(StoreError::ConditionFailed) => {}
+            Err(err) => return Err(err.into()),
+        }
+    }
+    Ok(())
+}
+
+async fn apply_ideas(
+    services: &Services,
+    job: &Job,
+    output: &Value,
+    now: OffsetDateTime,
+) -> Result<(Value, Vec<Write>), ApiError> {
+    let sector_id = job.input["sector_id"].as_str().unwrap_or_default().to_owned();
+    let site_id = job.input["site_id"].as_str().unwrap_or_default().to_owned();
+    let mut items = Vec::new();
+    let mut ids_out = Vec::new();
+    for i in output["ideas"].as_array().into_iter().flatten() {
+        let idea = Idea {
+            id: i["id"].as_str().unwrap_or_default().to_owned(),
+            account_id: job.account_id.clone(),
+            site_id: site_id.clone(),
+            sector_id: sector_id.clone(),
+            cluster_id: i["cluster_id"].as_str().unwrap_or_default().to_owned(),
+            idea_title: i["title"].as_str().unwrap_or_default().to_owned(),
+            description: i["description"].as_str().unwrap_or_default().to_owned(),
+            content_type: i["content_type"].as_str().unwrap_or("post").to_owned(),
+            content_structure: i["content_structure"].as_str().unwrap_or("article").to_owned(),
+            target_keywords: i["target_keywords"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|k| k.as_str().map(str::to_owned)).collect())
+                .unwrap_or_default(),
+            estimated_word_count: i["estimated_word_count"].as_u64().unwrap_or(1000) as u32,
+            status: "new".into(),
+            created_at: now,
+        };
+        ids_out.push(idea.id.clone());
+        items.push(idea.item()?);
+    }
+    let count = items.len() as i64;
+    services.store().await.put_batch(items).await?;
+    Ok((
+        json!({"idea_ids": ids_out, "ideas_created": count}),
+        vec![usage::count_write(&job.account_id, "ideas", count, now)],
+    ))
+}

@@ -1,0 +1,144 @@
+//! Prompts: a built-in default for every prompt type, which an account may override. Every
+//! prompt ends with the task's input as an `INPUT:` line holding one JSON object.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::store::{Key, keys};
+use crate::{ApiError, Services};
+
+pub const TYPES: &[&str] = &[
+    "clustering",
+    "ideas",
+    "content_generation",
+    "image_prompt_extraction",
+    "image_prompt_template",
+    "negative_prompt",
+];
+
+/// The built-in prompt of `prompt_type`.
+pub fn default_prompt(prompt_type: &str) -> Option<&'static str> {
+    Some(match prompt_type {
+        "clustering" => {
+            "You are an SEO strategist. Group the keywords in INPUT into topic clusters a single article could rank for. \
+Use every keyword at most once and only keywords from INPUT. Answer with a JSON object: \
+{\"clusters\": [{\"name\": string, \"description\": string, \"keywords\": [string]}]}."
+        }
+        "ideas" => {
+            "You are a content strategist. Propose articles for the keyword cluster in INPUT. Answer with a JSON object: \
+{\"ideas\": [{\"title\": string, \"description\": string, \"content_type\": \"post\"|\"page\", \"content_structure\": string, \
+\"target_keywords\": [string], \"estimated_word_count\": integer}]}."
+        }
+        "content_generation" => {
+            "You are an expert writer. Write the article described in INPUT as HTML (h2/h3, p, ul, ol, strong, em, a). \
+Answer with a JSON object: {\"title\": string, \"meta_title\": string, \"meta_description\": string, \"content_html\": string}."
+        }
+        "image_prompt_extraction" => {
+            "Read the article in INPUT and describe the images it needs. Answer with a JSON object: \
+{\"featured_prompt\": string, \"in_article_prompts\": [string]} with exactly in_article_count in-article prompts."
+        }
+        "image_prompt_template" => "{prompt}. Photorealistic, natural light, no text.",
+        "negative_prompt" => "text, watermark, logo, blurry, distorted hands, low quality",
+        _ => return None,
+    })
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PromptOverride {
+    pub prompt_type: String,
+    pub prompt_value: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+pub fn override_key(account_id: &str, prompt_type: &str) -> Key {
+    Key::new(keys::account_pk(account_id), format!("PROMPT#{prompt_type}"))
+}
+
+/// The account's prompt of `prompt_type`: its override, else the default.
+pub async fn prompt(services: &Services, account_id: &str, prompt_type: &str) -> Result<String, ApiError> {
+    if let Some(custom) = services.store().await.get::<PromptOverride>(&override_key(account_id, prompt_type)).await? {
+        return Ok(custom.prompt_value);
+    }
+    default_prompt(prompt_type).map(str::to_owned).ok_or_else(ApiError::not_found)
+}
+
+/// The user message: the instructions, then the input.
+pub fn with_input(instructions: &str, input: &serde_json::Value) -> String {
+    format!("{instructions}\n\nINPUT: {input}")
+}
+
+fn to_json(prompt_type: &str, value: &str, is_custom: bool) -> serde_json::Value {
+    serde_json::json!({
+        "prompt_type": prompt_type,
+        "prompt_value": value,
+        "is_custom": is_custom,
+        "default_value": default_prompt(prompt_type),
+    })
+}
+
+/// One prompt type as the API shows it.
+pub async fn get(services: &Services, account_id: &str, prompt_type: &str) -> Result<serde_json::Value, ApiError> {
+    let default = default_prompt(prompt_type).ok_or_else(ApiError::not_found)?;
+    Ok(match services.store().await.get::<PromptOverride>(&override_key(account_id, prompt_type)).await? {
+        Some(custom) => to_json(prompt_type, &custom.prompt_value, true),
+        None => to_json(prompt_type, default, false),
+    })
+}
+
+/// Every prompt type, overridden or default.
+pub async fn list(services: &Services, account_id: &str) -> Result<Vec<serde_json::Value>, ApiError> {
+    let mut out = Vec::new();
+    for prompt_type in TYPES {
+        out.push(get(services, account_id, prompt_type).await?);
+    }
+    Ok(out)
+}
+
+fn prompt_type_field(value: &serde_json::Value) -> Result<String, String> {
+    let t = crate::validation::string(value)?;
+    if TYPES.contains(&t.as_str()) { Ok(t) } else { Err(format!("\"{t}\" is not a valid choice.")) }
+}
+
+/// Overrides a prompt type for the account.
+pub async fn save(services: &Services, account_id: &str, body: &[u8]) -> Result<serde_json::Value, ApiError> {
+    let mut f = crate::validation::Fields::parse(body)?;
+    let prompt_type = f.required("prompt_type", prompt_type_field);
+    let value = f.required("prompt_value", crate::validation::bounded(20_000));
+    f.finish()?;
+    let (Some(prompt_type), Some(value)) = (prompt_type, value) else {
+        return Err(ApiError::internal("validated fields missing"));
+    };
+    let record =
+        PromptOverride { prompt_type: prompt_type.clone(), prompt_value: value, updated_at: OffsetDateTime::now_utc() };
+    let item = crate::store::Item::new(&override_key(account_id, &prompt_type), "PromptOverride", &record)?;
+    services.store().await.put(item, None).await?;
+    get(services, account_id, &prompt_type).await
+}
+
+/// Drops the account's override: the default applies again.
+pub async fn reset(services: &Services, account_id: &str, body: &[u8]) -> Result<serde_json::Value, ApiError> {
+    let mut f = crate::validation::Fields::parse(body)?;
+    let prompt_type = f.required("prompt_type", prompt_type_field);
+    f.finish()?;
+    let prompt_type = prompt_type.unwrap_or_default();
+    services
+        .store()
+        .await
+        .transact(vec![crate::store::Write::Delete(override_key(account_id, &prompt_type), None)])
+        .await?;
+    get(services, account_id, &prompt_type).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_type_has_a_default() {
+        for t in TYPES {
+            assert!(default_prompt(t).is_some(), "{t}");
+        }
+        assert!(with_input("Do it.", &serde_json::json!({"task": "x"})).ends_with("INPUT: {\"task\":\"x\"}"));
+    }
+}

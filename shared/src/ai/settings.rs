@@ -1,0 +1,246 @@
+//! The account's provider settings (`integration_type` `openai`, `runware`, `image_generation`).
+//! The model, temperature and token limit come from here — there is no built-in model default.
+//! API keys live in Secrets Manager (`<INTEGRATION_SECRETS_PREFIX>/<account>/<type>`); the table
+//! keeps only a masked hint, and the API never answers a key.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use crate::accounts::rfc3339;
+use crate::store::{Item, Key, keys};
+use crate::validation::{Fields, boolean, raw_string};
+use crate::{ApiError, Services};
+
+pub const TYPES: &[&str] = &["openai", "runware", "image_generation"];
+pub const OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
+pub const RUNWARE_BASE_URL: &str = "https://api.runware.ai/v1";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IntegrationSettings {
+    pub account_id: String,
+    pub integration_type: String,
+    pub is_active: bool,
+    /// `model`, `max_tokens`, `temperature`, `base_url` (and image options): never the key.
+    pub config: Value,
+    /// `sk-…abcd`: enough to recognise a key, not to use it.
+    #[serde(default)]
+    pub api_key_hint: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+fn key(account_id: &str, integration_type: &str) -> Key {
+    Key::new(keys::account_pk(account_id), format!("INTEGRATION#{integration_type}"))
+}
+
+fn secret_id(services: &Services, account_id: &str, integration_type: &str) -> String {
+    format!("{}/{account_id}/{integration_type}", services.config.integration_secrets_prefix)
+}
+
+fn mask(api_key: &str) -> String {
+    let tail: String = api_key.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect();
+    let head: String = api_key.chars().take(3).collect();
+    format!("{head}…{tail}")
+}
+
+impl IntegrationSettings {
+    pub fn to_json(&self) -> Value {
+        json!({
+            "id": self.integration_type,
+            "integration_type": self.integration_type,
+            "is_active": self.is_active,
+            "config": self.config,
+            "apiKey": self.api_key_hint,
+            "api_key_set": self.api_key_hint.is_some(),
+            "updated_at": rfc3339(self.updated_at),
+        })
+    }
+}
+
+pub async fn load(
+    services: &Services,
+    account_id: &str,
+    integration_type: &str,
+) -> Result<Option<IntegrationSettings>, ApiError> {
+    Ok(services.store().await.get(&key(account_id, integration_type)).await?)
+}
+
+/// The settings as the API shows them (a masked key), or an empty inactive record.
+pub async fn get(services: &Services, account_id: &str, integration_type: &str) -> Result<Value, ApiError> {
+    if !TYPES.contains(&integration_type) {
+        return Err(ApiError::not_found());
+    }
+    Ok(match load(services, account_id, integration_type).await? {
+        Some(settings) => settings.to_json(),
+        None => {
+            json!({"id": integration_type, "integration_type": integration_type, "is_active": false, "config": {}, "apiKey": null, "api_key_set": false})
+        }
+    })
+}
+
+/// Saves settings: `config` fields are validated; `apiKey`, when given, goes to Secrets Manager.
+pub async fn save(
+    services: &Services,
+    account_id: &str,
+    integration_type: &str,
+    body: &[u8],
+) -> Result<Value, ApiError> {
+    if !TYPES.contains(&integration_type) {
+        return Err(ApiError::not_found());
+    }
+    let mut f = Fields::parse(body)?;
+    let current = load(services, account_id, integration_type).await?;
+    let is_active = f.optional("is_active", boolean).or(current.as_ref().map(|c| c.is_active)).unwrap_or(true);
+    let api_key = f.optional("apiKey", raw_string);
+    let config = f
+        .optional("config", |v| v.as_object().cloned().ok_or_else(|| "Expected an object.".to_owned()))
+        .unwrap_or_default();
+    let mut merged = current.as_ref().and_then(|c| c.config.as_object().cloned()).unwrap_or_default();
+    for (name, value) in config {
+        let valid = match name.as_str() {
+            "model" | "image_type" | "image_format" | "provider" => {
+                value.as_str().is_some_and(|s| !s.trim().is_empty())
+            }
+            "max_tokens" => value.as_u64().is_some_and(|n| (1..=128_000).contains(&n)),
+            "temperature" => value.as_f64().is_some_and(|t| (0.0..=2.0).contains(&t)),
+            "base_url" => value.as_str().is_some_and(|u| {
+                u.starts_with("https://") || u.starts_with("http://127.0.0.1") || u.starts_with("http://localhost")
+            }),
+            "max_in_article_images" => value.as_u64().is_some_and(|n| n <= 10),
+            "desktop_enabled" | "mobile_enabled" => value.is_boolean(),
+            "featured_image_size" | "desktop_image_size" => value.as_str().is_some_and(|s| s.contains('x')),
+            _ => {
+                f.error(&format!("config.{name}"), "Unknown setting.");
+                continue;
+            }
+        };
+        if valid {
+            merged.insert(name, value);
+        } else {
+            f.error(&format!("config.{name}"), "Invalid value.");
+        }
+    }
+    if let Some(k) = &api_key
+        && (k.len() < 8 || k.len() > 512 || k.chars().any(char::is_whitespace))
+    {
+        f.error("apiKey", "Enter the provider's API key.");
+    }
+    f.finish()?;
+    let mut hint = current.as_ref().and_then(|c| c.api_key_hint.clone());
+    if let Some(api_key) = api_key {
+        let secrets = services.secrets().await;
+        let id = secret_id(services, account_id, integration_type);
+        let put = secrets.put_secret_value().secret_id(&id).secret_string(&api_key).send().await;
+        if let Err(err) = put {
+            if err.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) {
+                secrets
+                    .create_secret()
+                    .name(&id)
+                    .secret_string(&api_key)
+                    .send()
+                    .await
+                    .map_err(|e| ApiError::internal(aws_sdk_secretsmanager::error::DisplayErrorContext(e)))?;
+            } else {
+                return Err(ApiError::internal(aws_sdk_secretsmanager::error::DisplayErrorContext(err)));
+            }
+        }
+        hint = Some(mask(&api_key));
+    }
+    let settings = IntegrationSettings {
+        account_id: account_id.to_owned(),
+        integration_type: integration_type.to_owned(),
+        is_active,
+        config: Value::Object(merged),
+        api_key_hint: hint,
+        updated_at: OffsetDateTime::now_utc(),
+    };
+    services
+        .store()
+        .await
+        .put(Item::new(&key(account_id, integration_type), "IntegrationSettings", &settings)?, None)
+        .await?;
+    Ok(settings.to_json())
+}
+
+/// What a chat call needs, resolved for an account.
+#[derive(Clone)]
+pub struct ModelConfig {
+    pub base_url: String,
+    pub api_key: String,
+    pub model: String,
+    pub max_tokens: u32,
+    pub temperature: f64,
+}
+
+impl std::fmt::Debug for ModelConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ModelConfig")
+            .field("base_url", &self.base_url)
+            .field("model", &self.model)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why an account cannot run AI functions.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigurationError(pub String);
+
+/// The account's chat model configuration. With no OpenAI settings, only a configured provider
+/// TEST server (local stack, tests) stands in; in a deployment the job fails with a clear message.
+pub async fn model_config(
+    services: &Services,
+    account_id: &str,
+) -> Result<Result<ModelConfig, ConfigurationError>, ApiError> {
+    let settings = load(services, account_id, "openai").await?.filter(|s| s.is_active);
+    let Some(settings) = settings else {
+        return Ok(match &services.config.provider_test_server_url {
+            Some(url) => Ok(ModelConfig {
+                base_url: url.clone(),
+                api_key: "test-server".into(),
+                model: "test-model".into(),
+                max_tokens: 4000,
+                temperature: 0.7,
+            }),
+            None => Err(ConfigurationError(format!(
+                "OpenAI IntegrationSettings not configured for account {account_id}. Please configure OpenAI settings in the integration page."
+            ))),
+        });
+    };
+    let config = &settings.config;
+    let Some(model) = config["model"].as_str().map(str::to_owned) else {
+        return Ok(Err(ConfigurationError(format!(
+            "Model not configured in IntegrationSettings for account {account_id}. Please set 'model' in OpenAI integration settings."
+        ))));
+    };
+    let api_key = match settings.api_key_hint {
+        Some(_) => services
+            .secrets()
+            .await
+            .get_secret_value()
+            .secret_id(secret_id(services, account_id, "openai"))
+            .send()
+            .await
+            .map_err(|e| ApiError::internal(aws_sdk_secretsmanager::error::DisplayErrorContext(e)))?
+            .secret_string()
+            .unwrap_or_default()
+            .to_owned(),
+        None => return Ok(Err(ConfigurationError("OpenAI API key not configured".into()))),
+    };
+    Ok(Ok(ModelConfig {
+        base_url: config["base_url"].as_str().unwrap_or(OPENAI_BASE_URL).to_owned(),
+        api_key,
+        model,
+        max_tokens: config["max_tokens"].as_u64().unwrap_or(4000) as u32,
+        temperature: config["temperature"].as_f64().unwrap_or(0.7),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn keys_are_masked() {
+        assert_eq!(super::mask("sk-proj-1234567890abcd"), "sk-…abcd");
+    }
+}

@@ -1,0 +1,59 @@
+//! One job message, handled by the AI worker (and the image worker).
+
+use super::functions::{self, JobError};
+use super::provider::RetryPolicy;
+use crate::jobs::{self, JobMessage};
+use crate::{ApiError, Services};
+
+/// What the queue should do with the message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Done with it (completed, failed for good, or nothing to do): delete it.
+    Done,
+    /// Deliver it again later; after the queue's last receive it goes to the DLQ.
+    Retry(String),
+}
+
+/// Runs the job of `message` on its `receive_count`-th delivery (the queue gives up after
+/// `max_receives`).
+pub async fn handle(
+    services: &Services,
+    message: &JobMessage,
+    receive_count: u32,
+    max_receives: u32,
+    retry: RetryPolicy,
+) -> Result<Outcome, ApiError> {
+    let Some(job) = jobs::load(services, &message.account_id, &message.job_id).await? else {
+        tracing::warn!(job_id = %message.job_id, "message for an unknown job dropped");
+        return Ok(Outcome::Done);
+    };
+    if job.settled {
+        tracing::info!(job_id = %job.id, "job already settled: duplicate delivery ignored");
+        return Ok(Outcome::Done);
+    }
+    let job = jobs::start_attempt(services, &job).await?;
+    let output = match job.output.clone() {
+        Some(output) => output,
+        None => match functions::run_model(services, &job, retry).await {
+            Ok(output) => jobs::save_output(services, &job, output).await?,
+            Err(JobError::Fatal { message, kind }) => {
+                jobs::fail(services, &job, &message, kind).await?;
+                return Ok(Outcome::Done);
+            }
+            Err(JobError::Retry { message, kind }) => {
+                if receive_count >= max_receives {
+                    jobs::fail(services, &job, &message, kind).await?;
+                } else {
+                    let note = format!("Attempt {receive_count} failed ({kind}); retrying");
+                    jobs::progress(services, &job, job.phase, job.percentage, &note, job.parts_done).await?;
+                }
+                return Ok(Outcome::Retry(message));
+            }
+        },
+    };
+    let applied = functions::apply(services, &job, &output).await?;
+    if !jobs::complete(services, &job, applied.charged, applied.result, applied.once).await? {
+        tracing::info!(job_id = %job.id, "job settled meanwhile by another delivery");
+    }
+    Ok(Outcome::Done)
+}
