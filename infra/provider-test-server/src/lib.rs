@@ -37,6 +37,7 @@ struct State {
     script: VecDeque<Step>,
     delay: Duration,
     requests: Vec<Value>,
+    authorizations: Vec<String>,
 }
 
 /// A running test server on 127.0.0.1.
@@ -99,6 +100,11 @@ impl ProviderTestServer {
         }
     }
 
+    /// The `Authorization` headers received so far (to check which key a client sent).
+    pub fn authorizations(&self) -> Vec<String> {
+        self.state.lock().map(|s| s.authorizations.clone()).unwrap_or_default()
+    }
+
     /// The bodies of the requests received so far.
     pub fn requests(&self) -> Vec<Value> {
         self.state.lock().map(|s| s.requests.clone()).unwrap_or_default()
@@ -117,6 +123,7 @@ fn response(status: u16, body: Value, retry_after: Option<u64>) -> http::Respons
 
 async fn answer(state: &Mutex<State>, req: http::Request<Incoming>) -> http::Response<Full<Bytes>> {
     let path = req.uri().path().to_owned();
+    let authorization = req.headers().get("authorization").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
     let body: Value = match req.into_body().collect().await {
         Ok(b) => serde_json::from_slice(&b.to_bytes()).unwrap_or(Value::Null),
         Err(_) => Value::Null,
@@ -124,6 +131,7 @@ async fn answer(state: &Mutex<State>, req: http::Request<Incoming>) -> http::Res
     let (step, delay) = match state.lock() {
         Ok(mut s) => {
             s.requests.push(body.clone());
+            s.authorizations.push(authorization);
             (s.script.pop_front(), s.delay)
         }
         Err(_) => (None, Duration::ZERO),

@@ -56,7 +56,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("  {} polls {}", worker.binary, worker.queue);
     }
     if let Some(server) = &provider {
-        println!("AI calls of accounts without provider settings go to the provider TEST server on {}", server.base_url());
+        println!(
+            "AI calls of accounts without provider settings go to the provider TEST server on {}",
+            server.base_url()
+        );
     }
     println!("Register the first user:");
     println!("  curl -s -X POST {base}/api/v1/auth/register/ -H 'content-type: application/json' \\");

@@ -1,0 +1,168 @@
+//! Provider settings and prompts (`/api/v1/system/`): keys are kept in Secrets Manager and only
+//! ever answered masked; the model, limits and prompts an account sets are what its jobs use.
+
+use std::time::Duration;
+
+use api_tests::spawn_app;
+use igny8_domain::accounts::Account;
+use igny8_domain::jobs::{self, AiFunction};
+use igny8_domain::planner::Keyword;
+use igny8_domain::store::Key;
+use serde_json::json;
+
+const KEY: &str = "sk-test-0123456789abcdefWXYZ";
+
+#[tokio::test]
+async fn keys_are_masked_stored_in_secrets_manager_and_used_by_jobs() {
+    let app = spawn_app().await;
+    let reg = app
+        .post(
+            "/api/v1/auth/register/",
+            &json!({"email": "keys@ai.example", "password": api_tests::PASSWORD, "plan_id": "starter"}),
+            None,
+        )
+        .await;
+    let user = reg.data()["user"].clone();
+    let account_id = user["account"]["id"].as_str().unwrap().to_owned();
+    let token = app.login("keys@ai.example", api_tests::PASSWORD).await.data()["access"].as_str().unwrap().to_owned();
+    let t = Some(token.as_str());
+
+    let empty = app.get("/api/v1/system/settings/integrations/openai/", t).await;
+    assert_eq!(empty.data()["api_key_set"], json!(false));
+    let saved = app
+        .call(
+            "PUT",
+            "/api/v1/system/settings/integrations/openai/",
+            Some(&json!({"apiKey": KEY, "config": {"model": "gpt-4o-mini", "max_tokens": 1500, "temperature": 0.2, "base_url": app.provider.base_url()}})),
+            t,
+        )
+        .await;
+    assert_eq!(saved.status, 200, "{}", saved.body);
+    for answer in [&saved, &app.get("/api/v1/system/settings/integrations/openai/", t).await] {
+        assert!(!answer.body.to_string().contains(KEY), "the key was answered");
+        assert_eq!(answer.data()["apiKey"], json!("sk-…WXYZ"));
+        assert_eq!(answer.data()["config"]["model"], json!("gpt-4o-mini"));
+    }
+    // The key is in Secrets Manager, not in the table.
+    let secret = app
+        .secrets
+        .get_secret_value()
+        .secret_id(format!("{}/{account_id}/openai", app.provisioned.config.integration_secrets_prefix))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(secret.secret_string(), Some(KEY));
+    let table = app.snapshot().await;
+    assert!(!format!("{table:?}").contains(KEY));
+
+    let bad = app
+        .call(
+            "PUT",
+            "/api/v1/system/settings/integrations/openai/",
+            Some(&json!({"config": {"temperature": 9, "colour": "red"}})),
+            t,
+        )
+        .await;
+    bad.assert_error(400, "Validation failed");
+    assert!(!bad.field_errors("config.temperature").is_empty() && !bad.field_errors("config.colour").is_empty());
+    app.get("/api/v1/system/settings/integrations/gemini/", t).await.assert_error(404, "Resource not found");
+
+    // A custom clustering prompt.
+    let prompt = app
+        .post(
+            "/api/v1/system/prompts/save/",
+            &json!({"prompt_type": "clustering", "prompt_value": "CUSTOM CLUSTERING PROMPT"}),
+            t,
+        )
+        .await;
+    assert_eq!(prompt.status, 200, "{}", prompt.body);
+    assert_eq!(app.get("/api/v1/system/prompts/by_type/clustering/", t).await.data()["is_custom"], json!(true));
+
+    // A job uses the account's model, limits, key and prompt.
+    let site =
+        app.post("/api/v1/auth/sites/", &json!({"name": "S"}), t).await.data()["id"].as_str().unwrap().to_owned();
+    let sector = app.post("/api/v1/auth/sectors/", &json!({"site_id": site, "name": "X"}), t).await.data()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let keyword = Keyword {
+        id: igny8_domain::ids::new_id(),
+        account_id: account_id.clone(),
+        site_id: site.clone(),
+        sector_id: sector.clone(),
+        keyword: "dental implants".into(),
+        volume: 10,
+        difficulty: 10,
+        intent: "commercial".into(),
+        status: "new".into(),
+        cluster_id: None,
+        seed_keyword_id: None,
+        created_at: time::OffsetDateTime::now_utc(),
+    };
+    app.services.store().await.put(keyword.item().unwrap(), None).await.unwrap();
+    let account: Account = app.services.store().await.get(&Key::account(&account_id)).await.unwrap().unwrap();
+    let input = json!({"site_id": site, "sector_id": sector, "keyword_ids": [keyword.id]});
+    let job =
+        jobs::submit(&app.services, &account, user["id"].as_str().unwrap(), AiFunction::AutoCluster, input, 10, 1, "t")
+            .await
+            .unwrap();
+    let mut state = String::new();
+    for _ in 0..100 {
+        let p = app.get(&format!("/api/v1/system/settings/task_progress/{}/", job.id), t).await;
+        state = p.data()["state"].as_str().unwrap_or_default().to_owned();
+        if state == "SUCCESS" || state == "FAILURE" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(state, "SUCCESS");
+    let request = app.provider.requests().pop().unwrap();
+    assert_eq!(request["model"], json!("gpt-4o-mini"));
+    assert_eq!(request["max_tokens"], json!(1500));
+    assert_eq!(request["response_format"], json!({"type": "json_object"}));
+    assert!(request["messages"][1]["content"].as_str().unwrap().starts_with("CUSTOM CLUSTERING PROMPT"));
+    assert_eq!(app.provider.authorizations().pop().unwrap(), format!("Bearer {KEY}"));
+
+    // Reset brings the default back.
+    let reset = app.post("/api/v1/system/prompts/reset/", &json!({"prompt_type": "clustering"}), t).await;
+    assert_eq!(reset.data()["is_custom"], json!(false));
+    let list = app.get("/api/v1/system/prompts/", t).await;
+    assert_eq!(list.body["count"], json!(6));
+}
+
+#[tokio::test]
+async fn only_managers_change_provider_settings_and_prompts() {
+    let app = spawn_app().await;
+    let reg = app
+        .post(
+            "/api/v1/auth/register/",
+            &json!({"email": "boss@ai.example", "password": api_tests::PASSWORD, "plan_id": "starter"}),
+            None,
+        )
+        .await;
+    assert_eq!(reg.status, 201);
+    let owner = app.login("boss@ai.example", api_tests::PASSWORD).await.data()["access"].as_str().unwrap().to_owned();
+    let created = app
+        .post(
+            "/api/v1/auth/users/",
+            &json!({"email": "ed@ai.example", "password": "editor passphrase", "role": "editor"}),
+            Some(&owner),
+        )
+        .await;
+    assert_eq!(created.status, 201);
+    let editor = app.login("ed@ai.example", "editor passphrase").await.data()["access"].as_str().unwrap().to_owned();
+    let e = Some(editor.as_str());
+    app.get("/api/v1/system/settings/integrations/openai/", e).await.assert_error(403, "Permission denied");
+    app.call("PUT", "/api/v1/system/settings/integrations/openai/", Some(&json!({"apiKey": KEY})), e)
+        .await
+        .assert_error(403, "Permission denied");
+    app.post("/api/v1/system/prompts/save/", &json!({"prompt_type": "ideas", "prompt_value": "x"}), e)
+        .await
+        .assert_error(403, "Permission denied");
+    assert_eq!(app.get("/api/v1/system/prompts/by_type/ideas/", e).await.status, 200);
+    let bad = app
+        .post("/api/v1/system/prompts/save/", &json!({"prompt_type": "poetry", "prompt_value": ""}), Some(&owner))
+        .await;
+    bad.assert_error(400, "Validation failed");
+    assert!(!bad.field_errors("prompt_type").is_empty() && !bad.field_errors("prompt_value").is_empty());
+}
