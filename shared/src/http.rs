@@ -175,6 +175,34 @@ impl RequestCtx {
         if status.exceeded { Err(ApiError::Throttled) } else { Ok(()) }
     }
 
+    /// Finds the route of this request among `routes` (patterns below `prefix`): 404 when no
+    /// pattern matches, 405 when the pattern does not take this method. Names the route for the
+    /// log line and answers the pattern, its parameters and the method.
+    pub fn route(
+        &mut self,
+        prefix: &str,
+        routes: &[&'static str],
+        methods: fn(&str) -> &'static [&'static str],
+    ) -> Result<(&'static str, Params, String), ApiError> {
+        let rest = self.path_under(prefix).ok_or_else(ApiError::not_found)?;
+        let (pattern, params) = find_route(routes, &rest).ok_or_else(ApiError::not_found)?;
+        let method = self.method.as_str().to_owned();
+        if !methods(pattern).contains(&method.as_str()) {
+            return Err(ApiError::MethodNotAllowed);
+        }
+        self.set_route(format!("{method} {prefix}{pattern}"));
+        Ok((pattern, params, method))
+    }
+
+    /// Authenticates the bearer token, counts the request against `scope` for the user and
+    /// resolves the account it acts on.
+    pub async fn caller(&mut self, services: &Services, scope: &str) -> Result<crate::access::Caller, ApiError> {
+        let principal = crate::accounts::authenticate(services, self.bearer()).await?;
+        self.set_principal(&principal);
+        self.throttle(services, scope, Some(&principal.user)).await?;
+        crate::access::Caller::resolve(services, principal, &self.query).await
+    }
+
     /// Answers one page of `items` (the full, ordered result) as `page`/`page_size` ask.
     pub fn page(&self, items: Vec<Value>) -> Result<Reply, ApiError> {
         let request = PageRequest::from_query(&self.query)?;

@@ -137,3 +137,23 @@ pub async fn in_sector<T: serde::de::DeserializeOwned>(
         services.store().await.query_all(Query::partition(sector_pk(account_id, sector_id)).sk_prefix(prefix)).await?;
     Ok(items.into_iter().map(store::decode).collect::<Result<Vec<_>, _>>()?)
 }
+
+/// The records of one kind with the given ids (missing ones left out), read in batches of 100.
+pub async fn by_ids<T: serde::de::DeserializeOwned>(
+    services: &Services,
+    account_id: &str,
+    sector_id: &str,
+    prefix: &str,
+    ids: &[String],
+) -> Result<Vec<T>, ApiError> {
+    let pk = sector_pk(account_id, sector_id);
+    let store = services.store().await;
+    let mut found = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(100) {
+        let keys: Vec<Key> = chunk.iter().map(|id| Key::new(pk.clone(), format!("{prefix}{id}"))).collect();
+        for item in store.get_many(&keys).await?.into_iter().flatten() {
+            found.push(store::decode(item)?);
+        }
+    }
+    Ok(found)
+}

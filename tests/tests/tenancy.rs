@@ -450,6 +450,21 @@ async fn developers_cross_accounts_by_naming_them() {
         )
         .await;
     assert_eq!(sub.status, 201, "{}", sub.body);
+    // Bad subscriptions are refused with field errors.
+    let path = format!("/api/v1/auth/subscriptions/?account_id={}", a.account);
+    let bad = app.post(&path, &json!({"plan_id": "platinum", "status": "asleep"}), Some(&token)).await;
+    bad.assert_error(400, "Validation failed");
+    assert!(!bad.field_errors("plan_id").is_empty() && !bad.field_errors("status").is_empty());
+    let backwards = app
+        .post(
+            &path,
+            &json!({"plan_id": "growth", "current_period_start": "2026-05-01T00:00:00Z", "current_period_end": "2026-04-01T00:00:00Z"}),
+            Some(&token),
+        )
+        .await;
+    assert!(!backwards.field_errors("current_period_end").is_empty(), "{}", backwards.body);
+    let missing = app.post(&path, &json!({}), Some(&token)).await;
+    assert!(!missing.field_errors("plan_id").is_empty());
     // An owner naming another account is not let in: the parameter is ignored.
     let own = app.get(&format!("/api/v1/auth/users/?account_id={dev_account}"), Some(&a.owner.token)).await;
     assert!(!own.body.to_string().contains(&dev_id));

@@ -1,9 +1,8 @@
 //! `/api/v1/account/`: the account's settings, its team and its usage analytics. A thin adapter
 //! from HTTP to the domain crate.
 
-use igny8_domain::access::Caller;
-use igny8_domain::accounts::{self, users};
-use igny8_domain::http::{Reply, RequestCtx, find_route};
+use igny8_domain::accounts::users;
+use igny8_domain::http::{Reply, RequestCtx};
 use igny8_domain::{ApiError, Services, settings, usage};
 use lambda_http::{Body, Request, Response};
 
@@ -28,17 +27,8 @@ pub async fn handle(services: &Services, request: Request) -> Response<Body> {
 }
 
 async fn route(services: &Services, ctx: &mut RequestCtx) -> Result<Reply, ApiError> {
-    let rest = ctx.path_under(PREFIX).ok_or_else(ApiError::not_found)?;
-    let (pattern, params) = find_route(ROUTES, &rest).ok_or_else(ApiError::not_found)?;
-    let method = ctx.method().as_str().to_owned();
-    if !methods(pattern).contains(&method.as_str()) {
-        return Err(ApiError::MethodNotAllowed);
-    }
-    ctx.set_route(format!("{method} {PREFIX}{pattern}"));
-    let principal = accounts::authenticate(services, ctx.bearer()).await?;
-    ctx.set_principal(&principal);
-    ctx.throttle(services, "default", Some(&principal.user)).await?;
-    let caller = Caller::resolve(services, principal, ctx.query()).await?;
+    let (pattern, params, method) = ctx.route(PREFIX, ROUTES, methods)?;
+    let caller = ctx.caller(services, "default").await?;
     let id = params.get("id").map(String::as_str).unwrap_or_default();
     match (pattern, method.as_str()) {
         ("settings/", "GET") => Ok(Reply::ok(settings::get(services, &caller).await?)),

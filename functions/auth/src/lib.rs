@@ -4,7 +4,7 @@
 
 use igny8_domain::access::{self, Caller};
 use igny8_domain::accounts::{self, ChangePassword, LoginInput, RegisterInput, users};
-use igny8_domain::http::{Params, Reply, RequestCtx, find_route};
+use igny8_domain::http::{Params, Reply, RequestCtx};
 use igny8_domain::{ApiError, Services, reference, sites, subscriptions};
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
@@ -113,13 +113,7 @@ pub async fn handle(services: &Services, request: Request) -> Response<Body> {
 }
 
 async fn route(services: &Services, ctx: &mut RequestCtx) -> Result<Reply, ApiError> {
-    let rest = ctx.path_under(PREFIX).ok_or_else(ApiError::not_found)?;
-    let (pattern, params) = find_route(ROUTES, &rest).ok_or_else(ApiError::not_found)?;
-    let method = ctx.method().as_str().to_owned();
-    if !methods(pattern).contains(&method.as_str()) {
-        return Err(ApiError::MethodNotAllowed);
-    }
-    ctx.set_route(format!("{method} {PREFIX}{pattern}"));
+    let (pattern, params, method) = ctx.route(PREFIX, ROUTES, methods)?;
     if is_public(pattern) {
         ctx.throttle(services, scope(pattern), None).await?;
         return public(services, ctx, pattern, &params).await;

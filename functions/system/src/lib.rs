@@ -1,10 +1,9 @@
 //! `/api/v1/system/`: AI task progress, prompts, and the account's provider settings. A thin
 //! adapter from HTTP to the domain crate.
 
-use igny8_domain::access::Caller;
 use igny8_domain::ai::{prompts, settings};
-use igny8_domain::http::{Reply, RequestCtx, find_route};
-use igny8_domain::{ApiError, Services, accounts, jobs};
+use igny8_domain::http::{Reply, RequestCtx};
+use igny8_domain::{ApiError, Services, jobs};
 use lambda_http::{Body, Request, Response};
 
 pub const PREFIX: &str = "/api/v1/system/";
@@ -39,17 +38,8 @@ pub async fn handle(services: &Services, request: Request) -> Response<Body> {
 }
 
 async fn route(services: &Services, ctx: &mut RequestCtx) -> Result<Reply, ApiError> {
-    let rest = ctx.path_under(PREFIX).ok_or_else(ApiError::not_found)?;
-    let (pattern, params) = find_route(ROUTES, &rest).ok_or_else(ApiError::not_found)?;
-    let method = ctx.method().as_str().to_owned();
-    if !methods(pattern).contains(&method.as_str()) {
-        return Err(ApiError::MethodNotAllowed);
-    }
-    ctx.set_route(format!("{method} {PREFIX}{pattern}"));
-    let principal = accounts::authenticate(services, ctx.bearer()).await?;
-    ctx.set_principal(&principal);
-    ctx.throttle(services, scope(pattern), Some(&principal.user)).await?;
-    let caller = Caller::resolve(services, principal, ctx.query()).await?;
+    let (pattern, params, method) = ctx.route(PREFIX, ROUTES, methods)?;
+    let caller = ctx.caller(services, scope(pattern)).await?;
     let param = |name: &str| params.get(name).map(String::as_str).unwrap_or_default();
     match pattern {
         "settings/task_progress/{task_id}/" => {

@@ -182,12 +182,9 @@ async fn auto_cluster(services: &Services, job: &Job, retry: RetryPolicy) -> Res
     let sector_id = sector_of(job)?;
     let wanted = id_list(job, "keyword_ids");
     let keywords: Vec<Keyword> =
-        planner::in_sector::<Keyword>(services, &job.account_id, &sector_id, planner::KEYWORD_PREFIX)
+        planner::by_ids(services, &job.account_id, &sector_id, planner::KEYWORD_PREFIX, &wanted)
             .await
-            .map_err(store_err)?
-            .into_iter()
-            .filter(|k| wanted.contains(&k.id))
-            .collect();
+            .map_err(store_err)?;
     if keywords.is_empty() {
         return Err(JobError::fatal("None of the keywords exist any more.", "InvalidInput"));
     }
