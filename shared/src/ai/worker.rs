@@ -51,9 +51,20 @@ pub async fn handle(
             }
         },
     };
-    let applied = functions::apply(services, &job, &output).await?;
-    if !jobs::complete(services, &job, applied.charged, applied.result, applied.once).await? {
-        tracing::info!(job_id = %job.id, "job settled meanwhile by another delivery");
+    let settled = match functions::apply(services, &job, &output).await {
+        Ok(applied) => jobs::complete(services, &job, applied.charged, applied.result, applied.once).await,
+        Err(err) => Err(err),
+    };
+    match settled {
+        Ok(true) => {}
+        Ok(false) => tracing::info!(job_id = %job.id, "job settled meanwhile by another delivery"),
+        // The writes are idempotent: another delivery replays them. On the last one the job must
+        // not stay open with its credits reserved.
+        Err(err) if receive_count >= max_receives => {
+            jobs::fail(services, &job, "The results could not be saved.", "StoreError").await?;
+            return Ok(Outcome::Retry(err.to_string()));
+        }
+        Err(err) => return Ok(Outcome::Retry(err.to_string())),
     }
     Ok(Outcome::Done)
 }
