@@ -166,3 +166,29 @@ async fn only_managers_change_provider_settings_and_prompts() {
     bad.assert_error(400, "Validation failed");
     assert!(!bad.field_errors("prompt_type").is_empty() && !bad.field_errors("prompt_value").is_empty());
 }
+
+#[tokio::test]
+async fn the_connection_test_calls_the_provider_with_the_accounts_settings() {
+    let app = spawn_app().await;
+    let owner = app.signed_up("ping@ai.example").await;
+    let t = Some(owner.access.as_str());
+    let saved = app
+        .call(
+            "PUT",
+            "/api/v1/system/settings/integrations/openai/",
+            Some(&json!({"apiKey": KEY, "config": {"model": "gpt-4o", "base_url": app.provider.base_url()}})),
+            t,
+        )
+        .await;
+    assert_eq!(saved.status, 200);
+    let ok = app.post("/api/v1/system/settings/integrations/openai/test/", &json!({}), t).await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    assert_eq!(ok.data()["model"], json!("gpt-4o"));
+    assert!(!ok.body.to_string().contains(KEY));
+    app.provider.script([provider_test_server::Step::Status { code: 401, retry_after: None }]);
+    let refused = app.post("/api/v1/system/settings/integrations/openai/test/", &json!({}), t).await;
+    assert_eq!(refused.status, 400);
+    assert!(refused.body["error"].as_str().unwrap().contains("401"));
+    let images = app.get("/api/v1/system/integrations/image_generation/", t).await;
+    assert_eq!(images.data()["providers"], json!(["openai", "runware"]));
+}

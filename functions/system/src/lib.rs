@@ -11,6 +11,8 @@ pub const PREFIX: &str = "/api/v1/system/";
 const ROUTES: &[&str] = &[
     "settings/task_progress/{task_id}/",
     "settings/integrations/{pk}/save/",
+    "settings/integrations/{pk}/test/",
+    "integrations/image_generation/",
     "settings/integrations/{pk}/",
     "prompts/by_type/{prompt_type}/",
     "prompts/save/",
@@ -21,7 +23,10 @@ const ROUTES: &[&str] = &[
 fn methods(pattern: &str) -> &'static [&'static str] {
     match pattern {
         "settings/integrations/{pk}/" => &["GET", "PUT"],
-        "settings/integrations/{pk}/save/" | "prompts/save/" | "prompts/reset/" => &["POST"],
+        "settings/integrations/{pk}/save/"
+        | "settings/integrations/{pk}/test/"
+        | "prompts/save/"
+        | "prompts/reset/" => &["POST"],
         _ => &["GET"],
     }
 }
@@ -55,6 +60,13 @@ async fn route(services: &Services, ctx: &mut RequestCtx) -> Result<Reply, ApiEr
             caller.require_manager()?;
             let saved = settings::save(services, caller.account_id(), param("pk"), ctx.body()).await?;
             Ok(Reply::ok(saved).with_message("Settings saved"))
+        }
+        "settings/integrations/{pk}/test/" => {
+            caller.require_manager()?;
+            Ok(Reply::ok(settings::test_connection(services, caller.account_id(), param("pk")).await?))
+        }
+        "integrations/image_generation/" => {
+            Ok(Reply::ok(settings::image_generation(services, caller.account_id()).await?))
         }
         "prompts/by_type/{prompt_type}/" => {
             Ok(Reply::ok(prompts::get(services, caller.account_id(), param("prompt_type")).await?))

@@ -2,6 +2,7 @@
 //! workers run.
 
 pub mod functions;
+pub mod images;
 pub mod prompts;
 pub mod provider;
 pub mod settings;

@@ -237,6 +237,47 @@ pub async fn model_config(
     }))
 }
 
+/// `settings/integrations/{pk}/test/`: one small call with the account's settings, to show that
+/// the key and model work. Answers what the provider said, never the key.
+pub async fn test_connection(services: &Services, account_id: &str, integration_type: &str) -> Result<Value, ApiError> {
+    if integration_type != "openai" {
+        return Err(ApiError::field(
+            "integration_type",
+            "Only the OpenAI-compatible chat settings can be tested here.",
+        ));
+    }
+    let config = match model_config(services, account_id).await? {
+        Ok(config) => config,
+        Err(err) => return Err(ApiError::BadRequest(err.0)),
+    };
+    let retry = super::RetryPolicy { attempts: 1, ..services.config.provider_retry };
+    let client = super::ProviderClient::new(services.http().await.clone(), &config.base_url, &config.api_key, retry);
+    let request = super::ChatRequest {
+        model: config.model.clone(),
+        system: "You answer only with JSON.".into(),
+        user: super::prompts::with_input("Answer {\"ok\": true}.", &json!({"task": "ping"})),
+        temperature: 0.0,
+        max_tokens: 20,
+        json: true,
+    };
+    match client.chat(&request).await {
+        Ok(reply) => Ok(json!({"success": true, "model": reply.model, "duration_ms": reply.duration_ms,
+                              "tokens": reply.input_tokens + reply.output_tokens, "cost_usd": reply.cost_usd})),
+        Err(err) => Err(ApiError::BadRequest(format!("The provider did not answer as expected: {err}"))),
+    }
+}
+
+/// `integrations/image_generation/`: the image providers, their models, and the account's image
+/// settings.
+pub async fn image_generation(services: &Services, account_id: &str) -> Result<Value, ApiError> {
+    let settings = load(services, account_id, "image_generation").await?;
+    Ok(json!({
+        "providers": ["openai", "runware"],
+        "models": {"openai": ["dall-e-3", "dall-e-2", "gpt-image-1"], "runware": ["runware:97@1", "runware:100@1"]},
+        "settings": settings.map(|s| s.config).unwrap_or_else(|| json!({})),
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
