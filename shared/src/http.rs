@@ -418,6 +418,18 @@ mod pattern_tests {
     }
 }
 
+/// One request through a function's router: the request context in, the envelope and the log
+/// line out.
+pub async fn serve(
+    services: &Services,
+    request: Request,
+    route: impl AsyncFnOnce(&Services, &mut RequestCtx) -> Result<Reply, ApiError>,
+) -> Response<LambdaBody> {
+    let mut ctx = RequestCtx::new(request, &services.config);
+    let result = route(services, &mut ctx).await;
+    ctx.finish(result)
+}
+
 /// The Lambda entry point shared by every function: installs the JSON logs, reads the
 /// configuration (no I/O: clients are built on first use), and serves events with `handler`.
 pub async fn run<F, Fut>(handler: F) -> Result<(), lambda_http::Error>

@@ -37,9 +37,7 @@ fn scope(pattern: &str) -> &'static str {
 
 /// Handles one API Gateway request.
 pub async fn handle(services: &Services, request: Request) -> Response<Body> {
-    let mut ctx = RequestCtx::new(request, &services.config);
-    let result = route(services, &mut ctx).await;
-    ctx.finish(result)
+    igny8_domain::http::serve(services, request, route).await
 }
 
 async fn route(services: &Services, ctx: &mut RequestCtx) -> Result<Reply, ApiError> {
