@@ -36,6 +36,7 @@ pub mod telemetry;
 pub mod throttle;
 pub mod usage;
 pub mod validation;
+pub mod writer;
 
 pub use config::Config;
 pub use error::ApiError;

@@ -16,6 +16,7 @@ use crate::credits::CreditCosts;
 use crate::jobs::{self, AiFunction, Job, Phase};
 use crate::planner::{self, Cluster, Idea, Keyword};
 use crate::store::{Change, Condition, Item, Key, StoreError, Write, keys, s};
+use crate::writer::{self, Content, ImageRecord, Task};
 use crate::{ApiError, Services, ids, usage};
 
 /// Keywords per clustering call: what the model's context handles well.
@@ -68,10 +69,15 @@ pub fn estimate(costs: &CreditCosts, function: AiFunction, input: &Value) -> (i6
             (costs.cost(function.operation(), clusters as u64), clusters)
         }
         AiFunction::GenerateContent => {
-            let words = input["estimated_word_count"].as_u64().unwrap_or(1000);
-            (costs.cost(function.operation(), words), 1)
+            let tasks = count("task_ids").max(1) as u32;
+            let words = input["estimated_word_count"].as_u64().unwrap_or(1000 * tasks as u64);
+            (costs.cost(function.operation(), words), tasks)
         }
-        AiFunction::GenerateImagePrompts | AiFunction::GenerateImages => {
+        AiFunction::GenerateImagePrompts => {
+            let contents = count("content_ids").max(1) as u32;
+            (costs.cost(function.operation(), contents as u64), contents)
+        }
+        AiFunction::GenerateImages => {
             let n = count("ids").max(1) as u32;
             (costs.cost(function.operation(), n as u64), n)
         }
@@ -142,6 +148,8 @@ pub async fn run_model(services: &Services, job: &Job, retry: RetryPolicy) -> Re
     match job.function {
         AiFunction::AutoCluster => auto_cluster(services, job, retry).await,
         AiFunction::GenerateIdeas => generate_ideas(services, job, retry).await,
+        AiFunction::GenerateContent => generate_content(services, job, retry).await,
+        AiFunction::GenerateImagePrompts => generate_image_prompts(services, job, retry).await,
         other => Err(JobError::fatal(format!("{other:?} is not run by this worker yet"), "UnsupportedFunction")),
     }
 }
@@ -322,12 +330,20 @@ pub struct Applied {
 /// Writes the output of a job (idempotently) and says what it costs.
 pub async fn apply(services: &Services, job: &Job, output: &Value) -> Result<Applied, ApiError> {
     let costs = &services.config.credit_costs;
-    let parts = output["parts"].as_u64().unwrap_or(1);
-    let charged = costs.cost(job.function.operation(), parts);
+    // Content is charged by the words actually written (counted from the text); the rest by part.
+    let units = match job.function {
+        AiFunction::GenerateContent => {
+            output["contents"].as_array().into_iter().flatten().filter_map(|c| c["word_count"].as_u64()).sum()
+        }
+        _ => output["parts"].as_u64().unwrap_or(1),
+    };
+    let charged = costs.cost(job.function.operation(), units);
     let now = OffsetDateTime::now_utc();
     let (result, once) = match job.function {
         AiFunction::AutoCluster => apply_clusters(services, job, output, now).await?,
         AiFunction::GenerateIdeas => apply_ideas(services, job, output, now).await?,
+        AiFunction::GenerateContent => apply_contents(services, job, output, now).await?,
+        AiFunction::GenerateImagePrompts => apply_image_prompts(services, job, output, now).await?,
         other => return Err(ApiError::internal(format!("no writes for {other:?}"))),
     };
     record_usage(services, job, output, charged, now).await?;
@@ -503,4 +519,177 @@ async fn apply_ideas(
         json!({"idea_ids": ids_out, "ideas_created": count}),
         vec![usage::count_write(&job.account_id, "ideas", count, now)],
     ))
+}
+
+fn text(value: &Value, field: &str, max: usize) -> Result<String, JobError> {
+    let s = value[field]
+        .as_str()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| JobError::malformed(format!("no \"{field}\"")))?;
+    Ok(s.chars().take(max).collect())
+}
+
+async fn generate_content(services: &Services, job: &Job, retry: RetryPolicy) -> Result<Value, JobError> {
+    let sector_id = sector_of(job)?;
+    let tasks: Vec<Task> =
+        planner::by_ids(services, &job.account_id, &sector_id, writer::TASK_PREFIX, &id_list(job, "task_ids"))
+            .await
+            .map_err(store_err)?;
+    if tasks.is_empty() {
+        return Err(JobError::fatal("None of the tasks exist any more.", "InvalidInput"));
+    }
+    let model = model(services, &job.account_id, retry).await?;
+    let instructions = prompts::prompt(services, &job.account_id, "content_generation").await.map_err(store_err)?;
+    let mut contents = Vec::new();
+    let mut calls = Vec::new();
+    for (done, task) in tasks.iter().enumerate() {
+        let input = json!({"task": "generate_content", "title": task.title, "description": task.description,
+                           "keywords": task.keywords, "content_type": task.content_type,
+                           "content_structure": task.content_structure, "word_count": task.word_count});
+        let (answer, call) = model.ask("You answer only with JSON.", &instructions, &input).await?;
+        calls.push(call);
+        let html = writer::sanitize_html(&text(&answer, "content_html", 200_000)?);
+        let words = writer::word_count(&html);
+        if words == 0 {
+            return Err(JobError::malformed("an article without text"));
+        }
+        contents.push(json!({
+            "id": ids::new_id(), "task_id": task.id, "title": text(&answer, "title", 300).unwrap_or_else(|_| task.title.clone()),
+            "meta_title": answer["meta_title"].as_str().unwrap_or_default().chars().take(300).collect::<String>(),
+            "meta_description": answer["meta_description"].as_str().unwrap_or_default().chars().take(500).collect::<String>(),
+            "html": html, "word_count": words, "primary_keyword": task.keywords.first().cloned().unwrap_or_default(),
+        }));
+        let pct = 25 + (50 * (done as u32 + 1) / tasks.len() as u32) as u8;
+        jobs::progress(
+            services,
+            job,
+            Phase::AiCall,
+            pct,
+            &format!("Wrote {} of {} articles", done + 1, tasks.len()),
+            done as u32 + 1,
+        )
+        .await
+        .map_err(store_err)?;
+    }
+    Ok(json!({"contents": contents, "calls": calls, "parts": tasks.len()}))
+}
+
+async fn generate_image_prompts(services: &Services, job: &Job, retry: RetryPolicy) -> Result<Value, JobError> {
+    let sector_id = sector_of(job)?;
+    let contents: Vec<Content> =
+        planner::by_ids(services, &job.account_id, &sector_id, writer::CONTENT_PREFIX, &id_list(job, "content_ids"))
+            .await
+            .map_err(store_err)?;
+    if contents.is_empty() {
+        return Err(JobError::fatal("None of the content exists any more.", "InvalidInput"));
+    }
+    let in_article = job.input["in_article_count"].as_u64().unwrap_or(2).min(10);
+    let model = model(services, &job.account_id, retry).await?;
+    let instructions =
+        prompts::prompt(services, &job.account_id, "image_prompt_extraction").await.map_err(store_err)?;
+    let mut images = Vec::new();
+    let mut calls = Vec::new();
+    for content in &contents {
+        let excerpt: String = content.html.chars().take(6000).collect();
+        let input = json!({"task": "generate_image_prompts", "title": content.title, "content_html": excerpt, "in_article_count": in_article});
+        let (answer, call) = model.ask("You answer only with JSON.", &instructions, &input).await?;
+        calls.push(call);
+        let featured = text(&answer, "featured_prompt", 2000)?;
+        let list = answer["in_article_prompts"]
+            .as_array()
+            .ok_or_else(|| JobError::malformed("no \"in_article_prompts\" list"))?;
+        images.push(json!({"id": ids::new_id(), "content_id": content.id, "task_id": content.task_id, "image_type": "featured", "prompt": featured, "position": 0}));
+        for (i, prompt) in list.iter().take(in_article as usize).enumerate() {
+            let prompt = prompt
+                .as_str()
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .ok_or_else(|| JobError::malformed("an empty image prompt"))?;
+            images.push(json!({"id": ids::new_id(), "content_id": content.id, "task_id": content.task_id, "image_type": "in_article",
+                               "prompt": prompt.chars().take(2000).collect::<String>(), "position": i + 1}));
+        }
+    }
+    Ok(json!({"images": images, "calls": calls, "parts": contents.len()}))
+}
+
+async fn apply_contents(
+    services: &Services,
+    job: &Job,
+    output: &Value,
+    now: OffsetDateTime,
+) -> Result<(Value, Vec<Write>), ApiError> {
+    let sector_id = job.input["sector_id"].as_str().unwrap_or_default().to_owned();
+    let site_id = job.input["site_id"].as_str().unwrap_or_default().to_owned();
+    let store = services.store().await;
+    let mut ids_out = Vec::new();
+    for c in output["contents"].as_array().into_iter().flatten() {
+        let content = Content {
+            id: c["id"].as_str().unwrap_or_default().to_owned(),
+            account_id: job.account_id.clone(),
+            site_id: site_id.clone(),
+            sector_id: sector_id.clone(),
+            task_id: c["task_id"].as_str().map(str::to_owned),
+            title: c["title"].as_str().unwrap_or_default().to_owned(),
+            html: c["html"].as_str().unwrap_or_default().to_owned(),
+            word_count: c["word_count"].as_u64().unwrap_or(0) as u32,
+            meta_title: c["meta_title"].as_str().unwrap_or_default().to_owned(),
+            meta_description: c["meta_description"].as_str().unwrap_or_default().to_owned(),
+            primary_keyword: c["primary_keyword"].as_str().unwrap_or_default().to_owned(),
+            status: "draft".into(),
+            generated_at: now,
+        };
+        store.put(content.item()?, None).await?;
+        if let Some(task_id) = &content.task_id {
+            let key =
+                Key::new(planner::sector_pk(&job.account_id, &sector_id), format!("{}{task_id}", writer::TASK_PREFIX));
+            let change = Change::new(key, "SET #status = :draft, content_id = :content")
+                .name("#status", "status")
+                .value(":draft", s("draft"))
+                .value(":content", s(&content.id))
+                .condition(Condition::exists());
+            match store.update(change).await {
+                Ok(_) | Err(StoreError::ConditionFailed) => {}
+                Err(err) => return Err(err.into()),
+            }
+        }
+        ids_out.push(content.id);
+    }
+    let count = ids_out.len() as i64;
+    Ok((
+        json!({"content_ids": ids_out, "contents_created": count}),
+        vec![usage::count_write(&job.account_id, "content", count, now)],
+    ))
+}
+
+async fn apply_image_prompts(
+    services: &Services,
+    job: &Job,
+    output: &Value,
+    now: OffsetDateTime,
+) -> Result<(Value, Vec<Write>), ApiError> {
+    let sector_id = job.input["sector_id"].as_str().unwrap_or_default().to_owned();
+    let site_id = job.input["site_id"].as_str().unwrap_or_default().to_owned();
+    let mut items = Vec::new();
+    let mut ids_out = Vec::new();
+    for i in output["images"].as_array().into_iter().flatten() {
+        let image = ImageRecord {
+            id: i["id"].as_str().unwrap_or_default().to_owned(),
+            account_id: job.account_id.clone(),
+            site_id: site_id.clone(),
+            sector_id: sector_id.clone(),
+            content_id: i["content_id"].as_str().map(str::to_owned),
+            task_id: i["task_id"].as_str().map(str::to_owned),
+            image_type: i["image_type"].as_str().unwrap_or("in_article").to_owned(),
+            prompt: i["prompt"].as_str().unwrap_or_default().to_owned(),
+            position: i["position"].as_u64().unwrap_or(0) as u32,
+            status: "pending".into(),
+            s3_key: None,
+            created_at: now,
+        };
+        ids_out.push(image.id.clone());
+        items.push(image.item()?);
+    }
+    services.store().await.put_batch(items).await?;
+    Ok((json!({"image_ids": ids_out, "images_created": ids_out.len()}), vec![]))
 }

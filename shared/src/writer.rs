@@ -1,0 +1,189 @@
+//! Writer records: tasks, content and image records, stored per sector next to the planner's
+//! (`ACCOUNT#<account>#SECTOR#<sector>`), and the HTML rules for what a model writes.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use crate::accounts::rfc3339;
+use crate::planner::sector_pk;
+use crate::store::{Item, Key, StoreError};
+
+pub const TASK_PREFIX: &str = "TASK#";
+pub const CONTENT_PREFIX: &str = "CONTENT#";
+pub const IMAGE_PREFIX: &str = "IMAGE#";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Task {
+    pub id: String,
+    pub account_id: String,
+    pub site_id: String,
+    pub sector_id: String,
+    pub title: String,
+    pub description: String,
+    pub keywords: Vec<String>,
+    #[serde(default)]
+    pub cluster_id: Option<String>,
+    #[serde(default)]
+    pub idea_id: Option<String>,
+    pub content_type: String,
+    pub content_structure: String,
+    /// The length asked for.
+    pub word_count: u32,
+    pub status: String,
+    #[serde(default)]
+    pub content_id: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Content {
+    pub id: String,
+    pub account_id: String,
+    pub site_id: String,
+    pub sector_id: String,
+    #[serde(default)]
+    pub task_id: Option<String>,
+    pub title: String,
+    pub html: String,
+    /// Counted from the text, never taken from the model.
+    pub word_count: u32,
+    pub meta_title: String,
+    pub meta_description: String,
+    pub primary_keyword: String,
+    pub status: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub generated_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImageRecord {
+    pub id: String,
+    pub account_id: String,
+    pub site_id: String,
+    pub sector_id: String,
+    #[serde(default)]
+    pub content_id: Option<String>,
+    #[serde(default)]
+    pub task_id: Option<String>,
+    /// `featured`, `desktop`, `mobile` or `in_article`.
+    pub image_type: String,
+    pub prompt: String,
+    pub position: u32,
+    pub status: String,
+    #[serde(default)]
+    pub s3_key: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+macro_rules! keyed {
+    ($t:ty, $prefix:expr, $entity:literal) => {
+        impl $t {
+            pub fn key(&self) -> Key {
+                Key::new(sector_pk(&self.account_id, &self.sector_id), format!("{}{}", $prefix, self.id))
+            }
+
+            pub fn item(&self) -> Result<Item, StoreError> {
+                Item::new(&self.key(), $entity, self)
+            }
+        }
+    };
+}
+
+keyed!(Task, TASK_PREFIX, "Task");
+keyed!(Content, CONTENT_PREFIX, "Content");
+keyed!(ImageRecord, IMAGE_PREFIX, "Image");
+
+impl Content {
+    pub fn to_json(&self) -> Value {
+        json!({
+            "id": self.id, "task_id": self.task_id, "title": self.title, "html_content": self.html,
+            "word_count": self.word_count, "meta_title": self.meta_title, "meta_description": self.meta_description,
+            "primary_keyword": self.primary_keyword, "status": self.status, "generated_at": rfc3339(self.generated_at),
+            "site_id": self.site_id, "sector_id": self.sector_id,
+        })
+    }
+}
+
+/// Keeps the structure of an article and drops everything that could run: scripts, styles,
+/// event handlers, `javascript:` and other non-web URLs, frames and forms.
+pub fn sanitize_html(html: &str) -> String {
+    ammonia::Builder::default()
+        .tags(
+            [
+                "h1",
+                "h2",
+                "h3",
+                "h4",
+                "h5",
+                "h6",
+                "p",
+                "br",
+                "hr",
+                "ul",
+                "ol",
+                "li",
+                "strong",
+                "b",
+                "em",
+                "i",
+                "u",
+                "blockquote",
+                "code",
+                "pre",
+                "a",
+                "img",
+                "table",
+                "thead",
+                "tbody",
+                "tr",
+                "th",
+                "td",
+                "figure",
+                "figcaption",
+                "span",
+                "div",
+            ]
+            .into_iter()
+            .collect(),
+        )
+        .url_schemes(["http", "https", "mailto"].into_iter().collect())
+        .link_rel(Some("noopener noreferrer"))
+        .clean(html)
+        .to_string()
+}
+
+/// The number of words a reader sees in `html`.
+pub fn word_count(html: &str) -> u32 {
+    // Tags separate words (`</h2><p>`); the space before each keeps them apart once removed.
+    let text = ammonia::Builder::empty().clean(&html.replace('<', " <")).to_string();
+    text.split(|c: char| c.is_whitespace()).filter(|w| w.chars().any(char::is_alphanumeric)).count() as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostile_html_is_defused() {
+        let hostile = r#"<h2 onclick="steal()">Title</h2><script>alert(1)</script><p style="x">Hi <a href="javascript:alert(1)">there</a>
+            <img src="x" onerror="alert(2)"><iframe src="https://evil.example"></iframe><a href="https://ok.example">ok</a></p>
+            <svg><script>alert(3)</script></svg><form action="/steal"><input name="p"></form>"#;
+        let clean = sanitize_html(hostile);
+        for bad in
+            ["<script", "onclick", "onerror", "javascript:", "<iframe", "<form", "<input", "style=", "<svg", "alert("]
+        {
+            assert!(!clean.to_lowercase().contains(bad), "{bad} survived: {clean}");
+        }
+        assert!(clean.contains("<h2>Title</h2>"));
+        assert!(clean.contains(r#"href="https://ok.example""#));
+    }
+
+    #[test]
+    fn words_are_counted_from_the_text() {
+        assert_eq!(word_count("<h2>Two words</h2><p>and <strong>three</strong> more — here</p>"), 6);
+        assert_eq!(word_count("<script>not counted at all</script><p>one</p>"), 1);
+    }
+}

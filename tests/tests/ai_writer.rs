@@ -1,0 +1,153 @@
+//! The writer's AI functions through the pipeline: content (sanitised, words counted from the
+//! text, charged by the words written) and image prompts.
+
+use std::time::Duration;
+
+use api_tests::{TestApp, spawn_app};
+use igny8_domain::accounts::Account;
+use igny8_domain::jobs::{self, AiFunction};
+use igny8_domain::store::Key;
+use igny8_domain::writer::{self, Content, ImageRecord, Task};
+use igny8_domain::{ai, planner};
+use provider_test_server::Step;
+use serde_json::{Value, json};
+
+async fn settle(app: &TestApp, token: &str, task: &str) -> Value {
+    for _ in 0..300 {
+        let p = app.get(&format!("/api/v1/system/settings/task_progress/{task}/"), Some(token)).await;
+        let state = p.data()["state"].as_str().unwrap_or_default().to_owned();
+        if state == "SUCCESS" || state == "FAILURE" {
+            return p.data().clone();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("job {task} did not settle");
+}
+
+#[tokio::test]
+async fn content_and_image_prompts() {
+    let app = spawn_app().await;
+    let reg = app
+        .post(
+            "/api/v1/auth/register/",
+            &json!({"email": "w@ai.example", "password": api_tests::PASSWORD, "plan_id": "starter"}),
+            None,
+        )
+        .await;
+    let user = reg.data()["user"].clone();
+    let account_id = user["account"]["id"].as_str().unwrap().to_owned();
+    let token = app.login("w@ai.example", api_tests::PASSWORD).await.data()["access"].as_str().unwrap().to_owned();
+    let site = app.post("/api/v1/auth/sites/", &json!({"name": "W"}), Some(&token)).await.data()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let sector =
+        app.post("/api/v1/auth/sectors/", &json!({"site_id": site, "name": "W"}), Some(&token)).await.data()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    let mut task_ids = Vec::new();
+    for title in ["Dental implants explained", "Choosing braces"] {
+        let task = Task {
+            id: igny8_domain::ids::new_id(),
+            account_id: account_id.clone(),
+            site_id: site.clone(),
+            sector_id: sector.clone(),
+            title: title.into(),
+            description: "An article".into(),
+            keywords: vec!["dental implants".into()],
+            cluster_id: None,
+            idea_id: None,
+            content_type: "post".into(),
+            content_structure: "guide".into(),
+            word_count: 1000,
+            status: "queued".into(),
+            content_id: None,
+            created_at: time::OffsetDateTime::now_utc(),
+        };
+        app.services.store().await.put(task.item().unwrap(), None).await.unwrap();
+        task_ids.push(task.id);
+    }
+    let account =
+        || async { app.services.store().await.get::<Account>(&Key::account(&account_id)).await.unwrap().unwrap() };
+    let user_id = user["id"].as_str().unwrap().to_owned();
+
+    // The first article comes back hostile.
+    let hostile = "<h2 onmouseover=\"x()\">Implants</h2><script>steal()</script><p>Implants replace missing teeth for good. \
+        <a href=\"javascript:alert(1)\">Read</a></p><img src=\"x.png\" onerror=\"alert(2)\">";
+    app.provider.script([Step::Reply(
+        json!({"title": "Implants", "meta_title": "Implants", "meta_description": "d", "content_html": hostile}),
+    )]);
+    let input = json!({"site_id": site, "sector_id": sector, "task_ids": task_ids, "estimated_word_count": 2000});
+    let (reserve, parts) =
+        ai::functions::estimate(&app.services.config.credit_costs, AiFunction::GenerateContent, &input);
+    assert_eq!((reserve, parts), (20, 2));
+    let job = jobs::submit(
+        &app.services,
+        &account().await,
+        &user_id,
+        AiFunction::GenerateContent,
+        input,
+        reserve,
+        parts,
+        "t",
+    )
+    .await
+    .unwrap();
+    let done = settle(&app, &token, &job.id).await;
+    assert_eq!(done["state"], json!("SUCCESS"), "{done}");
+
+    let contents: Vec<Content> =
+        planner::in_sector(&app.services, &account_id, &sector, writer::CONTENT_PREFIX).await.unwrap();
+    assert_eq!(contents.len(), 2);
+    let words: u32 = contents.iter().map(|c| c.word_count).sum();
+    for c in &contents {
+        assert_eq!(c.word_count, writer::word_count(&c.html), "counted from the text");
+        for bad in ["<script", "onmouseover", "onerror", "javascript:"] {
+            assert!(!c.html.contains(bad), "{bad} stored: {}", c.html);
+        }
+    }
+    let implants = contents.iter().find(|c| c.title == "Implants").unwrap();
+    assert_eq!(implants.word_count, 8, "Implants | Implants replace missing teeth for good. | Read");
+    let tasks: Vec<Task> = planner::in_sector(&app.services, &account_id, &sector, writer::TASK_PREFIX).await.unwrap();
+    assert!(tasks.iter().all(|t| t.status == "draft" && t.content_id.is_some()));
+    let charged = (words as i64 / 100).max(1);
+    assert_eq!(done["meta"]["credits_charged"], json!(charged));
+    assert_eq!(
+        account().await.credits,
+        1000 - charged,
+        "charged by the words written, the rest of the reservation refunded"
+    );
+
+    // Image prompts: a featured and two in-article prompts per content, 2 credits per content.
+    let content_ids: Vec<&String> = contents.iter().map(|c| &c.id).collect();
+    let input = json!({"site_id": site, "sector_id": sector, "content_ids": content_ids, "in_article_count": 2});
+    let (reserve, parts) =
+        ai::functions::estimate(&app.services.config.credit_costs, AiFunction::GenerateImagePrompts, &input);
+    let job = jobs::submit(
+        &app.services,
+        &account().await,
+        &user_id,
+        AiFunction::GenerateImagePrompts,
+        input,
+        reserve,
+        parts,
+        "t",
+    )
+    .await
+    .unwrap();
+    assert_eq!(settle(&app, &token, &job.id).await["state"], json!("SUCCESS"));
+    let images: Vec<ImageRecord> =
+        planner::in_sector(&app.services, &account_id, &sector, writer::IMAGE_PREFIX).await.unwrap();
+    assert_eq!(images.len(), 6);
+    for c in &contents {
+        let mine: Vec<&ImageRecord> =
+            images.iter().filter(|i| i.content_id.as_deref() == Some(c.id.as_str())).collect();
+        assert_eq!(mine.iter().filter(|i| i.image_type == "featured").count(), 1);
+        let mut positions: Vec<u32> = mine.iter().map(|i| i.position).collect();
+        positions.sort();
+        assert_eq!(positions, vec![0, 1, 2]);
+        assert!(mine.iter().all(|i| i.status == "pending" && !i.prompt.is_empty()));
+    }
+    assert_eq!(account().await.credits, 1000 - charged - 4);
+}
