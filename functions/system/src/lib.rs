@@ -51,17 +51,14 @@ async fn route(services: &Services, ctx: &mut RequestCtx) -> Result<Reply, ApiEr
             Ok(Reply::ok(job.progress_json()))
         }
         "settings/integrations/{pk}/" if method == "GET" => {
-            caller.require_manager()?;
-            Ok(Reply::ok(settings::get(services, caller.account_id(), param("pk")).await?))
+            Ok(Reply::ok(settings::get(services, &caller, param("pk")).await?))
         }
         "settings/integrations/{pk}/" | "settings/integrations/{pk}/save/" => {
-            caller.require_manager()?;
-            let saved = settings::save(services, caller.account_id(), param("pk"), ctx.body()).await?;
+            let saved = settings::save(services, &caller, param("pk"), ctx.body()).await?;
             Ok(Reply::ok(saved).with_message("Settings saved"))
         }
         "settings/integrations/{pk}/test/" => {
-            caller.require_manager()?;
-            Ok(Reply::ok(settings::test_connection(services, caller.account_id(), param("pk")).await?))
+            Ok(Reply::ok(settings::test_connection(services, &caller, param("pk")).await?))
         }
         "integrations/image_generation/" => {
             Ok(Reply::ok(settings::image_generation(services, caller.account_id()).await?))
@@ -70,12 +67,10 @@ async fn route(services: &Services, ctx: &mut RequestCtx) -> Result<Reply, ApiEr
             Ok(Reply::ok(prompts::get(services, caller.account_id(), param("prompt_type")).await?))
         }
         "prompts/save/" => {
-            caller.require_manager()?;
-            Ok(Reply::ok(prompts::save(services, caller.account_id(), ctx.body()).await?).with_message("Prompt saved"))
+            Ok(Reply::ok(prompts::save(services, &caller, ctx.body()).await?).with_message("Prompt saved"))
         }
         "prompts/reset/" => {
-            caller.require_manager()?;
-            Ok(Reply::ok(prompts::reset(services, caller.account_id(), ctx.body()).await?)
+            Ok(Reply::ok(prompts::reset(services, &caller, ctx.body()).await?)
                 .with_message("Prompt reset to the default"))
         }
         _ => ctx.page(prompts::list(services, caller.account_id()).await?),

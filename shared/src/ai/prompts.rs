@@ -101,7 +101,13 @@ fn prompt_type_field(value: &serde_json::Value) -> Result<String, String> {
 }
 
 /// Overrides a prompt type for the account.
-pub async fn save(services: &Services, account_id: &str, body: &[u8]) -> Result<serde_json::Value, ApiError> {
+pub async fn save(
+    services: &Services,
+    caller: &crate::access::Caller,
+    body: &[u8],
+) -> Result<serde_json::Value, ApiError> {
+    caller.require_manager()?;
+    let account_id = caller.account_id();
     let mut f = crate::validation::Fields::parse(body)?;
     let prompt_type = f.required("prompt_type", prompt_type_field);
     let value = f.required("prompt_value", crate::validation::bounded(20_000));
@@ -117,7 +123,13 @@ pub async fn save(services: &Services, account_id: &str, body: &[u8]) -> Result<
 }
 
 /// Drops the account's override: the default applies again.
-pub async fn reset(services: &Services, account_id: &str, body: &[u8]) -> Result<serde_json::Value, ApiError> {
+pub async fn reset(
+    services: &Services,
+    caller: &crate::access::Caller,
+    body: &[u8],
+) -> Result<serde_json::Value, ApiError> {
+    caller.require_manager()?;
+    let account_id = caller.account_id();
     let mut f = crate::validation::Fields::parse(body)?;
     let prompt_type = f.required("prompt_type", prompt_type_field);
     f.finish()?;

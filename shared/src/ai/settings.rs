@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
+use crate::access::Caller;
 use crate::accounts::rfc3339;
 use crate::store::{Item, Key, keys};
 use crate::validation::{Fields, boolean, raw_string};
@@ -67,7 +68,9 @@ pub async fn load(
 }
 
 /// The settings as the API shows them (a masked key), or an empty inactive record.
-pub async fn get(services: &Services, account_id: &str, integration_type: &str) -> Result<Value, ApiError> {
+pub async fn get(services: &Services, caller: &Caller, integration_type: &str) -> Result<Value, ApiError> {
+    caller.require_manager()?;
+    let account_id = caller.account_id();
     if !TYPES.contains(&integration_type) {
         return Err(ApiError::not_found());
     }
@@ -82,10 +85,12 @@ pub async fn get(services: &Services, account_id: &str, integration_type: &str) 
 /// Saves settings: `config` fields are validated; `apiKey`, when given, goes to Secrets Manager.
 pub async fn save(
     services: &Services,
-    account_id: &str,
+    caller: &Caller,
     integration_type: &str,
     body: &[u8],
 ) -> Result<Value, ApiError> {
+    caller.require_manager()?;
+    let account_id = caller.account_id();
     if !TYPES.contains(&integration_type) {
         return Err(ApiError::not_found());
     }
@@ -239,7 +244,9 @@ pub async fn model_config(
 
 /// `settings/integrations/{pk}/test/`: one small call with the account's settings, to show that
 /// the key and model work. Answers what the provider said, never the key.
-pub async fn test_connection(services: &Services, account_id: &str, integration_type: &str) -> Result<Value, ApiError> {
+pub async fn test_connection(services: &Services, caller: &Caller, integration_type: &str) -> Result<Value, ApiError> {
+    caller.require_manager()?;
+    let account_id = caller.account_id();
     if integration_type != "openai" {
         return Err(ApiError::field(
             "integration_type",
