@@ -15,6 +15,7 @@ pub struct Services {
     store: OnceCell<Store>,
     secrets: OnceCell<aws_sdk_secretsmanager::Client>,
     sqs: OnceCell<aws_sdk_sqs::Client>,
+    s3: OnceCell<aws_sdk_s3::Client>,
     http: OnceCell<reqwest::Client>,
     signing_key: SigningKeySource,
     pub(crate) reference: crate::reference::Cache,
@@ -39,6 +40,7 @@ impl Services {
             store: OnceCell::new(),
             secrets: OnceCell::new(),
             sqs: OnceCell::new(),
+            s3: OnceCell::new(),
             http: OnceCell::new(),
             signing_key,
             reference: crate::reference::Cache::default(),
@@ -63,6 +65,19 @@ impl Services {
 
     pub async fn sqs(&self) -> &aws_sdk_sqs::Client {
         self.sqs.get_or_init(|| async { aws_sdk_sqs::Client::new(self.sdk.get(&self.config).await) }).await
+    }
+
+    /// S3, path-style when a local endpoint is configured (any local endpoint needs it).
+    pub async fn s3(&self) -> &aws_sdk_s3::Client {
+        self.s3
+            .get_or_init(|| async {
+                let sdk = self.sdk.get(&self.config).await;
+                let config = aws_sdk_s3::config::Builder::from(sdk)
+                    .force_path_style(self.config.aws_endpoint_url.is_some())
+                    .build();
+                aws_sdk_s3::Client::from_conf(config)
+            })
+            .await
     }
 
     /// The HTTP client for the AI providers (rustls, connection pooling), built once.

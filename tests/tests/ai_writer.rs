@@ -150,4 +150,33 @@ async fn content_and_image_prompts() {
         assert!(mine.iter().all(|i| i.status == "pending" && !i.prompt.is_empty()));
     }
     assert_eq!(account().await.credits, 1000 - charged - 4);
+
+    // Images: generated through the image queue and worker, stored in S3 under the account's
+    // prefix, readable through a short-lived presigned URL; 5 credits each.
+    let image_ids: Vec<&String> = images.iter().map(|i| &i.id).collect();
+    let input = json!({"site_id": site, "sector_id": sector, "image_ids": image_ids});
+    let (reserve, parts) =
+        ai::functions::estimate(&app.services.config.credit_costs, AiFunction::GenerateImages, &input);
+    assert_eq!((reserve, parts), (30, 6));
+    let job =
+        jobs::submit(&app.services, &account().await, &user_id, AiFunction::GenerateImages, input, reserve, parts, "t")
+            .await
+            .unwrap();
+    let done = settle(&app, &token, &job.id).await;
+    assert_eq!(done["state"], json!("SUCCESS"), "{done}");
+    let images: Vec<ImageRecord> =
+        planner::in_sector(&app.services, &account_id, &sector, writer::IMAGE_PREFIX).await.unwrap();
+    for image in &images {
+        assert_eq!(image.status, "generated");
+        let key = image.s3_key.clone().unwrap();
+        assert!(key.starts_with(&format!("accounts/{account_id}/images/")), "{key}");
+        let url = writer::presigned_url(&app.services, &key, Duration::from_secs(60)).await.unwrap();
+        assert!(url.contains("X-Amz-Signature"), "{url}");
+        let bytes = reqwest::get(&url).await.unwrap().bytes().await.unwrap();
+        assert_eq!(&bytes[..], provider_test_server::PNG_1X1);
+    }
+    let requests = app.provider.requests();
+    let image_requests = requests.iter().filter(|r| r.get("size").is_some()).count();
+    assert_eq!(image_requests, 6, "charged and asked once per image");
+    assert_eq!(account().await.credits, 1000 - charged - 4 - 30);
 }

@@ -36,9 +36,10 @@ pub fn handlers(config: &Config, sdk: &SdkConfig) -> HashMap<&'static str, Handl
 /// The SQS workers by the binary name the template gives them, with their own [`Services`].
 pub fn sqs_handlers(config: &Config, sdk: &SdkConfig) -> HashMap<&'static str, crate::workers::SqsHandler> {
     let services = Arc::new(Services::with_sdk_config(config.clone(), sdk.clone()));
-    let ai: crate::workers::SqsHandler = Arc::new(move |event| {
+    // Both workers run the same domain pipeline; each Lambda has its own queue.
+    let worker: crate::workers::SqsHandler = Arc::new(move |event| {
         let services = Arc::clone(&services);
-        Box::pin(async move { ai_worker::handle(&services, event).await })
+        Box::pin(async move { igny8_domain::ai::worker::handle_batch(&services, event).await })
     });
-    HashMap::from([("ai-worker", ai)])
+    HashMap::from([("ai-worker", Arc::clone(&worker)), ("image-worker", worker)])
 }

@@ -78,7 +78,7 @@ pub fn estimate(costs: &CreditCosts, function: AiFunction, input: &Value) -> (i6
             (costs.cost(function.operation(), contents as u64), contents)
         }
         AiFunction::GenerateImages => {
-            let n = count("ids").max(1) as u32;
+            let n = count("image_ids").max(1) as u32;
             (costs.cost(function.operation(), n as u64), n)
         }
     }
@@ -150,7 +150,7 @@ pub async fn run_model(services: &Services, job: &Job, retry: RetryPolicy) -> Re
         AiFunction::GenerateIdeas => generate_ideas(services, job, retry).await,
         AiFunction::GenerateContent => generate_content(services, job, retry).await,
         AiFunction::GenerateImagePrompts => generate_image_prompts(services, job, retry).await,
-        other => Err(JobError::fatal(format!("{other:?} is not run by this worker yet"), "UnsupportedFunction")),
+        AiFunction::GenerateImages => generate_images(services, job, retry).await,
     }
 }
 
@@ -344,7 +344,7 @@ pub async fn apply(services: &Services, job: &Job, output: &Value) -> Result<App
         AiFunction::GenerateIdeas => apply_ideas(services, job, output, now).await?,
         AiFunction::GenerateContent => apply_contents(services, job, output, now).await?,
         AiFunction::GenerateImagePrompts => apply_image_prompts(services, job, output, now).await?,
-        other => return Err(ApiError::internal(format!("no writes for {other:?}"))),
+        AiFunction::GenerateImages => apply_images(services, job, output).await?,
     };
     record_usage(services, job, output, charged, now).await?;
     Ok(Applied { result, charged, once })
@@ -692,4 +692,138 @@ async fn apply_image_prompts(
     }
     services.store().await.put_batch(items).await?;
     Ok((json!({"image_ids": ids_out, "images_created": ids_out.len()}), vec![]))
+}
+
+/// The image provider of an account: its `image_generation` settings name the provider and model,
+/// the key comes from that provider's settings; without settings only the provider TEST server
+/// stands in.
+async fn image_provider(
+    services: &Services,
+    account_id: &str,
+    retry: RetryPolicy,
+) -> Result<(ProviderClient, String, String), JobError> {
+    let settings =
+        settings::load(services, account_id, "image_generation").await.map_err(store_err)?.filter(|s| s.is_active);
+    let http = services.http().await.clone();
+    let Some(settings) = settings else {
+        return match &services.config.provider_test_server_url {
+            Some(url) => {
+                Ok((ProviderClient::new(http, url, "test-server", retry), "openai".into(), "test-image".into()))
+            }
+            None => Err(JobError::fatal(
+                format!("Image generation is not configured for account {account_id}."),
+                "ConfigurationError",
+            )),
+        };
+    };
+    let provider = settings.config["provider"].as_str().unwrap_or("openai").to_owned();
+    let model = settings.config["model"].as_str().map(str::to_owned).ok_or_else(|| {
+        JobError::fatal("No image model is set in the image_generation settings.", "ConfigurationError")
+    })?;
+    let key = settings::api_key(services, account_id, &provider)
+        .await
+        .map_err(store_err)?
+        .map_err(|e| JobError::fatal(e.0, "ConfigurationError"))?;
+    let base = settings.config["base_url"].as_str().unwrap_or(if provider == "runware" {
+        settings::RUNWARE_BASE_URL
+    } else {
+        settings::OPENAI_BASE_URL
+    });
+    Ok((ProviderClient::new(http, base, key, retry), provider, model))
+}
+
+/// The S3 key of an image: under the account's prefix, so that a bucket policy or a listing can
+/// never mix tenants.
+pub fn image_key(account_id: &str, image_id: &str) -> String {
+    format!("accounts/{account_id}/images/{image_id}.png")
+}
+
+async fn generate_images(services: &Services, job: &Job, retry: RetryPolicy) -> Result<Value, JobError> {
+    let sector_id = sector_of(job)?;
+    let bucket = services
+        .config
+        .images_bucket
+        .clone()
+        .ok_or_else(|| JobError::fatal("No images bucket is configured.", "ConfigurationError"))?;
+    let records: Vec<ImageRecord> =
+        planner::by_ids(services, &job.account_id, &sector_id, writer::IMAGE_PREFIX, &id_list(job, "image_ids"))
+            .await
+            .map_err(store_err)?;
+    if records.is_empty() {
+        return Err(JobError::fatal("None of the images exist any more.", "InvalidInput"));
+    }
+    let (client, provider, model) = image_provider(services, &job.account_id, retry).await?;
+    let template = prompts::prompt(services, &job.account_id, "image_prompt_template").await.map_err(store_err)?;
+    let negative = prompts::prompt(services, &job.account_id, "negative_prompt").await.map_err(store_err)?;
+    let mut images = Vec::new();
+    let mut calls = Vec::new();
+    for (done, record) in records.iter().enumerate() {
+        let request = super::images::ImageRequest {
+            model: model.clone(),
+            prompt: template.replace("{prompt}", &record.prompt),
+            negative_prompt: Some(negative.clone()),
+            width: 1024,
+            height: if record.image_type == "featured" { 576 } else { 1024 },
+        };
+        let image = if provider == "runware" {
+            super::images::runware_image(&client, &request).await?
+        } else {
+            super::images::openai_image(&client, &request).await?
+        };
+        let key = image_key(&job.account_id, &record.id);
+        services
+            .s3()
+            .await
+            .put_object()
+            .bucket(&bucket)
+            .key(&key)
+            .content_type("image/png")
+            .body(image.bytes.into())
+            .send()
+            .await
+            .map_err(|e| JobError::Retry {
+                message: aws_sdk_s3::error::DisplayErrorContext(e).to_string(),
+                kind: "StorageError",
+            })?;
+        calls.push(json!({"id": ids::new_id(), "model": image.model, "input_tokens": 0, "output_tokens": 0,
+                          "cost_usd": image.cost_usd, "duration_ms": image.duration_ms, "attempts": image.attempts}));
+        images.push(json!({"id": record.id, "s3_key": key}));
+        let pct = 25 + (50 * (done as u32 + 1) / records.len() as u32) as u8;
+        jobs::progress(
+            services,
+            job,
+            Phase::AiCall,
+            pct,
+            &format!("Generated {} of {} images", done + 1, records.len()),
+            done as u32 + 1,
+        )
+        .await
+        .map_err(store_err)?;
+    }
+    Ok(json!({"images": images, "calls": calls, "parts": records.len()}))
+}
+
+async fn apply_images(services: &Services, job: &Job, output: &Value) -> Result<(Value, Vec<Write>), ApiError> {
+    let sector_id = job.input["sector_id"].as_str().unwrap_or_default().to_owned();
+    let store = services.store().await;
+    let mut done = Vec::new();
+    for image in output["images"].as_array().into_iter().flatten() {
+        let id = image["id"].as_str().unwrap_or_default();
+        let key = Key::new(planner::sector_pk(&job.account_id, &sector_id), format!("{}{id}", writer::IMAGE_PREFIX));
+        let change = Change::new(key, "SET #status = :generated, s3_key = :key")
+            .name("#status", "status")
+            .value(":generated", s("generated"))
+            .value(":key", s(image["s3_key"].as_str().unwrap_or_default()))
+            .condition(Condition::exists());
+        match store.update(change).await {
+            Ok(_) => done.push(id.to_owned()),
+            Err(StoreError::ConditionFailed) => {}
+            Err(err) => return Err(err.into()),
+        }
+    }
+    let count = done.len() as i64;
+    Ok((
+        json!({"image_ids": done, "images_generated": count}),
+        vec![usage::count_write(&job.account_id, "images", count, OffsetDateTime::now_utc())],
+    ))
 }

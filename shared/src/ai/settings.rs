@@ -242,6 +242,28 @@ pub async fn model_config(
     }))
 }
 
+/// The API key saved for `integration_type`, from Secrets Manager.
+pub async fn api_key(
+    services: &Services,
+    account_id: &str,
+    integration_type: &str,
+) -> Result<Result<String, ConfigurationError>, ApiError> {
+    match load(services, account_id, integration_type).await?.and_then(|s| s.api_key_hint) {
+        None => Ok(Err(ConfigurationError(format!("No API key is saved for {integration_type}.")))),
+        Some(_) => Ok(Ok(services
+            .secrets()
+            .await
+            .get_secret_value()
+            .secret_id(secret_id(services, account_id, integration_type))
+            .send()
+            .await
+            .map_err(|e| ApiError::internal(aws_sdk_secretsmanager::error::DisplayErrorContext(e)))?
+            .secret_string()
+            .unwrap_or_default()
+            .to_owned())),
+    }
+}
+
 /// `settings/integrations/{pk}/test/`: one small call with the account's settings, to show that
 /// the key and model work. Answers what the provider said, never the key.
 pub async fn test_connection(services: &Services, caller: &Caller, integration_type: &str) -> Result<Value, ApiError> {

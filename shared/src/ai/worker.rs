@@ -68,3 +68,37 @@ pub async fn handle(
     }
     Ok(Outcome::Done)
 }
+
+/// One SQS batch: the messages run concurrently; the answer names the ones to deliver again
+/// (`ReportBatchItemFailures`).
+pub async fn handle_batch(
+    services: &Services,
+    event: aws_lambda_events::event::sqs::SqsEvent,
+) -> aws_lambda_events::event::sqs::SqsBatchResponse {
+    use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse};
+    let config = &services.config;
+    let one = |message: &aws_lambda_events::event::sqs::SqsMessage| {
+        let body = message.body.clone().unwrap_or_default();
+        let receives = message.attributes.get("ApproximateReceiveCount").and_then(|c| c.parse().ok()).unwrap_or(1);
+        async move {
+            // A message that is not a job cannot get better: let it reach the DLQ for a person.
+            let job: JobMessage = serde_json::from_str(&body).map_err(|_| "unreadable message".to_owned())?;
+            match handle(services, &job, receives, config.job_max_receives, config.provider_retry).await {
+                Ok(Outcome::Done) => Ok(()),
+                Ok(Outcome::Retry(reason)) => Err(reason),
+                Err(err) => Err(err.to_string()),
+            }
+        }
+    };
+    let results = futures_util::future::join_all(event.records.iter().map(one)).await;
+    let mut response = SqsBatchResponse::default();
+    for (message, result) in event.records.iter().zip(results) {
+        if let Err(reason) = result {
+            tracing::warn!(message_id = ?message.message_id, reason = %reason, "job message will be delivered again");
+            let mut failure = BatchItemFailure::default();
+            failure.item_identifier = message.message_id.clone().unwrap_or_default();
+            response.batch_item_failures.push(failure);
+        }
+    }
+    response
+}
