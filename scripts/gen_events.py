@@ -30,6 +30,10 @@ SAMPLES = {
     ("POST", "/api/v1/system/settings/integrations/{pk}/save/"): {"config": {"model": "gpt-4o-mini"}},
     ("POST", "/api/v1/system/prompts/save/"): {"prompt_type": "clustering", "prompt_value": "Group the keywords..."},
     ("POST", "/api/v1/system/prompts/reset/"): {"prompt_type": "clustering"},
+    ("POST", "/api/v1/system/prompts/"): {"prompt_type": "ideas", "prompt_value": "Propose articles..."},
+    ("PUT", "/api/v1/system/prompts/{prompt_type}/"): {"prompt_value": "Propose articles..."},
+    ("PATCH", "/api/v1/system/prompts/{prompt_type}/"): {"prompt_value": "Propose articles..."},
+    ("POST", "/api/v1/system/settings/integrations/{pk}/generate/"): {"prompt": "A bright dental clinic", "image_type": "featured"},
 }
 
 

@@ -192,3 +192,157 @@ async fn the_connection_test_calls_the_provider_with_the_accounts_settings() {
     let images = app.get("/api/v1/system/integrations/image_generation/", t).await;
     assert_eq!(images.data()["providers"], json!(["openai", "runware"]));
 }
+
+#[tokio::test]
+async fn prompts_are_read_created_replaced_and_deleted_by_type() {
+    let app = spawn_app().await;
+    let owner = app.signed_up("crud@ai.example").await;
+    let t = Some(owner.access.as_str());
+    let created = app
+        .post("/api/v1/system/prompts/", &json!({"prompt_type": "ideas", "prompt_value": "MY IDEAS PROMPT"}), t)
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    assert_eq!(created.data()["is_custom"], json!(true));
+    let one = app.get("/api/v1/system/prompts/ideas/", t).await;
+    assert_eq!(one.data()["prompt_value"], json!("MY IDEAS PROMPT"));
+    assert!(one.data()["default_value"].as_str().unwrap().contains("content strategist"));
+
+    for (method, value) in [("PUT", "REPLACED"), ("PATCH", "PATCHED")] {
+        let changed = app.call(method, "/api/v1/system/prompts/ideas/", Some(&json!({"prompt_value": value})), t).await;
+        assert_eq!(changed.status, 200, "{}", changed.body);
+        assert_eq!(app.get("/api/v1/system/prompts/by_type/ideas/", t).await.data()["prompt_value"], json!(value));
+    }
+    // Bad input changes nothing.
+    let before = app.snapshot().await;
+    let renamed = app
+        .call(
+            "PUT",
+            "/api/v1/system/prompts/ideas/",
+            Some(&json!({"prompt_value": "x", "prompt_type": "clustering"})),
+            t,
+        )
+        .await;
+    renamed.assert_error(400, "Validation failed");
+    assert!(!renamed.field_errors("prompt_type").is_empty());
+    app.call("PUT", "/api/v1/system/prompts/ideas/", Some(&json!({"prompt_value": ""})), t)
+        .await
+        .assert_error(400, "Validation failed");
+    app.call("PUT", "/api/v1/system/prompts/poetry/", Some(&json!({"prompt_value": "x"})), t)
+        .await
+        .assert_error(404, "Resource not found");
+    app.post("/api/v1/system/prompts/", &json!({"prompt_value": "x"}), t).await.assert_error(400, "Validation failed");
+    assert_eq!(app.snapshot().await, before);
+
+    // Another account sees only the default.
+    let other = app.signed_up("other@ai.example").await;
+    let theirs = app.get("/api/v1/system/prompts/ideas/", Some(&other.access)).await;
+    assert_eq!(theirs.data()["is_custom"], json!(false));
+    assert_eq!(app.call("DELETE", "/api/v1/system/prompts/ideas/", None, Some(&other.access)).await.status, 204);
+    assert_eq!(app.get("/api/v1/system/prompts/ideas/", t).await.data()["prompt_value"], json!("PATCHED"));
+
+    // Deleting the override brings the default back; the type itself stays.
+    assert_eq!(app.call("DELETE", "/api/v1/system/prompts/ideas/", None, t).await.status, 204);
+    let back = app.get("/api/v1/system/prompts/ideas/", t).await;
+    assert_eq!(back.data()["is_custom"], json!(false));
+    assert_eq!(back.data()["prompt_value"], back.data()["default_value"]);
+    app.call("DELETE", "/api/v1/system/prompts/poetry/", None, t).await.assert_error(404, "Resource not found");
+}
+
+#[tokio::test]
+async fn a_test_image_is_charged_once_and_a_failed_one_is_refunded() {
+    let app = spawn_app().await;
+    let reg = app
+        .post(
+            "/api/v1/auth/register/",
+            &json!({"email": "img@ai.example", "password": api_tests::PASSWORD, "plan_id": "starter"}),
+            None,
+        )
+        .await;
+    let account_id = reg.data()["user"]["account"]["id"].as_str().unwrap().to_owned();
+    let token = app.login("img@ai.example", api_tests::PASSWORD).await.data()["access"].as_str().unwrap().to_owned();
+    let t = Some(token.as_str());
+    let credits = || async {
+        let store = app.services.store().await;
+        let account: Account = store.get(&Key::account(&account_id)).await.unwrap().unwrap();
+        let ledger = store
+            .query_all(igny8_domain::store::Query::partition(format!("ACCOUNT#{account_id}")).sk_prefix("LEDGER#"))
+            .await
+            .unwrap();
+        let sum: i64 = ledger
+            .into_iter()
+            .map(|i| igny8_domain::store::decode::<igny8_domain::credits::LedgerEntry>(i).unwrap().amount)
+            .sum();
+        assert_eq!(sum, account.credits, "the ledger sums to the balance");
+        account.credits
+    };
+    let start = credits().await;
+    for (pk, body) in [
+        ("runware", json!({"apiKey": "rw-key-0123456789"})),
+        (
+            "image_generation",
+            json!({"config": {"provider": "runware", "model": "runware:97@1", "base_url": app.provider.base_url()}}),
+        ),
+    ] {
+        let saved = app.call("PUT", &format!("/api/v1/system/settings/integrations/{pk}/"), Some(&body), t).await;
+        assert_eq!(saved.status, 200, "{}", saved.body);
+    }
+
+    let made = app
+        .post(
+            "/api/v1/system/settings/integrations/image_generation/generate/",
+            &json!({"prompt": "A bright clinic"}),
+            t,
+        )
+        .await;
+    assert_eq!(made.status, 200, "{}", made.body);
+    assert_eq!(made.data()["provider"], json!("runware"));
+    assert_eq!(made.data()["credits_used"], json!(5));
+    let key = made.data()["s3_key"].as_str().unwrap();
+    assert!(key.starts_with(&format!("accounts/{account_id}/images/test-")), "{key}");
+    let bytes = reqwest::get(made.data()["image_url"].as_str().unwrap()).await.unwrap().bytes().await.unwrap();
+    assert_eq!(&bytes[..], provider_test_server::PNG_1X1);
+    let asked = app.provider.requests().pop().unwrap();
+    assert_eq!(asked[0]["positivePrompt"], json!("A bright clinic"));
+    assert_eq!(asked[0]["model"], json!("runware:97@1"));
+    assert_eq!(app.provider.authorizations().pop().unwrap(), "Bearer rw-key-0123456789");
+    assert_eq!(credits().await, start - 5);
+
+    // Bad input, or a provider the settings do not use: 400, nothing charged, provider not asked.
+    let asked_before = app.provider.requests().len();
+    for (pk, body, field) in [
+        ("image_generation", json!({}), "prompt"),
+        ("image_generation", json!({"prompt": "x", "image_type": "poster"}), "image_type"),
+        ("openai", json!({"prompt": "x"}), "integration_type"),
+    ] {
+        let bad = app.post(&format!("/api/v1/system/settings/integrations/{pk}/generate/"), &body, t).await;
+        bad.assert_error(400, "Validation failed");
+        assert!(!bad.field_errors(field).is_empty(), "{}", bad.body);
+    }
+    assert_eq!(app.provider.requests().len(), asked_before);
+    assert_eq!(credits().await, start - 5);
+
+    // The provider fails: the answer says so and the credits come back.
+    app.provider.script(std::iter::repeat_n(provider_test_server::Step::Status { code: 500, retry_after: None }, 9));
+    let failed = app
+        .post("/api/v1/system/settings/integrations/runware/generate/", &json!({"prompt": "A bright clinic"}), t)
+        .await;
+    assert_eq!(failed.status, 400, "{}", failed.body);
+    assert!(failed.body["error"].as_str().unwrap().contains("image provider"), "{}", failed.body);
+    assert_eq!(credits().await, start - 5, "refunded");
+
+    // A balance too short for an image is 402, before the provider is asked.
+    app.services
+        .store()
+        .await
+        .update(
+            igny8_domain::store::Change::new(Key::account(&account_id), "SET credits = :c")
+                .value(":c", igny8_domain::store::n(3)),
+        )
+        .await
+        .unwrap();
+    let asked_before = app.provider.requests().len();
+    let short =
+        app.post("/api/v1/system/settings/integrations/image_generation/generate/", &json!({"prompt": "x"}), t).await;
+    assert_eq!(short.status, 402, "{}", short.body);
+    assert_eq!(app.provider.requests().len(), asked_before);
+}

@@ -180,3 +180,92 @@ async fn content_and_image_prompts() {
     assert_eq!(image_requests, 6, "charged and asked once per image");
     assert_eq!(account().await.credits, 1000 - charged - 4 - 30);
 }
+
+#[tokio::test]
+async fn an_image_provider_that_stays_down_fails_the_job_refunds_it_and_stores_nothing() {
+    let app = spawn_app().await;
+    let reg = app
+        .post(
+            "/api/v1/auth/register/",
+            &json!({"email": "down@ai.example", "password": api_tests::PASSWORD, "plan_id": "starter"}),
+            None,
+        )
+        .await;
+    let user = reg.data()["user"].clone();
+    let account_id = user["account"]["id"].as_str().unwrap().to_owned();
+    let token = app.login("down@ai.example", api_tests::PASSWORD).await.data()["access"].as_str().unwrap().to_owned();
+    let site = app.post("/api/v1/auth/sites/", &json!({"name": "D"}), Some(&token)).await.data()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let sector =
+        app.post("/api/v1/auth/sectors/", &json!({"site_id": site, "name": "D"}), Some(&token)).await.data()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    let image = ImageRecord {
+        id: igny8_domain::ids::new_id(),
+        account_id: account_id.clone(),
+        site_id: site.clone(),
+        sector_id: sector.clone(),
+        content_id: None,
+        task_id: None,
+        image_type: "featured".into(),
+        prompt: "A clinic".into(),
+        position: 0,
+        status: "pending".into(),
+        s3_key: None,
+        created_at: time::OffsetDateTime::now_utc(),
+    };
+    app.services.store().await.put(image.item().unwrap(), None).await.unwrap();
+    let account: Account = app.services.store().await.get(&Key::account(&account_id)).await.unwrap().unwrap();
+
+    app.provider.script(std::iter::repeat_n(Step::Status { code: 500, retry_after: None }, 9));
+    let input = json!({"site_id": site, "sector_id": sector, "image_ids": [image.id]});
+    let job = jobs::submit(
+        &app.services,
+        &account,
+        user["id"].as_str().unwrap(),
+        AiFunction::GenerateImages,
+        input,
+        5,
+        1,
+        "t",
+    )
+    .await
+    .unwrap();
+    let done = settle(&app, &token, &job.id).await;
+    assert_eq!(done["state"], json!("FAILURE"), "{done}");
+    assert_eq!(done["meta"]["error_type"], json!("ProviderUnavailable"));
+    assert_eq!(done["meta"]["attempts"], json!(3));
+
+    let after: Account = app.services.store().await.get(&Key::account(&account_id)).await.unwrap().unwrap();
+    assert_eq!(after.credits, account.credits, "the reservation came back");
+    let stored: Vec<ImageRecord> =
+        planner::in_sector(&app.services, &account_id, &sector, writer::IMAGE_PREFIX).await.unwrap();
+    assert_eq!(stored, vec![image], "the record is untouched");
+    let bucket = app.services.config.images_bucket.clone().unwrap();
+    let listed = app
+        .services
+        .s3()
+        .await
+        .list_objects_v2()
+        .bucket(bucket)
+        .prefix(format!("accounts/{account_id}/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.key_count(), Some(0), "no object was stored");
+
+    let dlq = app.provisioned.queue_urls["ImageJobsDlq"].clone();
+    let mut found = None;
+    for _ in 0..50 {
+        let out = app.sqs.receive_message().queue_url(&dlq).send().await.unwrap();
+        if let Some(m) = out.messages.unwrap_or_default().into_iter().next() {
+            found = m.body;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(found.expect("a message in the image DLQ").contains(&job.id));
+}

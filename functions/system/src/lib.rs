@@ -1,7 +1,7 @@
 //! `/api/v1/system/`: AI task progress, prompts, and the account's provider settings. A thin
 //! adapter from HTTP to the domain crate.
 
-use igny8_domain::ai::{prompts, settings};
+use igny8_domain::ai::{prompts, settings, test_image};
 use igny8_domain::http::{Reply, RequestCtx};
 use igny8_domain::{ApiError, Services, jobs};
 use lambda_http::{Body, Request, Response};
@@ -12,11 +12,13 @@ const ROUTES: &[&str] = &[
     "settings/task_progress/{task_id}/",
     "settings/integrations/{pk}/save/",
     "settings/integrations/{pk}/test/",
+    "settings/integrations/{pk}/generate/",
     "integrations/image_generation/",
     "settings/integrations/{pk}/",
     "prompts/by_type/{prompt_type}/",
     "prompts/save/",
     "prompts/reset/",
+    "prompts/{prompt_type}/",
     "prompts/",
 ];
 
@@ -25,8 +27,11 @@ fn methods(pattern: &str) -> &'static [&'static str] {
         "settings/integrations/{pk}/" => &["GET", "PUT"],
         "settings/integrations/{pk}/save/"
         | "settings/integrations/{pk}/test/"
+        | "settings/integrations/{pk}/generate/"
         | "prompts/save/"
         | "prompts/reset/" => &["POST"],
+        "prompts/{prompt_type}/" => &["GET", "PUT", "PATCH", "DELETE"],
+        "prompts/" => &["GET", "POST"],
         _ => &["GET"],
     }
 }
@@ -60,6 +65,10 @@ async fn route(services: &Services, ctx: &mut RequestCtx) -> Result<Reply, ApiEr
         "settings/integrations/{pk}/test/" => {
             Ok(Reply::ok(settings::test_connection(services, &caller, param("pk")).await?))
         }
+        "settings/integrations/{pk}/generate/" => {
+            let image = test_image::generate(services, &caller, param("pk"), ctx.body()).await?;
+            Ok(Reply::ok(image).with_message("Test image generated"))
+        }
         "integrations/image_generation/" => {
             Ok(Reply::ok(settings::image_generation(services, caller.account_id()).await?))
         }
@@ -72,6 +81,18 @@ async fn route(services: &Services, ctx: &mut RequestCtx) -> Result<Reply, ApiEr
         "prompts/reset/" => {
             Ok(Reply::ok(prompts::reset(services, &caller, ctx.body()).await?)
                 .with_message("Prompt reset to the default"))
+        }
+        "prompts/{prompt_type}/" => match method.as_str() {
+            "GET" => Ok(Reply::ok(prompts::get(services, caller.account_id(), param("prompt_type")).await?)),
+            "DELETE" => {
+                prompts::delete(services, &caller, param("prompt_type")).await?;
+                Ok(Reply::no_content())
+            }
+            _ => Ok(Reply::ok(prompts::update(services, &caller, param("prompt_type"), ctx.body()).await?)
+                .with_message("Prompt saved")),
+        },
+        "prompts/" if method == "POST" => {
+            Ok(Reply::created(prompts::save(services, &caller, ctx.body()).await?).with_message("Prompt saved"))
         }
         _ => ctx.page(prompts::list(services, caller.account_id()).await?),
     }

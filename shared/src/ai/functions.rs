@@ -697,7 +697,7 @@ async fn apply_image_prompts(
 /// The image provider of an account: its `image_generation` settings name the provider and model,
 /// the key comes from that provider's settings; without settings only the provider TEST server
 /// stands in.
-async fn image_provider(
+pub(crate) async fn image_provider(
     services: &Services,
     account_id: &str,
     retry: RetryPolicy,
@@ -738,6 +738,38 @@ pub fn image_key(account_id: &str, image_id: &str) -> String {
     format!("accounts/{account_id}/images/{image_id}.png")
 }
 
+/// One image from the account's provider.
+pub(crate) async fn draw(
+    client: &ProviderClient,
+    provider: &str,
+    request: &super::images::ImageRequest,
+) -> Result<super::images::GeneratedImage, ProviderError> {
+    if provider == "runware" {
+        super::images::runware_image(client, request).await
+    } else {
+        super::images::openai_image(client, request).await
+    }
+}
+
+/// Stores an image's bytes in the images bucket.
+pub(crate) async fn put_image(services: &Services, bucket: &str, key: &str, bytes: Vec<u8>) -> Result<(), JobError> {
+    services
+        .s3()
+        .await
+        .put_object()
+        .bucket(bucket)
+        .key(key)
+        .content_type("image/png")
+        .body(bytes.into())
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| JobError::Retry {
+            message: aws_sdk_s3::error::DisplayErrorContext(e).to_string(),
+            kind: "StorageError",
+        })
+}
+
 async fn generate_images(services: &Services, job: &Job, retry: RetryPolicy) -> Result<Value, JobError> {
     let sector_id = sector_of(job)?;
     let bucket = services
@@ -765,26 +797,9 @@ async fn generate_images(services: &Services, job: &Job, retry: RetryPolicy) -> 
             width: 1024,
             height: if record.image_type == "featured" { 576 } else { 1024 },
         };
-        let image = if provider == "runware" {
-            super::images::runware_image(&client, &request).await?
-        } else {
-            super::images::openai_image(&client, &request).await?
-        };
+        let image = draw(&client, &provider, &request).await?;
         let key = image_key(&job.account_id, &record.id);
-        services
-            .s3()
-            .await
-            .put_object()
-            .bucket(&bucket)
-            .key(&key)
-            .content_type("image/png")
-            .body(image.bytes.into())
-            .send()
-            .await
-            .map_err(|e| JobError::Retry {
-                message: aws_sdk_s3::error::DisplayErrorContext(e).to_string(),
-                kind: "StorageError",
-            })?;
+        put_image(services, &bucket, &key, image.bytes).await?;
         calls.push(json!({"id": ids::new_id(), "model": image.model, "input_tokens": 0, "output_tokens": 0,
                           "cost_usd": image.cost_usd, "duration_ms": image.duration_ms, "attempts": image.attempts}));
         images.push(json!({"id": record.id, "s3_key": key}));

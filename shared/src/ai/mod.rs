@@ -6,6 +6,7 @@ pub mod images;
 pub mod prompts;
 pub mod provider;
 pub mod settings;
+pub mod test_image;
 pub mod worker;
 
 pub use provider::{ChatReply, ChatRequest, ProviderClient, ProviderError, RetryPolicy};

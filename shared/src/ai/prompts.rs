@@ -100,14 +100,13 @@ fn prompt_type_field(value: &serde_json::Value) -> Result<String, String> {
     if TYPES.contains(&t.as_str()) { Ok(t) } else { Err(format!("\"{t}\" is not a valid choice.")) }
 }
 
-/// Overrides a prompt type for the account.
+/// `POST prompts/save/` and `POST prompts/`: overrides the prompt type named in the body.
 pub async fn save(
     services: &Services,
     caller: &crate::access::Caller,
     body: &[u8],
 ) -> Result<serde_json::Value, ApiError> {
     caller.require_manager()?;
-    let account_id = caller.account_id();
     let mut f = crate::validation::Fields::parse(body)?;
     let prompt_type = f.required("prompt_type", prompt_type_field);
     let value = f.required("prompt_value", crate::validation::bounded(20_000));
@@ -115,31 +114,69 @@ pub async fn save(
     let (Some(prompt_type), Some(value)) = (prompt_type, value) else {
         return Err(ApiError::internal("validated fields missing"));
     };
-    let record =
-        PromptOverride { prompt_type: prompt_type.clone(), prompt_value: value, updated_at: OffsetDateTime::now_utc() };
-    let item = crate::store::Item::new(&override_key(account_id, &prompt_type), "PromptOverride", &record)?;
-    services.store().await.put(item, None).await?;
-    get(services, account_id, &prompt_type).await
+    write_override(services, caller.account_id(), &prompt_type, value).await
 }
 
-/// Drops the account's override: the default applies again.
+/// `PUT`/`PATCH prompts/{prompt_type}/`: overrides the prompt type of the path.
+pub async fn update(
+    services: &Services,
+    caller: &crate::access::Caller,
+    prompt_type: &str,
+    body: &[u8],
+) -> Result<serde_json::Value, ApiError> {
+    default_prompt(prompt_type).ok_or_else(ApiError::not_found)?;
+    caller.require_manager()?;
+    let mut f = crate::validation::Fields::parse(body)?;
+    let value = f.required("prompt_value", crate::validation::bounded(20_000));
+    // The type is the path's; a body naming another one is a mistake, not a rename.
+    if let Some(named) = f.optional("prompt_type", crate::validation::string)
+        && named != prompt_type
+    {
+        f.error("prompt_type", "The prompt type cannot be changed.");
+    }
+    f.finish()?;
+    let value = value.ok_or_else(|| ApiError::internal("validated fields missing"))?;
+    write_override(services, caller.account_id(), prompt_type, value).await
+}
+
+async fn write_override(
+    services: &Services,
+    account_id: &str,
+    prompt_type: &str,
+    value: String,
+) -> Result<serde_json::Value, ApiError> {
+    let record = PromptOverride {
+        prompt_type: prompt_type.to_owned(),
+        prompt_value: value,
+        updated_at: OffsetDateTime::now_utc(),
+    };
+    let item = crate::store::Item::new(&override_key(account_id, prompt_type), "PromptOverride", &record)?;
+    services.store().await.put(item, None).await?;
+    get(services, account_id, prompt_type).await
+}
+
+/// `POST prompts/reset/`: drops the override of the type named in the body; the default applies again.
 pub async fn reset(
     services: &Services,
     caller: &crate::access::Caller,
     body: &[u8],
 ) -> Result<serde_json::Value, ApiError> {
     caller.require_manager()?;
-    let account_id = caller.account_id();
     let mut f = crate::validation::Fields::parse(body)?;
     let prompt_type = f.required("prompt_type", prompt_type_field);
     f.finish()?;
     let prompt_type = prompt_type.unwrap_or_default();
-    services
-        .store()
-        .await
-        .transact(vec![crate::store::Write::Delete(override_key(account_id, &prompt_type), None)])
-        .await?;
-    get(services, account_id, &prompt_type).await
+    delete(services, caller, &prompt_type).await?;
+    get(services, caller.account_id(), &prompt_type).await
+}
+
+/// `DELETE prompts/{prompt_type}/`: drops the account's override (the default itself stays).
+pub async fn delete(services: &Services, caller: &crate::access::Caller, prompt_type: &str) -> Result<(), ApiError> {
+    default_prompt(prompt_type).ok_or_else(ApiError::not_found)?;
+    caller.require_manager()?;
+    let key = override_key(caller.account_id(), prompt_type);
+    services.store().await.transact(vec![crate::store::Write::Delete(key, None)]).await?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,0 +1,115 @@
+//! `POST system/settings/integrations/{pk}/generate/`: one test image through the account's image
+//! settings, so that a user sees the provider, model and key work before running a job.
+//!
+//! It is charged like one generated image. The credits are taken first (a short balance is 402,
+//! before the provider is asked) and given back if the provider or the upload fails, so a failed
+//! test costs nothing.
+
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use super::functions::{JobError, draw, image_provider, put_image};
+use super::images::ImageRequest;
+use crate::access::Caller;
+use crate::accounts::rfc3339;
+use crate::credits::{self, Operation, TransactionType};
+use crate::store::{Item, Key, StoreError, keys};
+use crate::validation::{Fields, bounded};
+use crate::{ApiError, Services, ids};
+
+/// How long the answered image URL stays valid.
+const URL_TTL: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+fn image_type(value: &Value) -> Result<String, String> {
+    match value.as_str() {
+        Some(t @ ("featured" | "in_article")) => Ok(t.to_owned()),
+        _ => Err("Must be \"featured\" or \"in_article\".".into()),
+    }
+}
+
+fn job_error(err: JobError) -> ApiError {
+    match err {
+        JobError::Fatal { message, .. } => ApiError::BadRequest(message),
+        JobError::Retry { message, .. } => {
+            ApiError::BadRequest(format!("The image provider did not answer as expected: {message}"))
+        }
+    }
+}
+
+/// Generates, stores and answers one test image.
+pub async fn generate(
+    services: &Services,
+    caller: &Caller,
+    integration_type: &str,
+    body: &[u8],
+) -> Result<Value, ApiError> {
+    caller.require_manager()?;
+    if !super::settings::TYPES.contains(&integration_type) {
+        return Err(ApiError::not_found());
+    }
+    let mut f = Fields::parse(body)?;
+    let prompt = f.required("prompt", bounded(2000));
+    let kind = f.optional("image_type", image_type).unwrap_or_else(|| "featured".into());
+    f.finish()?;
+    let prompt = prompt.ok_or_else(|| ApiError::internal("validated prompt missing"))?;
+    let account_id = caller.account_id();
+    let bucket =
+        services.config.images_bucket.clone().ok_or_else(|| ApiError::internal("no images bucket configured"))?;
+    let (client, provider, model) =
+        image_provider(services, account_id, services.config.provider_retry).await.map_err(job_error)?;
+    if integration_type != "image_generation" && integration_type != provider {
+        return Err(ApiError::field(
+            "integration_type",
+            format!("The account's image settings use {provider}, not {integration_type}."),
+        ));
+    }
+
+    let cost = services.config.credit_costs.cost(Operation::ImageGeneration, 1);
+    let now = OffsetDateTime::now_utc();
+    let store = services.store().await;
+    let debit = credits::debit(account_id, cost, TransactionType::Deduction, "Test image", None, now)?;
+    match store.transact(debit).await {
+        Ok(()) => {}
+        Err(StoreError::TransactionCancelled { failed }) if failed.contains(&0) => {
+            return Err(ApiError::PaymentRequired(format!("Insufficient credits. Required: {cost}")));
+        }
+        Err(err) => return Err(err.into()),
+    }
+
+    let image_id = ids::new_id();
+    let s3_key = format!("accounts/{account_id}/images/test-{image_id}.png");
+    let request = ImageRequest {
+        model: model.clone(),
+        prompt,
+        negative_prompt: None,
+        width: 1024,
+        height: if kind == "featured" { 576 } else { 1024 },
+    };
+    let drawn = match draw(&client, &provider, &request).await {
+        Ok(mut image) => {
+            let bytes = std::mem::take(&mut image.bytes);
+            put_image(services, &bucket, &s3_key, bytes).await.map(|()| image)
+        }
+        Err(err) => Err(JobError::from(err)),
+    };
+    let image = match drawn {
+        Ok(image) => image,
+        Err(err) => {
+            let refund = credits::credit(account_id, cost, TransactionType::Refund, "Test image failed", None, now)?;
+            store.transact(refund).await?;
+            return Err(job_error(err));
+        }
+    };
+    let log = json!({
+        "id": image_id, "account_id": account_id, "operation_type": Operation::ImageGeneration.as_str(),
+        "credits_used": cost, "tokens_input": 0, "tokens_output": 0, "model_used": image.model,
+        "cost_usd": image.cost_usd, "duration_ms": image.duration_ms, "created_at": rfc3339(now),
+    });
+    let log_key = Key::new(keys::account_pk(account_id), format!("USAGELOG#{image_id}"));
+    store.put(Item::new(&log_key, "CreditUsageLog", &log)?, None).await?;
+    Ok(json!({
+        "provider": provider, "model": image.model, "image_type": kind, "s3_key": s3_key,
+        "image_url": crate::writer::presigned_url(services, &s3_key, URL_TTL).await?,
+        "credits_used": cost, "cost_usd": image.cost_usd, "duration_ms": image.duration_ms,
+    }))
+}
