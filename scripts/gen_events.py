@@ -33,6 +33,15 @@ SAMPLES = {
     ("POST", "/api/v1/system/prompts/"): {"prompt_type": "ideas", "prompt_value": "Propose articles..."},
     ("PUT", "/api/v1/system/prompts/{prompt_type}/"): {"prompt_value": "Propose articles..."},
     ("PATCH", "/api/v1/system/prompts/{prompt_type}/"): {"prompt_value": "Propose articles..."},
+    ("POST", "/api/v1/planner/keywords/"): {"keyword": "dental implants cost", "volume": 1200, "difficulty": 35, "intent": "commercial", "site_id": "<site id>", "sector_id": "<sector id>"},
+    ("POST", "/api/v1/planner/keywords/bulk_add_from_seed/"): {"seed_keyword_ids": ["<seed keyword id>"], "site_id": "<site id>", "sector_id": "<sector id>"},
+    ("POST", "/api/v1/planner/keywords/bulk_delete/"): {"ids": ["<keyword id>"]},
+    ("POST", "/api/v1/planner/keywords/bulk_update_status/"): {"ids": ["<keyword id>"], "status": "archived"},
+    ("POST", "/api/v1/planner/keywords/auto_cluster/"): {"ids": ["<keyword id>"], "sector_id": "<sector id>"},
+    ("POST", "/api/v1/planner/clusters/"): {"name": "Dental implants", "description": "Costs and procedure", "site_id": "<site id>", "sector_id": "<sector id>"},
+    ("POST", "/api/v1/planner/clusters/auto_generate_ideas/"): {"ids": ["<cluster id>"]},
+    ("POST", "/api/v1/planner/ideas/"): {"idea_title": "What dental implants cost", "content_type": "guide", "content_structure": "pillar_page", "site_id": "<site id>", "sector_id": "<sector id>"},
+    ("POST", "/api/v1/planner/ideas/bulk_queue_to_writer/"): {"ids": ["<idea id>"]},
     ("POST", "/api/v1/system/settings/integrations/{pk}/generate/"): {"prompt": "A bright dental clinic", "image_type": "featured"},
 }
 

@@ -13,6 +13,8 @@ pub enum Body {
     Data { data: Option<Value>, message: Option<String> },
     /// `{success: true, count, next, previous, results, message?}`.
     Page { page: Page<Value>, message: Option<String> },
+    /// `{success: true, task_id, data, message?}`: an AI job was queued.
+    Queued { task_id: String, data: Value, message: Option<String> },
     /// A non-JSON body (CSV, PDF): sent as is with its content type.
     Raw { content_type: String, bytes: Vec<u8> },
     /// 204: no body at all.
@@ -24,6 +26,16 @@ struct SuccessEnvelope<'a> {
     success: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     data: Option<&'a Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<&'a str>,
+    request_id: &'a str,
+}
+
+#[derive(Serialize)]
+struct QueuedEnvelope<'a> {
+    success: bool,
+    task_id: &'a str,
+    data: &'a Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     message: Option<&'a str>,
     request_id: &'a str,
@@ -65,6 +77,13 @@ pub fn success_json(body: &Body, request_id: &str) -> Option<Vec<u8>> {
             next: page.next.as_deref(),
             previous: page.previous.as_deref(),
             results: &page.results,
+            message: message.as_deref(),
+            request_id,
+        }),
+        Body::Queued { task_id, data, message } => serde_json::to_vec(&QueuedEnvelope {
+            success: true,
+            task_id,
+            data,
             message: message.as_deref(),
             request_id,
         }),

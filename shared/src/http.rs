@@ -44,6 +44,11 @@ impl Reply {
         Self::new(StatusCode::OK, Body::Data { data: None, message: Some(message.into()) })
     }
 
+    /// 200 with `task_id` at the top, as the original's AI actions answer, and `data`.
+    pub fn queued(task_id: impl Into<String>, data: Value) -> Self {
+        Self::new(StatusCode::OK, Body::Queued { task_id: task_id.into(), data, message: None })
+    }
+
     /// 200 with a page of results.
     pub fn page(page: Page<Value>) -> Self {
         Self::new(StatusCode::OK, Body::Page { page, message: None })
@@ -62,7 +67,9 @@ impl Reply {
     /// Adds (or replaces) the envelope's `message`.
     pub fn with_message(mut self, text: impl Into<String>) -> Self {
         match &mut self.body {
-            Body::Data { message, .. } | Body::Page { message, .. } => *message = Some(text.into()),
+            Body::Data { message, .. } | Body::Page { message, .. } | Body::Queued { message, .. } => {
+                *message = Some(text.into())
+            }
             Body::Raw { .. } | Body::Empty => {}
         }
         self

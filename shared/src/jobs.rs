@@ -372,3 +372,21 @@ async fn settle(services: &Services, writes: Vec<Write>) -> Result<bool, ApiErro
         Err(err) => Err(err.into()),
     }
 }
+
+/// Starts an AI job for the caller: estimates its credits from the input, reserves them and
+/// queues it (402 when the balance is short). Answers the job.
+pub async fn start(
+    services: &Services,
+    caller: &crate::access::Caller,
+    function: AiFunction,
+    input: Value,
+    description: &str,
+) -> Result<Job, ApiError> {
+    let (reserve, parts) = crate::ai::functions::estimate(&services.config.credit_costs, function, &input);
+    submit(services, &caller.account, &caller.user.id, function, input, reserve, parts, description).await
+}
+
+/// What an API action answers for a queued job.
+pub fn queued_json(job: &Job) -> Value {
+    json!({"task_id": job.id, "state": job.state, "credits_reserved": job.reserved, "parts_total": job.parts_total})
+}

@@ -130,7 +130,7 @@ pub async fn all_sites(services: &Services, account_id: &str) -> Result<Vec<Site
     account_items(services, account_id, keys::SITE_PREFIX).await
 }
 
-async fn all_sectors(services: &Services, account_id: &str) -> Result<Vec<Sector>, ApiError> {
+pub async fn all_sectors(services: &Services, account_id: &str) -> Result<Vec<Sector>, ApiError> {
     account_items(services, account_id, keys::SECTOR_PREFIX).await
 }
 

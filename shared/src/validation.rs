@@ -99,6 +99,16 @@ impl Fields {
         }
     }
 
+    /// Whether the body has `field` at all (`null` included).
+    pub fn sent(&self, field: &str) -> bool {
+        self.object.contains_key(field)
+    }
+
+    /// Whether the body sets `field` to `null` (to clear it).
+    pub fn sent_null(&self, field: &str) -> bool {
+        matches!(self.object.get(field), Some(Value::Null))
+    }
+
     /// The body's fields that are not in `known`.
     pub fn unknown(&self, known: &[&str]) -> Vec<String> {
         self.object.keys().filter(|k| !known.contains(&k.as_str())).cloned().collect()
@@ -152,6 +162,49 @@ pub fn id(value: &Value) -> Result<String, String> {
 pub fn string_list(value: &Value) -> Result<Vec<String>, String> {
     let items = value.as_array().ok_or_else(|| "Expected a list of items.".to_owned())?;
     items.iter().map(string).collect()
+}
+
+/// One of `options`.
+pub fn choice(options: &'static [&'static str]) -> impl Fn(&Value) -> Result<String, String> {
+    move |value| {
+        let s = string(value)?;
+        if options.contains(&s.as_str()) { Ok(s) } else { Err(format!("\"{s}\" is not a valid choice.")) }
+    }
+}
+
+/// An integer in `min..=max` (a JSON number, or a string of digits as forms send them).
+pub fn integer(min: i64, max: i64) -> impl Fn(&Value) -> Result<i64, String> {
+    move |value| {
+        let n = match value {
+            Value::Number(n) => n.as_i64(),
+            Value::String(s) => s.trim().parse::<i64>().ok(),
+            _ => None,
+        }
+        .ok_or_else(|| "A valid integer is required.".to_owned())?;
+        if (min..=max).contains(&n) { Ok(n) } else { Err(format!("Must be between {min} and {max}.")) }
+    }
+}
+
+/// A non-empty list of at most `max` distinct ids this system issued.
+pub fn id_list(max: usize) -> impl Fn(&Value) -> Result<Vec<String>, String> {
+    move |value| {
+        let items = value.as_array().ok_or_else(|| "Expected a list of items.".to_owned())?;
+        if items.is_empty() {
+            return Err("This list may not be empty.".into());
+        }
+        if items.len() > max {
+            return Err(format!("Ensure this list has no more than {max} items."));
+        }
+        let mut out: Vec<String> = Vec::with_capacity(items.len());
+        let mut seen = std::collections::HashSet::with_capacity(items.len());
+        for item in items {
+            let id = id(item)?;
+            if seen.insert(id.clone()) {
+                out.push(id);
+            }
+        }
+        Ok(out)
+    }
 }
 
 /// A string of at most `max` characters, not blank.

@@ -6,8 +6,7 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use crate::accounts::rfc3339;
-use crate::planner::sector_pk;
-use crate::store::{Item, Key, StoreError};
+use crate::planner::{SectorRecord, sector_record};
 
 pub const TASK_PREFIX: &str = "TASK#";
 pub const CONTENT_PREFIX: &str = "CONTENT#";
@@ -78,31 +77,41 @@ pub struct ImageRecord {
     pub created_at: OffsetDateTime,
 }
 
-macro_rules! keyed {
-    ($t:ty, $prefix:expr, $entity:literal) => {
-        impl $t {
-            pub fn key(&self) -> Key {
-                Key::new(sector_pk(&self.account_id, &self.sector_id), format!("{}{}", $prefix, self.id))
-            }
+impl SectorRecord for Task {
+    sector_record!(Task, TASK_PREFIX, "Task");
 
-            pub fn item(&self) -> Result<Item, StoreError> {
-                Item::new(&self.key(), $entity, self)
-            }
-        }
-    };
+    fn to_json(&self) -> Value {
+        json!({
+            "id": self.id, "title": self.title, "description": self.description, "keywords": self.keywords.join(", "),
+            "cluster_id": self.cluster_id, "idea_id": self.idea_id, "content_type": self.content_type,
+            "content_structure": self.content_structure, "word_count": self.word_count, "status": self.status,
+            "content_id": self.content_id, "site_id": self.site_id, "sector_id": self.sector_id,
+            "created_at": rfc3339(self.created_at),
+        })
+    }
 }
 
-keyed!(Task, TASK_PREFIX, "Task");
-keyed!(Content, CONTENT_PREFIX, "Content");
-keyed!(ImageRecord, IMAGE_PREFIX, "Image");
+impl SectorRecord for Content {
+    sector_record!(Content, CONTENT_PREFIX, "Content");
 
-impl Content {
-    pub fn to_json(&self) -> Value {
+    fn to_json(&self) -> Value {
         json!({
             "id": self.id, "task_id": self.task_id, "title": self.title, "html_content": self.html,
             "word_count": self.word_count, "meta_title": self.meta_title, "meta_description": self.meta_description,
             "primary_keyword": self.primary_keyword, "status": self.status, "generated_at": rfc3339(self.generated_at),
             "site_id": self.site_id, "sector_id": self.sector_id,
+        })
+    }
+}
+
+impl SectorRecord for ImageRecord {
+    sector_record!(ImageRecord, IMAGE_PREFIX, "Image");
+
+    fn to_json(&self) -> Value {
+        json!({
+            "id": self.id, "content_id": self.content_id, "task_id": self.task_id, "image_type": self.image_type,
+            "prompt": self.prompt, "position": self.position, "status": self.status, "has_file": self.s3_key.is_some(),
+            "site_id": self.site_id, "sector_id": self.sector_id, "created_at": rfc3339(self.created_at),
         })
     }
 }

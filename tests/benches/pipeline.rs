@@ -7,6 +7,7 @@
 //! pipeline's own cost (reservation, SQS, progress writes, settlement). The table is printed and
 //! written to `target/bench/pipeline.md`.
 
+use igny8_domain::planner::SectorRecord;
 use std::time::{Duration, Instant};
 
 use api_tests::spawn_app;

@@ -2,6 +2,7 @@
 //! by the local poller exactly as the SQS event source would), the provider test server, the
 //! writes, the settlement — and its faults.
 
+use igny8_domain::planner::SectorRecord;
 use std::time::Duration;
 
 use api_tests::{TestApp, spawn_app};
@@ -136,7 +137,7 @@ async fn auto_cluster_then_ideas_are_written_and_charged_once() {
     let clusters: Vec<Cluster> = records(&app, &t, planner::CLUSTER_PREFIX).await;
     let keywords: Vec<Keyword> = records(&app, &t, planner::KEYWORD_PREFIX).await;
     assert_eq!(clusters.len(), 3, "implants, braces, whitening");
-    assert!(keywords.iter().all(|k| k.cluster_id.is_some() && k.status == "mapped"));
+    assert!(keywords.iter().all(|k| k.cluster_id.is_some()));
     for c in &clusters {
         let members: Vec<&Keyword> =
             keywords.iter().filter(|k| k.cluster_id.as_deref() == Some(c.id.as_str())).collect();
@@ -155,7 +156,11 @@ async fn auto_cluster_then_ideas_are_written_and_charged_once() {
     assert_eq!(done["state"], json!("SUCCESS"), "{done}");
     let ideas: Vec<Idea> = records(&app, &t, planner::IDEA_PREFIX).await;
     assert_eq!(ideas.len(), 6, "three ideas per cluster");
-    assert!(ideas.iter().all(|i| i.cluster_id == clusters[0].id || i.cluster_id == clusters[1].id));
+    assert!(
+        ideas
+            .iter()
+            .all(|i| i.cluster_id.as_ref() == Some(&clusters[0].id) || i.cluster_id.as_ref() == Some(&clusters[1].id))
+    );
     assert_eq!(account(&app, &t).await.credits, 1000 - 30 - 30);
     assert_eq!(ledger_sum(&app, &t).await, 1000 - 60);
     let usage = app.partitions(&[format!("ACCOUNT#{}", t.account_id)]).await;

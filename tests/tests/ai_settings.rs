@@ -1,6 +1,7 @@
 //! Provider settings and prompts (`/api/v1/system/`): keys are kept in Secrets Manager and only
 //! ever answered masked; the model, limits and prompts an account sets are what its jobs use.
 
+use igny8_domain::planner::SectorRecord;
 use std::time::Duration;
 
 use api_tests::spawn_app;

@@ -1,6 +1,7 @@
 //! The writer's AI functions through the pipeline: content (sanitised, words counted from the
 //! text, charged by the words written) and image prompts.
 
+use igny8_domain::planner::SectorRecord;
 use std::time::Duration;
 
 use api_tests::{TestApp, spawn_app};

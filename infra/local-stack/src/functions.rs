@@ -30,6 +30,7 @@ pub fn handlers(config: &Config, sdk: &SdkConfig) -> HashMap<&'static str, Handl
         ("auth", handler(services(), |s, r| async move { auth_function::handle(&s, r).await })),
         ("account", handler(services(), |s, r| async move { account_function::handle(&s, r).await })),
         ("system", handler(services(), |s, r| async move { system_function::handle(&s, r).await })),
+        ("planner", handler(services(), |s, r| async move { planner_function::handle(&s, r).await })),
     ])
 }
 

@@ -4,7 +4,7 @@
 //! - [`apply`] writes that output. Every write is idempotent (puts of known ids, sets of
 //!   values), so a re-run after a crash replays it without duplicates.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -14,7 +14,8 @@ use super::provider::{ChatReply, ChatRequest, ProviderClient, ProviderError, Ret
 use super::settings::{self, ModelConfig};
 use crate::credits::CreditCosts;
 use crate::jobs::{self, AiFunction, Job, Phase};
-use crate::planner::{self, Cluster, Idea, Keyword};
+use crate::planner::membership::{self, KeywordChange, Refused};
+use crate::planner::{self, Cluster, Idea, Keyword, SectorRecord};
 use crate::store::{Change, Condition, Item, Key, StoreError, Write, keys, s};
 use crate::writer::{self, Content, ImageRecord, Task};
 use crate::{ApiError, Services, ids, usage};
@@ -266,18 +267,13 @@ async fn generate_ideas(services: &Services, job: &Job, retry: RetryPolicy) -> R
     if clusters.is_empty() {
         return Err(JobError::fatal("None of the clusters exist any more.", "InvalidInput"));
     }
-    let keywords: Vec<Keyword> =
-        planner::in_sector(services, &job.account_id, &sector_id, planner::KEYWORD_PREFIX).await.map_err(store_err)?;
     let model = model(services, &job.account_id, retry).await?;
     let instructions = prompts::prompt(services, &job.account_id, "ideas").await.map_err(store_err)?;
     let mut ideas = Vec::new();
     let mut calls = Vec::new();
     for (done, cluster) in clusters.iter().enumerate() {
-        let members: Vec<&str> = keywords
-            .iter()
-            .filter(|k| k.cluster_id.as_deref() == Some(&cluster.id))
-            .map(|k| k.keyword.as_str())
-            .collect();
+        let keywords = planner::cluster_keywords(services, &job.account_id, &cluster.id).await.map_err(store_err)?;
+        let members: Vec<&str> = keywords.iter().map(|k| k.keyword.as_str()).collect();
         let input = json!({"task": "generate_ideas", "cluster": {"name": cluster.name, "description": cluster.description, "keywords": members}});
         let (answer, call) = model.ask("You answer only with JSON.", &instructions, &input).await?;
         calls.push(call);
@@ -295,8 +291,8 @@ async fn generate_ideas(services: &Services, job: &Job, retry: RetryPolicy) -> R
             ideas.push(json!({
                 "id": ids::new_id(), "cluster_id": cluster.id, "title": title.chars().take(300).collect::<String>(),
                 "description": idea["description"].as_str().unwrap_or_default(),
-                "content_type": idea["content_type"].as_str().unwrap_or("post"),
-                "content_structure": idea["content_structure"].as_str().unwrap_or("article"),
+                "content_type": planner::ideas::content_type_of(idea["content_type"].as_str().unwrap_or_default()),
+                "content_structure": planner::ideas::content_structure_of(idea["content_structure"].as_str().unwrap_or_default()),
                 "target_keywords": targets,
                 "estimated_word_count": idea["estimated_word_count"].as_u64().unwrap_or(1000).clamp(100, 10_000),
             }));
@@ -390,95 +386,84 @@ async fn apply_clusters(
     let sector_id = job.input["sector_id"].as_str().unwrap_or_default().to_owned();
     let site_id = job.input["site_id"].as_str().unwrap_or_default().to_owned();
     let store = services.store().await;
-    let existing: Vec<Cluster> =
-        planner::in_sector(services, &job.account_id, &sector_id, planner::CLUSTER_PREFIX).await?;
-    let mut touched: BTreeMap<String, Cluster> = BTreeMap::new();
     let mut created = 0i64;
-    let mut assignments: Vec<(String, String)> = Vec::new();
+    let mut target: HashMap<String, String> = HashMap::new();
+    let mut touched: Vec<String> = Vec::new();
     for c in output["clusters"].as_array().into_iter().flatten() {
-        let name = c["name"].as_str().unwrap_or_default();
-        let proposed = c["id"].as_str().unwrap_or_default();
-        // A cluster of the same name in the sector is reused: no duplicate names per sector.
-        let cluster = match existing.iter().find(|e| norm(&e.name) == norm(name)) {
-            Some(e) => e.clone(),
-            None => {
-                if proposed_is_new(&existing, proposed) {
-                    created += 1;
-                }
-                let cluster = Cluster {
-                    id: proposed.to_owned(),
-                    account_id: job.account_id.clone(),
-                    site_id: site_id.clone(),
-                    sector_id: sector_id.clone(),
-                    name: name.to_owned(),
-                    description: c["description"].as_str().unwrap_or_default().to_owned(),
-                    status: "active".into(),
-                    keywords_count: 0,
-                    volume: 0,
-                    created_at: now,
-                };
-                store.put(cluster.item()?, None).await?;
-                cluster
+        let proposed = Cluster {
+            id: c["id"].as_str().unwrap_or_default().to_owned(),
+            account_id: job.account_id.clone(),
+            site_id: site_id.clone(),
+            sector_id: sector_id.clone(),
+            name: c["name"].as_str().unwrap_or_default().to_owned(),
+            description: c["description"].as_str().unwrap_or_default().to_owned(),
+            status: "active".into(),
+            keywords_count: 0,
+            volume: 0,
+            created_at: now,
+        };
+        // Created with its name guard. The proposed id is this job's own, so finding it already
+        // there means a replay; a taken name means the sector has that cluster: it is reused.
+        let cluster_id = match store.transact(planner::clusters::create_writes(&proposed)?).await {
+            Ok(()) => {
+                created += 1;
+                proposed.id.clone()
             }
+            Err(StoreError::TransactionCancelled { failed }) if failed.contains(&0) => {
+                created += 1;
+                proposed.id.clone()
+            }
+            Err(StoreError::TransactionCancelled { failed }) if failed.contains(&1) => {
+                let guard: Option<Value> = store.get(&proposed.name_guard()).await?;
+                match guard.and_then(|g| g["cluster_id"].as_str().map(str::to_owned)) {
+                    Some(existing) => existing,
+                    None => return Err(ApiError::internal("cluster name guard without a cluster")),
+                }
+            }
+            Err(err) => return Err(err.into()),
         };
         for keyword_id in c["keyword_ids"].as_array().into_iter().flatten().filter_map(Value::as_str) {
-            assignments.push((keyword_id.to_owned(), cluster.id.clone()));
+            target.insert(keyword_id.to_owned(), cluster_id.clone());
         }
-        touched.insert(cluster.id.clone(), cluster);
-    }
-    for (keyword_id, cluster_id) in &assignments {
-        let key = Key::new(
-            planner::sector_pk(&job.account_id, &sector_id),
-            format!("{}{keyword_id}", planner::KEYWORD_PREFIX),
-        );
-        let change = Change::new(key, "SET cluster_id = :cluster, #status = :mapped")
-            .name("#status", "status")
-            .value(":cluster", s(cluster_id))
-            .value(":mapped", s("mapped"))
-            .condition(Condition::exists());
-        match store.update(change).await {
-            Ok(_) | Err(StoreError::ConditionFailed) => {}
-            Err(err) => return Err(err.into()),
+        if !touched.contains(&cluster_id) {
+            touched.push(cluster_id);
         }
     }
-    recount(services, &job.account_id, &sector_id, touched.keys()).await?;
+    // Moves go through the membership writes, so the clusters' counts stay exact; a keyword
+    // changed meanwhile is read again.
+    let mut wanted: Vec<String> = target.keys().cloned().collect();
+    for _ in 0..3 {
+        let keywords: Vec<Keyword> =
+            planner::by_ids(services, &job.account_id, &sector_id, planner::KEYWORD_PREFIX, &wanted).await?;
+        let changes: Vec<KeywordChange> = keywords
+            .into_iter()
+            .filter_map(|k| {
+                let cluster = target.get(&k.id)?;
+                (k.cluster_id.as_ref() != Some(cluster)).then(|| {
+                    let mut after = k.clone();
+                    after.cluster_id = Some(cluster.clone());
+                    KeywordChange::update(k, after)
+                })
+            })
+            .collect();
+        let committed = membership::commit(services, &changes).await?;
+        wanted = committed
+            .refused
+            .iter()
+            .filter(|(_, why)| *why == Refused::Changed)
+            .filter_map(|(i, _)| changes[*i].after.as_ref().map(|k| k.id.clone()))
+            .collect();
+        if wanted.is_empty() {
+            break;
+        }
+    }
     let result = json!({
-        "cluster_ids": touched.keys().collect::<Vec<_>>(),
+        "cluster_ids": touched,
         "clusters_created": created,
-        "keywords_clustered": assignments.len(),
+        "keywords_clustered": target.len(),
     });
     let once = if created > 0 { vec![usage::count_write(&job.account_id, "clusters", created, now)] } else { vec![] };
     Ok((result, once))
-}
-
-fn proposed_is_new(existing: &[Cluster], proposed: &str) -> bool {
-    !existing.iter().any(|e| e.id == proposed)
-}
-
-/// Sets `keywords_count` and `volume` of the clusters from the keywords assigned to them.
-pub async fn recount<'a>(
-    services: &Services,
-    account_id: &str,
-    sector_id: &str,
-    clusters: impl Iterator<Item = &'a String>,
-) -> Result<(), ApiError> {
-    let keywords: Vec<Keyword> = planner::in_sector(services, account_id, sector_id, planner::KEYWORD_PREFIX).await?;
-    let store = services.store().await;
-    for cluster_id in clusters {
-        let members = keywords.iter().filter(|k| k.cluster_id.as_deref() == Some(cluster_id.as_str()));
-        let (count, volume) = members.fold((0u64, 0u64), |(c, v), k| (c + 1, v + k.volume as u64));
-        let key =
-            Key::new(planner::sector_pk(account_id, sector_id), format!("{}{cluster_id}", planner::CLUSTER_PREFIX));
-        let change = Change::new(key, "SET keywords_count = :count, volume = :volume")
-            .value(":count", crate::store::n(count))
-            .value(":volume", crate::store::n(volume))
-            .condition(Condition::exists());
-        match store.update(change).await {
-            Ok(_) | Err(StoreError::ConditionFailed) => {}
-            Err(err) => return Err(err.into()),
-        }
-    }
-    Ok(())
 }
 
 async fn apply_ideas(
@@ -497,17 +482,18 @@ async fn apply_ideas(
             account_id: job.account_id.clone(),
             site_id: site_id.clone(),
             sector_id: sector_id.clone(),
-            cluster_id: i["cluster_id"].as_str().unwrap_or_default().to_owned(),
+            cluster_id: i["cluster_id"].as_str().map(str::to_owned),
             idea_title: i["title"].as_str().unwrap_or_default().to_owned(),
             description: i["description"].as_str().unwrap_or_default().to_owned(),
-            content_type: i["content_type"].as_str().unwrap_or("post").to_owned(),
-            content_structure: i["content_structure"].as_str().unwrap_or("article").to_owned(),
+            content_type: i["content_type"].as_str().unwrap_or("blog_post").to_owned(),
+            content_structure: i["content_structure"].as_str().unwrap_or("supporting_page").to_owned(),
             target_keywords: i["target_keywords"]
                 .as_array()
                 .map(|a| a.iter().filter_map(|k| k.as_str().map(str::to_owned)).collect())
                 .unwrap_or_default(),
             estimated_word_count: i["estimated_word_count"].as_u64().unwrap_or(1000) as u32,
             status: "new".into(),
+            task_id: None,
             created_at: now,
         };
         ids_out.push(idea.id.clone());

@@ -26,7 +26,8 @@ Use every keyword at most once and only keywords from INPUT. Answer with a JSON 
         }
         "ideas" => {
             "You are a content strategist. Propose articles for the keyword cluster in INPUT. Answer with a JSON object: \
-{\"ideas\": [{\"title\": string, \"description\": string, \"content_type\": \"post\"|\"page\", \"content_structure\": string, \
+{\"ideas\": [{\"title\": string, \"description\": string, \"content_type\": \"blog_post\"|\"article\"|\"guide\"|\"tutorial\", \
+\"content_structure\": \"cluster_hub\"|\"landing_page\"|\"pillar_page\"|\"supporting_page\", \
 \"target_keywords\": [string], \"estimated_word_count\": integer}]}."
         }
         "content_generation" => {

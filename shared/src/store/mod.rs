@@ -65,6 +65,14 @@ pub struct Item {
 }
 
 impl Item {
+    /// The item's primary key.
+    pub fn key(&self) -> Option<Key> {
+        match (self.attrs.get(keys::PK), self.attrs.get(keys::SK)) {
+            (Some(AttributeValue::S(pk)), Some(AttributeValue::S(sk))) => Some(Key::new(pk.clone(), sk.clone())),
+            _ => None,
+        }
+    }
+
     /// Serialises `value` (a struct of plain fields) into an item at `key`.
     pub fn new<T: Serialize>(key: &Key, entity: &str, value: &T) -> Result<Self, StoreError> {
         let mut attrs: RawItem = serde_dynamo::to_item(value).map_err(|e| StoreError::Codec(e.to_string()))?;
@@ -252,6 +260,8 @@ impl Query {
 pub struct Store {
     client: Client,
     table: String,
+    /// DynamoDB requests sent through this store (for benchmarks and logs).
+    requests: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 fn key_map(key: &Key) -> RawItem {
@@ -267,7 +277,17 @@ fn opt_map<K, V>(map: HashMap<K, V>) -> Option<HashMap<K, V>> {
 
 impl Store {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self { client, table: table.into() }
+        Self { client, table: table.into(), requests: Default::default() }
+    }
+
+    /// How many DynamoDB requests this store has sent so far.
+    pub fn requests(&self) -> u64 {
+        self.requests.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn counted(&self) -> &Client {
+        self.requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        &self.client
     }
 
     pub fn table(&self) -> &str {
@@ -281,7 +301,7 @@ impl Store {
     /// Reads one item (strongly consistent) and decodes it.
     pub async fn get<T: DeserializeOwned>(&self, key: &Key) -> Result<Option<T>, StoreError> {
         let out = self
-            .client
+            .counted()
             .get_item()
             .table_name(&self.table)
             .set_key(Some(key_map(key)))
@@ -314,7 +334,7 @@ impl Store {
         // Unprocessed keys are retried; DynamoDB returns them under throttling.
         for _ in 0..5 {
             let out = self
-                .client
+                .counted()
                 .batch_get_item()
                 .set_request_items(Some(pending))
                 .send()
@@ -339,7 +359,7 @@ impl Store {
     /// Writes an item, optionally under a condition ([`StoreError::ConditionFailed`] when it fails).
     pub async fn put(&self, item: Item, condition: Option<Condition>) -> Result<(), StoreError> {
         let Parts { expression, names, values } = split(condition);
-        self.client
+        self.counted()
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item.into_raw()))
@@ -371,7 +391,7 @@ impl Store {
                 .collect::<Result<Vec<_>, _>>()?;
             for attempt in 0..8 {
                 let out = self
-                    .client
+                    .counted()
                     .batch_write_item()
                     .request_items(&self.table, requests)
                     .send()
@@ -396,7 +416,7 @@ impl Store {
     pub async fn update(&self, change: Change) -> Result<RawItem, StoreError> {
         let (key, update, Parts { expression: condition, names, values }) = change.merged();
         let out = self
-            .client
+            .counted()
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key_map(&key)))
@@ -417,19 +437,19 @@ impl Store {
     /// Writes all of `writes` or none of them (at most 100 per transaction).
     pub async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
         let items = writes.into_iter().map(|w| self.transact_item(w)).collect::<Result<Vec<_>, _>>()?;
-        self.client.transact_write_items().set_transact_items(Some(items)).send().await.map_err(|err| {
-            match err.as_service_error() {
-                Some(TransactWriteItemsError::TransactionCanceledException(e)) => StoreError::TransactionCancelled {
-                    failed: e
-                        .cancellation_reasons()
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, r)| r.code() == Some("ConditionalCheckFailed"))
-                        .map(|(i, _)| i)
-                        .collect(),
-                },
-                _ => StoreError::request(err),
-            }
+        self.counted().transact_write_items().set_transact_items(Some(items)).send().await.map_err(|err| match err
+            .as_service_error()
+        {
+            Some(TransactWriteItemsError::TransactionCanceledException(e)) => StoreError::TransactionCancelled {
+                failed: e
+                    .cancellation_reasons()
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, r)| r.code() == Some("ConditionalCheckFailed"))
+                    .map(|(i, _)| i)
+                    .collect(),
+            },
+            _ => StoreError::request(err),
         })?;
         Ok(())
     }
@@ -512,7 +532,7 @@ impl Store {
             values.insert(":high".into(), AttributeValue::S(high));
         }
         let out = self
-            .client
+            .counted()
             .query()
             .table_name(&self.table)
             .set_index_name(query.index.map(str::to_owned))
@@ -520,6 +540,7 @@ impl Store {
             .set_expression_attribute_names(Some(names))
             .set_expression_attribute_values(Some(values))
             .scan_index_forward(query.forward)
+            .consistent_read(query.index.is_none())
             .set_limit(query.limit)
             .set_exclusive_start_key(query.start)
             .send()

@@ -1,0 +1,257 @@
+//! `/api/v1/planner/ideas/`: CRUD, bulk delete, and queueing ideas to the writer as tasks (each
+//! idea once).
+
+use std::collections::HashMap;
+
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use super::listing::{ListSpec, Match};
+use super::{Cluster, Idea, SectorRecord, scope};
+use crate::access::Caller;
+use crate::store::{Change, Condition, StoreError, Write, s};
+use crate::validation::{Fields, bounded, choice, id, id_list, integer};
+use crate::writer::Task;
+use crate::{ApiError, Services, ids, usage};
+
+pub const STATUSES: &[&str] = &["new", "scheduled", "published"];
+pub const CONTENT_TYPES: &[&str] = &["blog_post", "article", "guide", "tutorial"];
+pub const CONTENT_STRUCTURES: &[&str] = &["cluster_hub", "landing_page", "pillar_page", "supporting_page"];
+
+pub const LIST: ListSpec = ListSpec {
+    filters: &[
+        ("status", "status", Match::Eq),
+        ("cluster_id", "cluster_id", Match::Eq),
+        ("keyword_cluster_id", "cluster_id", Match::Eq),
+        ("content_type", "content_type", Match::Eq),
+        ("content_structure", "content_structure", Match::Eq),
+    ],
+    search: &["idea_title"],
+    orderings: &[
+        ("idea_title", "idea_title"),
+        ("created_at", "created_at"),
+        ("estimated_word_count", "estimated_word_count"),
+    ],
+    default_ordering: "-created_at",
+};
+
+/// A content type the model or a client sent, mapped onto the choices.
+pub fn content_type_of(value: &str) -> String {
+    let v = value.trim().to_lowercase().replace([' ', '-'], "_");
+    match v.as_str() {
+        t if CONTENT_TYPES.contains(&t) => v,
+        "post" | "blog" => "blog_post".into(),
+        _ => "blog_post".into(),
+    }
+}
+
+/// A content structure the model or a client sent, mapped onto the choices.
+pub fn content_structure_of(value: &str) -> String {
+    let v = value.trim().to_lowercase().replace([' ', '-'], "_");
+    if CONTENT_STRUCTURES.contains(&v.as_str()) { v } else { "supporting_page".into() }
+}
+
+pub async fn list(
+    services: &Services,
+    caller: &Caller,
+    query: &HashMap<String, String>,
+) -> Result<Vec<Value>, ApiError> {
+    let records = scope::list::<Idea>(services, caller, query).await?;
+    LIST.apply(records.iter().map(Idea::to_json).collect(), query)
+}
+
+fn keywords_field(value: &Value) -> Result<Vec<String>, String> {
+    let list = match value {
+        Value::String(s) => s.split(',').map(|k| k.trim().to_owned()).filter(|k| !k.is_empty()).collect(),
+        other => crate::validation::string_list(other)?,
+    };
+    if list.len() > 50 { Err("Ensure this list has no more than 50 items.".into()) } else { Ok(list) }
+}
+
+/// Reads the editable fields into `idea` (all required on create).
+async fn read_fields(
+    services: &Services,
+    caller: &Caller,
+    f: &mut Fields,
+    idea: &mut Idea,
+    creating: bool,
+) -> Result<(), ApiError> {
+    if let Some(title) = f.field(creating, "idea_title", bounded(300)) {
+        idea.idea_title = title;
+    }
+    if let Some(description) = f.optional("description", crate::validation::string) {
+        idea.description = description;
+    }
+    if let Some(t) = f.optional("content_type", choice(CONTENT_TYPES)) {
+        idea.content_type = t;
+    }
+    if let Some(t) = f.optional("content_structure", choice(CONTENT_STRUCTURES)) {
+        idea.content_structure = t;
+    }
+    if let Some(k) = f.optional("target_keywords", keywords_field) {
+        idea.target_keywords = k;
+    }
+    if let Some(n) = f.optional("estimated_word_count", integer(100, 20_000)) {
+        idea.estimated_word_count = n as u32;
+    }
+    if let Some(status) = f.optional("status", choice(STATUSES)) {
+        idea.status = status;
+    }
+    let cluster_field = if f.sent("keyword_cluster_id") { "keyword_cluster_id" } else { "cluster_id" };
+    if f.sent_null(cluster_field) {
+        idea.cluster_id = None;
+    } else if let Some(cluster_id) = f.optional(cluster_field, id) {
+        match super::find::<Cluster>(services, caller.account_id(), &cluster_id).await? {
+            Some(c) if c.sector_id == idea.sector_id => idea.cluster_id = Some(c.id),
+            _ => f.error(cluster_field, format!("Invalid pk \"{cluster_id}\" - object does not exist.")),
+        }
+    }
+    Ok(())
+}
+
+/// `POST ideas/`.
+pub async fn create(services: &Services, caller: &Caller, body: &[u8]) -> Result<Value, ApiError> {
+    let mut f = Fields::parse(body)?;
+    let sector = scope::target_sector(services, caller, &mut f).await?;
+    let mut idea = Idea {
+        id: ids::new_id(),
+        account_id: caller.account_id().to_owned(),
+        site_id: sector.as_ref().map(|s| s.site_id.clone()).unwrap_or_default(),
+        sector_id: sector.as_ref().map(|s| s.id.clone()).unwrap_or_default(),
+        cluster_id: None,
+        idea_title: String::new(),
+        description: String::new(),
+        content_type: "blog_post".into(),
+        content_structure: "supporting_page".into(),
+        target_keywords: Vec::new(),
+        estimated_word_count: 1000,
+        status: "new".into(),
+        task_id: None,
+        created_at: OffsetDateTime::now_utc(),
+    };
+    read_fields(services, caller, &mut f, &mut idea, true).await?;
+    f.finish()?;
+    let writes = vec![
+        Write::Put(idea.item()?, Some(Condition::not_exists())),
+        usage::count_write(&idea.account_id, "ideas", 1, idea.created_at),
+    ];
+    services.store().await.transact(writes).await?;
+    Ok(idea.to_json())
+}
+
+/// `PUT`/`PATCH ideas/{id}/`.
+pub async fn update(services: &Services, caller: &Caller, idea_id: &str, body: &[u8]) -> Result<Value, ApiError> {
+    let before = scope::writable::<Idea>(services, caller, idea_id).await?;
+    let mut f = Fields::parse(body)?;
+    let mut after = before.clone();
+    read_fields(services, caller, &mut f, &mut after, false).await?;
+    f.finish()?;
+    // Replaced only if nobody queued it meanwhile (its task link must stay).
+    let condition = match &before.task_id {
+        Some(task) => Condition::new("task_id = :task").value(":task", s(task)),
+        None => Condition::new("attribute_exists(PK) AND (attribute_not_exists(task_id) OR task_id = :null)")
+            .value(":null", crate::store::null()),
+    };
+    match services.store().await.put(after.item()?, Some(condition)).await {
+        Ok(()) => Ok(after.to_json()),
+        Err(StoreError::ConditionFailed) => {
+            Err(ApiError::Conflict("The idea was changed meanwhile; reload it and try again.".into()))
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// `DELETE ideas/{id}/`.
+pub async fn delete(services: &Services, caller: &Caller, idea_id: &str) -> Result<(), ApiError> {
+    let idea = scope::writable::<Idea>(services, caller, idea_id).await?;
+    services
+        .store()
+        .await
+        .transact(vec![Write::Delete(idea.key(), Some(Condition::exists()))])
+        .await
+        .map_err(|e| e.gone_is_not_found())
+}
+
+/// `POST ideas/bulk_delete/` `{ids}`.
+pub async fn bulk_delete(services: &Services, caller: &Caller, body: &[u8]) -> Result<Value, ApiError> {
+    let mut f = Fields::parse(body)?;
+    let ids = f.required("ids", id_list(super::keywords::BULK_MAX));
+    f.finish()?;
+    let ideas = scope::writable_many::<Idea>(services, caller, "ids", &ids.unwrap_or_default(), None).await?;
+    let mut deleted = 0;
+    for chunk in ideas.chunks(100) {
+        let writes = chunk.iter().map(|i| Write::Delete(i.key(), None)).collect();
+        services.store().await.transact(writes).await?;
+        deleted += chunk.len();
+    }
+    Ok(json!({"deleted_count": deleted}))
+}
+
+/// The writer task an idea becomes.
+pub fn task_of(idea: &Idea, now: OffsetDateTime) -> Task {
+    Task {
+        id: ids::new_id(),
+        account_id: idea.account_id.clone(),
+        site_id: idea.site_id.clone(),
+        sector_id: idea.sector_id.clone(),
+        title: idea.idea_title.clone(),
+        description: idea.description.clone(),
+        keywords: idea.target_keywords.clone(),
+        cluster_id: idea.cluster_id.clone(),
+        idea_id: Some(idea.id.clone()),
+        content_type: idea.content_type.clone(),
+        content_structure: idea.content_structure.clone(),
+        word_count: idea.estimated_word_count,
+        status: "queued".into(),
+        content_id: None,
+        created_at: now,
+    }
+}
+
+/// `POST ideas/bulk_queue_to_writer/` `{ids}`: one writer task per idea, written together with
+/// the idea's link to it; an idea already queued is skipped, even by a concurrent request.
+pub async fn bulk_queue_to_writer(services: &Services, caller: &Caller, body: &[u8]) -> Result<Value, ApiError> {
+    let mut f = Fields::parse(body)?;
+    let ids = f.required("ids", id_list(super::keywords::BULK_MAX));
+    f.finish()?;
+    let ideas = scope::writable_many::<Idea>(services, caller, "ids", &ids.unwrap_or_default(), None).await?;
+    let now = OffsetDateTime::now_utc();
+    let (mut pending, mut skipped): (Vec<Idea>, Vec<Idea>) = ideas.into_iter().partition(|i| i.task_id.is_none());
+    let mut tasks: Vec<Task> = Vec::new();
+    let store = services.store().await;
+    while !pending.is_empty() {
+        let take = pending.len().min(45);
+        let chunk: Vec<Idea> = pending.drain(..take).collect();
+        let chunk_tasks: Vec<Task> = chunk.iter().map(|i| task_of(i, now)).collect();
+        let mut writes = Vec::with_capacity(chunk.len() * 2 + 1);
+        for (idea, task) in chunk.iter().zip(&chunk_tasks) {
+            let link = Change::new(idea.key(), "SET task_id = :task, #status = :scheduled")
+                .name("#status", "status")
+                .value(":task", s(&task.id))
+                .value(":scheduled", s("scheduled"))
+                .condition(
+                    Condition::new("attribute_exists(PK) AND (attribute_not_exists(task_id) OR task_id = :null)")
+                        .value(":null", crate::store::null()),
+                );
+            writes.push(Write::Update(link));
+            writes.push(Write::Put(task.item()?, Some(Condition::not_exists())));
+        }
+        writes.push(usage::count_write(caller.account_id(), "tasks", chunk.len() as i64, now));
+        match store.transact(writes).await {
+            Ok(()) => tasks.extend(chunk_tasks),
+            Err(StoreError::TransactionCancelled { failed }) if !failed.is_empty() => {
+                // Ideas queued meanwhile are skipped; the others go again.
+                for (n, idea) in chunk.into_iter().enumerate() {
+                    if failed.contains(&(n * 2)) { skipped.push(idea) } else { pending.push(idea) }
+                }
+            }
+            Err(err) => return Err(err.into()),
+        }
+    }
+    Ok(json!({
+        "created_count": tasks.len(),
+        "task_ids": tasks.iter().map(|t| t.id.clone()).collect::<Vec<_>>(),
+        "skipped_count": skipped.len(),
+        "skipped_ids": skipped.iter().map(|i| i.id.clone()).collect::<Vec<_>>(),
+    }))
+}

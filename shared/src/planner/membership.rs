@@ -1,0 +1,256 @@
+//! Keyword writes that keep every cluster's `keywords_count` and `volume` exact.
+//!
+//! A keyword is created, changed or deleted together, in one transaction, with:
+//! - the guard item of its text (`KWTEXT#<normalised>`), so a sector never holds the same
+//!   keyword twice, even under concurrent imports;
+//! - `ADD keywords_count, volume` on the clusters it leaves and joins;
+//! - the day's usage counter for new keywords.
+//!
+//! Each keyword write is conditioned on the keyword still being what was read, so a concurrent
+//! change cannot make a count drift: that keyword is refused instead ([`Refused::Changed`]).
+//! Writes are grouped, up to the transaction limit; a refused keyword is taken out and the rest of
+//! its group retried.
+
+use std::collections::{BTreeMap, HashSet};
+
+use serde_json::json;
+use time::OffsetDateTime;
+
+use super::{Keyword, SectorRecord, text_guard};
+use crate::store::{Change, Condition, Item, Key, StoreError, Write, n, s};
+use crate::{ApiError, Services, usage};
+
+/// One keyword write: create (`before` none), delete (`after` none) or change.
+#[derive(Debug, Clone)]
+pub struct KeywordChange {
+    pub before: Option<Keyword>,
+    pub after: Option<Keyword>,
+}
+
+impl KeywordChange {
+    pub fn create(keyword: Keyword) -> Self {
+        Self { before: None, after: Some(keyword) }
+    }
+
+    pub fn delete(keyword: Keyword) -> Self {
+        Self { before: Some(keyword), after: None }
+    }
+
+    pub fn update(before: Keyword, after: Keyword) -> Self {
+        Self { before: Some(before), after: Some(after) }
+    }
+}
+
+/// Why a keyword write did not happen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refused {
+    /// Its text is already a keyword of the sector.
+    Duplicate,
+    /// The cluster it should join does not exist.
+    ClusterMissing,
+    /// The keyword changed (or went) since it was read.
+    Changed,
+}
+
+/// What [`commit`] did, by index into the changes.
+#[derive(Debug, Default)]
+pub struct Committed {
+    pub done: Vec<usize>,
+    pub refused: Vec<(usize, Refused)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Tag {
+    Record(usize),
+    Guard(usize),
+    Cluster(String),
+    Usage,
+}
+
+const MAX_WRITES: usize = 100;
+const MAX_CHANGES: usize = 40;
+
+fn cluster_key(keyword: &Keyword, cluster_id: &str) -> Key {
+    Key::new(
+        super::sector_pk(&keyword.account_id, &keyword.sector_id),
+        format!("{}{cluster_id}", super::CLUSTER_PREFIX),
+    )
+}
+
+/// The keyword is still as read: same cluster, volume and text.
+fn unchanged(before: &Keyword) -> Condition {
+    let condition = match &before.cluster_id {
+        Some(cluster) => {
+            Condition::new("attribute_exists(PK) AND #cl = :cl AND #vol = :vol AND #kw = :kw").value(":cl", s(cluster))
+        }
+        None => Condition::new("attribute_exists(PK) AND attribute_not_exists(#cl) AND #vol = :vol AND #kw = :kw"),
+    };
+    condition
+        .name("#cl", "cluster_id")
+        .name("#vol", "volume")
+        .name("#kw", "keyword")
+        .value(":vol", n(before.volume))
+        .value(":kw", s(&before.keyword))
+}
+
+fn guard_item(keyword: &Keyword) -> Result<Item, StoreError> {
+    Item::new(
+        &text_guard(&keyword.account_id, &keyword.sector_id, &keyword.keyword),
+        "KeywordText",
+        &json!({"keyword_id": keyword.id, "keyword": keyword.keyword}),
+    )
+}
+
+/// The writes of one change (without cluster deltas), tagged.
+fn own_writes(index: usize, change: &KeywordChange) -> Result<Vec<(Tag, Write)>, StoreError> {
+    let mut writes = Vec::new();
+    match (&change.before, &change.after) {
+        (None, Some(after)) => {
+            writes.push((Tag::Record(index), Write::Put(after.item()?, Some(Condition::not_exists()))));
+            writes.push((Tag::Guard(index), Write::Put(guard_item(after)?, Some(Condition::not_exists()))));
+        }
+        (Some(before), None) => {
+            writes.push((Tag::Record(index), Write::Delete(before.key(), Some(unchanged(before)))));
+            let guard = text_guard(&before.account_id, &before.sector_id, &before.keyword);
+            writes.push((Tag::Record(index), Write::Delete(guard, None)));
+        }
+        (Some(before), Some(after)) => {
+            writes.push((Tag::Record(index), Write::Put(after.item()?, Some(unchanged(before)))));
+            if super::normalise(&before.keyword) != super::normalise(&after.keyword) {
+                let old = text_guard(&before.account_id, &before.sector_id, &before.keyword);
+                writes.push((Tag::Record(index), Write::Delete(old, None)));
+                writes.push((Tag::Guard(index), Write::Put(guard_item(after)?, Some(Condition::not_exists()))));
+            } else if before.keyword != after.keyword {
+                writes.push((Tag::Record(index), Write::Put(guard_item(after)?, None)));
+            }
+        }
+        (None, None) => {}
+    }
+    Ok(writes)
+}
+
+/// The `(count, volume)` moves of one change, per cluster.
+fn deltas(change: &KeywordChange, gone: &HashSet<String>, into: &mut BTreeMap<String, (Keyword, i64, i64)>) {
+    if let Some(before) = &change.before
+        && let Some(cluster) = before.cluster_id.as_ref().filter(|c| !gone.contains(*c))
+    {
+        let entry = into.entry(cluster.clone()).or_insert_with(|| (before.clone(), 0, 0));
+        entry.1 -= 1;
+        entry.2 -= before.volume as i64;
+    }
+    if let Some(after) = &change.after
+        && let Some(cluster) = &after.cluster_id
+    {
+        let entry = into.entry(cluster.clone()).or_insert_with(|| (after.clone(), 0, 0));
+        entry.1 += 1;
+        entry.2 += after.volume as i64;
+    }
+}
+
+fn keys_of(writes: &[(Tag, Write)]) -> Vec<Key> {
+    writes
+        .iter()
+        .filter_map(|(_, w)| match w {
+            Write::Put(item, _) => item.key(),
+            Write::Delete(key, _) | Write::Check(key, _) => Some(key.clone()),
+            Write::Update(change) => Some(change.key.clone()),
+        })
+        .collect()
+}
+
+/// Applies `changes` (all in one account), each exactly once or not at all.
+pub async fn commit(services: &Services, changes: &[KeywordChange]) -> Result<Committed, ApiError> {
+    let store = services.store().await;
+    let mut result = Committed::default();
+    let mut gone: HashSet<String> = HashSet::new();
+    let mut pending: Vec<usize> = (0..changes.len()).collect();
+    let mut conflicts = 0;
+    while !pending.is_empty() {
+        // Refuse at once the changes that would join a cluster known to be gone.
+        pending.retain(|&i| {
+            let joins_gone =
+                changes[i].after.as_ref().and_then(|a| a.cluster_id.as_ref()).is_some_and(|c| gone.contains(c));
+            if joins_gone {
+                result.refused.push((i, Refused::ClusterMissing));
+            }
+            !joins_gone
+        });
+        // Take as many changes as fit one transaction, never two writes on one item.
+        let mut chunk: Vec<usize> = Vec::new();
+        let mut writes: Vec<(Tag, Write)> = Vec::new();
+        let mut moves: BTreeMap<String, (Keyword, i64, i64)> = BTreeMap::new();
+        let mut touched: HashSet<Key> = HashSet::new();
+        let mut rest = Vec::new();
+        for &i in &pending {
+            let own = own_writes(i, &changes[i])?;
+            let own_keys = keys_of(&own);
+            let mut trial = moves.clone();
+            deltas(&changes[i], &gone, &mut trial);
+            let fits = chunk.len() < MAX_CHANGES && writes.len() + own.len() + trial.len() < MAX_WRITES;
+            if !fits || own_keys.iter().any(|k| touched.contains(k)) {
+                rest.push(i);
+                continue;
+            }
+            touched.extend(own_keys);
+            writes.extend(own);
+            moves = trial;
+            chunk.push(i);
+        }
+        let creates = chunk.iter().filter(|&&i| changes[i].before.is_none()).count() as i64;
+        let deletes = chunk.iter().filter(|&&i| changes[i].after.is_none()).count() as i64;
+        for (cluster, (keyword, count, volume)) in &moves {
+            if *count == 0 && *volume == 0 {
+                continue;
+            }
+            let change = Change::new(cluster_key(keyword, cluster), "ADD keywords_count :c, #vol :v")
+                .name("#vol", "volume")
+                .value(":c", n(count))
+                .value(":v", n(volume))
+                .condition(Condition::exists());
+            writes.push((Tag::Cluster(cluster.clone()), Write::Update(change)));
+        }
+        if creates != deletes
+            && let Some(first) = chunk.first()
+        {
+            let account =
+                changes[*first].after.as_ref().or(changes[*first].before.as_ref()).map(|k| k.account_id.clone());
+            if let Some(account) = account.filter(|_| creates > 0) {
+                writes.push((Tag::Usage, usage::count_write(&account, "keywords", creates, OffsetDateTime::now_utc())));
+            }
+        }
+        let (tags, writes): (Vec<Tag>, Vec<Write>) = writes.into_iter().unzip();
+        match store.transact(writes).await {
+            Ok(()) => {
+                result.done.extend(chunk);
+                pending = rest;
+            }
+            Err(StoreError::TransactionCancelled { failed }) if !failed.is_empty() => {
+                let mut refused: HashSet<usize> = HashSet::new();
+                for index in failed {
+                    match tags.get(index) {
+                        Some(Tag::Record(i)) => {
+                            result.refused.push((*i, Refused::Changed));
+                            refused.insert(*i);
+                        }
+                        Some(Tag::Guard(i)) => {
+                            result.refused.push((*i, Refused::Duplicate));
+                            refused.insert(*i);
+                        }
+                        Some(Tag::Cluster(cluster)) => {
+                            gone.insert(cluster.clone());
+                        }
+                        Some(Tag::Usage) | None => {}
+                    }
+                }
+                pending = chunk.into_iter().filter(|i| !refused.contains(i)).chain(rest).collect();
+            }
+            Err(StoreError::TransactionCancelled { .. }) if conflicts < 5 => {
+                // A conflict with another transaction on the same items: try again shortly.
+                conflicts += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(20 << conflicts)).await;
+            }
+            Err(err) => return Err(err.into()),
+        }
+    }
+    Ok(result)
+}

@@ -1,0 +1,286 @@
+//! The planner: keywords, clusters and content ideas, stored per sector
+//! (`ACCOUNT#<account>#SECTOR#<sector>` partitions) and reachable by id through GSI1
+//! (`ACCOUNT#<account>#<KIND>` / `<KIND>#<id>`). Writer records share the layout
+//! ([`SectorRecord`]).
+//!
+//! - [`scope`]: which sector partitions a request reads, and the site/sector of a new record;
+//! - [`listing`]: filters, search and ordering of the list endpoints;
+//! - [`membership`]: keyword writes that keep the clusters' `keywords_count` and `volume` exact;
+//! - [`keywords`], [`clusters`], [`ideas`]: the endpoints' domain logic; [`csv`]: import/export.
+
+pub mod clusters;
+pub mod csv;
+pub mod ideas;
+pub mod keywords;
+pub mod listing;
+pub mod membership;
+pub mod scope;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use crate::accounts::rfc3339;
+use crate::store::{self, Item, Key, Query, StoreError, keys};
+use crate::{ApiError, Services};
+
+/// The partition of one sector's planner and writer records.
+pub fn sector_pk(account_id: &str, sector_id: &str) -> String {
+    format!("ACCOUNT#{account_id}#SECTOR#{sector_id}")
+}
+
+pub const KEYWORD_PREFIX: &str = "KEYWORD#";
+pub const CLUSTER_PREFIX: &str = "CLUSTER#";
+pub const IDEA_PREFIX: &str = "IDEA#";
+/// The uniqueness guard of a keyword's text in its sector: `KWTEXT#<normalised text>`.
+pub const KEYWORD_TEXT_PREFIX: &str = "KWTEXT#";
+/// The uniqueness guard of a cluster's name in its sector: `CLNAME#<normalised name>`.
+pub const CLUSTER_NAME_PREFIX: &str = "CLNAME#";
+
+/// Lower case, single spaces: two texts that normalise the same are the same keyword or name.
+pub fn normalise(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
+}
+
+/// A record stored in a sector partition and found by id through GSI1.
+pub trait SectorRecord: Serialize + DeserializeOwned + Clone {
+    /// The sort-key prefix, `KEYWORD#` etc.
+    const PREFIX: &'static str;
+    /// The `entity` attribute.
+    const ENTITY: &'static str;
+
+    fn id(&self) -> &str;
+    fn account_id(&self) -> &str;
+    fn site_id(&self) -> &str;
+    fn sector_id(&self) -> &str;
+    fn to_json(&self) -> Value;
+
+    fn key(&self) -> Key {
+        Key::new(sector_pk(self.account_id(), self.sector_id()), format!("{}{}", Self::PREFIX, self.id()))
+    }
+
+    fn item(&self) -> Result<Item, StoreError> {
+        Ok(Item::new(&self.key(), Self::ENTITY, self)?.gsi1(by_id_gsi1::<Self>(self.account_id(), self.id())))
+    }
+}
+
+/// GSI1 of a sector record: every record of one kind of an account, by id.
+pub fn by_id_gsi1<T: SectorRecord>(account_id: &str, id: &str) -> (String, String) {
+    (kind_pk::<T>(account_id), format!("{}{id}", T::PREFIX))
+}
+
+fn kind_pk<T: SectorRecord>(account_id: &str) -> String {
+    format!("{}#{}", keys::account_pk(account_id), T::PREFIX.trim_end_matches('#'))
+}
+
+/// GSI2 of a keyword in a cluster: the cluster's keywords (`ACCOUNT#<a>#CLUSTER#<c>` / `KEYWORD#<id>`).
+pub fn cluster_members_gsi2(account_id: &str, cluster_id: &str, keyword_id: &str) -> (String, String) {
+    (format!("{}#{CLUSTER_PREFIX}{cluster_id}", keys::account_pk(account_id)), format!("{KEYWORD_PREFIX}{keyword_id}"))
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Keyword {
+    pub id: String,
+    pub account_id: String,
+    pub site_id: String,
+    pub sector_id: String,
+    pub keyword: String,
+    pub volume: u32,
+    pub difficulty: u32,
+    pub intent: String,
+    pub status: String,
+    /// Left out of the item when `None`, so that conditions can say `attribute_not_exists`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster_id: Option<String>,
+    #[serde(default)]
+    pub seed_keyword_id: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Cluster {
+    pub id: String,
+    pub account_id: String,
+    pub site_id: String,
+    pub sector_id: String,
+    pub name: String,
+    pub description: String,
+    pub status: String,
+    pub keywords_count: u32,
+    pub volume: u64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Idea {
+    pub id: String,
+    pub account_id: String,
+    pub site_id: String,
+    pub sector_id: String,
+    #[serde(default)]
+    pub cluster_id: Option<String>,
+    pub idea_title: String,
+    pub description: String,
+    pub content_type: String,
+    pub content_structure: String,
+    pub target_keywords: Vec<String>,
+    pub estimated_word_count: u32,
+    pub status: String,
+    #[serde(default)]
+    pub task_id: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+macro_rules! sector_record {
+    ($t:ty, $prefix:expr, $entity:literal) => {
+        fn id(&self) -> &str {
+            &self.id
+        }
+        fn account_id(&self) -> &str {
+            &self.account_id
+        }
+        fn site_id(&self) -> &str {
+            &self.site_id
+        }
+        fn sector_id(&self) -> &str {
+            &self.sector_id
+        }
+        const PREFIX: &'static str = $prefix;
+        const ENTITY: &'static str = $entity;
+    };
+}
+pub(crate) use sector_record;
+
+impl SectorRecord for Keyword {
+    sector_record!(Keyword, KEYWORD_PREFIX, "Keyword");
+
+    /// Also on GSI2 under its cluster, when it has one.
+    fn item(&self) -> Result<Item, StoreError> {
+        let item = Item::new(&self.key(), Self::ENTITY, self)?.gsi1(by_id_gsi1::<Self>(&self.account_id, &self.id));
+        Ok(match &self.cluster_id {
+            Some(cluster) => item.gsi2(cluster_members_gsi2(&self.account_id, cluster, &self.id)),
+            None => item,
+        })
+    }
+
+    fn to_json(&self) -> Value {
+        json!({
+            "id": self.id, "keyword": self.keyword, "site_id": self.site_id, "sector_id": self.sector_id,
+            "volume": self.volume, "difficulty": self.difficulty, "intent": self.intent, "status": self.status,
+            "cluster_id": self.cluster_id, "seed_keyword_id": self.seed_keyword_id, "created_at": rfc3339(self.created_at),
+        })
+    }
+}
+
+impl SectorRecord for Cluster {
+    sector_record!(Cluster, CLUSTER_PREFIX, "Cluster");
+
+    fn to_json(&self) -> Value {
+        json!({
+            "id": self.id, "name": self.name, "description": self.description, "site_id": self.site_id,
+            "sector_id": self.sector_id, "status": self.status, "keywords_count": self.keywords_count,
+            "volume": self.volume, "created_at": rfc3339(self.created_at),
+        })
+    }
+}
+
+impl SectorRecord for Idea {
+    sector_record!(Idea, IDEA_PREFIX, "ContentIdea");
+
+    fn to_json(&self) -> Value {
+        json!({
+            "id": self.id, "idea_title": self.idea_title, "description": self.description, "cluster_id": self.cluster_id,
+            "keyword_cluster_id": self.cluster_id, "content_type": self.content_type,
+            "content_structure": self.content_structure, "target_keywords": self.target_keywords,
+            "estimated_word_count": self.estimated_word_count, "status": self.status, "task_id": self.task_id,
+            "site_id": self.site_id, "sector_id": self.sector_id, "created_at": rfc3339(self.created_at),
+        })
+    }
+}
+
+impl Cluster {
+    /// The uniqueness guard of this cluster's name.
+    pub fn name_guard(&self) -> Key {
+        name_guard(&self.account_id, &self.sector_id, &self.name)
+    }
+}
+
+/// The key of the guard that keeps cluster names unique in a sector.
+pub fn name_guard(account_id: &str, sector_id: &str, name: &str) -> Key {
+    Key::new(sector_pk(account_id, sector_id), format!("{CLUSTER_NAME_PREFIX}{}", normalise(name)))
+}
+
+/// The key of the guard that keeps keyword texts unique in a sector.
+pub fn text_guard(account_id: &str, sector_id: &str, text: &str) -> Key {
+    Key::new(sector_pk(account_id, sector_id), format!("{KEYWORD_TEXT_PREFIX}{}", normalise(text)))
+}
+
+/// Every record of one kind (`prefix`) in a sector.
+pub async fn in_sector<T: DeserializeOwned>(
+    services: &Services,
+    account_id: &str,
+    sector_id: &str,
+    prefix: &str,
+) -> Result<Vec<T>, ApiError> {
+    let items =
+        services.store().await.query_all(Query::partition(sector_pk(account_id, sector_id)).sk_prefix(prefix)).await?;
+    Ok(items.into_iter().map(store::decode).collect::<Result<Vec<_>, _>>()?)
+}
+
+/// Every record of one kind of an account, all sectors (GSI1).
+pub async fn in_account<T: SectorRecord>(services: &Services, account_id: &str) -> Result<Vec<T>, ApiError> {
+    let items = services.store().await.query_all(Query::index(keys::GSI1, kind_pk::<T>(account_id))).await?;
+    Ok(items.into_iter().map(store::decode).collect::<Result<Vec<_>, _>>()?)
+}
+
+/// One record of an account by id alone (GSI1, then a consistent read of the item), or `None`.
+pub async fn find<T: SectorRecord>(services: &Services, account_id: &str, id: &str) -> Result<Option<T>, ApiError> {
+    if !crate::ids::is_valid_id(id) {
+        return Ok(None);
+    }
+    let (pk, sk) = by_id_gsi1::<T>(account_id, id);
+    let store = services.store().await;
+    let page = store.query(Query::index(keys::GSI1, pk).sk_prefix(sk).limit(1)).await?;
+    let Some(found) = page.items.into_iter().next() else {
+        return Ok(None);
+    };
+    let indexed: T = store::decode(found)?;
+    Ok(store.get(&indexed.key()).await?)
+}
+
+/// The records of one kind with the given ids in one sector (missing ones left out), in batches of 100.
+pub async fn by_ids<T: DeserializeOwned>(
+    services: &Services,
+    account_id: &str,
+    sector_id: &str,
+    prefix: &str,
+    ids: &[String],
+) -> Result<Vec<T>, ApiError> {
+    let pk = sector_pk(account_id, sector_id);
+    let store = services.store().await;
+    let mut found = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(100) {
+        let keys: Vec<Key> = chunk.iter().map(|id| Key::new(pk.clone(), format!("{prefix}{id}"))).collect();
+        for item in store.get_many(&keys).await?.into_iter().flatten() {
+            found.push(store::decode(item)?);
+        }
+    }
+    Ok(found)
+}
+
+/// The keywords of a cluster (GSI2).
+pub async fn cluster_keywords(
+    services: &Services,
+    account_id: &str,
+    cluster_id: &str,
+) -> Result<Vec<Keyword>, ApiError> {
+    let (pk, _) = cluster_members_gsi2(account_id, cluster_id, "");
+    let items = services.store().await.query_all(Query::index(keys::GSI2, pk)).await?;
+    let keywords: Vec<Keyword> = items.into_iter().map(store::decode).collect::<Result<Vec<_>, _>>()?;
+    // The index may lag a moment behind a move; trust the item itself.
+    Ok(keywords.into_iter().filter(|k| k.cluster_id.as_deref() == Some(cluster_id)).collect())
+}
