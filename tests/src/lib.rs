@@ -77,6 +77,15 @@ impl Answer {
     }
 }
 
+/// An account owner with a site and a sector, as most module tests start.
+pub struct Tenant {
+    pub token: String,
+    pub account_id: String,
+    pub user_id: String,
+    pub site: String,
+    pub sector: String,
+}
+
 /// Tokens from a login.
 #[derive(Debug, Clone)]
 pub struct Tokens {
@@ -192,6 +201,61 @@ impl TestApp {
 
     pub async fn login(&self, email: &str, password: &str) -> Answer {
         self.post("/api/v1/auth/login/", &json!({"email": email, "password": password}), None).await
+    }
+
+    /// An owner of a new account on `plan`, with one site and one sector.
+    pub async fn tenant(&self, email: &str, plan: &str) -> Tenant {
+        let reg = self
+            .post("/api/v1/auth/register/", &json!({"email": email, "password": PASSWORD, "plan_id": plan}), None)
+            .await;
+        assert_eq!(reg.status, 201, "{}", reg.body);
+        let user = &reg.data()["user"];
+        let token = self.login(email, PASSWORD).await.data()["access"].as_str().unwrap_or_default().to_owned();
+        let site = self
+            .post("/api/v1/auth/sites/", &json!({"name": "Clinic", "industry_id": "healthcare"}), Some(&token))
+            .await;
+        let site = site.data()["id"].as_str().unwrap_or_default().to_owned();
+        let sector =
+            self.post("/api/v1/auth/sectors/", &json!({"site_id": site, "name": "Dental"}), Some(&token)).await;
+        Tenant {
+            token,
+            account_id: user["account"]["id"].as_str().unwrap_or_default().into(),
+            user_id: user["id"].as_str().unwrap_or_default().into(),
+            site,
+            sector: sector.data()["id"].as_str().unwrap_or_default().into(),
+        }
+    }
+
+    /// Polls `task_progress/` until the job is settled; answers its progress.
+    pub async fn settled(&self, token: &str, task_id: &str) -> Value {
+        for _ in 0..600 {
+            let answer = self.get(&format!("/api/v1/system/settings/task_progress/{task_id}/"), Some(token)).await;
+            assert_eq!(answer.status, 200, "{}", answer.body);
+            let state = answer.data()["state"].as_str().unwrap_or_default().to_owned();
+            if state == "SUCCESS" || state == "FAILURE" {
+                return answer.data().clone();
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("job {task_id} did not settle");
+    }
+
+    /// The sum of an account's ledger.
+    pub async fn ledger_sum(&self, account_id: &str) -> i64 {
+        let items = self.partitions(&[format!("ACCOUNT#{account_id}")]).await;
+        items
+            .iter()
+            .filter(|i| i["SK"].as_s().is_ok_and(|sk| sk.starts_with("LEDGER#")))
+            .filter_map(|i| i["amount"].as_n().ok()?.parse::<i64>().ok())
+            .sum()
+    }
+
+    /// An account's balance.
+    pub async fn credits(&self, account_id: &str) -> i64 {
+        let key = igny8_domain::store::Key::account(account_id);
+        let account: Option<igny8_domain::accounts::Account> =
+            self.services.store().await.get(&key).await.unwrap_or_default();
+        account.map_or(0, |a| a.credits)
     }
 
     /// Registers `email` and logs in.

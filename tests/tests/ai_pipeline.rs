@@ -5,7 +5,7 @@
 use igny8_domain::planner::SectorRecord;
 use std::time::Duration;
 
-use api_tests::{TestApp, spawn_app};
+use api_tests::{Tenant, TestApp, spawn_app};
 use igny8_domain::accounts::Account;
 use igny8_domain::jobs::{self, AiFunction, JobMessage};
 use igny8_domain::planner::{self, Cluster, Idea, Keyword};
@@ -13,38 +13,6 @@ use igny8_domain::store::Key;
 use igny8_domain::{ai, credits};
 use provider_test_server::Step;
 use serde_json::{Value, json};
-
-struct Tenant {
-    token: String,
-    account_id: String,
-    user_id: String,
-    site: String,
-    sector: String,
-}
-
-async fn tenant(app: &TestApp, email: &str, plan: &str) -> Tenant {
-    let reg = app
-        .post(
-            "/api/v1/auth/register/",
-            &json!({"email": email, "password": api_tests::PASSWORD, "plan_id": plan}),
-            None,
-        )
-        .await;
-    assert_eq!(reg.status, 201, "{}", reg.body);
-    let user = &reg.data()["user"];
-    let token = app.login(email, api_tests::PASSWORD).await.data()["access"].as_str().unwrap().to_owned();
-    let site =
-        app.post("/api/v1/auth/sites/", &json!({"name": "Clinic", "industry_id": "healthcare"}), Some(&token)).await;
-    let site = site.data()["id"].as_str().unwrap().to_owned();
-    let sector = app.post("/api/v1/auth/sectors/", &json!({"site_id": site, "name": "Dental"}), Some(&token)).await;
-    Tenant {
-        token,
-        account_id: user["account"]["id"].as_str().unwrap().into(),
-        user_id: user["id"].as_str().unwrap().into(),
-        site,
-        sector: sector.data()["id"].as_str().unwrap().into(),
-    }
-}
 
 /// `n` keywords in the tenant's sector; a keyword's last word decides its cluster at the test server.
 async fn keywords(app: &TestApp, t: &Tenant, n: usize) -> Vec<String> {
@@ -88,30 +56,6 @@ async fn submit(
     jobs::submit(&app.services, &account, &t.user_id, function, input, reserve, parts, "test job").await.map(|j| j.id)
 }
 
-/// Polls `task_progress/` until the job is settled.
-async fn settled(app: &TestApp, t: &Tenant, task_id: &str) -> Value {
-    for _ in 0..300 {
-        let answer = app.get(&format!("/api/v1/system/settings/task_progress/{task_id}/"), Some(&t.token)).await;
-        assert_eq!(answer.status, 200, "{}", answer.body);
-        let state = answer.data()["state"].as_str().unwrap_or_default().to_owned();
-        if state == "SUCCESS" || state == "FAILURE" {
-            return answer.data().clone();
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("job {task_id} did not settle");
-}
-
-/// The sum of the account's ledger.
-async fn ledger_sum(app: &TestApp, t: &Tenant) -> i64 {
-    let items = app.partitions(&[format!("ACCOUNT#{}", t.account_id)]).await;
-    items
-        .iter()
-        .filter(|i| i["SK"].as_s().is_ok_and(|sk| sk.starts_with("LEDGER#")))
-        .map(|i| i["amount"].as_n().unwrap().parse::<i64>().unwrap())
-        .sum()
-}
-
 async fn records<T: serde::de::DeserializeOwned>(app: &TestApp, t: &Tenant, prefix: &str) -> Vec<T> {
     planner::in_sector(&app.services, &t.account_id, &t.sector, prefix).await.unwrap()
 }
@@ -125,9 +69,9 @@ async fn cluster_job(app: &TestApp, t: &Tenant, n: usize) -> (String, Vec<String
 #[tokio::test]
 async fn auto_cluster_then_ideas_are_written_and_charged_once() {
     let app = spawn_app().await;
-    let t = tenant(&app, "ai@pipe.example", "starter").await;
+    let t = app.tenant("ai@pipe.example", "starter").await;
     let (task, ids) = cluster_job(&app, &t, 45).await;
-    let done = settled(&app, &t, &task).await;
+    let done = app.settled(&t.token, &task).await;
     assert_eq!(done["state"], json!("SUCCESS"), "{done}");
     assert_eq!(done["meta"]["phase"], json!("DONE"));
     assert_eq!(done["meta"]["percentage"], json!(100));
@@ -147,12 +91,12 @@ async fn auto_cluster_then_ideas_are_written_and_charged_once() {
     assert_eq!(keywords.len(), ids.len());
     assert_eq!(app.provider.requests().len(), 3);
     assert_eq!(account(&app, &t).await.credits, 1000 - 30);
-    assert_eq!(ledger_sum(&app, &t).await, 1000 - 30);
+    assert_eq!(app.ledger_sum(&t.account_id).await, 1000 - 30);
 
     // Ideas for two clusters: 15 credits each.
     let input = json!({"site_id": t.site, "sector_id": t.sector, "cluster_ids": [clusters[0].id, clusters[1].id]});
     let task = submit(&app, &t, AiFunction::GenerateIdeas, input).await.unwrap();
-    let done = settled(&app, &t, &task).await;
+    let done = app.settled(&t.token, &task).await;
     assert_eq!(done["state"], json!("SUCCESS"), "{done}");
     let ideas: Vec<Idea> = records(&app, &t, planner::IDEA_PREFIX).await;
     assert_eq!(ideas.len(), 6, "three ideas per cluster");
@@ -162,7 +106,7 @@ async fn auto_cluster_then_ideas_are_written_and_charged_once() {
             .all(|i| i.cluster_id.as_ref() == Some(&clusters[0].id) || i.cluster_id.as_ref() == Some(&clusters[1].id))
     );
     assert_eq!(account(&app, &t).await.credits, 1000 - 30 - 30);
-    assert_eq!(ledger_sum(&app, &t).await, 1000 - 60);
+    assert_eq!(app.ledger_sum(&t.account_id).await, 1000 - 60);
     let usage = app.partitions(&[format!("ACCOUNT#{}", t.account_id)]).await;
     let logs: Vec<_> = usage.iter().filter(|i| i["SK"].as_s().is_ok_and(|sk| sk.starts_with("USAGELOG#"))).collect();
     assert_eq!(logs.len(), 5, "one usage record per model call");
@@ -173,31 +117,31 @@ async fn auto_cluster_then_ideas_are_written_and_charged_once() {
 #[tokio::test]
 async fn rate_limited_provider_is_retried_and_charged_once() {
     let app = spawn_app().await;
-    let t = tenant(&app, "429@pipe.example", "starter").await;
+    let t = app.tenant("429@pipe.example", "starter").await;
     app.provider
         .script([Step::Status { code: 429, retry_after: Some(0) }, Step::Status { code: 503, retry_after: None }]);
     let (task, _) = cluster_job(&app, &t, 10).await;
-    let done = settled(&app, &t, &task).await;
+    let done = app.settled(&t.token, &task).await;
     assert_eq!(done["state"], json!("SUCCESS"), "{done}");
     assert_eq!(app.provider.requests().len(), 3, "429, 503, then the answer");
     assert_eq!(account(&app, &t).await.credits, 990);
-    assert_eq!(ledger_sum(&app, &t).await, 990);
+    assert_eq!(app.ledger_sum(&t.account_id).await, 990);
 }
 
 #[tokio::test]
 async fn provider_down_ends_in_the_dlq_with_a_refund_and_nothing_written() {
     let app = spawn_app().await;
-    let t = tenant(&app, "500@pipe.example", "starter").await;
+    let t = app.tenant("500@pipe.example", "starter").await;
     app.provider.script(std::iter::repeat_n(Step::Status { code: 500, retry_after: None }, 9));
     let (task, _) = cluster_job(&app, &t, 10).await;
-    let done = settled(&app, &t, &task).await;
+    let done = app.settled(&t.token, &task).await;
     assert_eq!(done["state"], json!("FAILURE"), "{done}");
     assert_eq!(done["meta"]["error_type"], json!("ProviderUnavailable"));
     assert_eq!(done["meta"]["attempts"], json!(3));
     assert!(records::<Cluster>(&app, &t, planner::CLUSTER_PREFIX).await.is_empty());
     assert!(records::<Keyword>(&app, &t, planner::KEYWORD_PREFIX).await.iter().all(|k| k.cluster_id.is_none()));
     assert_eq!(account(&app, &t).await.credits, 1000, "the reservation came back");
-    assert_eq!(ledger_sum(&app, &t).await, 1000);
+    assert_eq!(app.ledger_sum(&t.account_id).await, 1000);
     // The message went to the dead-letter queue.
     let dlq = app.provisioned.queue_urls["AiJobsDlq"].clone();
     let mut found = None;
@@ -216,24 +160,24 @@ async fn provider_down_ends_in_the_dlq_with_a_refund_and_nothing_written() {
 #[tokio::test]
 async fn malformed_model_output_is_retried_then_fails_cleanly() {
     let app = spawn_app().await;
-    let t = tenant(&app, "bad@pipe.example", "starter").await;
+    let t = app.tenant("bad@pipe.example", "starter").await;
     app.provider.script([Step::Malformed, Step::Reply(json!({"clusters": "nope"})), Step::Malformed]);
     let (task, _) = cluster_job(&app, &t, 5).await;
-    let done = settled(&app, &t, &task).await;
+    let done = app.settled(&t.token, &task).await;
     assert_eq!(done["state"], json!("FAILURE"), "{done}");
     assert_eq!(done["meta"]["error_type"], json!("MalformedOutput"));
     assert_eq!(app.provider.requests().len(), 3, "one call per delivery");
     assert!(records::<Cluster>(&app, &t, planner::CLUSTER_PREFIX).await.is_empty());
     assert_eq!(account(&app, &t).await.credits, 1000);
-    assert_eq!(ledger_sum(&app, &t).await, 1000);
+    assert_eq!(app.ledger_sum(&t.account_id).await, 1000);
 }
 
 #[tokio::test]
 async fn a_redelivered_message_neither_charges_nor_writes_twice() {
     let app = spawn_app().await;
-    let t = tenant(&app, "dup@pipe.example", "starter").await;
+    let t = app.tenant("dup@pipe.example", "starter").await;
     let (task, _) = cluster_job(&app, &t, 12).await;
-    assert_eq!(settled(&app, &t, &task).await["state"], json!("SUCCESS"));
+    assert_eq!(app.settled(&t.token, &task).await["state"], json!("SUCCESS"));
     let clusters_before: Vec<Cluster> = records(&app, &t, planner::CLUSTER_PREFIX).await;
     let before = account(&app, &t).await.credits;
     let body = serde_json::to_string(&JobMessage { account_id: t.account_id.clone(), job_id: task.clone() }).unwrap();
@@ -266,13 +210,13 @@ async fn a_redelivered_message_neither_charges_nor_writes_twice() {
     assert_eq!(account(&app, &t).await.credits, before);
     assert_eq!(records::<Cluster>(&app, &t, planner::CLUSTER_PREFIX).await, clusters_before);
     assert_eq!(app.provider.requests().len(), 1);
-    assert_eq!(ledger_sum(&app, &t).await, before);
+    assert_eq!(app.ledger_sum(&t.account_id).await, before);
 }
 
 #[tokio::test]
 async fn a_worker_killed_between_writes_and_settlement_is_completed_by_the_next_delivery() {
     let app = spawn_app().await;
-    let t = tenant(&app, "crash@pipe.example", "starter").await;
+    let t = app.tenant("crash@pipe.example", "starter").await;
     let ids = keywords(&app, &t, 15).await;
     let input = json!({"site_id": t.site, "sector_id": t.sector, "keyword_ids": ids});
     let (reserve, parts) = ai::functions::estimate(&app.services.config.credit_costs, AiFunction::AutoCluster, &input);
@@ -311,7 +255,7 @@ async fn a_worker_killed_between_writes_and_settlement_is_completed_by_the_next_
         .send()
         .await
         .unwrap();
-    let done = settled(&app, &t, &job.id).await;
+    let done = app.settled(&t.token, &job.id).await;
     assert_eq!(done["state"], json!("SUCCESS"), "{done}");
     assert_eq!(app.provider.requests().len(), 1, "the model was not asked again");
     assert_eq!(
@@ -320,14 +264,14 @@ async fn a_worker_killed_between_writes_and_settlement_is_completed_by_the_next_
         "the writes were replayed, not duplicated"
     );
     assert_eq!(account(&app, &t).await.credits, 1000 - 10);
-    assert_eq!(ledger_sum(&app, &t).await, 1000 - 10);
+    assert_eq!(app.ledger_sum(&t.account_id).await, 1000 - 10);
 }
 
 #[tokio::test]
 async fn twice_as_many_jobs_as_credits_exactly_the_affordable_ones_are_accepted() {
     let app = spawn_app().await;
     // The free plan starts with 100 credits: ten one-call clustering jobs of 10 credits.
-    let t = tenant(&app, "race@pipe.example", "free").await;
+    let t = app.tenant("race@pipe.example", "free").await;
     let ids = keywords(&app, &t, 5).await;
     let input = json!({"site_id": t.site, "sector_id": t.sector, "keyword_ids": ids});
     let attempts = (0..20).map(|_| submit(&app, &t, AiFunction::AutoCluster, input.clone()));
@@ -339,11 +283,11 @@ async fn twice_as_many_jobs_as_credits_exactly_the_affordable_ones_are_accepted(
     assert!(refused.iter().all(|e| e.status().as_u16() == 402), "{refused:?}");
     assert!(account(&app, &t).await.credits >= 0);
     for task in accepted {
-        assert_eq!(settled(&app, &t, task).await["state"], json!("SUCCESS"));
+        assert_eq!(app.settled(&t.token, task).await["state"], json!("SUCCESS"));
     }
     let balance = account(&app, &t).await.credits;
     assert_eq!(balance, 0);
-    assert_eq!(ledger_sum(&app, &t).await, balance);
+    assert_eq!(app.ledger_sum(&t.account_id).await, balance);
     let costs = credits::CreditCosts::default();
     assert_eq!(costs.cost(credits::Operation::Clustering, 1), 10);
 }
@@ -351,10 +295,10 @@ async fn twice_as_many_jobs_as_credits_exactly_the_affordable_ones_are_accepted(
 #[tokio::test]
 async fn task_progress_is_only_for_the_jobs_account() {
     let app = spawn_app().await;
-    let t = tenant(&app, "own@pipe.example", "starter").await;
-    let other = tenant(&app, "other@pipe.example", "starter").await;
+    let t = app.tenant("own@pipe.example", "starter").await;
+    let other = app.tenant("other@pipe.example", "starter").await;
     let (task, _) = cluster_job(&app, &t, 3).await;
-    settled(&app, &t, &task).await;
+    app.settled(&t.token, &task).await;
     app.get(&format!("/api/v1/system/settings/task_progress/{task}/"), Some(&other.token))
         .await
         .assert_error(404, "Resource not found");
