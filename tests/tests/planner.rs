@@ -714,3 +714,41 @@ async fn imported_keywords_become_clusters_ideas_and_writer_tasks() {
     assert!(tasks.iter().all(|t| t.status == "queued" && t.idea_id.is_some() && t.cluster_id.is_some()));
     assert_eq!(app.ledger_sum(&t.account_id).await, app.credits(&t.account_id).await);
 }
+
+#[tokio::test]
+async fn concurrent_moves_keep_cluster_counts_exact() {
+    let app = spawn_app().await;
+    let t = app.tenant("race@planner.example", "starter").await;
+    let tok = Some(t.token.as_str());
+    let mut clusters = Vec::new();
+    for name in ["One", "Two", "Three"] {
+        clusters.push(id(&app.post(CL, &json!({"name": name, "site_id": t.site, "sector_id": t.sector}), tok).await));
+    }
+    let mut kws = Vec::new();
+    for i in 0..6 {
+        kws.push(id(&add(&app, &t, &format!("race keyword {i}"), json!({"volume": 10 + i})).await));
+    }
+    // 36 requests at once, several on the same keyword: each lands whole or answers 409.
+    let calls = (0..36).map(|n| {
+        let path = format!("{KW}{}/", kws[n % kws.len()]);
+        let body = json!({"cluster_id": clusters[(n / 6) % clusters.len()], "volume": 100 + n});
+        let app = &app;
+        async move { app.call("PATCH", &path, Some(&body), tok).await.status }
+    });
+    let statuses = futures_util::future::join_all(calls).await;
+    assert!(statuses.iter().all(|s| *s == 200 || *s == 409), "{statuses:?}");
+    assert!(statuses.contains(&200));
+    counts_are_exact(&app, &t).await;
+    // And a cluster deleted while keywords join it: none is left pointing at it.
+    let joins = kws.iter().map(|k| {
+        let path = format!("{KW}{k}/");
+        let body = json!({"cluster_id": clusters[0]});
+        let app = &app;
+        async move { app.call("PATCH", &path, Some(&body), tok).await.status }
+    });
+    let cluster_path = format!("{CL}{}/", clusters[0]);
+    let delete = app.call("DELETE", &cluster_path, None, tok);
+    let (_, deleted) = tokio::join!(futures_util::future::join_all(joins), delete);
+    assert_eq!(deleted.status, 204);
+    counts_are_exact(&app, &t).await;
+}

@@ -260,8 +260,15 @@ impl Query {
 pub struct Store {
     client: Client,
     table: String,
-    /// DynamoDB requests sent through this store (for benchmarks and logs).
-    requests: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+/// DynamoDB requests sent by this process (a Lambda process runs one function): read by the
+/// benchmarks to count the requests of an API call.
+static REQUESTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// How many DynamoDB requests this process has sent so far.
+pub fn requests_sent() -> u64 {
+    REQUESTS.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 fn key_map(key: &Key) -> RawItem {
@@ -277,16 +284,11 @@ fn opt_map<K, V>(map: HashMap<K, V>) -> Option<HashMap<K, V>> {
 
 impl Store {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self { client, table: table.into(), requests: Default::default() }
-    }
-
-    /// How many DynamoDB requests this store has sent so far.
-    pub fn requests(&self) -> u64 {
-        self.requests.load(std::sync::atomic::Ordering::Relaxed)
+        Self { client, table: table.into() }
     }
 
     fn counted(&self) -> &Client {
-        self.requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        REQUESTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         &self.client
     }
 
