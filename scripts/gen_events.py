@@ -42,6 +42,16 @@ SAMPLES = {
     ("POST", "/api/v1/planner/clusters/auto_generate_ideas/"): {"ids": ["<cluster id>"]},
     ("POST", "/api/v1/planner/ideas/"): {"idea_title": "What dental implants cost", "content_type": "guide", "content_structure": "pillar_page", "site_id": "<site id>", "sector_id": "<sector id>"},
     ("POST", "/api/v1/planner/ideas/bulk_queue_to_writer/"): {"ids": ["<idea id>"]},
+    ("POST", "/api/v1/writer/tasks/"): {"title": "What dental implants cost", "keywords": "implant cost, implant price", "word_count": 1500, "site_id": "<site id>", "sector_id": "<sector id>"},
+    ("POST", "/api/v1/writer/tasks/bulk_update/"): {"ids": ["<task id>"], "status": "review"},
+    ("POST", "/api/v1/writer/tasks/auto_generate_content/"): {"ids": ["<task id>"]},
+    ("POST", "/api/v1/writer/content/"): {"title": "Implant costs", "html_content": "<h2>Costs</h2><p>...</p>", "site_id": "<site id>", "sector_id": "<sector id>"},
+    ("POST", "/api/v1/writer/content/generate_image_prompts/"): {"ids": ["<content id>"], "in_article_count": 2},
+    ("POST", "/api/v1/writer/images/"): {"image_type": "featured", "prompt": "A bright dental clinic", "content_id": "<content id>", "site_id": "<site id>", "sector_id": "<sector id>"},
+    ("POST", "/api/v1/writer/images/generate_images/"): {"content_id": "<content id>"},
+    ("POST", "/api/v1/writer/images/auto_generate/"): {"ids": ["<task id>"]},
+    ("POST", "/api/v1/writer/images/bulk_update/"): {"content_id": "<content id>", "status": "published"},
+    ("POST", "/api/v1/writer/taxonomies/"): {"site_id": "<site id>", "taxonomy_type": "category", "name": "Dental implants"},
     ("POST", "/api/v1/system/settings/integrations/{pk}/generate/"): {"prompt": "A bright dental clinic", "image_type": "featured"},
 }
 

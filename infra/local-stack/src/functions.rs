@@ -31,6 +31,7 @@ pub fn handlers(config: &Config, sdk: &SdkConfig) -> HashMap<&'static str, Handl
         ("account", handler(services(), |s, r| async move { account_function::handle(&s, r).await })),
         ("system", handler(services(), |s, r| async move { system_function::handle(&s, r).await })),
         ("planner", handler(services(), |s, r| async move { planner_function::handle(&s, r).await })),
+        ("writer", handler(services(), |s, r| async move { writer_function::handle(&s, r).await })),
     ])
 }
 

@@ -24,6 +24,8 @@ use crate::{ApiError, Services, ids, usage};
 pub const CLUSTER_BATCH: usize = 20;
 /// Clustering calls in flight at once for one job.
 pub const CLUSTER_CONCURRENCY: usize = 4;
+/// Article calls in flight at once for one job.
+pub const CONTENT_CONCURRENCY: usize = 4;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum JobError {
@@ -142,6 +144,37 @@ fn id_list(job: &Job, field: &str) -> Vec<String> {
 
 fn store_err(e: ApiError) -> JobError {
     JobError::Retry { message: e.to_string(), kind: "StoreError" }
+}
+
+/// Moves the writer tasks of a content job from `from` to `to` (each only if it is still in `from`).
+async fn move_tasks(services: &Services, job: &Job, from: &str, to: &str) -> Result<(), ApiError> {
+    if job.function != AiFunction::GenerateContent {
+        return Ok(());
+    }
+    let sector_id = job.input["sector_id"].as_str().unwrap_or_default();
+    let store = services.store().await;
+    for task_id in id_list(job, "task_ids") {
+        let key = Key::new(planner::sector_pk(&job.account_id, sector_id), format!("{}{task_id}", writer::TASK_PREFIX));
+        let change = Change::new(key, "SET #status = :to")
+            .name("#status", "status")
+            .value(":to", s(to))
+            .condition(Condition::new("attribute_exists(PK) AND #status = :from").value(":from", s(from)));
+        match store.update(change).await {
+            Ok(_) | Err(StoreError::ConditionFailed) => {}
+            Err(err) => return Err(err.into()),
+        }
+    }
+    Ok(())
+}
+
+/// Before the model is asked: a content job's queued tasks are `in_progress`.
+pub async fn before_run(services: &Services, job: &Job) -> Result<(), ApiError> {
+    move_tasks(services, job, "queued", "in_progress").await
+}
+
+/// After a job failed for good: its tasks still `in_progress` are `queued` again.
+pub async fn after_failure(services: &Services, job: &Job) -> Result<(), ApiError> {
+    move_tasks(services, job, "in_progress", "queued").await
 }
 
 /// Asks the model and returns the job's validated output.
@@ -529,34 +562,36 @@ async fn generate_content(services: &Services, job: &Job, retry: RetryPolicy) ->
     let instructions = prompts::prompt(services, &job.account_id, "content_generation").await.map_err(store_err)?;
     let mut contents = Vec::new();
     let mut calls = Vec::new();
-    for (done, task) in tasks.iter().enumerate() {
-        let input = json!({"task": "generate_content", "title": task.title, "description": task.description,
-                           "keywords": task.keywords, "content_type": task.content_type,
-                           "content_structure": task.content_structure, "word_count": task.word_count});
-        let (answer, call) = model.ask("You answer only with JSON.", &instructions, &input).await?;
-        calls.push(call);
-        let html = writer::sanitize_html(&text(&answer, "content_html", 200_000)?);
-        let words = writer::word_count(&html);
-        if words == 0 {
-            return Err(JobError::malformed("an article without text"));
+    // A few articles at a time, like clustering; written in task order.
+    for (wave_index, wave) in tasks.chunks(CONTENT_CONCURRENCY).enumerate() {
+        let asks = wave.iter().map(|task| {
+            let input = json!({"task": "generate_content", "title": task.title, "description": task.description,
+                               "keywords": task.keywords, "content_type": task.content_type,
+                               "content_structure": task.content_structure, "word_count": task.word_count});
+            let (model, instructions) = (&model, &instructions);
+            async move { model.ask("You answer only with JSON.", instructions, &input).await }
+        });
+        let answers = futures_util::future::join_all(asks).await;
+        for (task, answer) in wave.iter().zip(answers) {
+            let (answer, call) = answer?;
+            calls.push(call);
+            let html = writer::sanitize_html(&text(&answer, "content_html", 200_000)?);
+            let words = writer::word_count(&html);
+            if words == 0 {
+                return Err(JobError::malformed("an article without text"));
+            }
+            contents.push(json!({
+                "id": ids::new_id(), "task_id": task.id, "title": text(&answer, "title", 300).unwrap_or_else(|_| task.title.clone()),
+                "meta_title": answer["meta_title"].as_str().unwrap_or_default().chars().take(300).collect::<String>(),
+                "meta_description": answer["meta_description"].as_str().unwrap_or_default().chars().take(500).collect::<String>(),
+                "html": html, "word_count": words, "primary_keyword": task.keywords.first().cloned().unwrap_or_default(),
+            }));
         }
-        contents.push(json!({
-            "id": ids::new_id(), "task_id": task.id, "title": text(&answer, "title", 300).unwrap_or_else(|_| task.title.clone()),
-            "meta_title": answer["meta_title"].as_str().unwrap_or_default().chars().take(300).collect::<String>(),
-            "meta_description": answer["meta_description"].as_str().unwrap_or_default().chars().take(500).collect::<String>(),
-            "html": html, "word_count": words, "primary_keyword": task.keywords.first().cloned().unwrap_or_default(),
-        }));
-        let pct = 25 + (50 * (done as u32 + 1) / tasks.len() as u32) as u8;
-        jobs::progress(
-            services,
-            job,
-            Phase::AiCall,
-            pct,
-            &format!("Wrote {} of {} articles", done + 1, tasks.len()),
-            done as u32 + 1,
-        )
-        .await
-        .map_err(store_err)?;
+        let done = ((wave_index + 1) * CONTENT_CONCURRENCY).min(tasks.len()) as u32;
+        let pct = 25 + (50 * done / tasks.len() as u32) as u8;
+        jobs::progress(services, job, Phase::AiCall, pct, &format!("Wrote {done} of {} articles", tasks.len()), done)
+            .await
+            .map_err(store_err)?;
     }
     Ok(json!({"contents": contents, "calls": calls, "parts": tasks.len()}))
 }
@@ -623,6 +658,7 @@ async fn apply_contents(
             meta_description: c["meta_description"].as_str().unwrap_or_default().to_owned(),
             primary_keyword: c["primary_keyword"].as_str().unwrap_or_default().to_owned(),
             status: "draft".into(),
+            taxonomy_ids: Vec::new(),
             generated_at: now,
         };
         store.put(content.item()?, None).await?;

@@ -34,22 +34,27 @@ pub async fn handle(
     let job = jobs::start_attempt(services, &job).await?;
     let output = match job.output.clone() {
         Some(output) => output,
-        None => match functions::run_model(services, &job, retry).await {
-            Ok(output) => jobs::save_output(services, &job, output).await?,
-            Err(JobError::Fatal { message, kind }) => {
-                jobs::fail(services, &job, &message, kind).await?;
-                return Ok(Outcome::Done);
-            }
-            Err(JobError::Retry { message, kind }) => {
-                if receive_count >= max_receives {
+        None => {
+            functions::before_run(services, &job).await?;
+            match functions::run_model(services, &job, retry).await {
+                Ok(output) => jobs::save_output(services, &job, output).await?,
+                Err(JobError::Fatal { message, kind }) => {
                     jobs::fail(services, &job, &message, kind).await?;
-                } else {
-                    let note = format!("Attempt {receive_count} failed ({kind}); retrying");
-                    jobs::progress(services, &job, job.phase, job.percentage, &note, job.parts_done).await?;
+                    functions::after_failure(services, &job).await?;
+                    return Ok(Outcome::Done);
                 }
-                return Ok(Outcome::Retry(message));
+                Err(JobError::Retry { message, kind }) => {
+                    if receive_count >= max_receives {
+                        jobs::fail(services, &job, &message, kind).await?;
+                        functions::after_failure(services, &job).await?;
+                    } else {
+                        let note = format!("Attempt {receive_count} failed ({kind}); retrying");
+                        jobs::progress(services, &job, job.phase, job.percentage, &note, job.parts_done).await?;
+                    }
+                    return Ok(Outcome::Retry(message));
+                }
             }
-        },
+        }
     };
     let settled = match functions::apply(services, &job, &output).await {
         Ok(applied) => jobs::complete(services, &job, applied.charged, applied.result, applied.once).await,
@@ -62,6 +67,7 @@ pub async fn handle(
         // not stay open with its credits reserved.
         Err(err) if receive_count >= max_receives => {
             jobs::fail(services, &job, "The results could not be saved.", "StoreError").await?;
+            functions::after_failure(services, &job).await?;
             return Ok(Outcome::Retry(err.to_string()));
         }
         Err(err) => return Ok(Outcome::Retry(err.to_string())),

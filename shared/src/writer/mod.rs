@@ -1,5 +1,15 @@
-//! Writer records: tasks, content and image records, stored per sector next to the planner's
-//! (`ACCOUNT#<account>#SECTOR#<sector>`), and the HTML rules for what a model writes.
+//! The writer: tasks, content and image records, stored per sector next to the planner's
+//! (`ACCOUNT#<account>#SECTOR#<sector>`), site taxonomies, and the HTML rules for what a model
+//! writes.
+//!
+//! - [`tasks`], [`content`], [`images`], [`taxonomies`]: the endpoints' domain logic;
+//! - [`removal`]: deleting a task, content or image with what belongs to it.
+
+pub mod content;
+pub mod images;
+pub mod removal;
+pub mod tasks;
+pub mod taxonomies;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -52,6 +62,9 @@ pub struct Content {
     pub meta_description: String,
     pub primary_keyword: String,
     pub status: String,
+    /// Categories and tags of the content's site.
+    #[serde(default)]
+    pub taxonomy_ids: Vec<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub generated_at: OffsetDateTime,
 }
@@ -99,7 +112,7 @@ impl SectorRecord for Content {
             "id": self.id, "task_id": self.task_id, "title": self.title, "html_content": self.html,
             "word_count": self.word_count, "meta_title": self.meta_title, "meta_description": self.meta_description,
             "primary_keyword": self.primary_keyword, "status": self.status, "generated_at": rfc3339(self.generated_at),
-            "site_id": self.site_id, "sector_id": self.sector_id,
+            "taxonomy_ids": self.taxonomy_ids, "site_id": self.site_id, "sector_id": self.sector_id,
         })
     }
 }

@@ -1,0 +1,101 @@
+//! Deleting writer records with what belongs to them, and nothing else: a task takes its content
+//! and images, a content its images, an image its S3 object. Objects go first, then the records,
+//! so that a delete cut short can simply be repeated (a record never outlives nothing, an object
+//! is never left without its record to find it by).
+
+use super::{Content, IMAGE_PREFIX, ImageRecord, Task};
+use crate::planner::{SectorRecord, in_sector};
+use crate::store::{Change, Condition, Key, StoreError, Write};
+use crate::{ApiError, Services};
+
+async fn delete_objects(services: &Services, images: &[ImageRecord]) -> Result<(), ApiError> {
+    let Some(bucket) = services.config.images_bucket.clone() else {
+        return Ok(());
+    };
+    let s3 = services.s3().await;
+    for key in images.iter().filter_map(|i| i.s3_key.as_deref()) {
+        // Deleting a missing object succeeds: a repeated delete is fine.
+        s3.delete_object()
+            .bucket(&bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| ApiError::internal(aws_sdk_s3::error::DisplayErrorContext(e)))?;
+    }
+    Ok(())
+}
+
+async fn delete_keys(services: &Services, keys: Vec<Key>) -> Result<(), ApiError> {
+    let store = services.store().await;
+    for chunk in keys.chunks(100) {
+        store.transact(chunk.iter().map(|k| Write::Delete(k.clone(), None)).collect()).await?;
+    }
+    Ok(())
+}
+
+/// Deletes image records and their files.
+pub async fn remove_images(services: &Services, images: &[ImageRecord]) -> Result<usize, ApiError> {
+    delete_objects(services, images).await?;
+    delete_keys(services, images.iter().map(SectorRecord::key).collect()).await?;
+    Ok(images.len())
+}
+
+async fn images_where(
+    services: &Services,
+    account_id: &str,
+    sector_id: &str,
+    keep: impl Fn(&ImageRecord) -> bool,
+) -> Result<Vec<ImageRecord>, ApiError> {
+    Ok(in_sector::<ImageRecord>(services, account_id, sector_id, IMAGE_PREFIX)
+        .await?
+        .into_iter()
+        .filter(keep)
+        .collect())
+}
+
+/// Deletes a content with its images; its task forgets it.
+pub async fn remove_content(services: &Services, content: &Content) -> Result<(), ApiError> {
+    let images = images_where(services, &content.account_id, &content.sector_id, |i| {
+        i.content_id.as_deref() == Some(&content.id)
+    })
+    .await?;
+    remove_images(services, &images).await?;
+    let mut writes = vec![Write::Delete(content.key(), None)];
+    if let Some(task_id) = &content.task_id {
+        let key = Key::new(
+            crate::planner::sector_pk(&content.account_id, &content.sector_id),
+            format!("{}{task_id}", super::TASK_PREFIX),
+        );
+        let unlink = Change::new(key, "REMOVE content_id").condition(
+            Condition::new("attribute_exists(PK) AND content_id = :content")
+                .value(":content", crate::store::s(&content.id)),
+        );
+        writes.push(Write::Update(unlink));
+    }
+    match services.store().await.transact(writes.clone()).await {
+        Ok(()) => Ok(()),
+        // The task is gone or points elsewhere: delete the content alone.
+        Err(StoreError::TransactionCancelled { .. }) => {
+            services.store().await.transact(writes.into_iter().take(1).collect()).await?;
+            Ok(())
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// Deletes a task with its content and their images.
+pub async fn remove_task(services: &Services, task: &Task) -> Result<(), ApiError> {
+    let contents: Vec<Content> =
+        in_sector::<Content>(services, &task.account_id, &task.sector_id, super::CONTENT_PREFIX)
+            .await?
+            .into_iter()
+            .filter(|c| c.task_id.as_deref() == Some(&task.id) || task.content_id.as_deref() == Some(&c.id))
+            .collect();
+    for content in &contents {
+        remove_content(services, content).await?;
+    }
+    let images =
+        images_where(services, &task.account_id, &task.sector_id, |i| i.task_id.as_deref() == Some(&task.id)).await?;
+    remove_images(services, &images).await?;
+    delete_keys(services, vec![task.key()]).await
+}
