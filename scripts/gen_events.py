@@ -52,6 +52,10 @@ SAMPLES = {
     ("POST", "/api/v1/writer/images/auto_generate/"): {"ids": ["<task id>"]},
     ("POST", "/api/v1/writer/images/bulk_update/"): {"content_id": "<content id>", "status": "published"},
     ("POST", "/api/v1/writer/taxonomies/"): {"site_id": "<site id>", "taxonomy_type": "category", "name": "Dental implants"},
+    ("POST", "/api/v1/billing/payments/"): {"invoice_id": "<invoice id>", "method": "bank_transfer", "reference": "INV-202611-ABCD1234"},
+    ("POST", "/api/v1/billing/payment-methods/"): {"type": "bank_transfer", "label": "Company account", "last4": "1234"},
+    ("POST", "/api/v1/admin/accounts/{id}/adjust_credits/"): {"amount": 500, "reason": "Goodwill for the outage on 2026-11-20"},
+    ("POST", "/api/v1/admin/payments/{id}/reject/"): {"reason": "No transfer with this reference arrived"},
     ("POST", "/api/v1/system/settings/integrations/{pk}/generate/"): {"prompt": "A bright dental clinic", "image_type": "featured"},
 }
 
@@ -80,6 +84,15 @@ def main() -> None:
         if resource.get("Type") != "AWS::Serverless::Function":
             continue
         for event in resource["Properties"].get("Events", {}).values():
+            if event["Type"] == "Schedule":
+                binary = resource["Metadata"]["BuildProperties"]["Binary"]
+                doc = {
+                    "version": "0", "id": "00000000-0000-0000-0000-000000000000", "detail-type": "Scheduled Event",
+                    "source": "aws.events", "account": "000000000000", "time": "2026-12-01T00:15:00Z", "region": "us-east-1",
+                    "resources": ["arn:aws:events:us-east-1:000000000000:rule/monthly-credits"], "detail": {},
+                }
+                (out / f"{binary}-schedule.json").write_text(json.dumps(doc, indent=2) + "\n")
+                continue
             if event["Type"] != "HttpApi":
                 continue
             path, method = event["Properties"]["Path"], event["Properties"]["Method"].upper()

@@ -17,6 +17,7 @@ pub mod accounts;
 pub mod ai;
 pub mod auth;
 pub mod aws;
+pub mod billing;
 pub mod config;
 pub mod credits;
 pub mod envelope;

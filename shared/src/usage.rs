@@ -32,7 +32,7 @@ pub fn count_write(account_id: &str, metric: &'static str, amount: i64, at: Offs
 }
 
 /// The smallest UUID v7 of the millisecond `at` (for ledger range reads).
-fn uuid_v7_floor(at: OffsetDateTime) -> String {
+pub(crate) fn uuid_v7_floor(at: OffsetDateTime) -> String {
     let ms = (at.unix_timestamp_nanos() / 1_000_000).max(0) as u64;
     let bytes = [
         (ms >> 40) as u8,
@@ -55,7 +55,7 @@ fn uuid_v7_floor(at: OffsetDateTime) -> String {
     uuid::Uuid::from_bytes(bytes).to_string()
 }
 
-fn parse_date(query: &HashMap<String, String>, name: &str) -> Result<Option<Date>, ApiError> {
+pub(crate) fn parse_date(query: &HashMap<String, String>, name: &str) -> Result<Option<Date>, ApiError> {
     let Some(text) = query.get(name).filter(|v| !v.is_empty()) else {
         return Ok(None);
     };

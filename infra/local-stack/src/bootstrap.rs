@@ -12,6 +12,7 @@ use aws_sdk_sqs::types::QueueAttributeName;
 use base64::Engine;
 use igny8_domain::Config;
 use igny8_domain::accounts::Plan;
+use igny8_domain::billing::CreditPackage;
 use igny8_domain::credits::CreditCosts;
 use igny8_domain::reference::{Industry, SeedKeyword};
 use igny8_domain::store::{Item, Key, Store};
@@ -255,7 +256,7 @@ fn read_reference<T: serde::de::DeserializeOwned>(file: &str) -> Result<T, Boots
 }
 
 /// Writes the reference data of `infra/reference/` (overwriting, so that edits to the files
-/// apply): plans, industries with their sectors, seed keywords.
+/// apply): plans, industries with their sectors, seed keywords, credit packages.
 async fn load_reference(store: &Store) -> Result<(), BootstrapError> {
     let codec = |file: &str| {
         let file = file.to_owned();
@@ -267,7 +268,14 @@ async fn load_reference(store: &Store) -> Result<(), BootstrapError> {
     let plans: Vec<Plan> = read_reference("plans.json")?;
     let industries: Vec<Industry> = read_reference("industries.json")?;
     let seeds: Vec<SeedKeyword> = read_reference("seed_keywords.json")?;
+    let packages: Vec<CreditPackage> = read_reference("credit_packages.json")?;
     let mut items = Vec::new();
+    for package in &packages {
+        items.push(
+            Item::new(&CreditPackage::key(&package.id), "CreditPackage", package)
+                .map_err(codec("credit_packages.json"))?,
+        );
+    }
     for plan in &plans {
         items.push(Item::new(&Key::plan(&plan.id), "Plan", plan).map_err(codec("plans.json"))?);
     }

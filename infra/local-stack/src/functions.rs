@@ -32,6 +32,7 @@ pub fn handlers(config: &Config, sdk: &SdkConfig) -> HashMap<&'static str, Handl
         ("system", handler(services(), |s, r| async move { system_function::handle(&s, r).await })),
         ("planner", handler(services(), |s, r| async move { planner_function::handle(&s, r).await })),
         ("writer", handler(services(), |s, r| async move { writer_function::handle(&s, r).await })),
+        ("billing", handler(services(), |s, r| async move { billing_function::handle(&s, r).await })),
     ])
 }
 
