@@ -49,6 +49,11 @@ impl Reply {
         Self::new(StatusCode::OK, Body::Queued { task_id: task_id.into(), data, message: None })
     }
 
+    /// The answer of an action that queued an AI job.
+    pub fn job(job: &crate::jobs::Job) -> Self {
+        Self::queued(job.id.clone(), crate::jobs::queued_json(job)).with_message("Job queued")
+    }
+
     /// 200 with a page of results.
     pub fn page(page: Page<Value>) -> Self {
         Self::new(StatusCode::OK, Body::Page { page, message: None })

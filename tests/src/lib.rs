@@ -250,6 +250,29 @@ impl TestApp {
             .sum()
     }
 
+    /// The first message that reaches the dead-letter queue `logical_id` within 5 s.
+    pub async fn dlq_message(&self, logical_id: &str) -> Option<String> {
+        let dlq = self.provisioned.queue_urls.get(logical_id)?.clone();
+        for _ in 0..50 {
+            let out = self.sqs.receive_message().queue_url(&dlq).send().await.ok()?;
+            if let Some(message) = out.messages.unwrap_or_default().into_iter().next() {
+                return message.body;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        None
+    }
+
+    /// The keys of the objects the images bucket holds under an account's prefix.
+    pub async fn objects(&self, account_id: &str) -> Vec<String> {
+        let Some(bucket) = self.services.config.images_bucket.clone() else {
+            return Vec::new();
+        };
+        let s3 = self.services.s3().await;
+        let listed = s3.list_objects_v2().bucket(bucket).prefix(format!("accounts/{account_id}/")).send().await;
+        listed.map(|l| l.contents().iter().filter_map(|o| o.key().map(str::to_owned)).collect()).unwrap_or_default()
+    }
+
     /// An account's balance.
     pub async fn credits(&self, account_id: &str) -> i64 {
         let key = igny8_domain::store::Key::account(account_id);

@@ -143,16 +143,7 @@ async fn provider_down_ends_in_the_dlq_with_a_refund_and_nothing_written() {
     assert_eq!(account(&app, &t).await.credits, 1000, "the reservation came back");
     assert_eq!(app.ledger_sum(&t.account_id).await, 1000);
     // The message went to the dead-letter queue.
-    let dlq = app.provisioned.queue_urls["AiJobsDlq"].clone();
-    let mut found = None;
-    for _ in 0..50 {
-        let out = app.sqs.receive_message().queue_url(&dlq).send().await.unwrap();
-        if let Some(m) = out.messages.unwrap_or_default().into_iter().next() {
-            found = m.body;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let found = app.dlq_message("AiJobsDlq").await;
     let body: JobMessage = serde_json::from_str(&found.expect("a message in the DLQ")).unwrap();
     assert_eq!(body.job_id, task);
 }

@@ -245,28 +245,7 @@ async fn an_image_provider_that_stays_down_fails_the_job_refunds_it_and_stores_n
     let stored: Vec<ImageRecord> =
         planner::in_sector(&app.services, &account_id, &sector, writer::IMAGE_PREFIX).await.unwrap();
     assert_eq!(stored, vec![image], "the record is untouched");
-    let bucket = app.services.config.images_bucket.clone().unwrap();
-    let listed = app
-        .services
-        .s3()
-        .await
-        .list_objects_v2()
-        .bucket(bucket)
-        .prefix(format!("accounts/{account_id}/"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(listed.key_count(), Some(0), "no object was stored");
-
-    let dlq = app.provisioned.queue_urls["ImageJobsDlq"].clone();
-    let mut found = None;
-    for _ in 0..50 {
-        let out = app.sqs.receive_message().queue_url(&dlq).send().await.unwrap();
-        if let Some(m) = out.messages.unwrap_or_default().into_iter().next() {
-            found = m.body;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    assert!(app.objects(&account_id).await.is_empty(), "no object was stored");
+    let found = app.dlq_message("ImageJobsDlq").await;
     assert!(found.expect("a message in the image DLQ").contains(&job.id));
 }

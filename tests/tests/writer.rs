@@ -33,22 +33,6 @@ fn strs(values: Vec<Value>) -> Vec<String> {
     values.into_iter().map(|v| v.as_str().unwrap_or_default().to_owned()).collect()
 }
 
-/// How many objects the images bucket holds under the account's prefix.
-async fn objects(app: &TestApp, account_id: &str) -> Vec<String> {
-    let bucket = app.services.config.images_bucket.clone().unwrap();
-    let listed = app
-        .services
-        .s3()
-        .await
-        .list_objects_v2()
-        .bucket(bucket)
-        .prefix(format!("accounts/{account_id}/"))
-        .send()
-        .await
-        .unwrap();
-    listed.contents().iter().filter_map(|o| o.key().map(str::to_owned)).collect()
-}
-
 /// Gives an image a file, as the image worker would.
 async fn give_file(app: &TestApp, account_id: &str, sector_id: &str, image_id: &str) -> String {
     let key = format!("accounts/{account_id}/images/{image_id}.png");
@@ -298,14 +282,14 @@ async fn images_files_order_and_bulk_updates() {
     assert_eq!((patched.data()["prompt"].clone(), patched.data()["position"].clone()), (json!("better"), json!(5)));
 
     // Deleting an image takes its file; deleting the content takes the rest; the loose one stays.
-    assert_eq!(objects(&app, &t.account_id).await.len(), 1);
+    assert_eq!(app.objects(&t.account_id).await.len(), 1);
     assert_eq!(app.call("DELETE", &format!("{IMAGES}{}/", ids[1]), None, tok).await.status, 204);
-    assert!(objects(&app, &t.account_id).await.is_empty());
+    assert!(app.objects(&t.account_id).await.is_empty());
     give_file(&app, &t.account_id, &t.sector, &ids[0]).await;
     give_file(&app, &t.account_id, &t.sector, &loose).await;
     assert_eq!(app.call("DELETE", &format!("{CONTENT}{content}/"), None, tok).await.status, 204);
     assert_eq!(column(&app, &t, IMAGES, "id").await, [json!(loose)]);
-    assert_eq!(objects(&app, &t.account_id).await, [format!("accounts/{}/images/{loose}.png", t.account_id)]);
+    assert_eq!(app.objects(&t.account_id).await, [format!("accounts/{}/images/{loose}.png", t.account_id)]);
 }
 
 #[tokio::test]
@@ -326,7 +310,7 @@ async fn deleting_a_task_takes_its_content_images_and_files_and_nothing_else() {
         give_file(&app, &t.account_id, &t.sector, &b).await;
         if n == 0 { gone.extend([task, content, a, b]) } else { kept.extend([task, content, a, b]) }
     }
-    assert_eq!(objects(&app, &t.account_id).await.len(), 4);
+    assert_eq!(app.objects(&t.account_id).await.len(), 4);
     assert_eq!(app.call("DELETE", &format!("{TASKS}{}/", gone[0]), None, tok).await.status, 204);
     for (path, record) in [(TASKS, &gone[0]), (CONTENT, &gone[1]), (IMAGES, &gone[2]), (IMAGES, &gone[3])] {
         app.get(&format!("{path}{record}/"), tok).await.assert_error(404, "Resource not found");
@@ -334,7 +318,7 @@ async fn deleting_a_task_takes_its_content_images_and_files_and_nothing_else() {
     for (path, record) in [(TASKS, &kept[0]), (CONTENT, &kept[1]), (IMAGES, &kept[2]), (IMAGES, &kept[3])] {
         assert_eq!(app.get(&format!("{path}{record}/"), tok).await.status, 200);
     }
-    let mut left = objects(&app, &t.account_id).await;
+    let mut left = app.objects(&t.account_id).await;
     left.sort();
     let mut expected: Vec<String> =
         kept[2..].iter().map(|i| format!("accounts/{}/images/{i}.png", t.account_id)).collect();
@@ -459,7 +443,7 @@ async fn an_idea_becomes_content_and_images_in_s3_each_step_charged_once() {
         let bytes = reqwest::get(file.data()["image_url"].as_str().unwrap()).await.unwrap().bytes().await.unwrap();
         assert_eq!(&bytes[..], provider_test_server::PNG_1X1);
     }
-    assert_eq!(objects(&app, &t.account_id).await.len(), 3);
+    assert_eq!(app.objects(&t.account_id).await.len(), 3);
     assert_eq!(app.credits(&t.account_id).await, start - content_cost - 2 - 15);
     // Nothing waits any more: asking again starts nothing and charges nothing.
     app.post(&format!("{IMAGES}generate_images/"), &json!({"content_id": content_id}), tok)

@@ -5,7 +5,7 @@ use http::{HeaderName, HeaderValue};
 use igny8_domain::http::{Reply, RequestCtx};
 use igny8_domain::planner::{Cluster, Idea, Keyword};
 use igny8_domain::planner::{SectorRecord, clusters, ideas, keywords, scope};
-use igny8_domain::{ApiError, Services, jobs};
+use igny8_domain::{ApiError, Services};
 use lambda_http::{Body, Request, Response};
 
 pub const PREFIX: &str = "/api/v1/planner/";
@@ -51,10 +51,6 @@ pub async fn handle(services: &Services, request: Request) -> Response<Body> {
     igny8_domain::http::serve(services, request, route).await
 }
 
-fn queued(job: &jobs::Job) -> Reply {
-    Reply::queued(job.id.clone(), jobs::queued_json(job)).with_message("Job queued")
-}
-
 async fn route(services: &Services, ctx: &mut RequestCtx) -> Result<Reply, ApiError> {
     let (pattern, params, method) = ctx.route(PREFIX, ROUTES, methods)?;
     let caller = ctx.caller(services, scope_of(pattern)).await?;
@@ -91,7 +87,7 @@ async fn route(services: &Services, ctx: &mut RequestCtx) -> Result<Reply, ApiEr
             let imported = keywords::import(services, &caller, &content_type, &body, ctx.query()).await?;
             Ok(Reply::ok(imported).with_message("Import finished"))
         }
-        ("keywords", "auto_cluster/", _) => Ok(queued(&keywords::auto_cluster(services, &caller, &body).await?)),
+        ("keywords", "auto_cluster/", _) => Ok(Reply::job(&keywords::auto_cluster(services, &caller, &body).await?)),
         ("clusters", "", "GET") => ctx.page(clusters::list(services, &caller, ctx.query()).await?),
         ("clusters", "", _) => Ok(Reply::created(clusters::create(services, &caller, &body).await?)),
         ("clusters", "{id}/", "GET") => {
@@ -104,7 +100,7 @@ async fn route(services: &Services, ctx: &mut RequestCtx) -> Result<Reply, ApiEr
         ("clusters", "{id}/", _) => Ok(Reply::ok(clusters::update(services, &caller, &id, &body).await?)),
         ("clusters", "bulk_delete/", _) => Ok(Reply::ok(clusters::bulk_delete(services, &caller, &body).await?)),
         ("clusters", "auto_generate_ideas/", _) => {
-            Ok(queued(&clusters::auto_generate_ideas(services, &caller, &body).await?))
+            Ok(Reply::job(&clusters::auto_generate_ideas(services, &caller, &body).await?))
         }
         ("ideas", "", "GET") => ctx.page(ideas::list(services, &caller, ctx.query()).await?),
         ("ideas", "", _) => Ok(Reply::created(ideas::create(services, &caller, &body).await?)),

@@ -4,7 +4,7 @@
 use igny8_domain::http::{Reply, RequestCtx};
 use igny8_domain::planner::{SectorRecord, scope};
 use igny8_domain::writer::{Content, ImageRecord, Task, content, images, tasks, taxonomies};
-use igny8_domain::{ApiError, Services, jobs};
+use igny8_domain::{ApiError, Services};
 use lambda_http::{Body, Request, Response};
 
 pub const PREFIX: &str = "/api/v1/writer/";
@@ -51,10 +51,6 @@ pub async fn handle(services: &Services, request: Request) -> Response<Body> {
     igny8_domain::http::serve(services, request, route).await
 }
 
-fn queued(job: &jobs::Job) -> Reply {
-    Reply::queued(job.id.clone(), jobs::queued_json(job)).with_message("Job queued")
-}
-
 async fn route(services: &Services, ctx: &mut RequestCtx) -> Result<Reply, ApiError> {
     let (pattern, params, method) = ctx.route(PREFIX, ROUTES, methods)?;
     let caller = ctx.caller(services, scope_of(pattern)).await?;
@@ -71,7 +67,7 @@ async fn route(services: &Services, ctx: &mut RequestCtx) -> Result<Reply, ApiEr
         ("tasks", "bulk_delete/", _) => Ok(Reply::ok(tasks::bulk_delete(services, &caller, &body).await?)),
         ("tasks", "bulk_update/", _) => Ok(Reply::ok(tasks::bulk_update(services, &caller, &body).await?)),
         ("tasks", "auto_generate_content/", _) => {
-            Ok(queued(&tasks::auto_generate_content(services, &caller, &body).await?))
+            Ok(Reply::job(&tasks::auto_generate_content(services, &caller, &body).await?))
         }
         ("content", "", "GET") => ctx.page(content::list(services, &caller, ctx.query()).await?),
         ("content", "", _) => Ok(Reply::created(content::create(services, &caller, &body).await?)),
@@ -81,7 +77,7 @@ async fn route(services: &Services, ctx: &mut RequestCtx) -> Result<Reply, ApiEr
         ("content", "{id}/", "DELETE") => content::delete(services, &caller, &id).await.and_then(|()| deleted()),
         ("content", "{id}/", _) => Ok(Reply::ok(content::update(services, &caller, &id, &body).await?)),
         ("content", "generate_image_prompts/", _) => {
-            Ok(queued(&content::generate_image_prompts(services, &caller, &body).await?))
+            Ok(Reply::job(&content::generate_image_prompts(services, &caller, &body).await?))
         }
         ("images", "", "GET") => ctx.page(images::list(services, &caller, ctx.query()).await?),
         ("images", "", _) => Ok(Reply::created(images::create(services, &caller, &body).await?)),
@@ -94,8 +90,8 @@ async fn route(services: &Services, ctx: &mut RequestCtx) -> Result<Reply, ApiEr
         ("images", "content_images/", _) => {
             Ok(Reply::ok(images::content_images(services, &caller, ctx.query()).await?))
         }
-        ("images", "generate_images/", _) => Ok(queued(&images::generate_images(services, &caller, &body).await?)),
-        ("images", "auto_generate/", _) => Ok(queued(&images::auto_generate(services, &caller, &body).await?)),
+        ("images", "generate_images/", _) => Ok(Reply::job(&images::generate_images(services, &caller, &body).await?)),
+        ("images", "auto_generate/", _) => Ok(Reply::job(&images::auto_generate(services, &caller, &body).await?)),
         ("images", "bulk_update/", _) => Ok(Reply::ok(images::bulk_update(services, &caller, &body).await?)),
         ("taxonomies", "", "GET") => ctx.page(taxonomies::list(services, &caller, ctx.query()).await?),
         ("taxonomies", "", _) => Ok(Reply::created(taxonomies::create(services, &caller, &body).await?)),

@@ -43,8 +43,7 @@ pub async fn list(
     caller: &Caller,
     query: &HashMap<String, String>,
 ) -> Result<Vec<Value>, ApiError> {
-    let records = scope::list::<Cluster>(services, caller, query).await?;
-    LIST.apply(records.iter().map(Cluster::to_json).collect(), query)
+    scope::listed::<Cluster>(services, caller, query, &LIST).await
 }
 
 fn guard_item(cluster: &Cluster) -> Result<Item, StoreError> {
@@ -188,12 +187,7 @@ pub async fn auto_generate_ideas(services: &Services, caller: &Caller, body: &[u
     f.finish()?;
     let ids = ids.unwrap_or_default();
     let clusters = scope::writable_many::<Cluster>(services, caller, "ids", &ids, None).await?;
-    let Some(first) = clusters.first() else {
-        return Err(ApiError::field("ids", "This list may not be empty."));
-    };
-    if clusters.iter().any(|c| c.sector_id != first.sector_id) {
-        return Err(ApiError::field("ids", "All clusters must be in one sector."));
-    }
+    let first = scope::one_sector(&clusters)?;
     let input = json!({"site_id": first.site_id, "sector_id": first.sector_id, "cluster_ids": ids});
     jobs::start(services, caller, AiFunction::GenerateIdeas, input, &format!("Ideas for {} clusters", ids.len())).await
 }

@@ -56,8 +56,7 @@ pub async fn list(
     caller: &Caller,
     query: &HashMap<String, String>,
 ) -> Result<Vec<Value>, ApiError> {
-    let records = scope::list::<Idea>(services, caller, query).await?;
-    LIST.apply(records.iter().map(Idea::to_json).collect(), query)
+    scope::listed::<Idea>(services, caller, query, &LIST).await
 }
 
 fn keywords_field(value: &Value) -> Result<Vec<String>, String> {
@@ -131,11 +130,7 @@ pub async fn create(services: &Services, caller: &Caller, body: &[u8]) -> Result
     };
     read_fields(services, caller, &mut f, &mut idea, true).await?;
     f.finish()?;
-    let writes = vec![
-        Write::Put(idea.item()?, Some(Condition::not_exists())),
-        usage::count_write(&idea.account_id, "ideas", 1, idea.created_at),
-    ];
-    services.store().await.transact(writes).await?;
+    scope::insert(services, &idea, "ideas", idea.created_at).await?;
     Ok(idea.to_json())
 }
 
@@ -147,18 +142,8 @@ pub async fn update(services: &Services, caller: &Caller, idea_id: &str, body: &
     read_fields(services, caller, &mut f, &mut after, false).await?;
     f.finish()?;
     // Replaced only if nobody queued it meanwhile (its task link must stay).
-    let condition = match &before.task_id {
-        Some(task) => Condition::new("task_id = :task").value(":task", s(task)),
-        None => Condition::new("attribute_exists(PK) AND (attribute_not_exists(task_id) OR task_id = :null)")
-            .value(":null", crate::store::null()),
-    };
-    match services.store().await.put(after.item()?, Some(condition)).await {
-        Ok(()) => Ok(after.to_json()),
-        Err(StoreError::ConditionFailed) => {
-            Err(ApiError::Conflict("The idea was changed meanwhile; reload it and try again.".into()))
-        }
-        Err(err) => Err(err.into()),
-    }
+    scope::replace_keeping_link(services, &after, "task_id", before.task_id.as_deref()).await?;
+    Ok(after.to_json())
 }
 
 /// `DELETE ideas/{id}/`.

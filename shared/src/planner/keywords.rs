@@ -53,8 +53,7 @@ pub async fn list(
     caller: &Caller,
     query: &HashMap<String, String>,
 ) -> Result<Vec<Value>, ApiError> {
-    let records = scope::list::<Keyword>(services, caller, query).await?;
-    LIST.apply(records.iter().map(Keyword::to_json).collect(), query)
+    scope::listed::<Keyword>(services, caller, query, &LIST).await
 }
 
 fn refused(refusal: Refused) -> ApiError {

@@ -119,3 +119,63 @@ pub async fn writable_many<T: SectorRecord>(
     }
     Ok(found)
 }
+
+/// A list endpoint's answer: the records `query` reaches, filtered and ordered by `spec`.
+pub async fn listed<T: SectorRecord>(
+    services: &Services,
+    caller: &Caller,
+    query: &HashMap<String, String>,
+    spec: &super::listing::ListSpec,
+) -> Result<Vec<serde_json::Value>, ApiError> {
+    let records = list::<T>(services, caller, query).await?;
+    spec.apply(records.iter().map(T::to_json).collect(), query)
+}
+
+/// Writes a new record with one more `metric` on today's usage counter, together.
+pub async fn insert<T: SectorRecord>(
+    services: &Services,
+    record: &T,
+    metric: &'static str,
+    at: time::OffsetDateTime,
+) -> Result<(), ApiError> {
+    let writes = vec![
+        crate::store::Write::Put(record.item()?, Some(crate::store::Condition::not_exists())),
+        crate::usage::count_write(record.account_id(), metric, 1, at),
+    ];
+    services.store().await.transact(writes).await?;
+    Ok(())
+}
+
+/// Replaces a record, but only if its link `field` (set by other writers: a task's
+/// `content_id`, an idea's `task_id`) is still `before`: else 409.
+pub async fn replace_keeping_link<T: SectorRecord>(
+    services: &Services,
+    record: &T,
+    field: &str,
+    before: Option<&str>,
+) -> Result<(), ApiError> {
+    use crate::store::{Condition, StoreError};
+    let condition = match before {
+        Some(value) => Condition::new("#link = :link").value(":link", crate::store::s(value)),
+        None => Condition::new("attribute_exists(PK) AND (attribute_not_exists(#link) OR #link = :null)")
+            .value(":null", crate::store::null()),
+    }
+    .name("#link", field);
+    match services.store().await.put(record.item()?, Some(condition)).await {
+        Ok(()) => Ok(()),
+        Err(StoreError::ConditionFailed) => {
+            Err(ApiError::Conflict("The record was changed meanwhile; reload it and try again.".into()))
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// The first of `records` if all are in one sector (a job works on one sector), else a field
+/// error on `ids`.
+pub fn one_sector<T: SectorRecord>(records: &[T]) -> Result<&T, ApiError> {
+    let first = records.first().ok_or_else(|| ApiError::field("ids", "This list may not be empty."))?;
+    if records.iter().any(|r| r.sector_id() != first.sector_id()) {
+        return Err(ApiError::field("ids", "All records must be in one sector."));
+    }
+    Ok(first)
+}

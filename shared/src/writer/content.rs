@@ -190,7 +190,7 @@ pub async fn generate_image_prompts(services: &Services, caller: &Caller, body: 
     f.finish()?;
     let ids = ids.unwrap_or_default();
     let contents = scope::writable_many::<Content>(services, caller, "ids", &ids, None).await?;
-    let first = super::tasks::one_sector(&contents)?;
+    let first = scope::one_sector(&contents)?;
     let input = json!({"site_id": first.site_id, "sector_id": first.sector_id, "content_ids": ids, "in_article_count": in_article});
     jobs::start(
         services,

@@ -37,8 +37,7 @@ pub async fn list(
     caller: &Caller,
     query: &HashMap<String, String>,
 ) -> Result<Vec<Value>, ApiError> {
-    let records = scope::list::<ImageRecord>(services, caller, query).await?;
-    LIST.apply(records.iter().map(ImageRecord::to_json).collect(), query)
+    scope::listed::<ImageRecord>(services, caller, query, &LIST).await
 }
 
 /// The content or task an image belongs to must be in the image's sector.
@@ -178,8 +177,22 @@ pub async fn content_images(
     Ok(json!({"content_id": content.id, "images": images.iter().map(ImageRecord::to_json).collect::<Vec<_>>()}))
 }
 
+/// The images of a content the caller may change.
+async fn images_of_content(
+    services: &Services,
+    caller: &Caller,
+    content_id: &str,
+) -> Result<Vec<ImageRecord>, ApiError> {
+    let content = scope::writable::<Content>(services, caller, content_id).await?;
+    Ok(in_sector::<ImageRecord>(services, &content.account_id, &content.sector_id, IMAGE_PREFIX)
+        .await?
+        .into_iter()
+        .filter(|i| i.content_id.as_deref() == Some(&content.id))
+        .collect())
+}
+
 async fn submit(services: &Services, caller: &Caller, images: &[ImageRecord]) -> Result<Job, ApiError> {
-    let first = super::tasks::one_sector(images)?;
+    let first = scope::one_sector(images)?;
     let ids: Vec<&str> = images.iter().map(|i| i.id.as_str()).collect();
     let input = json!({"site_id": first.site_id, "sector_id": first.sector_id, "image_ids": ids});
     jobs::start(services, caller, AiFunction::GenerateImages, input, &format!("{} images", ids.len())).await
@@ -197,12 +210,9 @@ pub async fn generate_images(services: &Services, caller: &Caller, body: &[u8]) 
     let images = match (ids, content_id) {
         (Some(ids), _) => scope::writable_many::<ImageRecord>(services, caller, "ids", &ids, None).await?,
         (None, Some(content_id)) => {
-            let content = scope::writable::<Content>(services, caller, &content_id).await?;
-            in_sector::<ImageRecord>(services, &content.account_id, &content.sector_id, IMAGE_PREFIX)
-                .await?
-                .into_iter()
-                .filter(|i| i.content_id.as_deref() == Some(&content.id) && i.status != "generated")
-                .collect()
+            let mut images = images_of_content(services, caller, &content_id).await?;
+            images.retain(|i| i.status != "generated");
+            images
         }
         (None, None) => Vec::new(),
     };
@@ -219,7 +229,7 @@ pub async fn auto_generate(services: &Services, caller: &Caller, body: &[u8]) ->
     let ids = f.required("ids", id_list(10));
     f.finish()?;
     let tasks = scope::writable_many::<Task>(services, caller, "ids", &ids.unwrap_or_default(), None).await?;
-    let first = super::tasks::one_sector(&tasks)?;
+    let first = scope::one_sector(&tasks)?;
     let images: Vec<ImageRecord> =
         in_sector::<ImageRecord>(services, &first.account_id, &first.sector_id, IMAGE_PREFIX)
             .await?
@@ -250,14 +260,7 @@ pub async fn bulk_update(services: &Services, caller: &Caller, body: &[u8]) -> R
     let status = status.unwrap_or_default();
     let images = match (ids, content_id) {
         (Some(ids), _) => scope::writable_many::<ImageRecord>(services, caller, "ids", &ids, None).await?,
-        (None, Some(content_id)) => {
-            let content = scope::writable::<Content>(services, caller, &content_id).await?;
-            in_sector::<ImageRecord>(services, &content.account_id, &content.sector_id, IMAGE_PREFIX)
-                .await?
-                .into_iter()
-                .filter(|i| i.content_id.as_deref() == Some(&content.id))
-                .collect()
-        }
+        (None, Some(content_id)) => images_of_content(services, caller, &content_id).await?,
         (None, None) => Vec::new(),
     };
     let store = services.store().await;

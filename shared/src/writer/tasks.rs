@@ -12,7 +12,7 @@ use crate::planner::listing::{ListSpec, Match};
 use crate::planner::{Cluster, SectorRecord, ideas, scope};
 use crate::store::{Condition, Write};
 use crate::validation::{Fields, bounded, choice, id, id_list, integer};
-use crate::{ApiError, Services, ids, usage};
+use crate::{ApiError, Services, ids};
 
 pub const STATUSES: &[&str] = &["queued", "in_progress", "draft", "review", "published", "completed", "archived"];
 /// Tasks one `auto_generate_content/` request may name (one model call each).
@@ -35,8 +35,7 @@ pub async fn list(
     caller: &Caller,
     query: &HashMap<String, String>,
 ) -> Result<Vec<Value>, ApiError> {
-    let records = scope::list::<Task>(services, caller, query).await?;
-    LIST.apply(records.iter().map(Task::to_json).collect(), query)
+    scope::listed::<Task>(services, caller, query, &LIST).await
 }
 
 fn keywords_field(value: &Value) -> Result<Vec<String>, String> {
@@ -114,11 +113,7 @@ pub async fn create(services: &Services, caller: &Caller, body: &[u8]) -> Result
     };
     read_fields(services, caller, &mut f, &mut task, true).await?;
     f.finish()?;
-    let writes = vec![
-        Write::Put(task.item()?, Some(Condition::not_exists())),
-        usage::count_write(&task.account_id, "tasks", 1, task.created_at),
-    ];
-    services.store().await.transact(writes).await?;
+    scope::insert(services, &task, "tasks", task.created_at).await?;
     Ok(task.to_json())
 }
 
@@ -130,18 +125,8 @@ pub async fn update(services: &Services, caller: &Caller, task_id: &str, body: &
     read_fields(services, caller, &mut f, &mut after, false).await?;
     f.finish()?;
     // Replaced only if the worker did not link content meanwhile.
-    let condition = match &before.content_id {
-        Some(content) => Condition::new("content_id = :content").value(":content", crate::store::s(content)),
-        None => Condition::new("attribute_exists(PK) AND (attribute_not_exists(content_id) OR content_id = :null)")
-            .value(":null", crate::store::null()),
-    };
-    match services.store().await.put(after.item()?, Some(condition)).await {
-        Ok(()) => Ok(after.to_json()),
-        Err(crate::store::StoreError::ConditionFailed) => {
-            Err(ApiError::Conflict("The task was changed meanwhile; reload it and try again.".into()))
-        }
-        Err(err) => Err(err.into()),
-    }
+    scope::replace_keeping_link(services, &after, "content_id", before.content_id.as_deref()).await?;
+    Ok(after.to_json())
 }
 
 /// `DELETE tasks/{id}/`: with its content and images.
@@ -198,18 +183,9 @@ pub async fn auto_generate_content(services: &Services, caller: &Caller, body: &
     f.finish()?;
     let ids = ids.unwrap_or_default();
     let tasks = scope::writable_many::<Task>(services, caller, "ids", &ids, None).await?;
-    let first = one_sector(&tasks)?;
+    let first = scope::one_sector(&tasks)?;
     let words: u64 = tasks.iter().map(|t| t.word_count as u64).sum();
     let input =
         json!({"site_id": first.site_id, "sector_id": first.sector_id, "task_ids": ids, "estimated_word_count": words});
     jobs::start(services, caller, AiFunction::GenerateContent, input, &format!("Content for {} tasks", ids.len())).await
-}
-
-/// The first of `records` if all are in one sector, else a field error on `ids`.
-pub fn one_sector<T: SectorRecord>(records: &[T]) -> Result<&T, ApiError> {
-    let first = records.first().ok_or_else(|| ApiError::field("ids", "This list may not be empty."))?;
-    if records.iter().any(|r| r.sector_id() != first.sector_id()) {
-        return Err(ApiError::field("ids", "All records must be in one sector."));
-    }
-    Ok(first)
 }
