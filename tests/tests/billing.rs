@@ -184,6 +184,9 @@ async fn a_purchase_is_credited_once_when_its_payment_is_confirmed() {
     app.post(&format!("{B}credit-packages/credits-legacy/purchase/"), &json!({}), tok)
         .await
         .assert_error(404, "Resource not found");
+    let one = app.get(&format!("{B}credit-packages/credits-2000/"), tok).await;
+    assert_eq!((one.data()["credits"].clone(), one.data()["price"].clone()), (json!(2000), json!("29.00")));
+    app.get(&format!("{B}credit-packages/credits-legacy/"), tok).await.assert_error(404, "Resource not found");
 
     let invoice = app.post(&format!("{B}credit-packages/credits-500/purchase/"), &json!({}), tok).await;
     assert_eq!(invoice.status, 201, "{}", invoice.body);

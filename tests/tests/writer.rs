@@ -311,6 +311,9 @@ async fn deleting_a_task_takes_its_content_images_and_files_and_nothing_else() {
         if n == 0 { gone.extend([task, content, a, b]) } else { kept.extend([task, content, a, b]) }
     }
     assert_eq!(app.objects(&t.account_id).await.len(), 4);
+    // An image of a task's content belongs to the task too.
+    let of_task = app.get(&format!("{IMAGES}?task_id={}&ordering=id", kept[0]), tok).await;
+    assert_eq!(of_task.body["count"], json!(2), "{}", of_task.body);
     assert_eq!(app.call("DELETE", &format!("{TASKS}{}/", gone[0]), None, tok).await.status, 204);
     for (path, record) in [(TASKS, &gone[0]), (CONTENT, &gone[1]), (IMAGES, &gone[2]), (IMAGES, &gone[3])] {
         app.get(&format!("{path}{record}/"), tok).await.assert_error(404, "Resource not found");
