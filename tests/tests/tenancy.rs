@@ -39,6 +39,9 @@ struct Tenant {
     grant: String,
     subscription: String,
     invited: String,
+    /// Planner, writer and billing records by placeholder name (`keyword1` in sector1, which the
+    /// editor and viewer are granted; `keyword2` in sector2, which they are not; ...).
+    records: std::collections::HashMap<&'static str, String>,
     /// Every id and email of this tenant, for the leak check.
     secrets: Vec<String>,
 }
@@ -105,7 +108,40 @@ async fn tenant(app: &TestApp, tag: &str) -> Tenant {
     .await;
     let subs = app.get("/api/v1/auth/subscriptions/", Some(&t)).await;
     let subscription = subs.body["results"][0]["id"].as_str().unwrap().to_owned();
-    let secrets = vec![
+    let mut records = std::collections::HashMap::new();
+    let post = |path: &'static str, body: Value| {
+        let t = t.clone();
+        async move { created_id(app.post(&format!("/api/v1/{path}"), &body, Some(&t)).await).await }
+    };
+    records.insert(
+        "keyword1",
+        post("planner/keywords/", json!({"keyword": format!("{tag} implants"), "sector_id": sector1})).await,
+    );
+    records.insert(
+        "keyword2",
+        post("planner/keywords/", json!({"keyword": format!("{tag} braces"), "sector_id": sector2})).await,
+    );
+    records.insert(
+        "cluster1",
+        post("planner/clusters/", json!({"name": format!("{tag} cluster"), "sector_id": sector1})).await,
+    );
+    records.insert(
+        "idea1",
+        post("planner/ideas/", json!({"idea_title": format!("{tag} idea"), "sector_id": sector1})).await,
+    );
+    records.insert("task1", post("writer/tasks/", json!({"title": format!("{tag} task"), "sector_id": sector1})).await);
+    records.insert(
+        "content1",
+        post("writer/content/", json!({"title": "c", "html_content": "<p>x</p>", "sector_id": sector1})).await,
+    );
+    records.insert("image1", post("writer/images/", json!({"image_type": "featured", "sector_id": sector1})).await);
+    records.insert(
+        "taxonomy1",
+        post("writer/taxonomies/", json!({"site_id": site1, "taxonomy_type": "tag", "name": format!("{tag} tag")}))
+            .await,
+    );
+    records.insert("invoice", post("billing/credit-packages/credits-500/purchase/", json!({})).await);
+    let mut secrets = vec![
         account.clone(),
         owner.id.clone(),
         admin.id.clone(),
@@ -120,6 +156,7 @@ async fn tenant(app: &TestApp, tag: &str) -> Tenant {
         invited.clone(),
         format!("@{tag}.example"),
     ];
+    secrets.extend(records.values().cloned());
     Tenant {
         account,
         owner,
@@ -133,6 +170,7 @@ async fn tenant(app: &TestApp, tag: &str) -> Tenant {
         grant,
         subscription,
         invited,
+        records,
         secrets,
     }
 }
@@ -187,6 +225,14 @@ impl World {
                 let user = Box::pin(self.fresh("user")).await;
                 self.app.post("/api/v1/auth/site-access/", &json!({"user_id": user, "site_id": self.a.site2}), t).await
             }
+            "keyword" => {
+                let body = json!({"keyword": format!("fresh {n}"), "sector_id": self.a.sector1});
+                self.app.post("/api/v1/planner/keywords/", &body, t).await
+            }
+            "task" => {
+                let body = json!({"title": format!("fresh {n}"), "sector_id": self.a.sector1});
+                self.app.post("/api/v1/writer/tasks/", &body, t).await
+            }
             other => panic!("no fresh {other}"),
         };
         created_id(answer).await
@@ -203,7 +249,10 @@ impl World {
             .replace("{grant}", &self.a.grant)
             .replace("{subscription}", &self.a.subscription)
             .replace("{invited}", &self.a.invited);
-        for kind in ["user", "site", "sector", "grant"] {
+        for (name, id) in &self.a.records {
+            path = path.replace(&format!("{{{name}}}"), id);
+        }
+        for kind in ["user", "site", "sector", "grant", "keyword", "task"] {
             let placeholder = format!("{{fresh_{kind}}}");
             if path.contains(&placeholder) {
                 path = path.replace(&placeholder, &self.fresh(kind).await);
@@ -270,6 +319,42 @@ fn settings(_: &World, _: Who) -> Option<Value> {
     Some(json!({"timezone": "Europe/Berlin", "language": "de"}))
 }
 
+fn new_keyword(w: &World, _: Who) -> Option<Value> {
+    Some(json!({"keyword": format!("keyword {}", w.unique()), "sector_id": w.a.sector1}))
+}
+
+fn new_cluster(w: &World, _: Who) -> Option<Value> {
+    Some(json!({"name": format!("cluster {}", w.unique()), "sector_id": w.a.sector1}))
+}
+
+fn new_task(w: &World, _: Who) -> Option<Value> {
+    Some(json!({"title": format!("task {}", w.unique()), "sector_id": w.a.sector1}))
+}
+
+fn new_taxonomy(w: &World, _: Who) -> Option<Value> {
+    Some(json!({"site_id": w.a.site1, "taxonomy_type": "category", "name": format!("category {}", w.unique())}))
+}
+
+fn volume(_: &World, _: Who) -> Option<Value> {
+    Some(json!({"volume": 42}))
+}
+
+fn title(w: &World, _: Who) -> Option<Value> {
+    Some(json!({"title": format!("title {}", w.unique()), "idea_title": format!("idea {}", w.unique())}))
+}
+
+fn keyword_status(w: &World, _: Who) -> Option<Value> {
+    Some(json!({"ids": [w.a.records["keyword1"]], "status": "archived"}))
+}
+
+fn prompt(_: &World, _: Who) -> Option<Value> {
+    Some(json!({"prompt_type": "ideas", "prompt_value": "Our own ideas prompt"}))
+}
+
+fn adjustment(_: &World, _: Who) -> Option<Value> {
+    Some(json!({"amount": 100, "reason": "matrix"}))
+}
+
 struct Row {
     method: &'static str,
     path: &'static str,
@@ -289,6 +374,13 @@ const MANAGERS_RECORD: [u16; 6] = [401, 403, 403, 404, 200, 200];
 const MANAGERS_CREATE: [u16; 6] = [401, 403, 403, 201, 201, 201];
 const MANAGERS_DELETE: [u16; 6] = [401, 403, 403, 404, 204, 204];
 const PUBLIC: [u16; 6] = [200, 200, 200, 200, 200, 200];
+/// A record in sector1 (site1, granted to the editor and the viewer) / in sector2 (not granted).
+const SECTOR1_READ: [u16; 6] = [401, 200, 200, 404, 200, 200];
+const SECTOR1_WRITE: [u16; 6] = [401, 403, 200, 404, 200, 200];
+const SECTOR2_READ: [u16; 6] = [401, 404, 404, 404, 200, 200];
+const SECTOR2_WRITE: [u16; 6] = [401, 404, 404, 404, 200, 200];
+/// The billing desk: the platform roles only, none of an account's own.
+const PLATFORM_ONLY: [u16; 6] = [401, 403, 403, 403, 403, 403];
 
 fn matrix() -> Vec<Row> {
     vec![
@@ -351,6 +443,43 @@ fn matrix() -> Vec<Row> {
         row("POST", "account/team/", new_user, MANAGERS_CREATE),
         row("DELETE", "account/team/{fresh_user}/", none, MANAGERS_DELETE),
         row("GET", "account/usage/analytics/", none, MANAGERS_LIST),
+        row("GET", "system/prompts/", none, MEMBERS),
+        row("POST", "system/prompts/save/", prompt, [401, 403, 403, 200, 200, 200]),
+        row("GET", "system/settings/integrations/openai/", none, MANAGERS_LIST),
+        row("GET", "planner/keywords/", none, MEMBERS),
+        row("POST", "planner/keywords/", new_keyword, [401, 403, 201, 400, 201, 201]),
+        row("GET", "planner/keywords/{keyword1}/", none, SECTOR1_READ),
+        row("GET", "planner/keywords/{keyword2}/", none, SECTOR2_READ),
+        row("PATCH", "planner/keywords/{keyword1}/", volume, SECTOR1_WRITE),
+        row("PATCH", "planner/keywords/{keyword2}/", volume, SECTOR2_WRITE),
+        row("DELETE", "planner/keywords/{fresh_keyword}/", none, [401, 403, 204, 404, 204, 204]),
+        row("POST", "planner/keywords/bulk_update_status/", keyword_status, [401, 403, 200, 400, 200, 200]),
+        row("GET", "planner/keywords/export/", none, MEMBERS),
+        row("GET", "planner/clusters/", none, MEMBERS),
+        row("POST", "planner/clusters/", new_cluster, [401, 403, 201, 400, 201, 201]),
+        row("GET", "planner/clusters/{cluster1}/", none, SECTOR1_READ),
+        row("PATCH", "planner/clusters/{cluster1}/", rename, SECTOR1_WRITE),
+        row("GET", "planner/ideas/{idea1}/", none, SECTOR1_READ),
+        row("PATCH", "planner/ideas/{idea1}/", title, SECTOR1_WRITE),
+        row("GET", "writer/tasks/", none, MEMBERS),
+        row("POST", "writer/tasks/", new_task, [401, 403, 201, 400, 201, 201]),
+        row("GET", "writer/tasks/{task1}/", none, SECTOR1_READ),
+        row("PATCH", "writer/tasks/{task1}/", title, SECTOR1_WRITE),
+        row("DELETE", "writer/tasks/{fresh_task}/", none, [401, 403, 204, 404, 204, 204]),
+        row("GET", "writer/content/{content1}/", none, SECTOR1_READ),
+        row("PATCH", "writer/content/{content1}/", title, SECTOR1_WRITE),
+        row("GET", "writer/images/{image1}/", none, SECTOR1_READ),
+        row("GET", "writer/images/content_images/?content_id={content1}", none, SECTOR1_READ),
+        row("GET", "writer/taxonomies/", none, MEMBERS),
+        row("POST", "writer/taxonomies/", new_taxonomy, [401, 403, 201, 400, 201, 201]),
+        row("GET", "writer/taxonomies/{taxonomy1}/", none, SECTOR1_READ),
+        row("GET", "billing/credits/balance/", none, MANAGERS_LIST),
+        row("GET", "billing/credits/transactions/", none, MANAGERS_LIST),
+        row("GET", "billing/invoices/", none, MANAGERS_LIST),
+        row("GET", "billing/invoices/{invoice}/", none, MANAGERS_RECORD),
+        row("POST", "billing/credit-packages/credits-500/purchase/", none, MANAGERS_CREATE),
+        row("GET", "admin/accounts/", none, PLATFORM_ONLY),
+        row("POST", "admin/accounts/{account}/adjust_credits/", adjustment, PLATFORM_ONLY),
     ]
 }
 
@@ -366,7 +495,11 @@ async fn every_endpoint_as_every_role() {
             let path = world.path(row.path).await;
             let body = (row.body)(&world, *who);
             // Every request names account A's records; B's own calls may change B.
-            let tenants = [format!("ACCOUNT#{}", world.a.account)];
+            let tenants = [
+                format!("ACCOUNT#{}", world.a.account),
+                igny8_domain::planner::sector_pk(&world.a.account, &world.a.sector1),
+                igny8_domain::planner::sector_pk(&world.a.account, &world.a.sector2),
+            ];
             let before = world.app.partitions(&tenants).await;
             let answer = world.app.call(row.method, &path, body.as_ref(), world.token(*who)).await;
             let expected = row.expect[i];
