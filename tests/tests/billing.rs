@@ -131,6 +131,10 @@ async fn credit_views_show_balance_usage_and_transactions_to_owners_and_admins_o
             "payments/",
             "payment-methods/",
             "credit-packages/",
+            "credit-packages/credits-500/",
+            "payments/available_methods/",
+            "credits/usage/summary/",
+            "credits/usage/limits/",
         ] {
             app.get(&format!("{B}{path}"), Some(&token)).await.assert_error(403, "Permission denied");
         }

@@ -61,8 +61,8 @@ async fn route(services: &Services, ctx: &mut RequestCtx) -> Result<Reply, ApiEr
         return admin_route(services, ctx).await;
     }
     let (pattern, params, method) = ctx.route(PREFIX, ROUTES, methods)?;
+    // Every billing function checks the role itself (owners and admins only).
     let caller = ctx.caller(services, "billing").await?;
-    caller.require_manager()?;
     let id = params.get("id").cloned().unwrap_or_default();
     let status = ctx.query().get("status").filter(|s| !s.is_empty()).cloned();
     match (pattern, method.as_str()) {
@@ -79,8 +79,10 @@ async fn route(services: &Services, ctx: &mut RequestCtx) -> Result<Reply, ApiEr
         ("credits/transactions/" | "transactions/", _) => {
             ctx.page(credits::transactions(services, &caller, ctx.query()).await?)
         }
-        ("credit-packages/", _) => ctx.page(invoices::packages(services).await?.iter().map(|p| p.to_json()).collect()),
-        ("credit-packages/{id}/", _) => Ok(Reply::ok(invoices::package(services, &id).await?.to_json())),
+        ("credit-packages/", _) => {
+            ctx.page(invoices::packages(services, &caller).await?.iter().map(|p| p.to_json()).collect())
+        }
+        ("credit-packages/{id}/", _) => Ok(Reply::ok(invoices::package(services, &caller, &id).await?.to_json())),
         ("credit-packages/{id}/purchase/", _) => Ok(Reply::created(invoices::purchase(services, &caller, &id).await?)
             .with_message("Invoice created; credits are added when its payment is confirmed")),
         ("invoices/", _) => ctx.page(invoices::invoices(services, &caller, status.as_deref()).await?),
@@ -92,7 +94,7 @@ async fn route(services: &Services, ctx: &mut RequestCtx) -> Result<Reply, ApiEr
             Ok(Reply::raw("application/pdf", pdf)
                 .with_header(HeaderName::from_static("content-disposition"), disposition))
         }
-        ("payments/available_methods/", _) => Ok(Reply::ok(invoices::available_methods())),
+        ("payments/available_methods/", _) => Ok(Reply::ok(invoices::available_methods(&caller)?)),
         ("payments/", "GET") => ctx.page(invoices::payments(services, &caller).await?),
         ("payments/", _) => Ok(Reply::created(invoices::submit_payment(services, &caller, ctx.body()).await?)
             .with_message("Payment submitted for confirmation")),
@@ -108,8 +110,8 @@ async fn route(services: &Services, ctx: &mut RequestCtx) -> Result<Reply, ApiEr
 
 async fn admin_route(services: &Services, ctx: &mut RequestCtx) -> Result<Reply, ApiError> {
     let (pattern, params, _) = ctx.route(ADMIN_PREFIX, ADMIN_ROUTES, methods)?;
+    // The desk's functions admit the platform roles only.
     let caller = ctx.caller(services, "billing_admin").await?;
-    caller.require_platform()?;
     let id = params.get("id").cloned().unwrap_or_default();
     match pattern {
         "accounts/" => ctx.page(admin::accounts(services, &caller, ctx.query()).await?),

@@ -13,7 +13,8 @@ use crate::validation::{Fields, bounded, choice, id};
 use crate::{ApiError, Services, ids};
 
 /// `credit-packages/`: the packages on sale.
-pub async fn packages(services: &Services) -> Result<Vec<CreditPackage>, ApiError> {
+pub async fn packages(services: &Services, caller: &Caller) -> Result<Vec<CreditPackage>, ApiError> {
+    caller.require_manager()?;
     let items = services.store().await.query_all(Query::partition(PACKAGES_PK).sk_prefix("PACKAGE#")).await?;
     let mut all: Vec<CreditPackage> = items.into_iter().map(crate::store::decode).collect::<Result<_, _>>()?;
     all.retain(|p| p.is_active);
@@ -21,7 +22,9 @@ pub async fn packages(services: &Services) -> Result<Vec<CreditPackage>, ApiErro
     Ok(all)
 }
 
-pub async fn package(services: &Services, package_id: &str) -> Result<CreditPackage, ApiError> {
+/// `credit-packages/{id}/`: a package on sale.
+pub async fn package(services: &Services, caller: &Caller, package_id: &str) -> Result<CreditPackage, ApiError> {
+    caller.require_manager()?;
     match services.store().await.get::<CreditPackage>(&CreditPackage::key(package_id)).await? {
         Some(p) if p.is_active => Ok(p),
         _ => Err(ApiError::not_found()),
@@ -41,8 +44,7 @@ async fn account_items<T: serde::de::DeserializeOwned>(
 /// `credit-packages/{id}/purchase/`: a pending invoice for the package. Credits come with the
 /// confirmed payment, not now.
 pub async fn purchase(services: &Services, caller: &Caller, package_id: &str) -> Result<Value, ApiError> {
-    caller.require_manager()?;
-    let package = package(services, package_id).await?;
+    let package = package(services, caller, package_id).await?;
     let now = OffsetDateTime::now_utc();
     let id = ids::new_id();
     let invoice = Invoice {
@@ -87,12 +89,13 @@ pub async fn invoice_pdf(
 }
 
 /// `payments/available_methods/`.
-pub fn available_methods() -> Value {
-    json!([
+pub fn available_methods(caller: &Caller) -> Result<Value, ApiError> {
+    caller.require_manager()?;
+    Ok(json!([
         {"type": "bank_transfer", "name": "Bank transfer", "instructions": "Pay the invoice amount with the invoice number as the reference, then submit the payment here."},
         {"type": "paypal", "name": "PayPal", "instructions": "Send the invoice amount, then submit the PayPal transaction id here."},
         {"type": "manual", "name": "Other", "instructions": "Arrange the payment with support, then submit its reference here."},
-    ])
+    ]))
 }
 
 /// `payments/` (GET), newest first.
