@@ -313,15 +313,17 @@ pub async fn update_site(
     Ok(store::decode::<Site>(updated)?.to_json())
 }
 
-/// Deletes a site with its sectors and access grants.
+/// Deletes a site with its sectors (and everything they hold), its taxonomies and access grants.
 pub async fn delete_site(services: &Services, caller: &Caller, site_id: &str) -> Result<(), ApiError> {
     let site = visible_site(services, caller, site_id).await?;
     caller.require_manager()?;
     let account_id = caller.account_id();
     let mut children: Vec<Write> = Vec::new();
     for sector in all_sectors(services, account_id).await?.into_iter().filter(|s| s.site_id == site.id) {
+        crate::writer::removal::purge_sector(services, account_id, &sector.id).await?;
         children.push(Write::Delete(Key::sector(account_id, &sector.id), None));
     }
+    crate::writer::taxonomies::purge_site(services, account_id, &site.id).await?;
     for grant in all_grants(services, account_id).await?.into_iter().filter(|g| g.site_id == site.id) {
         children.push(Write::Delete(grant.key(), None));
     }
@@ -649,6 +651,8 @@ pub async fn delete_sector(services: &Services, caller: &Caller, sector_id: &str
     let sector = visible_sector(services, caller, sector_id).await?;
     caller.require_site_write(&sector.site_id)?;
     let site = visible_site(services, caller, &sector.site_id).await?;
+    // What the sector holds goes first: a delete cut short leaves a sector to delete again.
+    crate::writer::removal::purge_sector(services, &sector.account_id, &sector.id).await?;
     let mut writes = vec![Write::Delete(
         Key::sector(&sector.account_id, &sector.id),
         Some(Condition::new("is_active = :was").value(":was", store::boolean(sector.is_active))),

@@ -473,3 +473,47 @@ async fn a_content_job_that_fails_puts_its_tasks_back_and_refunds() {
     assert_eq!(app.credits(&t.account_id).await, start);
     assert_eq!(app.ledger_sum(&t.account_id).await, start);
 }
+
+#[tokio::test]
+async fn deleting_a_sector_or_a_site_takes_everything_it_holds() {
+    let app = spawn_app().await;
+    let t = app.tenant("sweep@writer.example", "starter").await;
+    let tok = Some(t.token.as_str());
+    let other = id(&app.post("/api/v1/auth/sectors/", &json!({"site_id": t.site, "name": "Other"}), tok).await);
+    let mut files = Vec::new();
+    for sector in [&t.sector, &other] {
+        let at = |body: Value| {
+            let mut body = body;
+            body["sector_id"] = json!(sector);
+            body
+        };
+        app.post("/api/v1/planner/keywords/", &at(json!({"keyword": "implants"})), tok).await;
+        app.post("/api/v1/planner/clusters/", &at(json!({"name": "Implants"})), tok).await;
+        let task = id(&app.post(TASKS, &at(json!({"title": "T"})), tok).await);
+        let content =
+            id(&app.post(CONTENT, &at(json!({"title": "C", "html_content": "<p>x</p>", "task_id": task})), tok).await);
+        let image = id(&app.post(IMAGES, &at(json!({"image_type": "featured", "content_id": content})), tok).await);
+        files.push(give_file(&app, &t.account_id, sector, &image).await);
+    }
+    let partition = |sector: &str| vec![igny8_domain::planner::sector_pk(&t.account_id, sector)];
+    assert!(app.partitions(&partition(&t.sector)).await.len() >= 7);
+    let kept = app.partitions(&partition(&other)).await;
+
+    assert_eq!(app.call("DELETE", &format!("/api/v1/auth/sectors/{}/", t.sector), None, tok).await.status, 204);
+    assert!(app.partitions(&partition(&t.sector)).await.is_empty(), "the sector's records and guards are gone");
+    assert_eq!(app.objects(&t.account_id).await, [files[1].clone()], "its image file is gone, the other stays");
+    assert_eq!(app.partitions(&partition(&other)).await, kept, "the other sector is untouched");
+
+    // A site takes its sectors' records and its taxonomies.
+    app.post(TAX, &json!({"site_id": t.site, "taxonomy_type": "tag", "name": "Gone"}), tok).await;
+    assert_eq!(app.call("DELETE", &format!("/api/v1/auth/sites/{}/", t.site), None, tok).await.status, 204);
+    assert!(app.partitions(&partition(&other)).await.is_empty());
+    assert!(app.objects(&t.account_id).await.is_empty());
+    let account = app.partitions(&[format!("ACCOUNT#{}", t.account_id)]).await;
+    assert!(
+        !account
+            .iter()
+            .any(|i| i["SK"].as_s().is_ok_and(|sk| sk.starts_with("TAXONOMY#") || sk.starts_with("TAXSLUG#"))),
+        "the site's taxonomies are gone"
+    );
+}

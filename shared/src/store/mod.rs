@@ -380,28 +380,50 @@ impl Store {
     /// Writes many items without conditions, 25 per request (for loading reference data).
     pub async fn put_batch(&self, items: Vec<Item>) -> Result<(), StoreError> {
         use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
-        for chunk in items.chunks(25) {
-            let mut requests = chunk
-                .iter()
-                .map(|item| {
-                    PutRequest::builder()
-                        .set_item(Some(item.attrs.clone()))
-                        .build()
-                        .map(|put| WriteRequest::builder().put_request(put).build())
-                        .map_err(|e| StoreError::Request(e.to_string()))
-                })
-                .collect::<Result<Vec<_>, _>>()?;
+        let requests = items
+            .into_iter()
+            .map(|item| {
+                PutRequest::builder()
+                    .set_item(Some(item.attrs))
+                    .build()
+                    .map(|put| WriteRequest::builder().put_request(put).build())
+                    .map_err(|e| StoreError::Request(e.to_string()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        self.write_batch(requests).await
+    }
+
+    /// Deletes many items without conditions, 25 per request.
+    pub async fn delete_batch(&self, keys: &[Key]) -> Result<(), StoreError> {
+        use aws_sdk_dynamodb::types::{DeleteRequest, WriteRequest};
+        let requests = keys
+            .iter()
+            .map(|key| {
+                DeleteRequest::builder()
+                    .set_key(Some(key_map(key)))
+                    .build()
+                    .map(|delete| WriteRequest::builder().delete_request(delete).build())
+                    .map_err(|e| StoreError::Request(e.to_string()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        self.write_batch(requests).await
+    }
+
+    /// `BatchWriteItem` in requests of 25, retrying what DynamoDB leaves unprocessed.
+    async fn write_batch(&self, requests: Vec<aws_sdk_dynamodb::types::WriteRequest>) -> Result<(), StoreError> {
+        for chunk in requests.chunks(25) {
+            let mut pending = chunk.to_vec();
             for attempt in 0..8 {
                 let out = self
                     .counted()
                     .batch_write_item()
-                    .request_items(&self.table, requests)
+                    .request_items(&self.table, pending)
                     .send()
                     .await
                     .map_err(StoreError::request)?;
                 match out.unprocessed_items.and_then(|mut u| u.remove(&self.table)).filter(|r| !r.is_empty()) {
                     Some(rest) if attempt < 7 => {
-                        requests = rest;
+                        pending = rest;
                         tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
                     }
                     Some(_) => {

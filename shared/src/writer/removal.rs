@@ -99,3 +99,26 @@ pub async fn remove_task(services: &Services, task: &Task) -> Result<(), ApiErro
     remove_images(services, &images).await?;
     delete_keys(services, vec![task.key()]).await
 }
+
+/// Deletes everything a sector holds (keywords, clusters, ideas, tasks, content, images with
+/// their files, guards): its whole partition. Run before the sector itself goes, so that a delete
+/// cut short leaves a sector that can be deleted again. Answers how many items went.
+pub async fn purge_sector(services: &Services, account_id: &str, sector_id: &str) -> Result<usize, ApiError> {
+    let pk = crate::planner::sector_pk(account_id, sector_id);
+    let items = services.store().await.query_all(crate::store::Query::partition(pk.clone())).await?;
+    let mut keys = Vec::with_capacity(items.len());
+    let mut images = Vec::new();
+    for item in items {
+        let sk = match item.get(crate::store::keys::SK) {
+            Some(aws_sdk_dynamodb::types::AttributeValue::S(sk)) => sk.clone(),
+            _ => continue,
+        };
+        if sk.starts_with(IMAGE_PREFIX) {
+            images.push(crate::store::decode::<ImageRecord>(item)?);
+        }
+        keys.push(Key::new(pk.clone(), sk));
+    }
+    delete_objects(services, &images).await?;
+    services.store().await.delete_batch(&keys).await?;
+    Ok(keys.len())
+}

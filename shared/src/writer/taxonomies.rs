@@ -264,6 +264,14 @@ pub async fn delete(services: &Services, caller: &Caller, taxonomy_id: &str) -> 
     Ok(())
 }
 
+/// Deletes a site's taxonomies with their slug guards (when the site goes).
+pub async fn purge_site(services: &Services, account_id: &str, site_id: &str) -> Result<(), ApiError> {
+    let keys: Vec<Key> =
+        of_site(services, account_id, site_id).await?.iter().flat_map(|t| [t.key(), t.guard()]).collect();
+    services.store().await.delete_batch(&keys).await?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
