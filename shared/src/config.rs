@@ -23,9 +23,13 @@ pub struct Config {
     pub images_bucket: Option<String>,
     /// An AWS-compatible endpoint for local development (`AWS_ENDPOINT_URL`); `None` in AWS.
     pub aws_endpoint_url: Option<String>,
-    /// Public base URL used to build pagination links (`PUBLIC_BASE_URL`); when unset, links are
-    /// built from the request's `Host` header.
+    /// Public base URL of the API (`PUBLIC_BASE_URL`, e.g. `https://api.example.com`): pagination
+    /// links are absolute under it. When unset they are relative (`/api/v1/...?page=2`). Never
+    /// taken from a request header.
     pub public_base_url: Option<String>,
+    /// Where this deployment runs (`DEPLOYMENT`: `aws`, the default, or `local`). A local one may
+    /// call loopback addresses over plain http (the provider test server, a local WordPress).
+    pub deployment: Deployment,
     /// Throttle rates: the defaults with `THROTTLE_RATES` overrides (`scope=N/unit,...`).
     pub throttle: Rates,
     /// Credit prices of the AI operations: the defaults with `CREDIT_COSTS` overrides.
@@ -43,8 +47,38 @@ pub struct Config {
     pub provider_retry: crate::ai::RetryPolicy,
 }
 
+/// Where the functions run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Deployment {
+    /// In AWS: outbound requests reach public https addresses only.
+    #[default]
+    Aws,
+    /// The local stack and the tests: loopback and plain http are allowed too.
+    Local,
+}
+
+impl Deployment {
+    /// The outbound policy of this deployment.
+    pub fn outbound_policy(self) -> crate::outbound::Policy {
+        match self {
+            Self::Aws => crate::outbound::Policy::DEPLOYED,
+            Self::Local => crate::outbound::Policy::LOCAL,
+        }
+    }
+
+    fn parse(value: Option<&str>) -> Result<Self, ConfigError> {
+        match value {
+            None | Some("aws") => Ok(Self::Aws),
+            Some("local") => Ok(Self::Local),
+            Some(_) => Err(ConfigError::Deployment),
+        }
+    }
+}
+
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum ConfigError {
+    #[error("environment variable DEPLOYMENT must be `aws` or `local`")]
+    Deployment,
     #[error("environment variable {0} is required")]
     Missing(&'static str),
     #[error(transparent)]
@@ -79,6 +113,7 @@ impl Config {
             images_bucket: get("IMAGES_BUCKET"),
             aws_endpoint_url: get("AWS_ENDPOINT_URL"),
             public_base_url: get("PUBLIC_BASE_URL").map(|u| u.trim_end_matches('/').to_owned()),
+            deployment: Deployment::parse(get("DEPLOYMENT").as_deref())?,
             throttle: Rates::from_config(get("THROTTLE_RATES").as_deref())?,
             credit_costs: CreditCosts::from_config(get("CREDIT_COSTS").as_deref())?,
             integration_secrets_prefix: get("INTEGRATION_SECRETS_PREFIX")
@@ -129,6 +164,16 @@ mod tests {
         assert_eq!(cfg.ai_jobs_queue_url.as_deref(), Some("http://q"));
         assert_eq!(cfg.images_bucket, None);
         assert_eq!(cfg.throttle.get("auth").limit, 20);
+        assert_eq!(cfg.deployment, Deployment::Aws);
+    }
+
+    #[test]
+    fn deployment_is_aws_unless_said_local() {
+        let base = [("TABLE_NAME", "t"), ("JWT_SECRET_ID", "s")];
+        let with = |v: &'static str| Config::from_lookup(lookup(&[base[0], base[1], ("DEPLOYMENT", v)]));
+        assert_eq!(with("local").unwrap().deployment, Deployment::Local);
+        assert_eq!(with("aws").unwrap().deployment, Deployment::Aws);
+        assert_eq!(with("prod"), Err(ConfigError::Deployment));
     }
 
     #[test]

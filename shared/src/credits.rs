@@ -19,6 +19,58 @@ pub enum TransactionType {
     Settlement,
 }
 
+/// What one AI call (or test image) used (`ACCOUNT#<id>` / `USAGELOG#<call id>`): the credits
+/// charged for it and what the provider call cost.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UsageLog {
+    pub id: String,
+    pub account_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_id: Option<String>,
+    pub operation_type: String,
+    pub credits_used: i64,
+    #[serde(default)]
+    pub tokens_input: u64,
+    #[serde(default)]
+    pub tokens_output: u64,
+    #[serde(default)]
+    pub model_used: String,
+    #[serde(default)]
+    pub cost_usd: f64,
+    #[serde(default)]
+    pub duration_ms: u64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+pub const USAGE_LOG_PREFIX: &str = "USAGELOG#";
+
+impl UsageLog {
+    pub fn key(account_id: &str, id: &str) -> Key {
+        Key::new(crate::store::keys::account_pk(account_id), format!("{USAGE_LOG_PREFIX}{id}"))
+    }
+
+    pub fn item(&self) -> Result<Item, StoreError> {
+        Item::new(&Self::key(&self.account_id, &self.id), "CreditUsageLog", self)
+    }
+
+    /// The log as `billing/credits/usage/` answers it: named fields only.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "id": self.id,
+            "job_id": self.job_id,
+            "operation_type": self.operation_type,
+            "credits_used": self.credits_used,
+            "tokens_input": self.tokens_input,
+            "tokens_output": self.tokens_output,
+            "model_used": self.model_used,
+            "cost_usd": self.cost_usd,
+            "duration_ms": self.duration_ms,
+            "created_at": crate::accounts::rfc3339(self.created_at),
+        })
+    }
+}
+
 /// One ledger entry (`ACCOUNT#<id>` / `LEDGER#<entry id>`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LedgerEntry {

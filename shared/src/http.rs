@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
-use http::header::{AUTHORIZATION, CONTENT_TYPE, HOST};
+use http::header::{AUTHORIZATION, CONTENT_TYPE};
 use http::{HeaderName, HeaderValue, Method, StatusCode};
 use lambda_http::{Body as LambdaBody, Request, RequestExt, Response};
 use serde_json::Value;
@@ -218,7 +218,7 @@ impl RequestCtx {
     /// Answers one page of `items` (the full, ordered result) as `page`/`page_size` ask.
     pub fn page(&self, items: Vec<Value>) -> Result<Reply, ApiError> {
         let request = PageRequest::from_query(&self.query)?;
-        Ok(Reply::page(request.paginate(items, &self.url())?))
+        Ok(Reply::page(request.paginate(items, &self.links())?))
     }
 
     pub fn method(&self) -> &Method {
@@ -264,17 +264,10 @@ impl RequestCtx {
         self.user_id = Some(principal.user.id.clone());
     }
 
-    /// The absolute URL of this request, for pagination links.
-    pub fn url(&self) -> url::Url {
-        let base = self.public_base_url.clone().unwrap_or_else(|| {
-            let host = self.headers.get(HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
-            let scheme = self.header("x-forwarded-proto").unwrap_or("https");
-            format!("{scheme}://{host}")
-        });
-        let query = self.raw_query.as_deref().map(|q| format!("?{q}")).unwrap_or_default();
-        url::Url::parse(&format!("{base}{}{query}", self.path))
-            .or_else(|_| url::Url::parse(&format!("https://localhost{}", self.path)))
-            .unwrap_or_else(|_| url::Url::parse("https://localhost/").expect("static URL parses"))
+    /// Where this request's list lives, for pagination links: under the configured public URL,
+    /// or relative. Never from the `Host` or `X-Forwarded-*` headers, which a client controls.
+    pub fn links(&self) -> crate::pagination::Links {
+        crate::pagination::Links::new(self.public_base_url.as_deref(), &self.path, self.raw_query.as_deref())
     }
 
     /// Turns the handler's result into the HTTP response and writes the request's log line.

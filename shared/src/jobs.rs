@@ -305,7 +305,7 @@ pub async fn complete(
     let now = OffsetDateTime::now_utc();
     let change = Change::new(
         job.key(),
-        "SET #state = :success, phase = :done, percentage = :full, message = :msg, settled = :yes, charged = :charged, #result = :result, updated_at = :now",
+        "SET #state = :success, phase = :done, percentage = :full, parts_done = parts_total, message = :msg, settled = :yes, charged = :charged, #result = :result, updated_at = :now",
     )
     .name("#state", "state")
     .name("#result", "result")

@@ -25,6 +25,7 @@ pub mod error;
 pub mod http;
 pub mod ids;
 pub mod jobs;
+pub mod outbound;
 pub mod pagination;
 pub mod planner;
 pub mod reference;
@@ -39,6 +40,6 @@ pub mod usage;
 pub mod validation;
 pub mod writer;
 
-pub use config::Config;
+pub use config::{Config, Deployment};
 pub use error::ApiError;
 pub use services::Services;

@@ -1,5 +1,6 @@
 //! Page-number pagination: `page` (from 1) and `page_size` (default 10, at most 100), answered as
-//! `{count, next, previous, results}` with absolute links.
+//! `{count, next, previous, results}`. Links are absolute under the API's configured public URL,
+//! or relative (`/api/v1/...?page=2`) when none is configured; never built from request headers.
 
 use std::collections::HashMap;
 
@@ -45,17 +46,17 @@ impl PageRequest {
         (self.page as usize - 1) * self.page_size as usize
     }
 
-    /// Cuts this page out of the full, ordered result set. `url` is the request's absolute URL,
-    /// whose query string is kept in the links with `page` replaced.
-    pub fn paginate<T>(&self, items: Vec<T>, url: &url::Url) -> Result<Page<T>, ApiError> {
+    /// Cuts this page out of the full, ordered result set. `links` is where this request's page
+    /// lives; its query string is kept in the links with `page` replaced.
+    pub fn paginate<T>(&self, items: Vec<T>, links: &Links) -> Result<Page<T>, ApiError> {
         let count = items.len();
         let offset = self.offset();
         if offset >= count && self.page > 1 {
             return Err(ApiError::NotFound("Invalid page.".into()));
         }
         let results: Vec<T> = items.into_iter().skip(offset).take(self.page_size as usize).collect();
-        let next = (offset + results.len() < count).then(|| link(url, self.page + 1));
-        let previous = (self.page > 1).then(|| link(url, self.page - 1));
+        let next = (offset + results.len() < count).then(|| links.page(self.page + 1));
+        let previous = (self.page > 1).then(|| links.page(self.page - 1));
         Ok(Page { count: count as u64, next, previous, results })
     }
 }
@@ -80,7 +81,41 @@ impl<T> Page<T> {
     }
 }
 
-fn link(url: &url::Url, page: u32) -> String {
+/// Where a list lives: its path and query, and the public base URL when one is configured.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Links {
+    url: url::Url,
+    absolute: bool,
+}
+
+/// Stands in for the origin of relative links; never shown.
+const RELATIVE_BASE: &str = "http://relative.invalid";
+
+impl Links {
+    /// `base` is the configured public URL of the API (`https://api.example.com`), if any;
+    /// `path` and `query` are the request's.
+    pub fn new(base: Option<&str>, path: &str, query: Option<&str>) -> Self {
+        let query = query.map(|q| format!("?{q}")).unwrap_or_default();
+        let absolute = base.and_then(|b| url::Url::parse(&format!("{b}{path}{query}")).ok());
+        match absolute {
+            Some(url) => Self { url, absolute: true },
+            None => {
+                let url = url::Url::parse(&format!("{RELATIVE_BASE}{path}{query}"))
+                    .or_else(|_| url::Url::parse(RELATIVE_BASE))
+                    .unwrap_or_else(|_| url::Url::parse("http://relative.invalid/").expect("static URL parses"));
+                Self { url, absolute: false }
+            }
+        }
+    }
+
+    /// The link to `page`.
+    pub fn page(&self, page: u32) -> String {
+        let url = link(&self.url, page);
+        if self.absolute { url.to_string() } else { url[url::Position::BeforePath..].to_owned() }
+    }
+}
+
+fn link(url: &url::Url, page: u32) -> url::Url {
     let mut url = url.clone();
     let pairs: Vec<(String, String)> =
         url.query_pairs().filter(|(k, _)| k != "page").map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
@@ -92,7 +127,7 @@ fn link(url: &url::Url, page: u32) -> String {
         }
         q.append_pair("page", &page.to_string());
     }
-    url.to_string()
+    url
 }
 
 #[cfg(test)]
@@ -112,9 +147,21 @@ mod tests {
     }
 
     #[test]
+    fn links_are_relative_without_a_public_url() {
+        let links = Links::new(None, "/api/v1/planner/keywords/", Some("status=active&page=1"));
+        let page = PageRequest { page: 1, page_size: 2 }.paginate((1..=5).collect(), &links).unwrap();
+        assert_eq!(page.next.as_deref(), Some("/api/v1/planner/keywords/?status=active&page=2"));
+        let local = Links::new(Some("http://localhost:8000"), "/api/v1/auth/sites/", None);
+        assert_eq!(local.page(3), "http://localhost:8000/api/v1/auth/sites/?page=3");
+    }
+
+    #[test]
     fn links_keep_filters_and_replace_page() {
-        let url = url::Url::parse("https://api.example.com/api/v1/planner/keywords/?status=active&page=2&page_size=5")
-            .unwrap();
+        let url = Links::new(
+            Some("https://api.example.com"),
+            "/api/v1/planner/keywords/",
+            Some("status=active&page=2&page_size=5"),
+        );
         let req = PageRequest { page: 2, page_size: 5 };
         let page = req.paginate((1..=15).collect(), &url).unwrap();
         assert_eq!(page.count, 15);

@@ -16,7 +16,7 @@ pub struct Services {
     secrets: OnceCell<aws_sdk_secretsmanager::Client>,
     sqs: OnceCell<aws_sdk_sqs::Client>,
     s3: OnceCell<aws_sdk_s3::Client>,
-    http: OnceCell<reqwest::Client>,
+    http: OnceCell<crate::outbound::Outbound>,
     signing_key: SigningKeySource,
     pub(crate) reference: crate::reference::Cache,
 }
@@ -80,16 +80,11 @@ impl Services {
             .await
     }
 
-    /// The HTTP client for the AI providers (rustls, connection pooling), built once.
-    pub async fn http(&self) -> &reqwest::Client {
+    /// The guarded HTTP client for every URL a user can set (AI providers, WordPress sites):
+    /// see [`crate::outbound`]. Built once, with the deployment's policy.
+    pub async fn http(&self) -> &crate::outbound::Outbound {
         self.http
-            .get_or_init(|| async {
-                reqwest::Client::builder()
-                    .connect_timeout(std::time::Duration::from_secs(10))
-                    .pool_idle_timeout(std::time::Duration::from_secs(60))
-                    .build()
-                    .unwrap_or_default()
-            })
+            .get_or_init(|| async { crate::outbound::Outbound::new(self.config.deployment.outbound_policy()) })
             .await
     }
 

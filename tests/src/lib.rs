@@ -36,6 +36,8 @@ pub struct TestApp {
     pub provisioned: Provisioned,
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub secrets: aws_sdk_secretsmanager::Client,
+    /// The access token of a platform user (developer role), made on first use.
+    platform: tokio::sync::OnceCell<String>,
 }
 
 /// An HTTP answer: status, headers and the JSON body (`Value::Null` when the body is not JSON).
@@ -99,7 +101,7 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
 }
 
 /// Rates so high that no test meets them unless it means to.
-const RELAXED_RATES: &str = "ai_function=100000/min,image_gen=100000/min,content_write=100000/min,\
+pub const RELAXED_RATES: &str = "ai_function=100000/min,image_gen=100000/min,content_write=100000/min,\
     content_read=100000/min,auth=100000/min,auth_strict=100000/min,planner=100000/min,\
     planner_ai=100000/min,writer=100000/min,writer_ai=100000/min,system=100000/min,\
     system_admin=100000/min,billing=100000/min,billing_admin=100000/min,default=100000/min";
@@ -111,6 +113,12 @@ pub async fn spawn_app() -> TestApp {
 
 /// A fresh app with the production rates, overridden by `rates` (`scope=N/unit,...`).
 pub async fn spawn_app_with_rates(rates: &str) -> TestApp {
+    spawn_app_configured(rates, |_| {}).await
+}
+
+/// A fresh app whose configuration `configure` changes after the bootstrap (e.g. a deployment
+/// that is not a local one).
+pub async fn spawn_app_configured(rates: &str, configure: impl FnOnce(&mut igny8_domain::Config)) -> TestApp {
     let endpoint = endpoint();
     let template = Template::load_default().expect("template.yaml parses");
     let names = LocalNames::unique();
@@ -125,6 +133,11 @@ pub async fn spawn_app_with_rates(rates: &str) -> TestApp {
         max_delay: std::time::Duration::from_millis(200),
         timeout: std::time::Duration::from_secs(10),
     };
+    // Pagination links point at this gateway, as `local-gateway` makes them.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a loopback port");
+    let base = format!("http://{}", listener.local_addr().expect("bound address"));
+    provisioned.config.public_base_url = Some(base.clone());
+    configure(&mut provisioned.config);
     let sdk = local_sdk_config(&endpoint).await;
     let handlers = functions::handlers(&provisioned.config, &sdk);
     let workers = functions::sqs_handlers(&provisioned.config, &sdk);
@@ -133,8 +146,6 @@ pub async fn spawn_app_with_rates(rates: &str) -> TestApp {
         .expect("start the queue workers");
     let services = Arc::new(igny8_domain::Services::with_sdk_config(provisioned.config.clone(), sdk.clone()));
     let gateway = Gateway::new(template.routes, template.cors, handlers).expect("every template route has a handler");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a loopback port");
-    let base = format!("http://{}", listener.local_addr().expect("bound address"));
     tokio::spawn(serve(listener, Arc::new(gateway), std::future::pending()));
     TestApp {
         base,
@@ -145,6 +156,7 @@ pub async fn spawn_app_with_rates(rates: &str) -> TestApp {
         dynamodb: aws_sdk_dynamodb::Client::new(&sdk),
         secrets: aws_sdk_secretsmanager::Client::new(&sdk),
         provisioned,
+        platform: tokio::sync::OnceCell::new(),
     }
 }
 
@@ -203,11 +215,50 @@ impl TestApp {
         self.post("/api/v1/auth/login/", &json!({"email": email, "password": password}), None).await
     }
 
+    /// The access token of the platform's operator (a developer of its own account), made once.
+    pub async fn platform_token(&self) -> String {
+        self.platform
+            .get_or_init(|| async {
+                let email = "operator@platform.igny8.example";
+                let registered = self.register(email).await;
+                assert_eq!(registered.status, 201, "{}", registered.body);
+                let user = &registered.data()["user"];
+                let (account, id) = (user["account"]["id"].as_str(), user["id"].as_str());
+                self.make_role(account.unwrap_or_default(), id.unwrap_or_default(), "developer").await;
+                let login = self.login(email, PASSWORD).await;
+                login.data()["access"].as_str().unwrap_or_default().to_owned()
+            })
+            .await
+            .clone()
+    }
+
+    /// A new account and its owner from a registration body. Self-registration is on the free
+    /// plan only; an account on a paid plan (`plan_id` other than `free`) is created by the
+    /// platform (`POST /api/v1/auth/accounts/`), as a confirmed purchase or an operator would.
+    /// Answers like registration: 201 with `data.user` (and its account).
+    pub async fn register_on_plan(&self, body: Value) -> Answer {
+        let plan = body["plan_id"].as_str().unwrap_or("free");
+        if plan == "free" {
+            return self.post("/api/v1/auth/register/", &body, None).await;
+        }
+        let token = self.platform_token().await;
+        let created = self.post("/api/v1/auth/accounts/", &body, Some(&token)).await;
+        if created.status != 201 {
+            return created;
+        }
+        let email = body["email"].as_str().unwrap_or_default();
+        let password = body["password"].as_str().unwrap_or_default();
+        let login = self.login(email, password).await;
+        Answer {
+            status: created.status,
+            headers: login.headers,
+            body: json!({"success": true, "data": {"user": login.body["data"]["user"]}}),
+        }
+    }
+
     /// An owner of a new account on `plan`, with one site and one sector.
     pub async fn tenant(&self, email: &str, plan: &str) -> Tenant {
-        let reg = self
-            .post("/api/v1/auth/register/", &json!({"email": email, "password": PASSWORD, "plan_id": plan}), None)
-            .await;
+        let reg = self.register_on_plan(json!({"email": email, "password": PASSWORD, "plan_id": plan})).await;
         assert_eq!(reg.status, 201, "{}", reg.body);
         let user = &reg.data()["user"];
         let token = self.login(email, PASSWORD).await.data()["access"].as_str().unwrap_or_default().to_owned();

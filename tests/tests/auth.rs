@@ -32,7 +32,7 @@ async fn register_creates_account_owner_plan_and_starting_credits() {
         .post(
             REGISTER,
             &json!({"email": "Ann@Example.com", "password": PASSWORD, "password_confirm": PASSWORD,
-                    "first_name": "Ann", "last_name": "Lee", "plan_id": "starter"}),
+                    "first_name": "Ann", "last_name": "Lee", "plan_id": "free"}),
             None,
         )
         .await;
@@ -50,14 +50,14 @@ async fn register_creates_account_owner_plan_and_starting_credits() {
     assert_eq!(account["name"], json!("Ann's Account"));
     assert_eq!(account["owner"], user["id"]);
     assert_eq!(account["status"], json!("active"));
-    assert_eq!(account["plan"]["id"], json!("starter"));
-    assert_eq!(account["credits"], json!(1000));
-    assert_eq!(account["plan"]["included_credits"], json!(1000));
+    assert_eq!(account["plan"]["id"], json!("free"));
+    assert_eq!(account["credits"], json!(100));
+    assert_eq!(account["plan"]["included_credits"], json!(100));
 
     // The starting credits are one ledger entry; the ledger sums to the balance.
     let items = app.snapshot().await;
     let account_id = account["id"].as_str().unwrap();
-    assert_eq!(ledger_sum(&items, account_id), 1000);
+    assert_eq!(ledger_sum(&items, account_id), 100);
     // The stored hash is argon2id, never the password.
     let stored_user =
         items.iter().find(|i| i.get("entity").and_then(|v| v.as_s().ok()).is_some_and(|e| e == "User")).unwrap();

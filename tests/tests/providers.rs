@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use igny8_domain::ai::images::{self, ImageRequest};
 use igny8_domain::ai::{ChatRequest, ProviderClient, ProviderError, RetryPolicy};
+use igny8_domain::outbound::{Outbound, Policy};
 use provider_test_server::{PNG_1X1, ProviderTestServer, Step};
 use serde_json::json;
 
@@ -15,7 +16,7 @@ fn client(server: &ProviderTestServer, attempts: u32) -> ProviderClient {
         max_delay: Duration::from_secs(2),
         timeout: Duration::from_millis(500),
     };
-    ProviderClient::new(reqwest::Client::new(), server.base_url(), "sk-test-key", retry)
+    ProviderClient::new(Outbound::new(Policy::LOCAL), server.base_url(), "sk-test-key", retry)
 }
 
 fn chat() -> ChatRequest {

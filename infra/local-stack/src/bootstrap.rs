@@ -88,6 +88,7 @@ pub async fn bootstrap(endpoint: &str, names: &LocalNames, template: &Template) 
             .then(|| names.bucket(logical_ids::IMAGES_BUCKET)),
         aws_endpoint_url: Some(endpoint.to_owned()),
         public_base_url: None,
+        deployment: igny8_domain::Deployment::Local,
         throttle: Rates::from_config(std::env::var("THROTTLE_RATES").ok().as_deref())
             .map_err(|e| BootstrapError::Reference { file: "THROTTLE_RATES".into(), detail: e.to_string() })?,
         credit_costs: CreditCosts::from_config(std::env::var("CREDIT_COSTS").ok().as_deref())

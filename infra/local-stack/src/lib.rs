@@ -20,11 +20,15 @@ pub use names::LocalNames;
 /// The environment variables of a function configured by `config` (for `cargo lambda watch`).
 pub fn env_lines(config: &igny8_domain::Config) -> Vec<(&'static str, String)> {
     let mut lines = vec![("TABLE_NAME", config.table_name.clone()), ("JWT_SECRET_ID", config.jwt_secret_id.clone())];
+    if config.deployment == igny8_domain::Deployment::Local {
+        lines.push(("DEPLOYMENT", "local".into()));
+    }
     let optional = [
         ("AI_JOBS_QUEUE_URL", &config.ai_jobs_queue_url),
         ("IMAGE_JOBS_QUEUE_URL", &config.image_jobs_queue_url),
         ("IMAGES_BUCKET", &config.images_bucket),
         ("AWS_ENDPOINT_URL", &config.aws_endpoint_url),
+        ("PUBLIC_BASE_URL", &config.public_base_url),
     ];
     lines.extend(optional.into_iter().filter_map(|(k, v)| v.clone().map(|v| (k, v))));
     lines

@@ -58,7 +58,7 @@ pub async fn create_account(services: &Services, caller: &Caller, body: &[u8]) -
     caller.require_manager()?;
     caller.require_platform()?;
     let input = RegisterInput::from_body(body)?;
-    let created = register(services, input).await?;
+    let created = register(services, input, super::OpenedBy::Platform).await?;
     Ok(created["user"]["account"].clone())
 }
 

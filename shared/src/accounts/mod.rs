@@ -8,7 +8,7 @@ pub mod users;
 pub use email::Email;
 pub use manage::{create_account, delete_account, get_account, list_accounts, update_account};
 pub use service::{
-    ChangePassword, LoginInput, Principal, RegisterInput, authenticate, change_password, load_plan, login, me, refresh,
+    ChangePassword, LoginInput, OpenedBy, PAID_PLAN_AT_REGISTRATION, Principal, RegisterInput, authenticate, change_password, load_plan, login, me, refresh,
     register,
 };
 
@@ -113,6 +113,13 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// Whether the plan costs money: such a plan starts only through billing (a confirmed
+    /// payment) or the platform, never by self-registration.
+    pub fn is_paid(&self) -> bool {
+        let price = self.price.trim();
+        price.is_empty() || !price.chars().all(|c| c == '0' || c == '.')
+    }
+
     pub fn to_json(&self) -> Value {
         json!({
             "id": self.id,

@@ -145,13 +145,30 @@ fn token_pair(key: &SigningKey, user: &User, now: OffsetDateTime) -> Result<Valu
     }))
 }
 
+/// Who opens an account: a person registering, or the platform (an operator, or billing after a
+/// confirmed payment).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenedBy {
+    /// `POST auth/register/`: free plans only; a paid plan starts through billing.
+    SelfRegistration,
+    /// `POST auth/accounts/` by a platform role: any active plan.
+    Platform,
+}
+
+pub const PAID_PLAN_AT_REGISTRATION: &str =
+    "Registration is on the free plan; a paid plan starts with its purchase (billing) or through the platform.";
+
 /// Creates the account, its owner and its starting credits (with their ledger entry) in one
-/// transaction. A taken email is a 400 on `email` and writes nothing.
-pub async fn register(services: &Services, input: RegisterInput) -> Result<Value, ApiError> {
+/// transaction. A taken email is a 400 on `email` and writes nothing; so is a paid plan asked for
+/// by self-registration.
+pub async fn register(services: &Services, input: RegisterInput, opened_by: OpenedBy) -> Result<Value, ApiError> {
     let plan = match load_plan(services, &input.plan_id).await? {
         Some(plan) if plan.is_active => plan,
         _ => return Err(ApiError::field("plan_id", "Invalid plan.")),
     };
+    if opened_by == OpenedBy::SelfRegistration && plan.is_paid() {
+        return Err(ApiError::field("plan_id", PAID_PLAN_AT_REGISTRATION));
+    }
     let password = input.password;
     let password_hash = PasswordHash::new_blocking(password).await?;
 
@@ -280,8 +297,9 @@ pub async fn refresh(services: &Services, body: &[u8]) -> Result<Value, ApiError
         TokenError::WrongType => ApiError::BadRequest("Invalid token type".into()),
         _ => ApiError::Unauthenticated(INVALID_REFRESH.into()),
     })?;
+    // A user deleted since is like any other invalid token: 401, and nothing said about why.
     let Some((user, _account)) = load_user(services, &claims.account_id, &claims.user_id).await? else {
-        return Err(ApiError::NotFound("User not found".into()));
+        return Err(ApiError::Unauthenticated(INVALID_REFRESH.into()));
     };
     if !user.is_active || user.token_version != claims.ver {
         return Err(ApiError::Unauthenticated(INVALID_REFRESH.into()));

@@ -16,7 +16,7 @@ use crate::credits::CreditCosts;
 use crate::jobs::{self, AiFunction, Job, Phase};
 use crate::planner::membership::{self, KeywordChange, Refused};
 use crate::planner::{self, Cluster, Idea, Keyword, SectorRecord};
-use crate::store::{Change, Condition, Item, Key, StoreError, Write, keys, s};
+use crate::store::{Change, Condition, Key, StoreError, Write, s};
 use crate::writer::{self, Content, ImageRecord, Task};
 use crate::{ApiError, Services, ids, usage};
 
@@ -53,7 +53,7 @@ impl JobError {
 impl From<ProviderError> for JobError {
     fn from(err: ProviderError) -> Self {
         match err {
-            ProviderError::Refused { .. } => Self::Fatal { message: err.to_string(), kind: err.kind() },
+            ProviderError::Refused { .. } | ProviderError::Blocked(_) => Self::Fatal { message: err.to_string(), kind: err.kind() },
             other => Self::Retry { message: other.to_string(), kind: other.kind() },
         }
     }
@@ -393,18 +393,20 @@ async fn record_usage(
     let mut items = Vec::new();
     for (i, call) in calls.iter().enumerate() {
         let share = charged / n + if (i as i64) < charged % n { 1 } else { 0 };
-        let id = call["id"].as_str().unwrap_or_default();
-        let record = json!({
-            "id": id, "account_id": job.account_id, "job_id": job.id, "operation_type": job.function.operation().as_str(),
-            "credits_used": share, "tokens_input": call["input_tokens"], "tokens_output": call["output_tokens"],
-            "model_used": call["model"], "cost_usd": call["cost_usd"], "duration_ms": call["duration_ms"],
-            "created_at": crate::accounts::rfc3339(now),
-        });
-        items.push(Item::new(
-            &Key::new(keys::account_pk(&job.account_id), format!("USAGELOG#{id}")),
-            "CreditUsageLog",
-            &record,
-        )?);
+        let log = crate::credits::UsageLog {
+            id: call["id"].as_str().unwrap_or_default().to_owned(),
+            account_id: job.account_id.clone(),
+            job_id: Some(job.id.clone()),
+            operation_type: job.function.operation().as_str().to_owned(),
+            credits_used: share,
+            tokens_input: call["input_tokens"].as_u64().unwrap_or(0),
+            tokens_output: call["output_tokens"].as_u64().unwrap_or(0),
+            model_used: call["model"].as_str().unwrap_or_default().to_owned(),
+            cost_usd: call["cost_usd"].as_f64().unwrap_or(0.0),
+            duration_ms: call["duration_ms"].as_u64().unwrap_or(0),
+            created_at: now,
+        };
+        items.push(log.item()?);
     }
     store.put_batch(items).await?;
     Ok(())

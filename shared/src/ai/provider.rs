@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 use rand::Rng;
 use serde_json::{Value, json};
 
+use crate::outbound::{Outbound, OutboundError, OutboundRequest};
+
 /// USD per million tokens (input, output); unknown models use the last row's rates.
 pub const MODEL_RATES: &[(&str, f64, f64)] = &[
     ("gpt-4o-mini", 0.15, 0.60),
@@ -70,6 +72,9 @@ pub enum ProviderError {
     /// A 200 whose body is not a chat completion.
     #[error("provider answered something that is not a completion: {0}")]
     BadResponse(String),
+    /// The outbound guard refused the provider's URL (an internal address, a plain-http URL...).
+    #[error("the provider URL was refused: {0}")]
+    Blocked(String),
 }
 
 impl ProviderError {
@@ -78,6 +83,7 @@ impl ProviderError {
             Self::Unavailable { .. } => "ProviderUnavailable",
             Self::Refused { .. } => "ProviderRefused",
             Self::BadResponse(_) => "ProviderBadResponse",
+            Self::Blocked(_) => "ProviderUrlRefused",
         }
     }
 }
@@ -105,10 +111,10 @@ pub struct ChatReply {
     pub attempts: u32,
 }
 
-/// A client for one provider endpoint and key.
+/// A client for one provider endpoint and key, over the guarded outbound client.
 #[derive(Clone)]
 pub struct ProviderClient {
-    http: reqwest::Client,
+    http: Outbound,
     base_url: String,
     api_key: String,
     retry: RetryPolicy,
@@ -120,46 +126,58 @@ impl std::fmt::Debug for ProviderClient {
     }
 }
 
-fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
+fn retry_after(headers: &http::HeaderMap) -> Option<Duration> {
+    let value = headers.get(http::header::RETRY_AFTER)?.to_str().ok()?;
     value.trim().parse::<f64>().ok().filter(|s| *s >= 0.0).map(Duration::from_secs_f64)
 }
 
+/// What a refusal means, without the upstream body (which may come from anywhere and is never
+/// echoed).
+fn refusal_reason(status: u16) -> &'static str {
+    match status {
+        400 => "the request was not accepted",
+        401 => "the API key was not accepted",
+        402 => "the provider account has no funds",
+        403 => "the API key may not do this",
+        404 => "the endpoint or the model was not found",
+        413 => "the request was too large",
+        415 | 422 => "the request was not understood",
+        _ => "the request was refused",
+    }
+}
+
 impl ProviderClient {
-    pub fn new(
-        http: reqwest::Client,
-        base_url: impl Into<String>,
-        api_key: impl Into<String>,
-        retry: RetryPolicy,
-    ) -> Self {
+    pub fn new(http: Outbound, base_url: impl Into<String>, api_key: impl Into<String>, retry: RetryPolicy) -> Self {
         Self { http, base_url: base_url.into().trim_end_matches('/').to_owned(), api_key: api_key.into(), retry }
     }
 
     /// Sends `body` to `path`, retrying what is worth retrying; returns the JSON answer and the
-    /// number of attempts.
+    /// number of attempts. A URL the outbound guard refuses is not retried.
     pub async fn post_json(&self, path: &str, body: &Value) -> Result<(Value, u32), ProviderError> {
         let url = format!("{}{path}", self.base_url);
         let mut last = String::new();
         for attempt in 0..self.retry.attempts {
-            let sent =
-                self.http.post(&url).bearer_auth(&self.api_key).timeout(self.retry.timeout).json(body).send().await;
-            let wait = match sent {
-                Ok(response) if response.status().is_success() => {
-                    let value =
-                        response.json::<Value>().await.map_err(|e| ProviderError::BadResponse(e.to_string()))?;
+            let request = OutboundRequest::post_json(&url, body, self.retry.timeout).bearer(&self.api_key);
+            let wait = match self.http.send(request).await {
+                Ok(response) if (200..300).contains(&response.status) => {
+                    let value = serde_json::from_slice::<Value>(&response.body)
+                        .map_err(|_| ProviderError::BadResponse("the answer is not JSON".into()))?;
                     return Ok((value, attempt + 1));
                 }
-                Ok(response) if response.status().as_u16() == 429 || response.status().is_server_error() => {
-                    last = format!("HTTP {}", response.status().as_u16());
-                    retry_after(response.headers())
+                Ok(response) if response.status == 429 || response.status >= 500 => {
+                    last = format!("HTTP {}", response.status);
+                    retry_after(&response.headers)
                 }
                 Ok(response) => {
-                    let status = response.status().as_u16();
-                    let message = response.text().await.unwrap_or_default().chars().take(300).collect();
-                    return Err(ProviderError::Refused { status, message });
+                    let status = response.status;
+                    return Err(ProviderError::Refused { status, message: refusal_reason(status).to_owned() });
+                }
+                Err(OutboundError::Refused(refused)) => return Err(ProviderError::Blocked(refused.to_string())),
+                Err(OutboundError::TooLarge { limit }) => {
+                    return Err(ProviderError::BadResponse(format!("the answer is larger than {limit} bytes")));
                 }
                 Err(err) => {
-                    last = if err.is_timeout() { "timed out".into() } else { "connection failed".into() };
+                    last = err.to_string();
                     None
                 }
             };

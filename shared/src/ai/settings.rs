@@ -16,6 +16,23 @@ use crate::{ApiError, Services};
 pub const TYPES: &[&str] = &["openai", "runware", "image_generation"];
 pub const OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
 pub const RUNWARE_BASE_URL: &str = "https://api.runware.ai/v1";
+/// Longest `config.base_url` (characters).
+pub const MAX_BASE_URL: usize = 2048;
+/// Longest text setting (`model`, `provider`, `image_type`, `image_format`; characters).
+pub const MAX_SETTING_TEXT: usize = 100;
+
+fn check(valid: bool) -> Result<(), String> {
+    if valid { Ok(()) } else { Err("Invalid value.".to_owned()) }
+}
+
+/// A non-blank string of at most `max` characters.
+fn short_text(value: &Value, max: usize) -> Result<(), String> {
+    match value.as_str().map(str::trim) {
+        None | Some("") => Err("Invalid value.".to_owned()),
+        Some(s) if s.chars().count() > max => Err(format!("Ensure this field has no more than {max} characters.")),
+        Some(_) => Ok(()),
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IntegrationSettings {
@@ -102,28 +119,36 @@ pub async fn save(
         .optional("config", |v| v.as_object().cloned().ok_or_else(|| "Expected an object.".to_owned()))
         .unwrap_or_default();
     let mut merged = current.as_ref().and_then(|c| c.config.as_object().cloned()).unwrap_or_default();
+    let policy = services.config.deployment.outbound_policy();
     for (name, value) in config {
-        let valid = match name.as_str() {
+        let valid: Result<(), String> = match name.as_str() {
             "model" | "image_type" | "image_format" | "provider" => {
-                value.as_str().is_some_and(|s| !s.trim().is_empty())
+                short_text(&value, MAX_SETTING_TEXT)
             }
-            "max_tokens" => value.as_u64().is_some_and(|n| (1..=128_000).contains(&n)),
-            "temperature" => value.as_f64().is_some_and(|t| (0.0..=2.0).contains(&t)),
-            "base_url" => value.as_str().is_some_and(|u| {
-                u.starts_with("https://") || u.starts_with("http://127.0.0.1") || u.starts_with("http://localhost")
-            }),
-            "max_in_article_images" => value.as_u64().is_some_and(|n| n <= 10),
-            "desktop_enabled" | "mobile_enabled" => value.is_boolean(),
-            "featured_image_size" | "desktop_image_size" => value.as_str().is_some_and(|s| s.contains('x')),
+            "max_tokens" => check(value.as_u64().is_some_and(|n| (1..=128_000).contains(&n))),
+            "temperature" => check(value.as_f64().is_some_and(|t| (0.0..=2.0).contains(&t))),
+            "base_url" => match value.as_str() {
+                Some(u) if u.chars().count() > MAX_BASE_URL => {
+                    Err(format!("Ensure this field has no more than {MAX_BASE_URL} characters."))
+                }
+                Some(u) => policy.check_url(u).map(|_| ()).map_err(|refused| format!("This URL is refused: {refused}.")),
+                None => Err(crate::validation::NOT_A_STRING.to_owned()),
+            },
+            "max_in_article_images" => check(value.as_u64().is_some_and(|n| n <= 10)),
+            "desktop_enabled" | "mobile_enabled" => check(value.is_boolean()),
+            "featured_image_size" | "desktop_image_size" => {
+                short_text(&value, 20).and_then(|()| check(value.as_str().is_some_and(|s| s.contains('x'))))
+            }
             _ => {
                 f.error(&format!("config.{name}"), "Unknown setting.");
                 continue;
             }
         };
-        if valid {
-            merged.insert(name, value);
-        } else {
-            f.error(&format!("config.{name}"), "Invalid value.");
+        match valid {
+            Ok(()) => {
+                merged.insert(name, value);
+            }
+            Err(message) => f.error(&format!("config.{name}"), message),
         }
     }
     if let Some(k) = &api_key

@@ -11,9 +11,8 @@ use time::OffsetDateTime;
 use super::functions::{JobError, draw, image_provider, put_image};
 use super::images::ImageRequest;
 use crate::access::Caller;
-use crate::accounts::rfc3339;
 use crate::credits::{self, Operation, TransactionType};
-use crate::store::{Item, Key, StoreError, keys};
+use crate::store::StoreError;
 use crate::validation::{Fields, bounded};
 use crate::{ApiError, Services, ids};
 
@@ -100,13 +99,20 @@ pub async fn generate(
             return Err(job_error(err));
         }
     };
-    let log = json!({
-        "id": image_id, "account_id": account_id, "operation_type": Operation::ImageGeneration.as_str(),
-        "credits_used": cost, "tokens_input": 0, "tokens_output": 0, "model_used": image.model,
-        "cost_usd": image.cost_usd, "duration_ms": image.duration_ms, "created_at": rfc3339(now),
-    });
-    let log_key = Key::new(keys::account_pk(account_id), format!("USAGELOG#{image_id}"));
-    store.put(Item::new(&log_key, "CreditUsageLog", &log)?, None).await?;
+    let log = crate::credits::UsageLog {
+        id: image_id.clone(),
+        account_id: account_id.to_owned(),
+        job_id: None,
+        operation_type: Operation::ImageGeneration.as_str().to_owned(),
+        credits_used: cost,
+        tokens_input: 0,
+        tokens_output: 0,
+        model_used: image.model.clone(),
+        cost_usd: image.cost_usd,
+        duration_ms: image.duration_ms,
+        created_at: now,
+    };
+    store.put(log.item()?, None).await?;
     Ok(json!({
         "provider": provider, "model": image.model, "image_type": kind, "s3_key": s3_key,
         "image_url": crate::writer::presigned_url(services, &s3_key, URL_TTL).await?,

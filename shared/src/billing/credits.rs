@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use time::{Date, OffsetDateTime, Time};
 
 use crate::access::Caller;
-use crate::credits::LedgerEntry;
+use crate::credits::{LedgerEntry, USAGE_LOG_PREFIX, UsageLog};
 use crate::store::{Key, Query, keys};
 use crate::usage::{parse_date, uuid_v7_floor};
 use crate::{ApiError, Services, reference};
@@ -46,10 +46,11 @@ async fn usage_logs(
     from: Option<Date>,
     to: Option<Date>,
 ) -> Result<Vec<Value>, ApiError> {
-    let (low, high) = sk_range("USAGELOG#", from, to);
+    let (low, high) = sk_range(USAGE_LOG_PREFIX, from, to);
     let query = Query::partition(keys::account_pk(account_id)).sk_between(low, high).newest_first();
     let items = services.store().await.query_all(query).await?;
-    Ok(items.into_iter().map(crate::store::decode::<Value>).collect::<Result<Vec<_>, _>>()?)
+    let logs = items.into_iter().map(crate::store::decode::<UsageLog>).collect::<Result<Vec<_>, _>>()?;
+    Ok(logs.iter().map(UsageLog::to_json).collect())
 }
 
 fn credits_of(log: &Value) -> i64 {
@@ -86,23 +87,14 @@ pub async fn usage(
     if let Some(op) = query.get("operation_type").filter(|o| !o.is_empty()) {
         logs.retain(|l| l["operation_type"].as_str() == Some(op.as_str()));
     }
-    for log in &mut logs {
-        if let Some(map) = log.as_object_mut() {
-            map.remove("account_id");
-        }
-    }
     Ok(logs)
 }
 
 /// `credits/usage/{id}/`.
 pub async fn usage_entry(services: &Services, caller: &Caller, id: &str) -> Result<Value, ApiError> {
     caller.require_manager()?;
-    let key = |id: &str| Key::new(keys::account_pk(caller.account_id()), format!("USAGELOG#{id}"));
-    let mut log: Value = services.store().await.by_id(id, key).await?;
-    if let Some(map) = log.as_object_mut() {
-        map.remove("account_id");
-    }
-    Ok(log)
+    let log: UsageLog = services.store().await.by_id(id, |id| UsageLog::key(caller.account_id(), id)).await?;
+    Ok(log.to_json())
 }
 
 /// `credits/usage/summary/`: totals and per operation, credits and USD.

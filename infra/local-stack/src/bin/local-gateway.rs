@@ -31,6 +31,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         provisioned.config.provider_test_server_url = Some(server.base_url());
         Some(server)
     };
+    // Pagination links point at this gateway, as they would at the API's domain in AWS.
+    let base = format!("http://localhost:{port}");
+    provisioned.config.public_base_url = Some(base.clone());
     let sdk = local_sdk_config(&endpoint).await;
     let handlers = functions::handlers(&provisioned.config, &sdk);
     let workers = functions::sqs_handlers(&provisioned.config, &sdk);
@@ -44,7 +47,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let gateway = Gateway::new(template.routes.clone(), template.cors.clone(), handlers)?;
 
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
-    let base = format!("http://localhost:{port}");
     println!("IGNY8 API on {base}/api/v1/  (AWS endpoint {endpoint}, table {})", provisioned.config.table_name);
     for (function, routes) in routes_by_function(gateway.routes()) {
         println!(
