@@ -27,6 +27,9 @@ pub enum ApiError {
     NotFound(String),
     #[error("Method not allowed")]
     MethodNotAllowed,
+    /// A body over [`crate::http::MAX_BODY_BYTES`].
+    #[error("Request body too large")]
+    PayloadTooLarge,
     #[error("{0}")]
     Conflict(String),
     #[error("Validation failed")]
@@ -47,6 +50,7 @@ impl ApiError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Throttled => StatusCode::TOO_MANY_REQUESTS,
@@ -105,6 +109,7 @@ mod tests {
             (ApiError::not_found(), 404, "Resource not found"),
             (ApiError::MethodNotAllowed, 405, "Method not allowed"),
             (ApiError::Conflict("Conflict".into()), 409, "Conflict"),
+            (ApiError::PayloadTooLarge, 413, "Request body too large"),
             (ApiError::Unprocessable(FieldErrors::new()), 422, "Validation failed"),
             (ApiError::Throttled, 429, "Rate limit exceeded"),
             (ApiError::internal("db exploded: secret"), 500, "Internal server error"),

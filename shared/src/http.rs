@@ -16,6 +16,11 @@ use crate::{ApiError, Config, Services, throttle};
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
+/// The largest request body a function reads (2 MiB): room for the largest documented field (an
+/// article's HTML) and a keyword CSV of the most rows an import takes. A larger body is a 413 in
+/// the envelope before any handler runs.
+pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+
 /// A successful answer: status, body and extra headers.
 #[derive(Debug, Clone)]
 pub struct Reply {
@@ -431,6 +436,9 @@ pub async fn serve(
     route: impl AsyncFnOnce(&Services, &mut RequestCtx) -> Result<Reply, ApiError>,
 ) -> Response<LambdaBody> {
     let mut ctx = RequestCtx::new(request, &services.config);
+    if ctx.body.len() > MAX_BODY_BYTES {
+        return ctx.finish(Err(ApiError::PayloadTooLarge));
+    }
     let result = route(services, &mut ctx).await;
     ctx.finish(result)
 }

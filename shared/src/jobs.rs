@@ -271,11 +271,80 @@ pub async fn start_attempt(services: &Services, job: &Job) -> Result<Job, ApiErr
     Ok(store::decode(item)?)
 }
 
-/// Saves the parsed output once; a concurrent or earlier run's output wins, and is answered.
+/// An output up to this size (serialised JSON) is kept on the job item itself.
+pub const INLINE_OUTPUT_BYTES: usize = 200 * 1024;
+/// A larger output is split over part items of at most this size, so that no item nears
+/// DynamoDB's 400 KB limit however many articles a job writes.
+pub const OUTPUT_PART_BYTES: usize = 300 * 1024;
+/// Part items of an output (`ACCOUNT#<a>` / `JOBOUT#<job>#<run>#<n>`), kept 30 days.
+pub const OUTPUT_PART_PREFIX: &str = "JOBOUT#";
+const OUTPUT_PART_DAYS: i64 = 30;
+/// The longest error message kept on a job.
+pub const MAX_ERROR_CHARS: usize = 1000;
+
+fn output_part_key(job: &Job, run: &str, n: usize) -> Key {
+    Key::new(keys::account_pk(&job.account_id), format!("{OUTPUT_PART_PREFIX}{}#{run}#{n:04}", job.id))
+}
+
+/// Splits `text` into pieces of at most `max` bytes, on character boundaries.
+fn split_text(text: &str, max: usize) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let mut rest = text;
+    while !rest.is_empty() {
+        let mut end = rest.len().min(max);
+        while !rest.is_char_boundary(end) {
+            end -= 1;
+        }
+        let (head, tail) = rest.split_at(end);
+        parts.push(head);
+        rest = tail;
+    }
+    parts
+}
+
+/// The job's saved output, read back from its part items when it was too large for the job.
+pub async fn stored_output(services: &Services, job: &Job) -> Result<Option<Value>, ApiError> {
+    let Some(output) = &job.output else { return Ok(None) };
+    let Some(parts) = output.get("$parts") else { return Ok(Some(output.clone())) };
+    let run = parts["run"].as_str().unwrap_or_default();
+    let count = parts["count"].as_u64().unwrap_or(0) as usize;
+    let keys: Vec<Key> = (0..count).map(|n| output_part_key(job, run, n)).collect();
+    let mut text = String::new();
+    for chunk in keys.chunks(25) {
+        for item in services.store().await.get_many(chunk).await? {
+            let item = item.ok_or_else(|| ApiError::internal(format!("job {} lost a part of its output", job.id)))?;
+            let part: Value = store::decode(item)?;
+            text.push_str(part["data"].as_str().unwrap_or_default());
+        }
+    }
+    Ok(Some(serde_json::from_str(&text).map_err(ApiError::internal)?))
+}
+
+/// Saves the parsed output once; a concurrent or earlier run's output wins, and is answered. An
+/// output larger than [`INLINE_OUTPUT_BYTES`] goes to part items first and the job keeps only
+/// where they are.
 pub async fn save_output(services: &Services, job: &Job, output: Value) -> Result<Value, ApiError> {
+    let text = serde_json::to_string(&output).map_err(ApiError::internal)?;
+    let stored = if text.len() <= INLINE_OUTPUT_BYTES {
+        output.clone()
+    } else {
+        let run = ids::new_id();
+        let expires = (OffsetDateTime::now_utc() + time::Duration::days(OUTPUT_PART_DAYS)).unix_timestamp();
+        let pieces = split_text(&text, OUTPUT_PART_BYTES);
+        let items = pieces
+            .iter()
+            .enumerate()
+            .map(|(n, piece)| {
+                Item::new(&output_part_key(job, &run, n), "JobOutputPart", &json!({"job_id": job.id, "data": piece}))
+                    .map(|item| item.expires_at(expires))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        services.store().await.put_batch(items).await?;
+        json!({"$parts": {"run": run, "count": pieces.len(), "bytes": text.len()}})
+    };
     let change = Change::new(job.key(), "SET #output = :output, phase = :save, percentage = :pct, updated_at = :now")
         .name("#output", "output")
-        .value(":output", serde_dynamo::to_attribute_value(&output).map_err(ApiError::internal)?)
+        .value(":output", serde_dynamo::to_attribute_value(&stored).map_err(ApiError::internal)?)
         .value(":save", s("SAVE"))
         .value(":pct", n(80))
         .value(":now", s(rfc3339(OffsetDateTime::now_utc())))
@@ -284,10 +353,14 @@ pub async fn save_output(services: &Services, job: &Job, output: Value) -> Resul
         );
     match services.store().await.update(change).await {
         Ok(_) => Ok(output),
-        Err(StoreError::ConditionFailed) => load(services, &job.account_id, &job.id)
-            .await?
-            .and_then(|j| j.output)
-            .ok_or_else(|| ApiError::internal("job settled or gone while saving its output")),
+        Err(StoreError::ConditionFailed) => {
+            let winner = load(services, &job.account_id, &job.id).await?;
+            match winner {
+                Some(winner) => stored_output(services, &winner).await?,
+                None => None,
+            }
+            .ok_or_else(|| ApiError::internal("job settled or gone while saving its output"))
+        }
         Err(err) => Err(err.into()),
     }
 }
@@ -337,6 +410,8 @@ pub async fn complete(
 /// Settles a failed job: the whole reservation goes back, once.
 pub async fn fail(services: &Services, job: &Job, error: &str, error_type: &str) -> Result<bool, ApiError> {
     let now = OffsetDateTime::now_utc();
+    let error: String = error.chars().take(MAX_ERROR_CHARS).collect();
+    let error = error.as_str();
     let change = Change::new(job.key(), "SET #state = :failure, message = :msg, settled = :yes, charged = :zero, #error = :error, error_type = :kind, updated_at = :now")
         .name("#state", "state")
         .name("#error", "error")
@@ -390,3 +465,18 @@ pub async fn start(
 pub fn queued_json(job: &Job) -> Value {
     json!({"task_id": job.id, "state": job.state, "credits_reserved": job.reserved, "parts_total": job.parts_total})
 }
+
+#[cfg(test)]
+mod tests {
+    use super::split_text;
+
+    #[test]
+    fn outputs_split_on_character_boundaries() {
+        let text = "ab\u{1F600}cd\u{e9}".repeat(100);
+        let parts = split_text(&text, 7);
+        assert!(parts.iter().all(|p| p.len() <= 7 && !p.is_empty()));
+        assert_eq!(parts.concat(), text);
+        assert!(split_text("", 5).is_empty());
+    }
+}
+

@@ -15,7 +15,7 @@ use crate::access::Caller;
 use crate::accounts::{Account, Role, User, rfc3339};
 use crate::reference;
 use crate::store::{self, Change, Condition, Item, Key, Query, StoreError, Write, keys, n, s};
-use crate::validation::{Fields, boolean, bounded, id, string, string_list};
+use crate::validation::{Fields, boolean, bounded, id, max, string, string_list, text};
 use crate::{ApiError, Services, ids};
 
 pub const MAX_ACTIVE_SECTORS: u32 = 5;
@@ -198,7 +198,11 @@ pub async fn list_sites(
 
 fn domain(value: &Value) -> Result<String, String> {
     let raw = string(value)?;
-    let host = raw.trim_start_matches("https://").trim_start_matches("http://").trim_end_matches('/');
+    if raw.chars().count() > max::URL {
+        return Err(crate::validation::too_long(max::URL));
+    }
+    let host = raw.strip_prefix("https://").or_else(|| raw.strip_prefix("http://")).unwrap_or(&raw);
+    let host = host.strip_suffix('/').unwrap_or(host);
     let valid = !host.is_empty()
         && host.len() <= 253
         && host.contains('.')
@@ -220,9 +224,9 @@ async fn industry_field(f: &mut Fields, field: &str, services: &Services) -> Res
 pub async fn create_site(services: &Services, caller: &Caller, body: &[u8]) -> Result<Value, ApiError> {
     caller.require_manager()?;
     let mut f = Fields::parse(body)?;
-    let name = f.required("name", bounded(200));
+    let name = f.required("name", bounded(max::NAME));
     let domain = f.optional("domain", domain);
-    let description = f.optional("description", string).unwrap_or_default();
+    let description = f.optional("description", text(max::DESCRIPTION)).unwrap_or_default();
     let industry_id = industry_field(&mut f, "industry_id", services).await?;
     f.finish()?;
     let name = name.unwrap_or_default();
@@ -276,9 +280,9 @@ pub async fn update_site(
     let mut site = visible_site(services, caller, site_id).await?;
     caller.require_site_write(&site.id)?;
     let mut f = Fields::parse(body)?;
-    let name = f.field(!partial, "name", bounded(200));
+    let name = f.field(!partial, "name", bounded(max::NAME));
     let domain = f.optional("domain", domain);
-    let description = f.optional("description", string);
+    let description = f.optional("description", text(max::DESCRIPTION));
     let industry_id = industry_field(&mut f, "industry_id", services).await?;
     f.finish()?;
     if let Some(name) = name {
@@ -555,8 +559,8 @@ pub async fn create_sector(services: &Services, caller: &Caller, body: &[u8]) ->
     }
     let mut f = Fields::parse(body)?;
     let site = site_field(services, caller, &mut f, "site_id").await?;
-    let name = f.required("name", bounded(200));
-    let description = f.optional("description", string).unwrap_or_default();
+    let name = f.required("name", bounded(max::NAME));
+    let description = f.optional("description", text(max::DESCRIPTION)).unwrap_or_default();
     let is_active = f.optional("is_active", boolean).unwrap_or(true);
     let industry_sector = industry_sector_field(services, &mut f, site.as_ref()).await?;
     if let Some(site) = &site
@@ -604,8 +608,8 @@ pub async fn update_sector(
     caller.require_site_write(&sector.site_id)?;
     let site = visible_site(services, caller, &sector.site_id).await?;
     let mut f = Fields::parse(body)?;
-    let name = f.field(!partial, "name", bounded(200));
-    let description = f.optional("description", string);
+    let name = f.field(!partial, "name", bounded(max::NAME));
+    let description = f.optional("description", text(max::DESCRIPTION));
     let is_active = f.optional("is_active", boolean);
     if let Some(moved) = f.optional("site_id", string)
         && moved != sector.site_id

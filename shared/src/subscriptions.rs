@@ -11,7 +11,7 @@ use time::{Duration, OffsetDateTime};
 use crate::access::Caller;
 use crate::accounts::{Account, rfc3339};
 use crate::store::{self, Condition, Item, Key, Query, StoreError, Write, keys};
-use crate::validation::{Fields, string};
+use crate::validation::{Fields, bounded, max, string};
 use crate::{ApiError, Services, ids, reference};
 
 pub const STATUSES: &[&str] = &["active", "trialing", "past_due", "cancelled"];
@@ -127,7 +127,7 @@ async fn read(
     partial: bool,
 ) -> Result<Subscription, ApiError> {
     let mut f = Fields::parse(body)?;
-    let plan_id = f.field(!partial, "plan_id", string);
+    let plan_id = f.field(!partial, "plan_id", bounded(max::REFERENCE));
     let status = f.optional("status", status);
     let start = f.optional("current_period_start", timestamp);
     let end = f.optional("current_period_end", timestamp);

@@ -8,6 +8,39 @@ use serde_json::{Map, Value};
 
 use crate::ApiError;
 
+/// The documented maximum lengths of text fields, in characters (`docs/field-limits.md` lists
+/// which field of which route has which). Every text a request can store is checked against one
+/// of these when the body is parsed, so that no record can outgrow a DynamoDB item.
+pub mod max {
+    /// Names of sites, sectors, clusters, taxonomies and accounts.
+    pub const NAME: usize = 200;
+    /// A person's username, first and last name.
+    pub const PERSON_NAME: usize = 150;
+    /// Titles of ideas, tasks and content; meta titles.
+    pub const TITLE: usize = 300;
+    /// Descriptions of sites, sectors, clusters, ideas, tasks and taxonomies.
+    pub const DESCRIPTION: usize = 5000;
+    /// A keyword (also at most [`KEYWORD_BYTES`] bytes: it is part of a key).
+    pub const KEYWORD: usize = 255;
+    /// A keyword's length in UTF-8 bytes (DynamoDB sort keys hold 1024 bytes).
+    pub const KEYWORD_BYTES: usize = 900;
+    /// A slug.
+    pub const SLUG: usize = 100;
+    /// An id of reference data looked up by the request (plan, industry, sector, prompt type).
+    pub const REFERENCE: usize = 100;
+    /// A URL or a domain.
+    pub const URL: usize = 2048;
+    /// Any other text a request sends (compared, looked up or checked, never stored as sent).
+    pub const ANY_TEXT: usize = 1000;
+    /// Items of a list a request sends, unless the field says fewer.
+    pub const LIST_ITEMS: usize = 1000;
+}
+
+/// The message of a text over its maximum.
+pub fn too_long(max: usize) -> String {
+    format!("Ensure this field has no more than {max} characters.")
+}
+
 pub const REQUIRED: &str = "This field is required.";
 pub const NOT_A_STRING: &str = "Not a valid string.";
 pub const BLANK: &str = "This field may not be blank.";
@@ -124,11 +157,22 @@ impl Fields {
         self.optional(field, |v| {
             let s = string(v)?;
             if s.chars().count() > max {
-                return Err(format!("Ensure this field has no more than {max} characters."));
+                return Err(too_long(max));
             }
             Ok(s)
         })
         .filter(|s| !s.is_empty())
+    }
+
+    /// Refuses every field whose text holds a run of `min` or more digits (spaces, dashes and dots
+    /// between digits do not break a run): how a card or account number looks, which must never
+    /// be stored. Nested values are searched too; the error is on the top-level field.
+    pub fn refuse_digit_runs(&mut self, min: usize, message: &str) {
+        let hits: Vec<String> =
+            self.object.iter().filter(|(_, v)| holds_digit_run(v, min)).map(|(k, _)| k.clone()).collect();
+        for field in hits {
+            self.error(&field, message);
+        }
     }
 
     fn parsed<T>(&mut self, field: &str, result: Result<T, String>) -> Option<T> {
@@ -147,6 +191,37 @@ impl Fields {
     }
 }
 
+/// Whether `text` has a run of at least `min` digits, separators between digits ignored.
+pub fn digit_run(text: &str, min: usize) -> bool {
+    let mut run = 0;
+    let mut pending_separator = false;
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            run += 1;
+            pending_separator = false;
+            if run >= min {
+                return true;
+            }
+        } else if matches!(c, ' ' | '-' | '.' | '\u{a0}') && run > 0 && !pending_separator {
+            pending_separator = true;
+        } else {
+            run = 0;
+            pending_separator = false;
+        }
+    }
+    false
+}
+
+fn holds_digit_run(value: &Value, min: usize) -> bool {
+    match value {
+        Value::String(s) => digit_run(s, min),
+        Value::Number(n) => digit_run(&n.to_string(), min),
+        Value::Array(items) => items.iter().any(|v| holds_digit_run(v, min)),
+        Value::Object(map) => map.values().any(|v| holds_digit_run(v, min)),
+        _ => false,
+    }
+}
+
 /// A JSON boolean.
 pub fn boolean(value: &Value) -> Result<bool, String> {
     value.as_bool().ok_or_else(|| "Must be a valid boolean.".to_owned())
@@ -158,10 +233,29 @@ pub fn id(value: &Value) -> Result<String, String> {
     if crate::ids::is_valid_id(&s) { Ok(s) } else { Err(format!("Invalid pk \"{s}\" - object does not exist.")) }
 }
 
-/// A list of strings.
+/// A list of at most [`max::LIST_ITEMS`] strings of at most [`max::ANY_TEXT`] characters.
 pub fn string_list(value: &Value) -> Result<Vec<String>, String> {
-    let items = value.as_array().ok_or_else(|| "Expected a list of items.".to_owned())?;
-    items.iter().map(string).collect()
+    text_list(max::LIST_ITEMS, max::ANY_TEXT)(value)
+}
+
+/// A list of at most `items` strings, each at most `length` characters.
+pub fn text_list(items: usize, length: usize) -> impl Fn(&Value) -> Result<Vec<String>, String> {
+    move |value| {
+        let list = value.as_array().ok_or_else(|| "Expected a list of items.".to_owned())?;
+        if list.len() > items {
+            return Err(format!("Ensure this list has no more than {items} items."));
+        }
+        list.iter()
+            .map(|v| {
+                let s = string(v)?;
+                if s.chars().count() > length {
+                    Err(format!("Ensure every item has no more than {length} characters."))
+                } else {
+                    Ok(s)
+                }
+            })
+            .collect()
+    }
 }
 
 /// One of `options`.
@@ -210,17 +304,55 @@ pub fn id_list(max: usize) -> impl Fn(&Value) -> Result<Vec<String>, String> {
 /// A string of at most `max` characters, not blank.
 pub fn bounded(max: usize) -> impl Fn(&Value) -> Result<String, String> {
     move |value| {
-        let s = non_blank_string(value)?;
+        let s = trimmed(value)?;
+        if s.is_empty() {
+            return Err(BLANK.to_owned());
+        }
         if s.chars().count() > max {
-            return Err(format!("Ensure this field has no more than {max} characters."));
+            return Err(too_long(max));
         }
         Ok(s)
     }
 }
 
-/// A JSON string, trimmed.
-pub fn string(value: &Value) -> Result<String, String> {
+/// A string of at most `max` characters, trimmed; blank is allowed (it clears the field).
+pub fn text(max: usize) -> impl Fn(&Value) -> Result<String, String> {
+    move |value| {
+        let s = trimmed(value)?;
+        if s.chars().count() > max {
+            return Err(too_long(max));
+        }
+        Ok(s)
+    }
+}
+
+/// A string taken exactly as sent (not trimmed), not blank, at most `max` characters.
+pub fn raw_text(max: usize) -> impl Fn(&Value) -> Result<String, String> {
+    move |value| {
+        let s = value.as_str().ok_or_else(|| NOT_A_STRING.to_owned())?;
+        if s.is_empty() {
+            return Err(BLANK.to_owned());
+        }
+        if s.chars().count() > max {
+            return Err(too_long(max));
+        }
+        Ok(s.to_owned())
+    }
+}
+
+fn trimmed(value: &Value) -> Result<String, String> {
     value.as_str().map(|s| s.trim().to_owned()).ok_or_else(|| NOT_A_STRING.to_owned())
+}
+
+/// A JSON string, trimmed, of at most [`max::ANY_TEXT`] characters: for text that is looked up,
+/// compared or parsed further. A field that is stored names its own maximum ([`text`],
+/// [`bounded`]).
+pub fn string(value: &Value) -> Result<String, String> {
+    let s = trimmed(value)?;
+    if s.chars().count() > max::ANY_TEXT {
+        return Err(too_long(max::ANY_TEXT));
+    }
+    Ok(s)
 }
 
 /// A JSON string that is not blank once trimmed.
@@ -229,10 +361,10 @@ pub fn non_blank_string(value: &Value) -> Result<String, String> {
     if s.is_empty() { Err(BLANK.to_owned()) } else { Ok(s) }
 }
 
-/// A JSON string taken exactly as sent (passwords are not trimmed).
+/// A JSON string taken exactly as sent (passwords are not trimmed), at most
+/// [`max::ANY_TEXT`] characters.
 pub fn raw_string(value: &Value) -> Result<String, String> {
-    let s = value.as_str().ok_or_else(|| NOT_A_STRING.to_owned())?;
-    if s.is_empty() { Err(BLANK.to_owned()) } else { Ok(s.to_owned()) }
+    raw_text(max::ANY_TEXT)(value)
 }
 
 #[cfg(test)]
@@ -257,6 +389,17 @@ mod tests {
         assert!(matches!(Fields::parse(b"{not json"), Err(ApiError::BadRequest(_))));
         assert!(matches!(Fields::parse(b"[1,2]"), Err(ApiError::Validation(_))));
         assert!(Fields::parse(b"  ").is_ok());
+    }
+
+    #[test]
+    fn digit_runs_are_found_through_separators() {
+        assert!(digit_run("Visa 4111 1111 1111 1111", 12));
+        assert!(digit_run("4111-1111-1111-1111", 12));
+        assert!(digit_run("acct 123456789012", 12));
+        assert!(!digit_run("Visa ending 1111", 12));
+        assert!(!digit_run("Order 2024-11-23 no 42", 12));
+        assert!(!digit_run("12345678901", 12));
+        assert!(!digit_run("1234  5678 9012", 12), "two separators in a row end a run");
     }
 
     #[test]

@@ -22,8 +22,8 @@ use tokio::net::TcpListener;
 use crate::functions::Handler;
 use crate::template::{Cors, Route};
 
-/// API Gateway's payload limit.
-const MAX_BODY: usize = 10 * 1024 * 1024;
+/// The largest body that reaches a function: a synchronous Lambda invocation takes 6 MB.
+const MAX_BODY: usize = 6 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum GatewayError {
@@ -141,9 +141,7 @@ impl Gateway {
         }
         let body = match Limited::new(body, MAX_BODY).collect().await {
             Ok(collected) => collected.to_bytes(),
-            Err(_) => {
-                return plain(StatusCode::PAYLOAD_TOO_LARGE, r#"{"message":"Request Entity Too Large"}"#);
-            }
+            Err(_) => return too_large(),
         };
         let path = parts.uri.path().to_owned();
         let Some(matched) = self.find(&parts.method, &path) else {
@@ -174,6 +172,20 @@ impl Gateway {
         }
         http::Response::from_parts(out_parts, Full::new(bytes))
     }
+}
+
+/// A body over the limit: 413 in the API's envelope, with a request id like every answer.
+fn too_large() -> http::Response<Full<Bytes>> {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let body = igny8_domain::envelope::error_json(&igny8_domain::ApiError::PayloadTooLarge, &request_id);
+    let mut response = http::Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+    let headers = response.headers_mut();
+    headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    if let Ok(id) = HeaderValue::from_str(&request_id) {
+        headers.insert(igny8_domain::http::REQUEST_ID_HEADER, id);
+    }
+    response
 }
 
 fn plain(status: StatusCode, body: &'static str) -> http::Response<Full<Bytes>> {

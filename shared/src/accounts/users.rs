@@ -11,7 +11,7 @@ use super::{Email, Role, User};
 use crate::access::Caller;
 use crate::auth::{Password, PasswordHash};
 use crate::store::{self, Change, Condition, Item, Key, Query, StoreError, Write, keys, n};
-use crate::validation::{Fields, boolean, bounded, raw_string, string};
+use crate::validation::{Fields, boolean, bounded, max, raw_string, string, text};
 use crate::{ApiError, Services, ids, sites};
 
 /// Roles an account manager may give; the owner role is the account's creator's alone, and the
@@ -164,8 +164,8 @@ pub async fn update(
     let mut f = Fields::parse(body)?;
     let role = f.field(!partial, "role", role_field(caller));
     let username = f.optional("username", bounded(150));
-    let first_name = f.optional("first_name", string);
-    let last_name = f.optional("last_name", string);
+    let first_name = f.optional("first_name", text(max::PERSON_NAME));
+    let last_name = f.optional("last_name", text(max::PERSON_NAME));
     let is_active = f.optional("is_active", boolean);
     if f.optional("email", string).is_some_and(|e| e != user.email) {
         f.error("email", "The email cannot change.");

@@ -577,7 +577,10 @@ async fn generate_content(services: &Services, job: &Job, retry: RetryPolicy) ->
         for (task, answer) in wave.iter().zip(answers) {
             let (answer, call) = answer?;
             calls.push(call);
-            let html = writer::sanitize_html(&text(&answer, "content_html", 200_000)?);
+            let html = writer::sanitize_html(&text(&answer, "content_html", writer::content::MAX_HTML)?);
+            if html.len() > writer::content::MAX_HTML_BYTES {
+                return Err(JobError::malformed("an article longer than a content record may hold"));
+            }
             let words = writer::word_count(&html);
             if words == 0 {
                 return Err(JobError::malformed("an article without text"));

@@ -32,7 +32,7 @@ pub async fn handle(
         return Ok(Outcome::Done);
     }
     let job = jobs::start_attempt(services, &job).await?;
-    let output = match job.output.clone() {
+    let output = match jobs::stored_output(services, &job).await? {
         Some(output) => output,
         None => {
             functions::before_run(services, &job).await?;

@@ -177,6 +177,10 @@ pub async fn add_method(services: &Services, caller: &Caller, body: &[u8]) -> Re
             f.error(secret, "Full payment details are never stored here.");
         }
     }
+    f.refuse_digit_runs(
+        crate::billing::MAX_DIGIT_RUN + 1,
+        "This looks like a card or account number; only the last 4 digits may be kept.",
+    );
     f.finish()?;
     let existing: Vec<PaymentMethod> = account_items(services, caller.account_id(), METHOD_PREFIX).await?;
     let method = PaymentMethod {

@@ -156,6 +156,9 @@ impl Payment {
     }
 }
 
+/// The longest run of digits a payment method's fields may hold: a card number has 12 to 19.
+pub const MAX_DIGIT_RUN: usize = 11;
+
 /// A way the account pays, as it told us (never a full card or account number).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PaymentMethod {

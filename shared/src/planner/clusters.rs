@@ -13,7 +13,7 @@ use super::{Cluster, SectorRecord, scope};
 use crate::access::Caller;
 use crate::jobs::{self, AiFunction, Job};
 use crate::store::{Change, Condition, Item, StoreError, Write, s};
-use crate::validation::{Fields, bounded, choice, id_list};
+use crate::validation::{Fields, bounded, choice, id_list, max, text};
 use crate::{ApiError, Services, ids, usage};
 
 pub const STATUSES: &[&str] = &["active", "inactive", "archived"];
@@ -66,12 +66,9 @@ pub fn create_writes(cluster: &Cluster) -> Result<Vec<Write>, StoreError> {
 pub async fn create(services: &Services, caller: &Caller, body: &[u8]) -> Result<Value, ApiError> {
     let mut f = Fields::parse(body)?;
     let sector = scope::target_sector(services, caller, &mut f).await?;
-    let name = f.required("name", bounded(200));
-    let description = f.optional("description", crate::validation::string);
+    let name = f.required("name", bounded(max::NAME));
+    let description = f.optional("description", text(max::DESCRIPTION));
     let status = f.optional("status", choice(STATUSES));
-    if description.as_ref().is_some_and(|d| d.chars().count() > 5000) {
-        f.error("description", "Ensure this field has no more than 5000 characters.");
-    }
     f.finish()?;
     let (Some(sector), Some(name)) = (sector, name) else {
         return Err(ApiError::internal("validated fields missing"));
@@ -102,8 +99,8 @@ pub async fn create(services: &Services, caller: &Caller, body: &[u8]) -> Result
 pub async fn update(services: &Services, caller: &Caller, cluster_id: &str, body: &[u8]) -> Result<Value, ApiError> {
     let before = scope::writable::<Cluster>(services, caller, cluster_id).await?;
     let mut f = Fields::parse(body)?;
-    let name = f.optional("name", bounded(200));
-    let description = f.optional("description", crate::validation::string);
+    let name = f.optional("name", bounded(max::NAME));
+    let description = f.optional("description", text(max::DESCRIPTION));
     let status = f.optional("status", choice(STATUSES));
     for fixed in ["keywords_count", "volume", "site_id", "sector_id"] {
         if f.sent(fixed) && f.optional(fixed, |v| Ok::<_, String>(v.clone())) != Some(before.to_json()[fixed].clone()) {

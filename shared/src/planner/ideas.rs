@@ -10,7 +10,7 @@ use super::listing::{ListSpec, Match};
 use super::{Cluster, Idea, SectorRecord, scope};
 use crate::access::Caller;
 use crate::store::{Change, Condition, StoreError, Write, s};
-use crate::validation::{Fields, bounded, choice, id, id_list, integer};
+use crate::validation::{Fields, bounded, choice, id, id_list, integer, max, text};
 use crate::writer::Task;
 use crate::{ApiError, Services, ids, usage};
 
@@ -60,11 +60,7 @@ pub async fn list(
 }
 
 fn keywords_field(value: &Value) -> Result<Vec<String>, String> {
-    let list = match value {
-        Value::String(s) => s.split(',').map(|k| k.trim().to_owned()).filter(|k| !k.is_empty()).collect(),
-        other => crate::validation::string_list(other)?,
-    };
-    if list.len() > 50 { Err("Ensure this list has no more than 50 items.".into()) } else { Ok(list) }
+    crate::planner::keyword_list(value)
 }
 
 /// Reads the editable fields into `idea` (all required on create).
@@ -75,10 +71,10 @@ async fn read_fields(
     idea: &mut Idea,
     creating: bool,
 ) -> Result<(), ApiError> {
-    if let Some(title) = f.field(creating, "idea_title", bounded(300)) {
+    if let Some(title) = f.field(creating, "idea_title", bounded(max::TITLE)) {
         idea.idea_title = title;
     }
-    if let Some(description) = f.optional("description", crate::validation::string) {
+    if let Some(description) = f.optional("description", text(max::DESCRIPTION)) {
         idea.description = description;
     }
     if let Some(t) = f.optional("content_type", choice(CONTENT_TYPES)) {

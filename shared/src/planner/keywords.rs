@@ -11,7 +11,7 @@ use super::{Cluster, Keyword, SectorRecord, csv, scope};
 use crate::access::Caller;
 use crate::jobs::{self, AiFunction, Job};
 use crate::sites::Sector;
-use crate::validation::{Fields, bounded, choice, id, id_list, integer};
+use crate::validation::{Fields, choice, id, id_list, integer};
 use crate::{ApiError, Services, ids, reference};
 
 pub const STATUSES: &[&str] = &["active", "pending", "archived"];
@@ -126,7 +126,7 @@ pub async fn create(services: &Services, caller: &Caller, body: &[u8]) -> Result
         },
         None => None,
     };
-    let text = f.field(seed.is_none() && !f.has_error("seed_keyword_id"), "keyword", bounded(255));
+    let text = f.field(seed.is_none() && !f.has_error("seed_keyword_id"), "keyword", super::keyword_text);
     let volume = f.optional("volume", integer(0, 1_000_000_000));
     let difficulty = f.optional("difficulty", integer(0, 100));
     let intent = f.optional("intent", choice(INTENTS));
@@ -163,7 +163,7 @@ pub async fn update(services: &Services, caller: &Caller, keyword_id: &str, body
     let before = scope::writable::<Keyword>(services, caller, keyword_id).await?;
     let mut f = Fields::parse(body)?;
     let mut after = before.clone();
-    if let Some(text) = f.optional("keyword", bounded(255)) {
+    if let Some(text) = f.optional("keyword", super::keyword_text) {
         after.keyword = text;
     }
     if let Some(v) = f.optional("volume", integer(0, 1_000_000_000)) {
@@ -400,8 +400,13 @@ pub async fn import(
         let mut keyword = new_keyword(&sector, String::new(), now);
         let mut problems = Vec::new();
         match cell("keyword") {
-            Some(text) if text.chars().count() <= 255 => keyword.keyword = text.to_owned(),
-            Some(_) => problems.push("keyword: at most 255 characters".to_owned()),
+            Some(text) if text.chars().count() > crate::validation::max::KEYWORD => {
+                problems.push(format!("keyword: at most {} characters", crate::validation::max::KEYWORD))
+            }
+            Some(text) if super::check_keyword_bytes(text).is_err() => {
+                problems.push(format!("keyword: at most {} bytes", crate::validation::max::KEYWORD_BYTES))
+            }
+            Some(text) => keyword.keyword = text.to_owned(),
             None => problems.push("keyword: required".to_owned()),
         }
         for (name, max, slot) in

@@ -16,6 +16,7 @@ pub mod listing;
 pub mod membership;
 pub mod scope;
 
+use crate::validation::max;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -212,6 +213,44 @@ impl Cluster {
 /// The key of the guard that keeps cluster names unique in a sector.
 pub fn name_guard(account_id: &str, sector_id: &str, name: &str) -> Key {
     Key::new(sector_pk(account_id, sector_id), format!("{CLUSTER_NAME_PREFIX}{}", normalise(name)))
+}
+
+/// A keyword's text: not blank, at most [`max::KEYWORD`] characters and
+/// [`max::KEYWORD_BYTES`] bytes (it is part of the key that keeps keywords unique).
+pub fn keyword_text(value: &serde_json::Value) -> Result<String, String> {
+    let text = crate::validation::bounded(max::KEYWORD)(value)?;
+    check_keyword_bytes(&text)?;
+    Ok(text)
+}
+
+/// Refuses a keyword too long in bytes for its uniqueness key.
+pub fn check_keyword_bytes(text: &str) -> Result<(), String> {
+    if normalise(text).len() > max::KEYWORD_BYTES {
+        Err(format!("Ensure this field has no more than {} bytes.", max::KEYWORD_BYTES))
+    } else {
+        Ok(())
+    }
+}
+
+/// Keywords of an idea or a task: a list (or a comma-separated string) of at most 50 keywords.
+pub fn keyword_list(value: &serde_json::Value) -> Result<Vec<String>, String> {
+    const MAX_ITEMS: usize = 50;
+    let list: Vec<String> = match value {
+        serde_json::Value::String(s) => {
+            if s.chars().count() > MAX_ITEMS * (max::KEYWORD + 1) {
+                return Err(crate::validation::too_long(MAX_ITEMS * (max::KEYWORD + 1)));
+            }
+            s.split(',').map(|k| k.trim().to_owned()).filter(|k| !k.is_empty()).collect()
+        }
+        other => crate::validation::text_list(MAX_ITEMS, max::KEYWORD)(other)?,
+    };
+    if list.len() > MAX_ITEMS {
+        return Err(format!("Ensure this list has no more than {MAX_ITEMS} items."));
+    }
+    if list.iter().any(|k| k.chars().count() > max::KEYWORD) {
+        return Err(format!("Ensure every item has no more than {} characters.", max::KEYWORD));
+    }
+    Ok(list)
 }
 
 /// The key of the guard that keeps keyword texts unique in a sector.

@@ -18,6 +18,9 @@ use crate::{ApiError, Services, ids, usage};
 pub const STATUSES: &[&str] = &["draft", "review", "published"];
 /// Largest HTML body accepted (characters).
 pub const MAX_HTML: usize = 200_000;
+/// Largest HTML kept once sanitised (UTF-8 bytes): with the other fields, a content item stays
+/// well under DynamoDB's 400 KB.
+pub const MAX_HTML_BYTES: usize = 300_000;
 
 pub const LIST: ListSpec = ListSpec {
     filters: &[("status", "status", Match::Eq), ("task_id", "task_id", Match::Eq)],
@@ -53,12 +56,13 @@ async fn read_fields(
     if let Some(title) = f.field(creating, "title", bounded(300)) {
         content.title = title;
     }
-    if let Some(html) = f.field(creating, "html_content", crate::validation::raw_string) {
-        if html.chars().count() > MAX_HTML {
-            f.error("html_content", format!("Ensure this field has no more than {MAX_HTML} characters."));
+    if let Some(html) = f.field(creating, "html_content", crate::validation::raw_text(MAX_HTML)) {
+        let clean = sanitize_html(&html);
+        if clean.len() > MAX_HTML_BYTES {
+            f.error("html_content", format!("Ensure the HTML has no more than {MAX_HTML_BYTES} bytes once cleaned."));
         } else {
-            content.html = sanitize_html(&html);
-            content.word_count = word_count(&content.html);
+            content.word_count = word_count(&clean);
+            content.html = clean;
         }
     }
     for (field, max, slot) in [

@@ -11,7 +11,7 @@ use crate::jobs::{self, AiFunction, Job};
 use crate::planner::listing::{ListSpec, Match};
 use crate::planner::{Cluster, SectorRecord, ideas, scope};
 use crate::store::{Condition, Write};
-use crate::validation::{Fields, bounded, choice, id, id_list, integer};
+use crate::validation::{Fields, bounded, choice, id, id_list, integer, max, text};
 use crate::{ApiError, Services, ids};
 
 pub const STATUSES: &[&str] = &["queued", "in_progress", "draft", "review", "published", "completed", "archived"];
@@ -39,11 +39,7 @@ pub async fn list(
 }
 
 fn keywords_field(value: &Value) -> Result<Vec<String>, String> {
-    let list: Vec<String> = match value {
-        Value::String(s) => s.split(',').map(|k| k.trim().to_owned()).filter(|k| !k.is_empty()).collect(),
-        other => crate::validation::string_list(other)?,
-    };
-    if list.len() > 50 { Err("Ensure this list has no more than 50 items.".into()) } else { Ok(list) }
+    crate::planner::keyword_list(value)
 }
 
 async fn read_fields(
@@ -53,10 +49,10 @@ async fn read_fields(
     task: &mut Task,
     creating: bool,
 ) -> Result<(), ApiError> {
-    if let Some(title) = f.field(creating, "title", bounded(300)) {
+    if let Some(title) = f.field(creating, "title", bounded(max::TITLE)) {
         task.title = title;
     }
-    if let Some(description) = f.optional("description", crate::validation::string) {
+    if let Some(description) = f.optional("description", text(max::DESCRIPTION)) {
         task.description = description;
     }
     if let Some(keywords) = f.optional("keywords", keywords_field) {

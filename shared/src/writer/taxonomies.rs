@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use crate::access::Caller;
 use crate::accounts::rfc3339;
 use crate::store::{Condition, Item, Key, Query, StoreError, Write, keys};
-use crate::validation::{Fields, bounded, choice, id};
+use crate::validation::{Fields, bounded, choice, id, max, text};
 use crate::{ApiError, Services, ids, sites};
 
 pub const KINDS: &[&str] = &["category", "tag"];
@@ -163,7 +163,7 @@ pub async fn create(services: &Services, caller: &Caller, body: &[u8]) -> Result
     let kind = f.required("taxonomy_type", choice(KINDS));
     let name = f.required("name", bounded(200));
     let slug = f.optional("slug", bounded(100)).map(|s| slugify(&s));
-    let description = f.optional("description", crate::validation::string).unwrap_or_default();
+    let description = f.optional("description", text(max::DESCRIPTION)).unwrap_or_default();
     let mut taxonomy = Taxonomy {
         id: ids::new_id(),
         account_id: caller.account_id().to_owned(),
@@ -207,7 +207,7 @@ pub async fn update(services: &Services, caller: &Caller, taxonomy_id: &str, bod
             f.error("slug", "The slug needs a letter or a digit.");
         }
     }
-    if let Some(description) = f.optional("description", crate::validation::string) {
+    if let Some(description) = f.optional("description", text(max::DESCRIPTION)) {
         after.description = description;
     }
     for fixed in ["site_id", "taxonomy_type"] {
