@@ -479,4 +479,3 @@ mod tests {
         assert!(split_text("", 5).is_empty());
     }
 }
-

@@ -240,7 +240,9 @@ impl reqwest::dns::Resolve for GuardedResolver {
                 return Err(Box::new(Refused::Unresolved(host)) as Box<dyn std::error::Error + Send + Sync>);
             }
             for addr in &addrs {
-                policy.check_ip(&host, addr.ip()).map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)?;
+                policy
+                    .check_ip(&host, addr.ip())
+                    .map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)?;
             }
             Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
         })

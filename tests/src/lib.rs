@@ -277,12 +277,18 @@ impl TestApp {
         }
     }
 
-    /// Polls `task_progress/` until the job is settled; answers its progress.
+    /// Polls `task_progress/` until the job is settled; answers its progress. A job that ends in
+    /// SUCCESS has done every part, at 100 percent, whatever its function.
     pub async fn settled(&self, token: &str, task_id: &str) -> Value {
         for _ in 0..600 {
             let answer = self.get(&format!("/api/v1/system/settings/task_progress/{task_id}/"), Some(token)).await;
             assert_eq!(answer.status, 200, "{}", answer.body);
             let state = answer.data()["state"].as_str().unwrap_or_default().to_owned();
+            if state == "SUCCESS" {
+                let meta = &answer.data()["meta"];
+                assert_eq!(meta["parts_done"], meta["parts_total"], "SUCCESS with parts left: {}", answer.body);
+                assert_eq!(meta["percentage"], json!(100), "SUCCESS below 100%: {}", answer.body);
+            }
             if state == "SUCCESS" || state == "FAILURE" {
                 return answer.data().clone();
             }

@@ -16,7 +16,9 @@ const KEY: &str = "sk-test-0123456789abcdefWXYZ";
 #[tokio::test]
 async fn keys_are_masked_stored_in_secrets_manager_and_used_by_jobs() {
     let app = spawn_app().await;
-    let reg = app.register_on_plan(json!({"email": "keys@ai.example", "password": api_tests::PASSWORD, "plan_id": "starter"})).await;
+    let reg = app
+        .register_on_plan(json!({"email": "keys@ai.example", "password": api_tests::PASSWORD, "plan_id": "starter"}))
+        .await;
     let user = reg.data()["user"].clone();
     let account_id = user["account"]["id"].as_str().unwrap().to_owned();
     let token = app.login("keys@ai.example", api_tests::PASSWORD).await.data()["access"].as_str().unwrap().to_owned();
@@ -128,7 +130,9 @@ async fn keys_are_masked_stored_in_secrets_manager_and_used_by_jobs() {
 #[tokio::test]
 async fn only_managers_change_provider_settings_and_prompts() {
     let app = spawn_app().await;
-    let reg = app.register_on_plan(json!({"email": "boss@ai.example", "password": api_tests::PASSWORD, "plan_id": "starter"})).await;
+    let reg = app
+        .register_on_plan(json!({"email": "boss@ai.example", "password": api_tests::PASSWORD, "plan_id": "starter"}))
+        .await;
     assert_eq!(reg.status, 201);
     let owner = app.login("boss@ai.example", api_tests::PASSWORD).await.data()["access"].as_str().unwrap().to_owned();
     let created = app
@@ -240,7 +244,9 @@ async fn prompts_are_read_created_replaced_and_deleted_by_type() {
 #[tokio::test]
 async fn a_test_image_is_charged_once_and_a_failed_one_is_refunded() {
     let app = spawn_app().await;
-    let reg = app.register_on_plan(json!({"email": "img@ai.example", "password": api_tests::PASSWORD, "plan_id": "starter"})).await;
+    let reg = app
+        .register_on_plan(json!({"email": "img@ai.example", "password": api_tests::PASSWORD, "plan_id": "starter"}))
+        .await;
     let account_id = reg.data()["user"]["account"]["id"].as_str().unwrap().to_owned();
     let token = app.login("img@ai.example", api_tests::PASSWORD).await.data()["access"].as_str().unwrap().to_owned();
     let t = Some(token.as_str());

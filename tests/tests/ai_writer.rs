@@ -28,7 +28,9 @@ async fn settle(app: &TestApp, token: &str, task: &str) -> Value {
 #[tokio::test]
 async fn content_and_image_prompts() {
     let app = spawn_app().await;
-    let reg = app.register_on_plan(json!({"email": "w@ai.example", "password": api_tests::PASSWORD, "plan_id": "starter"})).await;
+    let reg = app
+        .register_on_plan(json!({"email": "w@ai.example", "password": api_tests::PASSWORD, "plan_id": "starter"}))
+        .await;
     let user = reg.data()["user"].clone();
     let account_id = user["account"]["id"].as_str().unwrap().to_owned();
     let token = app.login("w@ai.example", api_tests::PASSWORD).await.data()["access"].as_str().unwrap().to_owned();
@@ -179,7 +181,9 @@ async fn content_and_image_prompts() {
 #[tokio::test]
 async fn an_image_provider_that_stays_down_fails_the_job_refunds_it_and_stores_nothing() {
     let app = spawn_app().await;
-    let reg = app.register_on_plan(json!({"email": "down@ai.example", "password": api_tests::PASSWORD, "plan_id": "starter"})).await;
+    let reg = app
+        .register_on_plan(json!({"email": "down@ai.example", "password": api_tests::PASSWORD, "plan_id": "starter"}))
+        .await;
     let user = reg.data()["user"].clone();
     let account_id = user["account"]["id"].as_str().unwrap().to_owned();
     let token = app.login("down@ai.example", api_tests::PASSWORD).await.data()["access"].as_str().unwrap().to_owned();

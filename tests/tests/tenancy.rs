@@ -66,7 +66,8 @@ async fn created_id(answer: Answer) -> String {
 
 async fn tenant(app: &TestApp, tag: &str) -> Tenant {
     let owner_email = format!("owner@{tag}.example");
-    let registered = app.register_on_plan(json!({"email": owner_email, "password": api_tests::PASSWORD, "plan_id": "agency"})).await;
+    let registered =
+        app.register_on_plan(json!({"email": owner_email, "password": api_tests::PASSWORD, "plan_id": "agency"})).await;
     assert_eq!(registered.status, 201);
     let account = registered.data()["user"]["account"]["id"].as_str().unwrap().to_owned();
     let login = app.login(&owner_email, api_tests::PASSWORD).await;

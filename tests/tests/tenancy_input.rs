@@ -22,7 +22,9 @@ async fn id(answer: Answer) -> String {
 
 async fn setup() -> Setup {
     let app = spawn_app().await;
-    let reg = app.register_on_plan(json!({"email": "o@in.example", "password": api_tests::PASSWORD, "plan_id": "agency"})).await;
+    let reg = app
+        .register_on_plan(json!({"email": "o@in.example", "password": api_tests::PASSWORD, "plan_id": "agency"}))
+        .await;
     let account = reg.data()["user"]["account"]["id"].as_str().unwrap().to_owned();
     let owner = app.login("o@in.example", api_tests::PASSWORD).await.data()["access"].as_str().unwrap().to_owned();
     let t = Some(owner.as_str());
@@ -41,7 +43,9 @@ async fn setup() -> Setup {
     let sector =
         id(app.post("/api/v1/auth/sectors/", &json!({"site_id": site, "name": "Dental", "is_active": false}), t).await)
             .await;
-    let other = app.register_on_plan(json!({"email": "x@other.example", "password": api_tests::PASSWORD, "plan_id": "agency"})).await;
+    let other = app
+        .register_on_plan(json!({"email": "x@other.example", "password": api_tests::PASSWORD, "plan_id": "agency"}))
+        .await;
     let other_account = other.data()["user"]["account"]["id"].as_str().unwrap().to_owned();
     let other_token =
         app.login("x@other.example", api_tests::PASSWORD).await.data()["access"].as_str().unwrap().to_owned();

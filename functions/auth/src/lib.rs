@@ -140,7 +140,8 @@ async fn public(services: &Services, ctx: &RequestCtx, pattern: &str, params: &P
     match pattern {
         "register/" => {
             let input = RegisterInput::from_body(ctx.body())?;
-            Ok(Reply::created(accounts::register(services, input, accounts::OpenedBy::SelfRegistration).await?).with_message("Registration successful"))
+            Ok(Reply::created(accounts::register(services, input, accounts::OpenedBy::SelfRegistration).await?)
+                .with_message("Registration successful"))
         }
         "login/" => {
             let input = LoginInput::from_body(ctx.body())?;

@@ -4,6 +4,7 @@
 //! - [`apply`] writes that output. Every write is idempotent (puts of known ids, sets of
 //!   values), so a re-run after a crash replays it without duplicates.
 
+use crate::validation::max;
 use std::collections::HashMap;
 
 use serde_json::{Value, json};
@@ -53,7 +54,9 @@ impl JobError {
 impl From<ProviderError> for JobError {
     fn from(err: ProviderError) -> Self {
         match err {
-            ProviderError::Refused { .. } | ProviderError::Blocked(_) => Self::Fatal { message: err.to_string(), kind: err.kind() },
+            ProviderError::Refused { .. } | ProviderError::Blocked(_) => {
+                Self::Fatal { message: err.to_string(), kind: err.kind() }
+            }
             other => Self::Retry { message: other.to_string(), kind: other.kind() },
         }
     }
@@ -319,11 +322,18 @@ async fn generate_ideas(services: &Services, job: &Job, retry: RetryPolicy) -> R
                 .ok_or_else(|| JobError::malformed("an idea without a title"))?;
             let targets: Vec<String> = idea["target_keywords"]
                 .as_array()
-                .map(|a| a.iter().filter_map(|k| k.as_str().map(str::to_owned)).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|k| k.as_str().map(|k| k.chars().take(max::KEYWORD).collect()))
+                        .take(50)
+                        .collect()
+                })
                 .unwrap_or_default();
+            let description: String =
+                idea["description"].as_str().unwrap_or_default().chars().take(max::DESCRIPTION).collect();
             ideas.push(json!({
-                "id": ids::new_id(), "cluster_id": cluster.id, "title": title.chars().take(300).collect::<String>(),
-                "description": idea["description"].as_str().unwrap_or_default(),
+                "id": ids::new_id(), "cluster_id": cluster.id, "title": title.chars().take(max::TITLE).collect::<String>(),
+                "description": description,
                 "content_type": planner::ideas::content_type_of(idea["content_type"].as_str().unwrap_or_default()),
                 "content_structure": planner::ideas::content_structure_of(idea["content_structure"].as_str().unwrap_or_default()),
                 "target_keywords": targets,

@@ -122,16 +122,16 @@ pub async fn save(
     let policy = services.config.deployment.outbound_policy();
     for (name, value) in config {
         let valid: Result<(), String> = match name.as_str() {
-            "model" | "image_type" | "image_format" | "provider" => {
-                short_text(&value, MAX_SETTING_TEXT)
-            }
+            "model" | "image_type" | "image_format" | "provider" => short_text(&value, MAX_SETTING_TEXT),
             "max_tokens" => check(value.as_u64().is_some_and(|n| (1..=128_000).contains(&n))),
             "temperature" => check(value.as_f64().is_some_and(|t| (0.0..=2.0).contains(&t))),
             "base_url" => match value.as_str() {
                 Some(u) if u.chars().count() > MAX_BASE_URL => {
                     Err(format!("Ensure this field has no more than {MAX_BASE_URL} characters."))
                 }
-                Some(u) => policy.check_url(u).map(|_| ()).map_err(|refused| format!("This URL is refused: {refused}.")),
+                Some(u) => {
+                    policy.check_url(u).map(|_| ()).map_err(|refused| format!("This URL is refused: {refused}."))
+                }
                 None => Err(crate::validation::NOT_A_STRING.to_owned()),
             },
             "max_in_article_images" => check(value.as_u64().is_some_and(|n| n <= 10)),

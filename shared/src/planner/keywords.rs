@@ -432,7 +432,9 @@ pub async fn import(
             }
         }
         if !problems.is_empty() {
-            errors.push(json!({"row": n + 1, "keyword": cell("keyword"), "errors": problems}));
+            // The cell is echoed only as far as a keyword may go.
+            let shown = cell("keyword").map(|k| k.chars().take(crate::validation::max::KEYWORD).collect::<String>());
+            errors.push(json!({"row": n + 1, "keyword": shown, "errors": problems}));
         } else if seen.insert(super::normalise(&keyword.keyword)) {
             keywords.push(keyword);
         } else {
