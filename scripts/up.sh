@@ -26,8 +26,8 @@ else
   start_moto "$AWS_PORT"
 fi
 
-say "building the local gateway"
-cargo build --quiet -p local-stack --bin local-gateway --bin bootstrap
+say "building the local gateway (the first build compiles the AWS SDK and takes a few minutes)"
+cargo build -p local-stack --bin local-gateway --bin bootstrap
 
 # The environment of a single function, for `cargo lambda watch --env-file .local/lambda.env`.
 ./target/debug/bootstrap --prefix "$PREFIX" > "$STATE/lambda.env"

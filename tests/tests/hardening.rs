@@ -665,3 +665,54 @@ async fn a_body_over_the_limit_is_a_413_in_the_envelope() {
     app.send(request).await.assert_error(413, "Request body too large");
     assert_eq!(app.snapshot().await, before);
 }
+
+#[tokio::test]
+async fn a_job_whose_output_outgrows_an_item_keeps_every_article() {
+    let app = spawn_app().await;
+    let t = app.tenant("long@hard.example", "agency").await;
+    let mut tasks = Vec::new();
+    for n in 0..4 {
+        let task = app
+            .post(
+                "/api/v1/writer/tasks/",
+                &json!({"sector_id": t.sector, "title": format!("Guide {n}")}),
+                Some(&t.token),
+            )
+            .await;
+        tasks.push(id_of(task).await);
+    }
+    // Four articles of ~150 KB: together far more than one DynamoDB item holds.
+    let article = format!("<p>{}</p>", "teeth ".repeat(25_000));
+    app.provider.script((0..4).map(|n| {
+        provider_test_server::Step::Reply(
+            json!({"title": format!("Guide {n}"), "meta_title": "m", "meta_description": "d", "content_html": article}),
+        )
+    }));
+    let job = app
+        .post(
+            "/api/v1/writer/tasks/auto_generate_content/",
+            &json!({"ids": tasks, "sector_id": t.sector}),
+            Some(&t.token),
+        )
+        .await;
+    assert_eq!(job.status, 200, "{}", job.body);
+    let task_id = job.body["task_id"].as_str().unwrap_or_default().to_owned();
+    let done = app.settled(&t.token, &task_id).await;
+    assert_eq!(done["state"], json!("SUCCESS"), "{done}");
+    let contents =
+        app.get(&format!("/api/v1/writer/content/?sector_id={}&page_size=10", t.sector), Some(&t.token)).await;
+    assert_eq!(contents.body["count"], json!(4), "{}", contents.body["count"]);
+    for c in contents.body["results"].as_array().into_iter().flatten() {
+        let one =
+            app.get(&format!("/api/v1/writer/content/{}/", c["id"].as_str().unwrap_or_default()), Some(&t.token)).await;
+        assert_eq!(one.data()["word_count"], json!(25_000), "every article whole");
+    }
+    let parts = app.partitions(&[format!("ACCOUNT#{}", t.account_id)]).await;
+    let pieces = parts
+        .iter()
+        .filter(|i| {
+            i.get("SK").and_then(|v| v.as_s().ok()).is_some_and(|sk| sk.starts_with(&format!("JOBOUT#{task_id}#")))
+        })
+        .count();
+    assert!(pieces >= 2, "the output went to {pieces} part items");
+}
