@@ -318,7 +318,9 @@ async fn world(app: &TestApp) -> World {
         let s = json!({"sector_id": sector});
         let with = |extra: Value| {
             let mut b = s.clone();
-            b.as_object_mut().map(|m| m.extend(extra.as_object().cloned().unwrap_or_default()));
+            if let (Some(m), Some(e)) = (b.as_object_mut(), extra.as_object()) {
+                m.extend(e.clone());
+            }
             b
         };
         ids.insert(
