@@ -13,16 +13,9 @@ use igny8_domain::{ai, planner};
 use provider_test_server::Step;
 use serde_json::{Value, json};
 
+/// The job settled, through the harness (which also holds every SUCCESS to all parts done).
 async fn settle(app: &TestApp, token: &str, task: &str) -> Value {
-    for _ in 0..300 {
-        let p = app.get(&format!("/api/v1/system/settings/task_progress/{task}/"), Some(token)).await;
-        let state = p.data()["state"].as_str().unwrap_or_default().to_owned();
-        if state == "SUCCESS" || state == "FAILURE" {
-            return p.data().clone();
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("job {task} did not settle");
+    app.settled(token, task).await
 }
 
 #[tokio::test]
