@@ -293,7 +293,9 @@ pub struct OutboundResponse {
 /// The guarded client. Cheap to clone (the connection pool is shared).
 #[derive(Clone)]
 pub struct Outbound {
-    client: reqwest::Client,
+    /// `None` when the guarded client could not be built: every request then fails, rather than
+    /// going out unguarded.
+    client: Option<reqwest::Client>,
     policy: Policy,
     max_response_bytes: usize,
 }
@@ -337,9 +339,11 @@ impl Outbound {
             .no_proxy()
             .connect_timeout(CONNECT_TIMEOUT)
             .pool_idle_timeout(Duration::from_secs(60))
-            .build()
-            .unwrap_or_else(|_| reqwest::Client::new());
-        Self { client, policy, max_response_bytes }
+            .build();
+        if let Err(err) = &client {
+            tracing::error!(error = %err, "the guarded HTTP client could not be built; outbound requests will fail");
+        }
+        Self { client: client.ok(), policy, max_response_bytes }
     }
 
     pub fn policy(&self) -> Policy {
@@ -349,7 +353,8 @@ impl Outbound {
     /// Sends `request` through the guard and reads the answer up to the size cap.
     pub async fn send(&self, request: OutboundRequest<'_>) -> Result<OutboundResponse, OutboundError> {
         let url = self.policy.check_url(request.url).map_err(OutboundError::Refused)?;
-        let mut builder = self.client.request(request.method, url).timeout(request.timeout);
+        let client = self.client.as_ref().ok_or(OutboundError::Failed)?;
+        let mut builder = client.request(request.method, url).timeout(request.timeout);
         if let Some(token) = request.bearer {
             builder = builder.bearer_auth(token);
         }
