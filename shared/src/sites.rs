@@ -197,10 +197,7 @@ pub async fn list_sites(
 }
 
 fn domain(value: &Value) -> Result<String, String> {
-    let raw = string(value)?;
-    if raw.chars().count() > max::URL {
-        return Err(crate::validation::too_long(max::URL));
-    }
+    let raw = text(max::URL)(value)?;
     let host = raw.strip_prefix("https://").or_else(|| raw.strip_prefix("http://")).unwrap_or(&raw);
     let host = host.strip_suffix('/').unwrap_or(host);
     let valid = !host.is_empty()

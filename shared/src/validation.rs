@@ -154,14 +154,7 @@ impl Fields {
 
     /// An optional string (blank counts as absent), at most `max` characters.
     pub fn optional_str(&mut self, field: &str, max: usize) -> Option<String> {
-        self.optional(field, |v| {
-            let s = string(v)?;
-            if s.chars().count() > max {
-                return Err(too_long(max));
-            }
-            Ok(s)
-        })
-        .filter(|s| !s.is_empty())
+        self.optional(field, text(max)).filter(|s| !s.is_empty())
     }
 
     /// Refuses every field whose text holds a run of `min` or more digits (spaces, dashes and dots
@@ -304,25 +297,19 @@ pub fn id_list(max: usize) -> impl Fn(&Value) -> Result<Vec<String>, String> {
 /// A string of at most `max` characters, not blank.
 pub fn bounded(max: usize) -> impl Fn(&Value) -> Result<String, String> {
     move |value| {
-        let s = trimmed(value)?;
-        if s.is_empty() {
-            return Err(BLANK.to_owned());
-        }
-        if s.chars().count() > max {
-            return Err(too_long(max));
-        }
-        Ok(s)
+        let s = text(max)(value)?;
+        if s.is_empty() { Err(BLANK.to_owned()) } else { Ok(s) }
     }
 }
 
 /// A string of at most `max` characters, trimmed; blank is allowed (it clears the field).
 pub fn text(max: usize) -> impl Fn(&Value) -> Result<String, String> {
     move |value| {
-        let s = trimmed(value)?;
+        let s = value.as_str().map(str::trim).ok_or_else(|| NOT_A_STRING.to_owned())?;
         if s.chars().count() > max {
             return Err(too_long(max));
         }
-        Ok(s)
+        Ok(s.to_owned())
     }
 }
 
@@ -340,19 +327,11 @@ pub fn raw_text(max: usize) -> impl Fn(&Value) -> Result<String, String> {
     }
 }
 
-fn trimmed(value: &Value) -> Result<String, String> {
-    value.as_str().map(|s| s.trim().to_owned()).ok_or_else(|| NOT_A_STRING.to_owned())
-}
-
 /// A JSON string, trimmed, of at most [`max::ANY_TEXT`] characters: for text that is looked up,
 /// compared or parsed further. A field that is stored names its own maximum ([`text`],
 /// [`bounded`]).
 pub fn string(value: &Value) -> Result<String, String> {
-    let s = trimmed(value)?;
-    if s.chars().count() > max::ANY_TEXT {
-        return Err(too_long(max::ANY_TEXT));
-    }
-    Ok(s)
+    text(max::ANY_TEXT)(value)
 }
 
 /// A JSON string that is not blank once trimmed.

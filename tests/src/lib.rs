@@ -414,17 +414,25 @@ impl TestApp {
     /// Gives a user a role directly in the table: the platform roles (developer, system_bot) are
     /// never given through the API to the first platform user, so tests set them up this way.
     pub async fn make_role(&self, account_id: &str, user_id: &str, role: &str) {
-        self.dynamodb
+        let (pk, sk) = (format!("ACCOUNT#{account_id}"), format!("USER#{user_id}"));
+        self.set_raw(&pk, &sk, "SET #role = :v", &[("#role", "role")], role).await;
+    }
+
+    /// Runs `expression` (with `:v` = `value`) on one item directly in the table: for what the API
+    /// never writes, which a test must stage.
+    pub async fn set_raw(&self, pk: &str, sk: &str, expression: &str, names: &[(&str, &str)], value: &str) {
+        let mut update = self
+            .dynamodb
             .update_item()
             .table_name(&self.provisioned.config.table_name)
-            .key("PK", AttributeValue::S(format!("ACCOUNT#{account_id}")))
-            .key("SK", AttributeValue::S(format!("USER#{user_id}")))
-            .update_expression("SET #role = :role")
-            .expression_attribute_names("#role", "role")
-            .expression_attribute_values(":role", AttributeValue::S(role.to_owned()))
-            .send()
-            .await
-            .expect("set the role");
+            .key("PK", AttributeValue::S(pk.to_owned()))
+            .key("SK", AttributeValue::S(sk.to_owned()))
+            .update_expression(expression)
+            .expression_attribute_values(":v", AttributeValue::S(value.to_owned()));
+        for (placeholder, name) in names {
+            update = update.expression_attribute_names(*placeholder, *name);
+        }
+        update.send().await.expect("update the item directly");
     }
 
     /// The raw bytes of this test's JWT signing key, read from Secrets Manager.

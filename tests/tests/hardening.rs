@@ -101,17 +101,8 @@ async fn every_provider_url_setting_refuses_internal_addresses() {
 /// Puts `base_url` on the account's stored settings directly, as a record saved before the rule
 /// or a host whose DNS answer changed would hold it.
 async fn poison(app: &TestApp, account_id: &str, kind: &str, base_url: &str) {
-    use aws_sdk_dynamodb::types::AttributeValue;
-    app.dynamodb
-        .update_item()
-        .table_name(&app.provisioned.config.table_name)
-        .key("PK", AttributeValue::S(format!("ACCOUNT#{account_id}")))
-        .key("SK", AttributeValue::S(format!("INTEGRATION#{kind}")))
-        .update_expression("SET config.base_url = :u")
-        .expression_attribute_values(":u", AttributeValue::S(base_url.to_owned()))
-        .send()
-        .await
-        .expect("poison the stored setting");
+    let (pk, sk) = (format!("ACCOUNT#{account_id}"), format!("INTEGRATION#{kind}"));
+    app.set_raw(&pk, &sk, "SET config.base_url = :v", &[], base_url).await;
 }
 
 #[tokio::test]
@@ -169,7 +160,8 @@ async fn a_stored_internal_url_is_refused_when_called_and_nothing_upstream_is_ec
     let image = app
         .post(&format!("{INTEGRATIONS}/image_generation/generate/"), &json!({"prompt": "a tooth"}), Some(&t.token))
         .await;
-    assert!(image.status == 400 || image.status == 502, "{}", image.body);
+    assert_eq!(image.status, 400, "{}", image.body);
+    assert!(image.body["error"].as_str().unwrap_or_default().contains("refused"), "{}", image.body);
     assert_eq!(app.credits(&t.account_id).await, balance);
     assert!(app.provider.requests().is_empty(), "the provider on loopback was never called");
 }
@@ -281,6 +273,15 @@ async fn world(app: &TestApp) -> World {
     ids.insert("site", site.clone());
     ids.insert("sector", sector.clone());
     ids.insert("account", t.account_id.clone());
+    for (name, value) in [
+        ("plan", "starter"),
+        ("industry", "healthcare"),
+        ("group", "owner"),
+        ("integration", "openai"),
+        ("package", "credits-500"),
+    ] {
+        ids.insert(name, value.to_owned());
+    }
     let second = id_of(app.post("/api/v1/auth/sites/", &json!({"name": "Second"}), o).await).await;
     id_of(app.post("/api/v1/auth/sectors/", &json!({"site_id": second, "name": "Other"}), o).await).await;
     let editor = id_of(
@@ -400,47 +401,47 @@ async fn world(app: &TestApp) -> World {
     World { t, platform, ids }
 }
 
+/// Which record of the world a route's parameters name, by path prefix (the first match wins).
+const RECORDS: &[(&str, &str)] = &[
+    ("/api/v1/auth/users/{id}/activate/", "invited"),
+    ("/api/v1/auth/users/", "user"),
+    ("/api/v1/account/team/", "user"),
+    ("/api/v1/auth/accounts/", "account"),
+    ("/api/v1/admin/accounts/", "account"),
+    ("/api/v1/auth/subscriptions/", "subscription"),
+    ("/api/v1/auth/site-access/", "site_access"),
+    ("/api/v1/auth/sites/", "site"),
+    ("/api/v1/auth/sectors/", "sector"),
+    ("/api/v1/auth/plans/", "plan"),
+    ("/api/v1/auth/seed-keywords/", "seed"),
+    ("/api/v1/auth/industries/", "industry"),
+    ("/api/v1/auth/groups/", "group"),
+    ("/api/v1/planner/keywords/", "keyword"),
+    ("/api/v1/planner/clusters/", "cluster"),
+    ("/api/v1/planner/ideas/", "idea"),
+    ("/api/v1/writer/tasks/", "task"),
+    ("/api/v1/writer/content/", "content"),
+    ("/api/v1/writer/images/", "image"),
+    ("/api/v1/writer/taxonomies/", "taxonomy"),
+    ("/api/v1/system/settings/task_progress/", "job"),
+    ("/api/v1/system/settings/integrations/", "integration"),
+    ("/api/v1/system/prompts/", "prompt_type"),
+    ("/api/v1/billing/credit-packages/", "package"),
+    ("/api/v1/billing/credits/usage/", "usage"),
+    ("/api/v1/billing/credits/transactions/", "ledger"),
+    ("/api/v1/billing/transactions/", "ledger"),
+    ("/api/v1/billing/invoices/", "invoice"),
+    ("/api/v1/billing/payment-methods/", "payment_method"),
+    ("/api/v1/admin/payments/", "payment"),
+];
+
 /// The concrete path of a template route in `w`, and whether the platform calls it.
 fn concrete(w: &World, route: &str) -> (String, bool) {
     let id = |name: &str| w.ids.get(name).cloned().unwrap_or_default();
-    let record = match route {
-        r if r.starts_with("/api/v1/auth/users/") || r.starts_with("/api/v1/account/team/") => {
-            if r.ends_with("activate/") { id("invited") } else { id("user") }
-        }
-        r if r.starts_with("/api/v1/auth/accounts/") || r.starts_with("/api/v1/admin/accounts/") => id("account"),
-        r if r.starts_with("/api/v1/auth/subscriptions/") => id("subscription"),
-        r if r.starts_with("/api/v1/auth/site-access/") => id("site_access"),
-        r if r.starts_with("/api/v1/auth/sites/") => id("site"),
-        r if r.starts_with("/api/v1/auth/sectors/") => id("sector"),
-        r if r.starts_with("/api/v1/auth/plans/") => "starter".into(),
-        r if r.starts_with("/api/v1/auth/seed-keywords/") => id("seed"),
-        r if r.starts_with("/api/v1/auth/industries/") => "healthcare".into(),
-        r if r.starts_with("/api/v1/auth/groups/") => "owner".into(),
-        r if r.starts_with("/api/v1/planner/keywords/") => id("keyword"),
-        r if r.starts_with("/api/v1/planner/clusters/") => id("cluster"),
-        r if r.starts_with("/api/v1/planner/ideas/") => id("idea"),
-        r if r.starts_with("/api/v1/writer/tasks/") => id("task"),
-        r if r.starts_with("/api/v1/writer/content/") => id("content"),
-        r if r.starts_with("/api/v1/writer/images/") => id("image"),
-        r if r.starts_with("/api/v1/writer/taxonomies/") => id("taxonomy"),
-        r if r.starts_with("/api/v1/system/settings/task_progress/") => id("job"),
-        r if r.starts_with("/api/v1/system/settings/integrations/") => "openai".into(),
-        r if r.starts_with("/api/v1/system/prompts/") => id("prompt_type"),
-        r if r.starts_with("/api/v1/billing/credit-packages/") => "credits-500".into(),
-        r if r.starts_with("/api/v1/billing/credits/usage/") => id("usage"),
-        r if r.starts_with("/api/v1/billing/credits/transactions/")
-            || r.starts_with("/api/v1/billing/transactions/") =>
-        {
-            id("ledger")
-        }
-        r if r.starts_with("/api/v1/billing/invoices/") => id("invoice"),
-        r if r.starts_with("/api/v1/billing/payment-methods/") => id("payment_method"),
-        r if r.starts_with("/api/v1/admin/payments/") => id("payment"),
-        _ => String::new(),
-    };
+    let record = RECORDS.iter().find(|(prefix, _)| route.starts_with(prefix)).map(|(_, name)| id(name));
     let mut path = route.to_owned();
     for param in ["{id}", "{pk}", "{task_id}", "{prompt_type}"] {
-        path = path.replace(param, &record);
+        path = path.replace(param, record.as_deref().unwrap_or("{missing}"));
     }
     path = path.replace("{account_id}", &id("account"));
     assert!(!path.contains('{'), "no record for the parameters of {route}");
@@ -478,7 +479,6 @@ async fn every_text_field_at_its_maximum_plus_one_is_refused_and_at_its_maximum_
     let app = spawn_app().await;
     let w = world(&app).await;
     let before = app.snapshot().await;
-    let mut checked = 0;
     for limit in &limits {
         let (path, platform) = concrete(&w, &limit.route);
         // Subscriptions are written by the platform, naming the account.
@@ -491,10 +491,8 @@ async fn every_text_field_at_its_maximum_plus_one_is_refused_and_at_its_maximum_
             let field = limit.field.trim_end_matches("[]");
             assert_eq!(answer.status, 400, "{method} {path} {field} at {} chars: {}", limit.max + 1, answer.body);
             assert!(!answer.field_errors(field).is_empty(), "{method} {path}: no error on {field}: {}", answer.body);
-            checked += 1;
         }
     }
-    assert!(checked >= limits.len());
     assert_eq!(app.snapshot().await, before, "no refused write changed anything");
 
     // At its maximum, a text an owner edits is kept whole.

@@ -77,7 +77,7 @@ pub async fn update_account(
 ) -> Result<Value, ApiError> {
     let account = find(services, caller, account_id).await?;
     let mut f = Fields::parse(body)?;
-    let name = f.field(!partial, "name", bounded(200));
+    let name = f.field(!partial, "name", bounded(crate::validation::max::NAME));
     let new_status = f.optional("status", status);
     if new_status.is_some_and(|s| s != account.status) && !caller.crosses_accounts() {
         f.error("status", "Only the platform changes an account's status.");

@@ -34,10 +34,10 @@ impl RegisterInput {
         let email = f.required("email", Email::from_json);
         let password = f.required("password", |v| Password::parse(raw_string(v)?));
         let confirm = f.optional("password_confirm", raw_string);
-        let username = f.optional_str("username", 150);
-        let first_name = f.optional_str("first_name", 150).unwrap_or_default();
-        let last_name = f.optional_str("last_name", 150).unwrap_or_default();
-        let account_name = f.optional_str("account_name", 200);
+        let username = f.optional_str("username", crate::validation::max::PERSON_NAME);
+        let first_name = f.optional_str("first_name", crate::validation::max::PERSON_NAME).unwrap_or_default();
+        let last_name = f.optional_str("last_name", crate::validation::max::PERSON_NAME).unwrap_or_default();
+        let account_name = f.optional_str("account_name", crate::validation::max::NAME);
         let plan_id = f.optional_str("plan_id", 64).unwrap_or_else(|| DEFAULT_PLAN_ID.to_owned());
         if let (Some(p), Some(c)) = (&password, &confirm)
             && p.expose() != c

@@ -79,9 +79,9 @@ pub async fn create(services: &Services, caller: &Caller, body: &[u8], invite: b
     let email = f.required("email", Email::from_json);
     let role = f.required("role", role_field(caller));
     let password = if invite { None } else { f.required("password", |v| Password::parse(raw_string(v)?)) };
-    let username = f.optional_str("username", 150);
-    let first_name = f.optional_str("first_name", 150).unwrap_or_default();
-    let last_name = f.optional_str("last_name", 150).unwrap_or_default();
+    let username = f.optional_str("username", max::PERSON_NAME);
+    let first_name = f.optional_str("first_name", max::PERSON_NAME).unwrap_or_default();
+    let last_name = f.optional_str("last_name", max::PERSON_NAME).unwrap_or_default();
     f.finish()?;
     let (Some(email), Some(role)) = (email, role) else {
         return Err(ApiError::internal("validated fields missing"));
@@ -163,7 +163,7 @@ pub async fn update(
     require_may_change(caller, &user)?;
     let mut f = Fields::parse(body)?;
     let role = f.field(!partial, "role", role_field(caller));
-    let username = f.optional("username", bounded(150));
+    let username = f.optional("username", bounded(max::PERSON_NAME));
     let first_name = f.optional("first_name", text(max::PERSON_NAME));
     let last_name = f.optional("last_name", text(max::PERSON_NAME));
     let is_active = f.optional("is_active", boolean);

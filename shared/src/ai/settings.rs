@@ -10,14 +10,12 @@ use time::OffsetDateTime;
 use crate::access::Caller;
 use crate::accounts::rfc3339;
 use crate::store::{Item, Key, keys};
-use crate::validation::{Fields, boolean, raw_string};
+use crate::validation::{Fields, boolean, max, raw_string, too_long};
 use crate::{ApiError, Services};
 
 pub const TYPES: &[&str] = &["openai", "runware", "image_generation"];
 pub const OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
 pub const RUNWARE_BASE_URL: &str = "https://api.runware.ai/v1";
-/// Longest `config.base_url` (characters).
-pub const MAX_BASE_URL: usize = 2048;
 /// Longest text setting (`model`, `provider`, `image_type`, `image_format`; characters).
 pub const MAX_SETTING_TEXT: usize = 100;
 
@@ -29,7 +27,7 @@ fn check(valid: bool) -> Result<(), String> {
 fn short_text(value: &Value, max: usize) -> Result<(), String> {
     match value.as_str().map(str::trim) {
         None | Some("") => Err("Invalid value.".to_owned()),
-        Some(s) if s.chars().count() > max => Err(format!("Ensure this field has no more than {max} characters.")),
+        Some(s) if s.chars().count() > max => Err(too_long(max)),
         Some(_) => Ok(()),
     }
 }
@@ -126,9 +124,7 @@ pub async fn save(
             "max_tokens" => check(value.as_u64().is_some_and(|n| (1..=128_000).contains(&n))),
             "temperature" => check(value.as_f64().is_some_and(|t| (0.0..=2.0).contains(&t))),
             "base_url" => match value.as_str() {
-                Some(u) if u.chars().count() > MAX_BASE_URL => {
-                    Err(format!("Ensure this field has no more than {MAX_BASE_URL} characters."))
-                }
+                Some(u) if u.chars().count() > max::URL => Err(too_long(max::URL)),
                 Some(u) => {
                     policy.check_url(u).map(|_| ()).map_err(|refused| format!("This URL is refused: {refused}."))
                 }

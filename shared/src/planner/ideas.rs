@@ -59,10 +59,6 @@ pub async fn list(
     scope::listed::<Idea>(services, caller, query, &LIST).await
 }
 
-fn keywords_field(value: &Value) -> Result<Vec<String>, String> {
-    crate::planner::keyword_list(value)
-}
-
 /// Reads the editable fields into `idea` (all required on create).
 async fn read_fields(
     services: &Services,
@@ -83,7 +79,7 @@ async fn read_fields(
     if let Some(t) = f.optional("content_structure", choice(CONTENT_STRUCTURES)) {
         idea.content_structure = t;
     }
-    if let Some(k) = f.optional("target_keywords", keywords_field) {
+    if let Some(k) = f.optional("target_keywords", crate::planner::keyword_list) {
         idea.target_keywords = k;
     }
     if let Some(n) = f.optional("estimated_word_count", integer(100, 20_000)) {

@@ -53,7 +53,7 @@ async fn read_fields(
     content: &mut Content,
     creating: bool,
 ) -> Result<(), ApiError> {
-    if let Some(title) = f.field(creating, "title", bounded(300)) {
+    if let Some(title) = f.field(creating, "title", bounded(crate::validation::max::TITLE)) {
         content.title = title;
     }
     if let Some(html) = f.field(creating, "html_content", crate::validation::raw_text(MAX_HTML)) {
@@ -66,9 +66,9 @@ async fn read_fields(
         }
     }
     for (field, max, slot) in [
-        ("meta_title", 300, &mut content.meta_title),
+        ("meta_title", crate::validation::max::TITLE, &mut content.meta_title),
         ("meta_description", 500, &mut content.meta_description),
-        ("primary_keyword", 255, &mut content.primary_keyword),
+        ("primary_keyword", crate::validation::max::KEYWORD, &mut content.primary_keyword),
     ] {
         if let Some(value) = f.optional(field, crate::validation::string) {
             if value.chars().count() > max {

@@ -38,10 +38,6 @@ pub async fn list(
     scope::listed::<Task>(services, caller, query, &LIST).await
 }
 
-fn keywords_field(value: &Value) -> Result<Vec<String>, String> {
-    crate::planner::keyword_list(value)
-}
-
 async fn read_fields(
     services: &Services,
     caller: &Caller,
@@ -55,7 +51,7 @@ async fn read_fields(
     if let Some(description) = f.optional("description", text(max::DESCRIPTION)) {
         task.description = description;
     }
-    if let Some(keywords) = f.optional("keywords", keywords_field) {
+    if let Some(keywords) = f.optional("keywords", crate::planner::keyword_list) {
         task.keywords = keywords;
     }
     if let Some(t) = f.optional("content_type", choice(ideas::CONTENT_TYPES)) {

@@ -161,8 +161,8 @@ pub async fn create(services: &Services, caller: &Caller, body: &[u8]) -> Result
         caller.require_site_write(&site.id)?;
     }
     let kind = f.required("taxonomy_type", choice(KINDS));
-    let name = f.required("name", bounded(200));
-    let slug = f.optional("slug", bounded(100)).map(|s| slugify(&s));
+    let name = f.required("name", bounded(max::NAME));
+    let slug = f.optional("slug", bounded(max::SLUG)).map(|s| slugify(&s));
     let description = f.optional("description", text(max::DESCRIPTION)).unwrap_or_default();
     let mut taxonomy = Taxonomy {
         id: ids::new_id(),
@@ -198,10 +198,10 @@ pub async fn update(services: &Services, caller: &Caller, taxonomy_id: &str, bod
     caller.require_site_write(&before.site_id)?;
     let mut f = Fields::parse(body)?;
     let mut after = before.clone();
-    if let Some(name) = f.optional("name", bounded(200)) {
+    if let Some(name) = f.optional("name", bounded(max::NAME)) {
         after.name = name;
     }
-    if let Some(slug) = f.optional("slug", bounded(100)) {
+    if let Some(slug) = f.optional("slug", bounded(max::SLUG)) {
         after.slug = slugify(&slug);
         if after.slug.is_empty() {
             f.error("slug", "The slug needs a letter or a digit.");
