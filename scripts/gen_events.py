@@ -9,7 +9,9 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-PUBLIC = ("/register/", "/login/", "/refresh/", "/plans/", "/industries/", "/seed-keywords/")
+PUBLIC = ("/register/", "/login/", "/refresh/", "/plans/", "/industries/", "/seed-keywords/", "/api/schema/", "/api/docs/", "/api/redoc/")
+# Path parameters that must name something real for the event to be answered 200.
+PARAMS = {"file": "swagger-ui.css"}
 SAMPLES = {
     ("POST", "/api/v1/auth/register/"): {"email": "owner@example.com", "password": "change-me-please", "first_name": "Ada", "plan_id": "starter"},
     ("POST", "/api/v1/auth/login/"): {"email": "owner@example.com", "password": "change-me-please"},
@@ -98,8 +100,10 @@ def main() -> None:
             path, method = event["Properties"]["Path"], event["Properties"]["Method"].upper()
             route_key = f"{method} {path}"
             greedy = "{proxy+}" in path
-            raw = "/api/v1/unknown/" if greedy else re.sub(r"\{([a-z_]+)\}", lambda m: f"<{m.group(1).replace('_', ' ')}>", path)
-            params = {"proxy": "api/v1/unknown/"} if greedy else {p: f"<{p.replace('_', ' ')}>" for p in re.findall(r"\{([a-z_]+)\}", path)}
+            def value(name):
+                return PARAMS.get(name, f"<{name.replace('_', ' ')}>")
+            raw = "/api/v1/unknown/" if greedy else re.sub(r"\{([a-z_]+)\}", lambda m: value(m.group(1)), path)
+            params = {"proxy": "api/v1/unknown/"} if greedy else {p: value(p) for p in re.findall(r"\{([a-z_]+)\}", path)}
             http_method = "GET" if method == "ANY" else method
             headers = {"host": "localhost:8000", "user-agent": "curl/8.5.0", "accept": "*/*"}
             body = SAMPLES.get((method, path))

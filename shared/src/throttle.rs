@@ -31,6 +31,48 @@ pub const DEFAULT_RATES: &[(&str, &str)] = &[
     ("default", "100/min"),
 ];
 
+/// A throttle scope as a type, so that a handler's extractor names the scope it counts against
+/// (`Caller<scopes::Planner>`).
+pub trait Scope: Send + Sync + 'static {
+    const NAME: &'static str;
+}
+
+macro_rules! scope_types {
+    ($($ty:ident = $name:literal),* $(,)?) => {
+        /// One type per scope of [`DEFAULT_RATES`].
+        pub mod scopes {
+            $(
+                #[doc = concat!("The `", $name, "` scope.")]
+                #[derive(Debug)]
+                pub struct $ty;
+                impl super::Scope for $ty {
+                    const NAME: &'static str = $name;
+                }
+            )*
+            /// Every scope type's name, to check against [`super::DEFAULT_RATES`].
+            pub const NAMES: &[&str] = &[$($name),*];
+        }
+    };
+}
+
+scope_types!(
+    AiFunction = "ai_function",
+    ImageGen = "image_gen",
+    ContentWrite = "content_write",
+    ContentRead = "content_read",
+    Auth = "auth",
+    AuthStrict = "auth_strict",
+    Planner = "planner",
+    PlannerAi = "planner_ai",
+    Writer = "writer",
+    WriterAi = "writer_ai",
+    System = "system",
+    SystemAdmin = "system_admin",
+    Billing = "billing",
+    BillingAdmin = "billing_admin",
+    Default = "default",
+);
+
 /// Roles never throttled: the platform's own operators and automation.
 pub const BYPASS_ROLES: &[Role] = &[Role::Developer, Role::SystemBot];
 
@@ -142,6 +184,12 @@ pub async fn hit(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_scope_type_has_a_default_rate() {
+        let defaults: Vec<&str> = DEFAULT_RATES.iter().map(|(scope, _)| *scope).collect();
+        assert_eq!(scopes::NAMES, defaults.as_slice());
+    }
 
     #[test]
     fn rates_parse() {

@@ -45,6 +45,12 @@ pub const REQUIRED: &str = "This field is required.";
 pub const NOT_A_STRING: &str = "Not a valid string.";
 pub const BLANK: &str = "This field may not be blank.";
 
+/// A request body parsed into a typed input: every field checked, every failure reported per
+/// field (400 `Validation failed` with `errors`), nothing half-parsed handed on.
+pub trait FromBody: Sized {
+    fn from_body(body: &[u8]) -> Result<Self, ApiError>;
+}
+
 /// Field name → messages, serialised as the envelope's `errors`.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
 #[serde(transparent)]

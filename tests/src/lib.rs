@@ -16,6 +16,8 @@ use provider_test_server::ProviderTestServer;
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
 
+pub mod lambda;
+
 pub const PASSWORD: &str = "correct horse battery";
 
 /// The endpoint the tests run against; the test command starts it and exports this variable.

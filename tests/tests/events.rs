@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 
 use api_tests::spawn_app;
+use http_body_util::BodyExt;
 use lambda_http::request::LambdaRequest;
 use local_stack::bootstrap::local_sdk_config;
 use local_stack::names::workspace_root;
@@ -47,7 +48,14 @@ async fn every_route_has_an_event_that_its_function_answers() {
             .unwrap_or_else(|| panic!("{}: routeKey {route_key} is not a template route", path.display()));
         let request: LambdaRequest = serde_json::from_value(event).unwrap();
         let response = handlers[route.binary.as_str()](lambda_http::Request::from(request)).await;
-        let body: Value = serde_json::from_slice(response.body().as_ref()).unwrap();
+        let status = response.status();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        if route.binary == "docs" && !route.path.contains('+') {
+            // The contract's document and pages, not envelopes.
+            assert_eq!(status, 200, "{}", path.display());
+            continue;
+        }
+        let body: Value = serde_json::from_slice(&bytes).unwrap();
         assert!(body["success"].is_boolean() && body["request_id"].is_string(), "{}: {body}", path.display());
     }
 }

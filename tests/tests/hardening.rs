@@ -397,6 +397,7 @@ async fn world(app: &TestApp) -> World {
     ids.insert("ledger", first(app.get("/api/v1/billing/credits/transactions/", o).await));
     ids.insert("usage", first(app.get("/api/v1/billing/credits/usage/", o).await));
     ids.insert("seed", first(app.get("/api/v1/auth/seed-keywords/?page_size=1", o).await));
+    ids.insert("docs_file", "swagger-ui.css".to_owned());
     assert!(ids.values().all(|v| !v.is_empty()), "{ids:?}");
     World { t, platform, ids }
 }
@@ -433,6 +434,7 @@ const RECORDS: &[(&str, &str)] = &[
     ("/api/v1/billing/invoices/", "invoice"),
     ("/api/v1/billing/payment-methods/", "payment_method"),
     ("/api/v1/admin/payments/", "payment"),
+    ("/api/docs/", "docs_file"),
 ];
 
 /// The concrete path of a template route in `w`, and whether the platform calls it.
@@ -440,7 +442,7 @@ fn concrete(w: &World, route: &str) -> (String, bool) {
     let id = |name: &str| w.ids.get(name).cloned().unwrap_or_default();
     let record = RECORDS.iter().find(|(prefix, _)| route.starts_with(prefix)).map(|(_, name)| id(name));
     let mut path = route.to_owned();
-    for param in ["{id}", "{pk}", "{task_id}", "{prompt_type}"] {
+    for param in ["{id}", "{pk}", "{task_id}", "{prompt_type}", "{file}"] {
         path = path.replace(param, record.as_deref().unwrap_or("{missing}"));
     }
     path = path.replace("{account_id}", &id("account"));

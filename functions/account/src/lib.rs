@@ -1,41 +1,66 @@
 //! `/api/v1/account/`: the account's settings, its team and its usage analytics. A thin adapter
-//! from HTTP to the domain crate.
+//! from HTTP to the domain crate: its routes, and their contract in the OpenAPI document.
 
+use axum::extract::{Path, State};
 use igny8_domain::accounts::users;
-use igny8_domain::http::{Reply, RequestCtx};
-use igny8_domain::{ApiError, Services, settings, usage};
-use lambda_http::{Body, Request, Response};
+use igny8_domain::http::openapi::{Data, Paged};
+use igny8_domain::http::{AppState, Caller, Ctx, Module, RawBody, Reply};
+use igny8_domain::throttle::scopes::Default as Scope;
+use igny8_domain::{ApiError, settings, usage};
+use serde_json::Value;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub const PREFIX: &str = "/api/v1/account/";
+type Answer = Result<Reply, ApiError>;
 
-const ROUTES: &[&str] = &["settings/", "team/", "team/{id}/", "usage/analytics/"];
-
-fn methods(pattern: &str) -> &'static [&'static str] {
-    match pattern {
-        "settings/" => &["GET", "PATCH"],
-        "team/" => &["GET", "POST"],
-        "team/{id}/" => &["DELETE"],
-        _ => &["GET"],
-    }
+/// The account's settings.
+#[utoipa::path(get, path = "/api/v1/account/settings/", responses((status = 200, description = "Settings", body = Data<Value>)))]
+async fn get_settings(State(s): State<AppState>, caller: Caller<Scope>) -> Answer {
+    Ok(Reply::ok(settings::get(&s, &caller).await?))
 }
 
-/// Handles one API Gateway request.
-pub async fn handle(services: &Services, request: Request) -> Response<Body> {
-    igny8_domain::http::serve(services, request, route).await
+/// Changes the account's settings (owners and admins).
+#[utoipa::path(patch, path = "/api/v1/account/settings/", request_body = Value,
+    responses((status = 200, description = "Settings as saved", body = Data<Value>)))]
+async fn patch_settings(State(s): State<AppState>, caller: Caller<Scope>, RawBody(body): RawBody) -> Answer {
+    Ok(Reply::ok(settings::patch(&s, &caller, &body).await?).with_message("Settings saved"))
 }
 
-async fn route(services: &Services, ctx: &mut RequestCtx) -> Result<Reply, ApiError> {
-    let (pattern, params, method) = ctx.route(PREFIX, ROUTES, methods)?;
-    let caller = ctx.caller(services, "default").await?;
-    let id = params.get("id").map(String::as_str).unwrap_or_default();
-    match (pattern, method.as_str()) {
-        ("settings/", "GET") => Ok(Reply::ok(settings::get(services, &caller).await?)),
-        ("settings/", _) => {
-            Ok(Reply::ok(settings::patch(services, &caller, ctx.body()).await?).with_message("Settings saved"))
-        }
-        ("team/", "GET") => ctx.page(users::list(services, &caller, ctx.query()).await?),
-        ("team/", _) => Ok(Reply::created(users::create(services, &caller, ctx.body(), false).await?)),
-        ("team/{id}/", _) => users::delete(services, &caller, id).await.map(|()| Reply::no_content()),
-        _ => Ok(Reply::ok(usage::analytics(services, &caller, ctx.query()).await?)),
-    }
+/// The account's team.
+#[utoipa::path(get, path = "/api/v1/account/team/", responses((status = 200, description = "Members", body = Paged<Value>)))]
+async fn team(State(s): State<AppState>, caller: Caller<Scope>, ctx: Ctx) -> Answer {
+    ctx.page(users::list(&s, &caller, ctx.query()).await?)
 }
+
+/// Adds a member.
+#[utoipa::path(post, path = "/api/v1/account/team/", request_body = Value,
+    responses((status = 201, description = "The member", body = Data<Value>)))]
+async fn add_member(State(s): State<AppState>, caller: Caller<Scope>, RawBody(body): RawBody) -> Answer {
+    Ok(Reply::created(users::create(&s, &caller, &body, false).await?))
+}
+
+/// Removes a member.
+#[utoipa::path(delete, path = "/api/v1/account/team/{id}/", responses((status = 204, description = "Removed")))]
+async fn remove_member(State(s): State<AppState>, caller: Caller<Scope>, Path(id): Path<String>) -> Answer {
+    users::delete(&s, &caller, &id).await.map(|()| Reply::no_content())
+}
+
+/// Credits used and AI operations run, by day and by operation.
+#[utoipa::path(get, path = "/api/v1/account/usage/analytics/",
+    responses((status = 200, description = "Usage", body = Data<Value>)))]
+async fn analytics(State(s): State<AppState>, caller: Caller<Scope>, ctx: Ctx) -> Answer {
+    Ok(Reply::ok(usage::analytics(&s, &caller, ctx.query()).await?))
+}
+
+/// The account function's routes and their documentation.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_settings, patch_settings))
+        .routes(routes!(team, add_member))
+        .routes(routes!(remove_member))
+        .routes(routes!(analytics))
+}
+
+/// The account function's part of the API.
+pub const MODULE: Module =
+    Module { tag: "account", description: "The account's settings, team and usage analytics.", routes };

@@ -1,232 +1,441 @@
 //! `/api/v1/auth/`: credentials, users, accounts, subscriptions, sites, sectors, site access,
-//! roles and the public reference data. A thin adapter from HTTP to the domain crate: it matches
-//! the route, authenticates, throttles and hands over.
+//! roles and the public reference data. A thin adapter from HTTP to the domain crate: its routes,
+//! and their contract in the OpenAPI document.
 
-use igny8_domain::access::{self, Caller};
+use axum::extract::{Path, State};
+use http::Method;
 use igny8_domain::accounts::{self, ChangePassword, LoginInput, RegisterInput, users};
-use igny8_domain::http::{Params, Reply, RequestCtx};
-use igny8_domain::{ApiError, Services, reference, sites, subscriptions};
-use lambda_http::{Body, Request, Response};
-use serde_json::json;
+use igny8_domain::http::openapi::{Data, Paged};
+use igny8_domain::http::{Anonymous, AppState, Caller, Ctx, JsonBody, Module, Principal, RawBody, Reply};
+use igny8_domain::throttle::scopes::{Auth, AuthStrict, ContentRead};
+use igny8_domain::{ApiError, access, reference, sites, subscriptions};
+use serde_json::{Value, json};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub const PREFIX: &str = "/api/v1/auth/";
+type Answer = Result<Reply, ApiError>;
 
-/// Route patterns below [`PREFIX`], literal segments before parameters.
-const ROUTES: &[&str] = &[
-    "register/",
-    "login/",
-    "refresh/",
-    "change-password/",
-    "me/",
-    "groups/",
-    "groups/{id}/",
-    "users/invite/",
-    "users/",
-    "users/{id}/activate/",
-    "users/{id}/",
-    "accounts/",
-    "accounts/{id}/",
-    "subscriptions/by-account/{account_id}/",
-    "subscriptions/",
-    "subscriptions/{id}/",
-    "site-access/",
-    "site-access/{id}/",
-    "plans/",
-    "plans/{id}/",
-    "industries/",
-    "industries/{id}/",
-    "seed-keywords/",
-    "seed-keywords/{id}/",
-    "sites/",
-    "sites/{id}/sectors/",
-    "sites/{id}/set_active/",
-    "sites/{id}/select_sectors/",
-    "sites/{id}/",
-    "sectors/",
-    "sectors/{id}/",
-];
-
-const READ: &[&str] = &["GET"];
-const POST: &[&str] = &["POST"];
-const COLLECTION: &[&str] = &["GET", "POST"];
-const RECORD: &[&str] = &["GET", "PUT", "PATCH", "DELETE"];
-
-fn methods(pattern: &str) -> &'static [&'static str] {
-    match pattern {
-        "register/"
-        | "login/"
-        | "refresh/"
-        | "change-password/"
-        | "users/invite/"
-        | "users/{id}/activate/"
-        | "sites/{id}/set_active/"
-        | "sites/{id}/select_sectors/" => POST,
-        "me/"
-        | "groups/"
-        | "groups/{id}/"
-        | "plans/"
-        | "plans/{id}/"
-        | "industries/"
-        | "industries/{id}/"
-        | "seed-keywords/"
-        | "seed-keywords/{id}/"
-        | "sites/{id}/sectors/"
-        | "subscriptions/by-account/{account_id}/" => READ,
-        "site-access/{id}/" => &["GET", "DELETE"],
-        p if p.ends_with("{id}/") => RECORD,
-        _ => COLLECTION,
-    }
+fn partial(method: &Method) -> bool {
+    method == Method::PATCH
 }
 
-/// Routes answered without a token.
-fn is_public(pattern: &str) -> bool {
-    matches!(
-        pattern,
-        "register/"
-            | "login/"
-            | "refresh/"
-            | "plans/"
-            | "plans/{id}/"
-            | "industries/"
-            | "industries/{id}/"
-            | "seed-keywords/"
-            | "seed-keywords/{id}/"
-    )
+// Credentials.
+
+/// Opens an account on the free plan and signs its owner in.
+#[utoipa::path(post, path = "/api/v1/auth/register/", security(()), request_body = Value,
+    responses((status = 201, description = "The user, the account and tokens", body = Data<Value>)))]
+async fn register(State(s): State<AppState>, _: Anonymous<Auth>, JsonBody(input): JsonBody<RegisterInput>) -> Answer {
+    Ok(Reply::created(accounts::register(&s, input, accounts::OpenedBy::SelfRegistration).await?)
+        .with_message("Registration successful"))
 }
 
-/// The throttle scope of a route.
-fn scope(pattern: &str) -> &'static str {
-    match pattern {
-        "change-password/" | "users/{id}/activate/" => "auth_strict",
-        "plans/" | "plans/{id}/" | "industries/" | "industries/{id}/" | "seed-keywords/" | "seed-keywords/{id}/" => {
-            "content_read"
-        }
-        _ => "auth",
-    }
+/// Signs in with email and password.
+#[utoipa::path(post, path = "/api/v1/auth/login/", security(()), request_body = Value,
+    responses((status = 200, description = "The user and tokens", body = Data<Value>)))]
+async fn login(State(s): State<AppState>, _: Anonymous<Auth>, JsonBody(input): JsonBody<LoginInput>) -> Answer {
+    Ok(Reply::ok(accounts::login(&s, input).await?).with_message("Login successful"))
 }
 
-/// Handles one API Gateway request.
-pub async fn handle(services: &Services, request: Request) -> Response<Body> {
-    igny8_domain::http::serve(services, request, route).await
+/// A new access token for a refresh token.
+#[utoipa::path(post, path = "/api/v1/auth/refresh/", security(()), request_body = Value,
+    responses((status = 200, description = "A new access token", body = Data<Value>)))]
+async fn refresh(State(s): State<AppState>, _: Anonymous<Auth>, RawBody(body): RawBody) -> Answer {
+    Ok(Reply::ok(accounts::refresh(&s, &body).await?))
 }
 
-async fn route(services: &Services, ctx: &mut RequestCtx) -> Result<Reply, ApiError> {
-    let (pattern, params, method) = ctx.route(PREFIX, ROUTES, methods)?;
-    if is_public(pattern) {
-        ctx.throttle(services, scope(pattern), None).await?;
-        return public(services, ctx, pattern, &params).await;
-    }
-    let principal = accounts::authenticate(services, ctx.bearer()).await?;
-    ctx.set_principal(&principal);
-    ctx.throttle(services, scope(pattern), Some(&principal.user)).await?;
-    if pattern == "me/" {
-        return Ok(Reply::ok(accounts::me(services, &principal).await?));
-    }
-    if pattern == "change-password/" {
-        let input = ChangePassword::from_body(ctx.body())?;
-        let data = accounts::change_password(services, &principal, input).await?;
-        return Ok(Reply::ok(data).with_message("Password changed successfully"));
-    }
-    let caller = Caller::resolve(services, principal, ctx.query()).await?;
-    authenticated(services, ctx, &caller, pattern, &params, &method).await
+/// Changes the caller's password; every token issued before stops working.
+#[utoipa::path(post, path = "/api/v1/auth/change-password/", request_body = Value,
+    responses((status = 200, description = "New tokens", body = Data<Value>)))]
+async fn change_password(
+    State(s): State<AppState>,
+    principal: Principal<AuthStrict>,
+    JsonBody(input): JsonBody<ChangePassword>,
+) -> Answer {
+    let data = accounts::change_password(&s, &principal, input).await?;
+    Ok(Reply::ok(data).with_message("Password changed successfully"))
 }
 
-fn param<'a>(params: &'a Params, name: &str) -> &'a str {
-    params.get(name).map(String::as_str).unwrap_or_default()
+/// The caller: user, account and plan.
+#[utoipa::path(get, path = "/api/v1/auth/me/", responses((status = 200, description = "The caller", body = Data<Value>)))]
+async fn me(State(s): State<AppState>, principal: Principal<Auth>) -> Answer {
+    Ok(Reply::ok(accounts::me(&s, &principal).await?))
 }
 
-async fn public(services: &Services, ctx: &RequestCtx, pattern: &str, params: &Params) -> Result<Reply, ApiError> {
-    let id = param(params, "id");
-    match pattern {
-        "register/" => {
-            let input = RegisterInput::from_body(ctx.body())?;
-            Ok(Reply::created(accounts::register(services, input, accounts::OpenedBy::SelfRegistration).await?)
-                .with_message("Registration successful"))
-        }
-        "login/" => {
-            let input = LoginInput::from_body(ctx.body())?;
-            Ok(Reply::ok(accounts::login(services, input).await?).with_message("Login successful"))
-        }
-        "refresh/" => Ok(Reply::ok(accounts::refresh(services, ctx.body()).await?)),
-        "plans/" => ctx.page(reference::plans(services).await?.iter().map(|p| p.to_json()).collect()),
-        "plans/{id}/" => Ok(Reply::ok(reference::plan(services, id).await?.ok_or_else(ApiError::not_found)?.to_json())),
-        "industries/" => ctx
-            .page(reference::industries(services).await?.iter().filter(|i| i.is_active).map(|i| i.to_json()).collect()),
-        "industries/{id}/" => {
-            Ok(Reply::ok(reference::industry(services, id).await?.ok_or_else(ApiError::not_found)?.to_json()))
-        }
-        "seed-keywords/" => ctx.page(reference::search_seed_keywords(services, ctx.query()).await?),
-        _ => Ok(Reply::ok(reference::seed_keyword(services, id).await?.ok_or_else(ApiError::not_found)?.to_json())),
-    }
+// Roles.
+
+/// The roles a user may have.
+#[utoipa::path(get, path = "/api/v1/auth/groups/", responses((status = 200, description = "The roles", body = Paged<Value>)))]
+async fn groups(_: Caller<Auth>, ctx: Ctx) -> Answer {
+    ctx.page(access::roles())
 }
 
-async fn authenticated(
-    services: &Services,
-    ctx: &RequestCtx,
-    caller: &Caller,
-    pattern: &str,
-    params: &Params,
-    method: &str,
-) -> Result<Reply, ApiError> {
-    let (id, body, query) = (param(params, "id"), ctx.body(), ctx.query());
-    let partial = method == "PATCH";
-    match (pattern, method) {
-        ("groups/", _) => ctx.page(access::roles()),
-        ("groups/{id}/", _) => {
-            access::roles().into_iter().find(|r| r["id"] == json!(id)).map(Reply::ok).ok_or_else(ApiError::not_found)
-        }
-
-        ("users/", "GET") => ctx.page(users::list(services, caller, query).await?),
-        ("users/", _) => Ok(Reply::created(users::create(services, caller, body, false).await?)),
-        ("users/invite/", _) => {
-            Ok(Reply::created(users::create(services, caller, body, true).await?).with_message("User invited"))
-        }
-        ("users/{id}/activate/", _) => {
-            Ok(Reply::ok(users::activate(services, caller, id, body).await?).with_message("User activated"))
-        }
-        ("users/{id}/", "GET") => Ok(Reply::ok(users::get(services, caller, id).await?.summary_json())),
-        ("users/{id}/", "DELETE") => users::delete(services, caller, id).await.map(|()| Reply::no_content()),
-        ("users/{id}/", _) => Ok(Reply::ok(users::update(services, caller, id, body, partial).await?)),
-
-        ("accounts/", "GET") => ctx.page(accounts::list_accounts(services, caller, query).await?),
-        ("accounts/", _) => Ok(Reply::created(accounts::create_account(services, caller, body).await?)),
-        ("accounts/{id}/", "GET") => Ok(Reply::ok(accounts::get_account(services, caller, id).await?)),
-        ("accounts/{id}/", "DELETE") => {
-            accounts::delete_account(services, caller, id).await.map(|()| Reply::no_content())
-        }
-        ("accounts/{id}/", _) => Ok(Reply::ok(accounts::update_account(services, caller, id, body, partial).await?)),
-
-        ("subscriptions/by-account/{account_id}/", _) => {
-            ctx.page(subscriptions::by_account(services, caller, param(params, "account_id")).await?)
-        }
-        ("subscriptions/", "GET") => ctx.page(subscriptions::list(services, caller, query).await?),
-        ("subscriptions/", _) => Ok(Reply::created(subscriptions::create(services, caller, body).await?)),
-        ("subscriptions/{id}/", "GET") => Ok(Reply::ok(subscriptions::get(services, caller, id).await?.to_json())),
-        ("subscriptions/{id}/", "DELETE") => {
-            subscriptions::delete(services, caller, id).await.map(|()| Reply::no_content())
-        }
-        ("subscriptions/{id}/", _) => Ok(Reply::ok(subscriptions::update(services, caller, id, body, partial).await?)),
-
-        ("site-access/", "GET") => ctx.page(sites::list_access(services, caller, query).await?),
-        ("site-access/", _) => Ok(Reply::created(sites::grant_access(services, caller, body).await?)),
-        ("site-access/{id}/", "GET") => Ok(Reply::ok(sites::find_access(services, caller, id).await?.to_json())),
-        ("site-access/{id}/", _) => sites::revoke_access(services, caller, id).await.map(|()| Reply::no_content()),
-
-        ("sites/", "GET") => ctx.page(sites::list_sites(services, caller, query).await?),
-        ("sites/", _) => Ok(Reply::created(sites::create_site(services, caller, body).await?)),
-        ("sites/{id}/sectors/", _) => ctx.page(sites::site_sectors(services, caller, id).await?),
-        ("sites/{id}/set_active/", _) => Ok(Reply::ok(sites::set_active(services, caller, id).await?)),
-        ("sites/{id}/select_sectors/", _) => Ok(Reply::ok(sites::select_sectors(services, caller, id, body).await?)),
-        ("sites/{id}/", "GET") => Ok(Reply::ok(sites::visible_site(services, caller, id).await?.to_json())),
-        ("sites/{id}/", "DELETE") => sites::delete_site(services, caller, id).await.map(|()| Reply::no_content()),
-        ("sites/{id}/", _) => Ok(Reply::ok(sites::update_site(services, caller, id, body, partial).await?)),
-
-        ("sectors/", "GET") => ctx.page(sites::list_sectors(services, caller, query).await?),
-        ("sectors/", _) => Ok(Reply::created(sites::create_sector(services, caller, body).await?)),
-        ("sectors/{id}/", "GET") => Ok(Reply::ok(sites::visible_sector(services, caller, id).await?.to_json())),
-        ("sectors/{id}/", "DELETE") => sites::delete_sector(services, caller, id).await.map(|()| Reply::no_content()),
-        ("sectors/{id}/", _) => Ok(Reply::ok(sites::update_sector(services, caller, id, body, partial).await?)),
-
-        _ => Err(ApiError::not_found()),
-    }
+/// One role.
+#[utoipa::path(get, path = "/api/v1/auth/groups/{id}/", responses((status = 200, description = "The role", body = Data<Value>)))]
+async fn group(_: Caller<Auth>, Path(id): Path<String>) -> Answer {
+    access::roles().into_iter().find(|r| r["id"] == json!(id)).map(Reply::ok).ok_or_else(ApiError::not_found)
 }
+
+// Users.
+
+/// The account's users.
+#[utoipa::path(get, path = "/api/v1/auth/users/", responses((status = 200, description = "Users", body = Paged<Value>)))]
+async fn list_users(State(s): State<AppState>, caller: Caller<Auth>, ctx: Ctx) -> Answer {
+    ctx.page(users::list(&s, &caller, ctx.query()).await?)
+}
+
+/// Adds a user to the account.
+#[utoipa::path(post, path = "/api/v1/auth/users/", request_body = Value,
+    responses((status = 201, description = "The user", body = Data<Value>)))]
+async fn create_user(State(s): State<AppState>, caller: Caller<Auth>, RawBody(body): RawBody) -> Answer {
+    Ok(Reply::created(users::create(&s, &caller, &body, false).await?))
+}
+
+/// Invites a user (created inactive until activated).
+#[utoipa::path(post, path = "/api/v1/auth/users/invite/", request_body = Value,
+    responses((status = 201, description = "The invited user", body = Data<Value>)))]
+async fn invite_user(State(s): State<AppState>, caller: Caller<Auth>, RawBody(body): RawBody) -> Answer {
+    Ok(Reply::created(users::create(&s, &caller, &body, true).await?).with_message("User invited"))
+}
+
+/// Activates an invited user with a password.
+#[utoipa::path(post, path = "/api/v1/auth/users/{id}/activate/", request_body = Value,
+    responses((status = 200, description = "The user", body = Data<Value>)))]
+async fn activate_user(
+    State(s): State<AppState>,
+    caller: Caller<AuthStrict>,
+    Path(id): Path<String>,
+    RawBody(body): RawBody,
+) -> Answer {
+    Ok(Reply::ok(users::activate(&s, &caller, &id, &body).await?).with_message("User activated"))
+}
+
+/// One user.
+#[utoipa::path(get, path = "/api/v1/auth/users/{id}/", responses((status = 200, description = "The user", body = Data<Value>)))]
+async fn user(State(s): State<AppState>, caller: Caller<Auth>, Path(id): Path<String>) -> Answer {
+    Ok(Reply::ok(users::get(&s, &caller, &id).await?.summary_json()))
+}
+
+/// Changes a user (PUT replaces, PATCH changes what is sent).
+#[utoipa::path(method(put, patch), path = "/api/v1/auth/users/{id}/", request_body = Value,
+    responses((status = 200, description = "The user", body = Data<Value>)))]
+async fn update_user(
+    State(s): State<AppState>,
+    caller: Caller<Auth>,
+    method: Method,
+    Path(id): Path<String>,
+    RawBody(body): RawBody,
+) -> Answer {
+    Ok(Reply::ok(users::update(&s, &caller, &id, &body, partial(&method)).await?))
+}
+
+/// Removes a user.
+#[utoipa::path(delete, path = "/api/v1/auth/users/{id}/", responses((status = 204, description = "Removed")))]
+async fn delete_user(State(s): State<AppState>, caller: Caller<Auth>, Path(id): Path<String>) -> Answer {
+    users::delete(&s, &caller, &id).await.map(|()| Reply::no_content())
+}
+
+// Accounts.
+
+/// Accounts the caller may see (its own; every account for the platform roles).
+#[utoipa::path(get, path = "/api/v1/auth/accounts/", responses((status = 200, description = "Accounts", body = Paged<Value>)))]
+async fn list_accounts(State(s): State<AppState>, caller: Caller<Auth>, ctx: Ctx) -> Answer {
+    ctx.page(accounts::list_accounts(&s, &caller, ctx.query()).await?)
+}
+
+/// Opens an account on any plan (platform roles).
+#[utoipa::path(post, path = "/api/v1/auth/accounts/", request_body = Value,
+    responses((status = 201, description = "The account", body = Data<Value>)))]
+async fn create_account(State(s): State<AppState>, caller: Caller<Auth>, RawBody(body): RawBody) -> Answer {
+    Ok(Reply::created(accounts::create_account(&s, &caller, &body).await?))
+}
+
+/// One account.
+#[utoipa::path(get, path = "/api/v1/auth/accounts/{id}/", responses((status = 200, description = "The account", body = Data<Value>)))]
+async fn account(State(s): State<AppState>, caller: Caller<Auth>, Path(id): Path<String>) -> Answer {
+    Ok(Reply::ok(accounts::get_account(&s, &caller, &id).await?))
+}
+
+/// Changes an account.
+#[utoipa::path(method(put, patch), path = "/api/v1/auth/accounts/{id}/", request_body = Value,
+    responses((status = 200, description = "The account", body = Data<Value>)))]
+async fn update_account(
+    State(s): State<AppState>,
+    caller: Caller<Auth>,
+    method: Method,
+    Path(id): Path<String>,
+    RawBody(body): RawBody,
+) -> Answer {
+    Ok(Reply::ok(accounts::update_account(&s, &caller, &id, &body, partial(&method)).await?))
+}
+
+/// Closes an account.
+#[utoipa::path(delete, path = "/api/v1/auth/accounts/{id}/", responses((status = 204, description = "Closed")))]
+async fn delete_account(State(s): State<AppState>, caller: Caller<Auth>, Path(id): Path<String>) -> Answer {
+    accounts::delete_account(&s, &caller, &id).await.map(|()| Reply::no_content())
+}
+
+// Subscriptions.
+
+/// One account's subscriptions.
+#[utoipa::path(get, path = "/api/v1/auth/subscriptions/by-account/{account_id}/",
+    responses((status = 200, description = "Subscriptions", body = Paged<Value>)))]
+async fn subscriptions_by_account(
+    State(s): State<AppState>,
+    caller: Caller<Auth>,
+    ctx: Ctx,
+    Path(account_id): Path<String>,
+) -> Answer {
+    ctx.page(subscriptions::by_account(&s, &caller, &account_id).await?)
+}
+
+/// Subscriptions the caller may see.
+#[utoipa::path(get, path = "/api/v1/auth/subscriptions/", responses((status = 200, description = "Subscriptions", body = Paged<Value>)))]
+async fn list_subscriptions(State(s): State<AppState>, caller: Caller<Auth>, ctx: Ctx) -> Answer {
+    ctx.page(subscriptions::list(&s, &caller, ctx.query()).await?)
+}
+
+/// Records a subscription.
+#[utoipa::path(post, path = "/api/v1/auth/subscriptions/", request_body = Value,
+    responses((status = 201, description = "The subscription", body = Data<Value>)))]
+async fn create_subscription(State(s): State<AppState>, caller: Caller<Auth>, RawBody(body): RawBody) -> Answer {
+    Ok(Reply::created(subscriptions::create(&s, &caller, &body).await?))
+}
+
+/// One subscription.
+#[utoipa::path(get, path = "/api/v1/auth/subscriptions/{id}/",
+    responses((status = 200, description = "The subscription", body = Data<Value>)))]
+async fn subscription(State(s): State<AppState>, caller: Caller<Auth>, Path(id): Path<String>) -> Answer {
+    Ok(Reply::ok(subscriptions::get(&s, &caller, &id).await?.to_json()))
+}
+
+/// Changes a subscription.
+#[utoipa::path(method(put, patch), path = "/api/v1/auth/subscriptions/{id}/", request_body = Value,
+    responses((status = 200, description = "The subscription", body = Data<Value>)))]
+async fn update_subscription(
+    State(s): State<AppState>,
+    caller: Caller<Auth>,
+    method: Method,
+    Path(id): Path<String>,
+    RawBody(body): RawBody,
+) -> Answer {
+    Ok(Reply::ok(subscriptions::update(&s, &caller, &id, &body, partial(&method)).await?))
+}
+
+/// Deletes a subscription.
+#[utoipa::path(delete, path = "/api/v1/auth/subscriptions/{id}/", responses((status = 204, description = "Deleted")))]
+async fn delete_subscription(State(s): State<AppState>, caller: Caller<Auth>, Path(id): Path<String>) -> Answer {
+    subscriptions::delete(&s, &caller, &id).await.map(|()| Reply::no_content())
+}
+
+// Site access.
+
+/// Which editors and viewers may work on which sites.
+#[utoipa::path(get, path = "/api/v1/auth/site-access/", responses((status = 200, description = "Grants", body = Paged<Value>)))]
+async fn list_access(State(s): State<AppState>, caller: Caller<Auth>, ctx: Ctx) -> Answer {
+    ctx.page(sites::list_access(&s, &caller, ctx.query()).await?)
+}
+
+/// Grants a user a site.
+#[utoipa::path(post, path = "/api/v1/auth/site-access/", request_body = Value,
+    responses((status = 201, description = "The grant", body = Data<Value>)))]
+async fn grant_access(State(s): State<AppState>, caller: Caller<Auth>, RawBody(body): RawBody) -> Answer {
+    Ok(Reply::created(sites::grant_access(&s, &caller, &body).await?))
+}
+
+/// One grant.
+#[utoipa::path(get, path = "/api/v1/auth/site-access/{id}/", responses((status = 200, description = "The grant", body = Data<Value>)))]
+async fn access_grant(State(s): State<AppState>, caller: Caller<Auth>, Path(id): Path<String>) -> Answer {
+    Ok(Reply::ok(sites::find_access(&s, &caller, &id).await?.to_json()))
+}
+
+/// Revokes a grant.
+#[utoipa::path(delete, path = "/api/v1/auth/site-access/{id}/", responses((status = 204, description = "Revoked")))]
+async fn revoke_access(State(s): State<AppState>, caller: Caller<Auth>, Path(id): Path<String>) -> Answer {
+    sites::revoke_access(&s, &caller, &id).await.map(|()| Reply::no_content())
+}
+
+// Reference data (public).
+
+/// The plans.
+#[utoipa::path(get, path = "/api/v1/auth/plans/", security(()), responses((status = 200, description = "Plans", body = Paged<Value>)))]
+async fn plans(State(s): State<AppState>, _: Anonymous<ContentRead>, ctx: Ctx) -> Answer {
+    ctx.page(reference::plans(&s).await?.iter().map(|p| p.to_json()).collect())
+}
+
+/// One plan.
+#[utoipa::path(get, path = "/api/v1/auth/plans/{id}/", security(()), responses((status = 200, description = "The plan", body = Data<Value>)))]
+async fn plan(State(s): State<AppState>, _: Anonymous<ContentRead>, Path(id): Path<String>) -> Answer {
+    Ok(Reply::ok(reference::plan(&s, &id).await?.ok_or_else(ApiError::not_found)?.to_json()))
+}
+
+/// The active industries and their sectors.
+#[utoipa::path(get, path = "/api/v1/auth/industries/", security(()),
+    responses((status = 200, description = "Industries", body = Paged<Value>)))]
+async fn industries(State(s): State<AppState>, _: Anonymous<ContentRead>, ctx: Ctx) -> Answer {
+    ctx.page(reference::industries(&s).await?.iter().filter(|i| i.is_active).map(|i| i.to_json()).collect())
+}
+
+/// One industry.
+#[utoipa::path(get, path = "/api/v1/auth/industries/{id}/", security(()),
+    responses((status = 200, description = "The industry", body = Data<Value>)))]
+async fn industry(State(s): State<AppState>, _: Anonymous<ContentRead>, Path(id): Path<String>) -> Answer {
+    Ok(Reply::ok(reference::industry(&s, &id).await?.ok_or_else(ApiError::not_found)?.to_json()))
+}
+
+/// The seed keyword library, searchable.
+#[utoipa::path(get, path = "/api/v1/auth/seed-keywords/", security(()),
+    responses((status = 200, description = "Seed keywords", body = Paged<Value>)))]
+async fn seed_keywords(State(s): State<AppState>, _: Anonymous<ContentRead>, ctx: Ctx) -> Answer {
+    ctx.page(reference::search_seed_keywords(&s, ctx.query()).await?)
+}
+
+/// One seed keyword.
+#[utoipa::path(get, path = "/api/v1/auth/seed-keywords/{id}/", security(()),
+    responses((status = 200, description = "The seed keyword", body = Data<Value>)))]
+async fn seed_keyword(State(s): State<AppState>, _: Anonymous<ContentRead>, Path(id): Path<String>) -> Answer {
+    Ok(Reply::ok(reference::seed_keyword(&s, &id).await?.ok_or_else(ApiError::not_found)?.to_json()))
+}
+
+// Sites and sectors.
+
+/// The sites the caller may see.
+#[utoipa::path(get, path = "/api/v1/auth/sites/", responses((status = 200, description = "Sites", body = Paged<Value>)))]
+async fn list_sites(State(s): State<AppState>, caller: Caller<Auth>, ctx: Ctx) -> Answer {
+    ctx.page(sites::list_sites(&s, &caller, ctx.query()).await?)
+}
+
+/// Adds a site (up to the plan's limit).
+#[utoipa::path(post, path = "/api/v1/auth/sites/", request_body = Value, responses((status = 201, description = "The site", body = Data<Value>)))]
+async fn create_site(State(s): State<AppState>, caller: Caller<Auth>, RawBody(body): RawBody) -> Answer {
+    Ok(Reply::created(sites::create_site(&s, &caller, &body).await?))
+}
+
+/// A site's sectors.
+#[utoipa::path(get, path = "/api/v1/auth/sites/{id}/sectors/", responses((status = 200, description = "Sectors", body = Paged<Value>)))]
+async fn site_sectors(State(s): State<AppState>, caller: Caller<Auth>, ctx: Ctx, Path(id): Path<String>) -> Answer {
+    ctx.page(sites::site_sectors(&s, &caller, &id).await?)
+}
+
+/// Makes a site the account's active one.
+#[utoipa::path(post, path = "/api/v1/auth/sites/{id}/set_active/", responses((status = 200, description = "The site", body = Data<Value>)))]
+async fn set_active(State(s): State<AppState>, caller: Caller<Auth>, Path(id): Path<String>) -> Answer {
+    Ok(Reply::ok(sites::set_active(&s, &caller, &id).await?))
+}
+
+/// Chooses a site's sectors from its industry.
+#[utoipa::path(post, path = "/api/v1/auth/sites/{id}/select_sectors/", request_body = Value,
+    responses((status = 200, description = "The site's sectors", body = Data<Value>)))]
+async fn select_sectors(
+    State(s): State<AppState>,
+    caller: Caller<Auth>,
+    Path(id): Path<String>,
+    RawBody(body): RawBody,
+) -> Answer {
+    Ok(Reply::ok(sites::select_sectors(&s, &caller, &id, &body).await?))
+}
+
+/// One site.
+#[utoipa::path(get, path = "/api/v1/auth/sites/{id}/", responses((status = 200, description = "The site", body = Data<Value>)))]
+async fn site(State(s): State<AppState>, caller: Caller<Auth>, Path(id): Path<String>) -> Answer {
+    Ok(Reply::ok(sites::visible_site(&s, &caller, &id).await?.to_json()))
+}
+
+/// Changes a site.
+#[utoipa::path(method(put, patch), path = "/api/v1/auth/sites/{id}/", request_body = Value,
+    responses((status = 200, description = "The site", body = Data<Value>)))]
+async fn update_site(
+    State(s): State<AppState>,
+    caller: Caller<Auth>,
+    method: Method,
+    Path(id): Path<String>,
+    RawBody(body): RawBody,
+) -> Answer {
+    Ok(Reply::ok(sites::update_site(&s, &caller, &id, &body, partial(&method)).await?))
+}
+
+/// Deletes a site and everything in it.
+#[utoipa::path(delete, path = "/api/v1/auth/sites/{id}/", responses((status = 204, description = "Deleted")))]
+async fn delete_site(State(s): State<AppState>, caller: Caller<Auth>, Path(id): Path<String>) -> Answer {
+    sites::delete_site(&s, &caller, &id).await.map(|()| Reply::no_content())
+}
+
+/// The sectors the caller may see.
+#[utoipa::path(get, path = "/api/v1/auth/sectors/", responses((status = 200, description = "Sectors", body = Paged<Value>)))]
+async fn list_sectors(State(s): State<AppState>, caller: Caller<Auth>, ctx: Ctx) -> Answer {
+    ctx.page(sites::list_sectors(&s, &caller, ctx.query()).await?)
+}
+
+/// Adds a sector to a site.
+#[utoipa::path(post, path = "/api/v1/auth/sectors/", request_body = Value, responses((status = 201, description = "The sector", body = Data<Value>)))]
+async fn create_sector(State(s): State<AppState>, caller: Caller<Auth>, RawBody(body): RawBody) -> Answer {
+    Ok(Reply::created(sites::create_sector(&s, &caller, &body).await?))
+}
+
+/// One sector.
+#[utoipa::path(get, path = "/api/v1/auth/sectors/{id}/", responses((status = 200, description = "The sector", body = Data<Value>)))]
+async fn sector(State(s): State<AppState>, caller: Caller<Auth>, Path(id): Path<String>) -> Answer {
+    Ok(Reply::ok(sites::visible_sector(&s, &caller, &id).await?.to_json()))
+}
+
+/// Changes a sector.
+#[utoipa::path(method(put, patch), path = "/api/v1/auth/sectors/{id}/", request_body = Value,
+    responses((status = 200, description = "The sector", body = Data<Value>)))]
+async fn update_sector(
+    State(s): State<AppState>,
+    caller: Caller<Auth>,
+    method: Method,
+    Path(id): Path<String>,
+    RawBody(body): RawBody,
+) -> Answer {
+    Ok(Reply::ok(sites::update_sector(&s, &caller, &id, &body, partial(&method)).await?))
+}
+
+/// Deletes a sector and every module's records in it.
+#[utoipa::path(delete, path = "/api/v1/auth/sectors/{id}/", responses((status = 204, description = "Deleted")))]
+async fn delete_sector(State(s): State<AppState>, caller: Caller<Auth>, Path(id): Path<String>) -> Answer {
+    sites::delete_sector(&s, &caller, &id).await.map(|()| Reply::no_content())
+}
+
+/// The auth function's routes and their documentation.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(register))
+        .routes(routes!(login))
+        .routes(routes!(refresh))
+        .routes(routes!(change_password))
+        .routes(routes!(me))
+        .routes(routes!(groups))
+        .routes(routes!(group))
+        .routes(routes!(list_users, create_user))
+        .routes(routes!(invite_user))
+        .routes(routes!(activate_user))
+        .routes(routes!(user, update_user, delete_user))
+        .routes(routes!(list_accounts, create_account))
+        .routes(routes!(account, update_account, delete_account))
+        .routes(routes!(subscriptions_by_account))
+        .routes(routes!(list_subscriptions, create_subscription))
+        .routes(routes!(subscription, update_subscription, delete_subscription))
+        .routes(routes!(list_access, grant_access))
+        .routes(routes!(access_grant, revoke_access))
+        .routes(routes!(plans))
+        .routes(routes!(plan))
+        .routes(routes!(industries))
+        .routes(routes!(industry))
+        .routes(routes!(seed_keywords))
+        .routes(routes!(seed_keyword))
+        .routes(routes!(list_sites, create_site))
+        .routes(routes!(site_sectors))
+        .routes(routes!(set_active))
+        .routes(routes!(select_sectors))
+        .routes(routes!(site, update_site, delete_site))
+        .routes(routes!(list_sectors, create_sector))
+        .routes(routes!(sector, update_sector, delete_sector))
+}
+
+/// The auth function's part of the API.
+pub const MODULE: Module = Module {
+    tag: "auth",
+    description: "Sign-up, sign-in and tokens; users, accounts, subscriptions; sites, sectors and site access; \
+         the public plans, industries and seed keywords.",
+    routes,
+};

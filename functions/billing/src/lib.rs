@@ -1,128 +1,281 @@
 //! `/api/v1/billing/` (the account's credits, packages, invoices, payments, payment methods) and
 //! `/api/v1/admin/` (the platform's billing desk). A thin adapter from HTTP to the domain crate's
-//! billing module.
+//! billing module: its routes, and their contract in the OpenAPI document.
+//!
+//! Every billing function checks the role itself: owners and admins for the account's own
+//! billing, the platform roles for the desk.
 
+use axum::extract::{Path, State};
 use http::{HeaderName, HeaderValue};
 use igny8_domain::billing::{admin, credits, invoices};
-use igny8_domain::http::{Reply, RequestCtx};
+use igny8_domain::http::openapi::{Data, Paged};
+use igny8_domain::http::{AppState, Caller, Ctx, Module, RawBody, Reply};
+use igny8_domain::throttle::scopes::{Billing, BillingAdmin};
 use igny8_domain::{ApiError, Services};
-use lambda_http::{Body, Request, Response};
+use serde_json::Value;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub const PREFIX: &str = "/api/v1/billing/";
-pub const ADMIN_PREFIX: &str = "/api/v1/admin/";
+type Answer = Result<Reply, ApiError>;
 
-const ROUTES: &[&str] = &[
-    "credits/balance/balance/",
-    "credits/balance/",
-    "credits/usage/summary/",
-    "credits/usage/limits/",
-    "credits/usage/{id}/",
-    "credits/usage/",
-    "credits/transactions/{id}/",
-    "credits/transactions/",
-    "transactions/{id}/",
-    "transactions/",
-    "credit-packages/{id}/purchase/",
-    "credit-packages/{id}/",
-    "credit-packages/",
-    "invoices/{id}/download_pdf/",
-    "invoices/{id}/",
-    "invoices/",
-    "payments/available_methods/",
-    "payments/",
-    "payment-methods/{id}/set_default/",
-    "payment-methods/{id}/",
-    "payment-methods/",
-];
-
-const ADMIN_ROUTES: &[&str] =
-    &["accounts/{id}/adjust_credits/", "accounts/", "payments/{id}/approve/", "payments/{id}/reject/", "payments/"];
-
-fn methods(pattern: &str) -> &'static [&'static str] {
-    match pattern {
-        "credit-packages/{id}/purchase/"
-        | "payment-methods/{id}/set_default/"
-        | "accounts/{id}/adjust_credits/"
-        | "payments/{id}/approve/"
-        | "payments/{id}/reject/" => &["POST"],
-        "payments/" | "payment-methods/" => &["GET", "POST"],
-        "payment-methods/{id}/" => &["DELETE"],
-        _ => &["GET"],
-    }
+/// The account's credit balance.
+#[utoipa::path(get, path = "/api/v1/billing/credits/balance/",
+    responses((status = 200, description = "The balance", body = Data<Value>)))]
+async fn balance(State(s): State<AppState>, caller: Caller<Billing>) -> Answer {
+    Ok(Reply::ok(credits::balance(&s, &caller).await?))
 }
 
-/// Handles one API Gateway request.
-pub async fn handle(services: &Services, request: Request) -> Response<Body> {
-    igny8_domain::http::serve(services, request, route).await
+/// The account's credit balance (the original's other route).
+#[utoipa::path(get, path = "/api/v1/billing/credits/balance/balance/",
+    responses((status = 200, description = "The balance", body = Data<Value>)))]
+async fn balance_again(State(s): State<AppState>, caller: Caller<Billing>) -> Answer {
+    Ok(Reply::ok(credits::balance(&s, &caller).await?))
 }
 
-async fn route(services: &Services, ctx: &mut RequestCtx) -> Result<Reply, ApiError> {
-    if ctx.path().starts_with(ADMIN_PREFIX) {
-        return admin_route(services, ctx).await;
-    }
-    let (pattern, params, method) = ctx.route(PREFIX, ROUTES, methods)?;
-    // Every billing function checks the role itself (owners and admins only).
-    let caller = ctx.caller(services, "billing").await?;
-    let id = params.get("id").cloned().unwrap_or_default();
+/// Credits used, by operation, over a period.
+#[utoipa::path(get, path = "/api/v1/billing/credits/usage/summary/",
+    responses((status = 200, description = "The summary", body = Data<Value>)))]
+async fn usage_summary(State(s): State<AppState>, caller: Caller<Billing>, ctx: Ctx) -> Answer {
+    Ok(Reply::ok(credits::summary(&s, &caller, ctx.query()).await?))
+}
+
+/// The plan's limits and how much of them is used.
+#[utoipa::path(get, path = "/api/v1/billing/credits/usage/limits/",
+    responses((status = 200, description = "The limits", body = Data<Value>)))]
+async fn usage_limits(State(s): State<AppState>, caller: Caller<Billing>) -> Answer {
+    Ok(Reply::ok(credits::limits(&s, &caller).await?))
+}
+
+/// One AI operation's usage record.
+#[utoipa::path(get, path = "/api/v1/billing/credits/usage/{id}/",
+    responses((status = 200, description = "The record", body = Data<Value>)))]
+async fn usage_entry(State(s): State<AppState>, caller: Caller<Billing>, Path(id): Path<String>) -> Answer {
+    Ok(Reply::ok(credits::usage_entry(&s, &caller, &id).await?))
+}
+
+/// The AI operations run and what each cost.
+#[utoipa::path(get, path = "/api/v1/billing/credits/usage/",
+    responses((status = 200, description = "Usage records", body = Paged<Value>)))]
+async fn usage(State(s): State<AppState>, caller: Caller<Billing>, ctx: Ctx) -> Answer {
+    ctx.page(credits::usage(&s, &caller, ctx.query()).await?)
+}
+
+async fn transaction_of(s: &Services, caller: &Caller<Billing>, id: &str) -> Answer {
+    Ok(Reply::ok(credits::transaction(s, caller, id).await?))
+}
+
+async fn transactions_of(s: &Services, caller: &Caller<Billing>, ctx: &Ctx) -> Answer {
+    ctx.page(credits::transactions(s, caller, ctx.query()).await?)
+}
+
+/// One entry of the credit ledger.
+#[utoipa::path(get, path = "/api/v1/billing/credits/transactions/{id}/",
+    responses((status = 200, description = "The entry", body = Data<Value>)))]
+async fn credit_transaction(State(s): State<AppState>, caller: Caller<Billing>, Path(id): Path<String>) -> Answer {
+    transaction_of(&s, &caller, &id).await
+}
+
+/// The credit ledger, newest first.
+#[utoipa::path(get, path = "/api/v1/billing/credits/transactions/",
+    responses((status = 200, description = "Ledger entries", body = Paged<Value>)))]
+async fn credit_transactions(State(s): State<AppState>, caller: Caller<Billing>, ctx: Ctx) -> Answer {
+    transactions_of(&s, &caller, &ctx).await
+}
+
+/// One entry of the credit ledger (the original's other route).
+#[utoipa::path(get, path = "/api/v1/billing/transactions/{id}/",
+    responses((status = 200, description = "The entry", body = Data<Value>)))]
+async fn transaction(State(s): State<AppState>, caller: Caller<Billing>, Path(id): Path<String>) -> Answer {
+    transaction_of(&s, &caller, &id).await
+}
+
+/// The credit ledger (the original's other route).
+#[utoipa::path(get, path = "/api/v1/billing/transactions/",
+    responses((status = 200, description = "Ledger entries", body = Paged<Value>)))]
+async fn transactions(State(s): State<AppState>, caller: Caller<Billing>, ctx: Ctx) -> Answer {
+    transactions_of(&s, &caller, &ctx).await
+}
+
+/// The credit packages on sale.
+#[utoipa::path(get, path = "/api/v1/billing/credit-packages/",
+    responses((status = 200, description = "Packages", body = Paged<Value>)))]
+async fn packages(State(s): State<AppState>, caller: Caller<Billing>, ctx: Ctx) -> Answer {
+    ctx.page(invoices::packages(&s, &caller).await?.iter().map(|p| p.to_json()).collect())
+}
+
+/// One credit package.
+#[utoipa::path(get, path = "/api/v1/billing/credit-packages/{id}/",
+    responses((status = 200, description = "The package", body = Data<Value>)))]
+async fn package(State(s): State<AppState>, caller: Caller<Billing>, Path(id): Path<String>) -> Answer {
+    Ok(Reply::ok(invoices::package(&s, &caller, &id).await?.to_json()))
+}
+
+/// Buys a package: an invoice, credited when its payment is confirmed.
+#[utoipa::path(post, path = "/api/v1/billing/credit-packages/{id}/purchase/",
+    responses((status = 201, description = "The invoice", body = Data<Value>)))]
+async fn purchase(State(s): State<AppState>, caller: Caller<Billing>, Path(id): Path<String>) -> Answer {
+    Ok(Reply::created(invoices::purchase(&s, &caller, &id).await?)
+        .with_message("Invoice created; credits are added when its payment is confirmed"))
+}
+
+/// The account's invoices (`?status=`).
+#[utoipa::path(get, path = "/api/v1/billing/invoices/",
+    params(("status" = Option<String>, Query, description = "Only invoices in this status")),
+    responses((status = 200, description = "Invoices", body = Paged<Value>)))]
+async fn list_invoices(State(s): State<AppState>, caller: Caller<Billing>, ctx: Ctx) -> Answer {
     let status = ctx.query().get("status").filter(|s| !s.is_empty()).cloned();
-    match (pattern, method.as_str()) {
-        ("credits/balance/" | "credits/balance/balance/", _) => {
-            Ok(Reply::ok(credits::balance(services, &caller).await?))
-        }
-        ("credits/usage/summary/", _) => Ok(Reply::ok(credits::summary(services, &caller, ctx.query()).await?)),
-        ("credits/usage/limits/", _) => Ok(Reply::ok(credits::limits(services, &caller).await?)),
-        ("credits/usage/{id}/", _) => Ok(Reply::ok(credits::usage_entry(services, &caller, &id).await?)),
-        ("credits/usage/", _) => ctx.page(credits::usage(services, &caller, ctx.query()).await?),
-        ("credits/transactions/{id}/" | "transactions/{id}/", _) => {
-            Ok(Reply::ok(credits::transaction(services, &caller, &id).await?))
-        }
-        ("credits/transactions/" | "transactions/", _) => {
-            ctx.page(credits::transactions(services, &caller, ctx.query()).await?)
-        }
-        ("credit-packages/", _) => {
-            ctx.page(invoices::packages(services, &caller).await?.iter().map(|p| p.to_json()).collect())
-        }
-        ("credit-packages/{id}/", _) => Ok(Reply::ok(invoices::package(services, &caller, &id).await?.to_json())),
-        ("credit-packages/{id}/purchase/", _) => Ok(Reply::created(invoices::purchase(services, &caller, &id).await?)
-            .with_message("Invoice created; credits are added when its payment is confirmed")),
-        ("invoices/", _) => ctx.page(invoices::invoices(services, &caller, status.as_deref()).await?),
-        ("invoices/{id}/", _) => Ok(Reply::ok(invoices::invoice(services, &caller, &id).await?.to_json())),
-        ("invoices/{id}/download_pdf/", _) => {
-            let (name, pdf) = invoices::invoice_pdf(services, &caller, &id).await?;
-            let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{name}\""))
-                .map_err(|e| ApiError::internal(e.to_string()))?;
-            Ok(Reply::raw("application/pdf", pdf)
-                .with_header(HeaderName::from_static("content-disposition"), disposition))
-        }
-        ("payments/available_methods/", _) => Ok(Reply::ok(invoices::available_methods(&caller)?)),
-        ("payments/", "GET") => ctx.page(invoices::payments(services, &caller).await?),
-        ("payments/", _) => Ok(Reply::created(invoices::submit_payment(services, &caller, ctx.body()).await?)
-            .with_message("Payment submitted for confirmation")),
-        ("payment-methods/", "GET") => ctx.page(invoices::methods(services, &caller).await?),
-        ("payment-methods/", _) => Ok(Reply::created(invoices::add_method(services, &caller, ctx.body()).await?)),
-        ("payment-methods/{id}/set_default/", _) => Ok(Reply::ok(invoices::set_default(services, &caller, &id).await?)),
-        _ => {
-            invoices::remove_method(services, &caller, &id).await?;
-            Ok(Reply::no_content())
-        }
-    }
+    ctx.page(invoices::invoices(&s, &caller, status.as_deref()).await?)
 }
 
-async fn admin_route(services: &Services, ctx: &mut RequestCtx) -> Result<Reply, ApiError> {
-    let (pattern, params, _) = ctx.route(ADMIN_PREFIX, ADMIN_ROUTES, methods)?;
-    // The desk's functions admit the platform roles only.
-    let caller = ctx.caller(services, "billing_admin").await?;
-    let id = params.get("id").cloned().unwrap_or_default();
-    match pattern {
-        "accounts/" => ctx.page(admin::accounts(services, &caller, ctx.query()).await?),
-        "accounts/{id}/adjust_credits/" => {
-            Ok(Reply::ok(admin::adjust_credits(services, &caller, &id, ctx.body()).await?)
-                .with_message("Credits adjusted"))
-        }
-        "payments/" => ctx.page(admin::payments(services, &caller, ctx.query()).await?),
-        "payments/{id}/approve/" => {
-            Ok(Reply::ok(admin::approve(services, &caller, &id).await?).with_message("Payment confirmed"))
-        }
-        _ => Ok(Reply::ok(admin::reject(services, &caller, &id, ctx.body()).await?).with_message("Payment rejected")),
-    }
+/// One invoice.
+#[utoipa::path(get, path = "/api/v1/billing/invoices/{id}/",
+    responses((status = 200, description = "The invoice", body = Data<Value>)))]
+async fn invoice(State(s): State<AppState>, caller: Caller<Billing>, Path(id): Path<String>) -> Answer {
+    Ok(Reply::ok(invoices::invoice(&s, &caller, &id).await?.to_json()))
 }
+
+/// An invoice as PDF.
+#[utoipa::path(get, path = "/api/v1/billing/invoices/{id}/download_pdf/",
+    responses((status = 200, description = "The PDF", content_type = "application/pdf", body = Vec<u8>)))]
+async fn invoice_pdf(State(s): State<AppState>, caller: Caller<Billing>, Path(id): Path<String>) -> Answer {
+    let (name, pdf) = invoices::invoice_pdf(&s, &caller, &id).await?;
+    let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{name}\""))
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    Ok(Reply::raw("application/pdf", pdf).with_header(HeaderName::from_static("content-disposition"), disposition))
+}
+
+/// How the account may pay.
+#[utoipa::path(get, path = "/api/v1/billing/payments/available_methods/",
+    responses((status = 200, description = "Payment methods", body = Data<Value>)))]
+async fn available_methods(caller: Caller<Billing>) -> Answer {
+    Ok(Reply::ok(invoices::available_methods(&caller)?))
+}
+
+/// The account's payments.
+#[utoipa::path(get, path = "/api/v1/billing/payments/",
+    responses((status = 200, description = "Payments", body = Paged<Value>)))]
+async fn list_payments(State(s): State<AppState>, caller: Caller<Billing>, ctx: Ctx) -> Answer {
+    ctx.page(invoices::payments(&s, &caller).await?)
+}
+
+/// Reports a payment of an invoice, for confirmation.
+#[utoipa::path(post, path = "/api/v1/billing/payments/", request_body = Value,
+    responses((status = 201, description = "The payment", body = Data<Value>)))]
+async fn submit_payment(State(s): State<AppState>, caller: Caller<Billing>, RawBody(body): RawBody) -> Answer {
+    Ok(Reply::created(invoices::submit_payment(&s, &caller, &body).await?)
+        .with_message("Payment submitted for confirmation"))
+}
+
+/// The account's saved payment methods.
+#[utoipa::path(get, path = "/api/v1/billing/payment-methods/",
+    responses((status = 200, description = "Payment methods", body = Paged<Value>)))]
+async fn list_methods(State(s): State<AppState>, caller: Caller<Billing>, ctx: Ctx) -> Answer {
+    ctx.page(invoices::methods(&s, &caller).await?)
+}
+
+/// Saves a payment method (never a full card number).
+#[utoipa::path(post, path = "/api/v1/billing/payment-methods/", request_body = Value,
+    responses((status = 201, description = "The method", body = Data<Value>)))]
+async fn add_method(State(s): State<AppState>, caller: Caller<Billing>, RawBody(body): RawBody) -> Answer {
+    Ok(Reply::created(invoices::add_method(&s, &caller, &body).await?))
+}
+
+/// Makes a method the default.
+#[utoipa::path(post, path = "/api/v1/billing/payment-methods/{id}/set_default/",
+    responses((status = 200, description = "The method", body = Data<Value>)))]
+async fn set_default(State(s): State<AppState>, caller: Caller<Billing>, Path(id): Path<String>) -> Answer {
+    Ok(Reply::ok(invoices::set_default(&s, &caller, &id).await?))
+}
+
+/// Removes a method.
+#[utoipa::path(delete, path = "/api/v1/billing/payment-methods/{id}/", responses((status = 204, description = "Removed")))]
+async fn remove_method(State(s): State<AppState>, caller: Caller<Billing>, Path(id): Path<String>) -> Answer {
+    invoices::remove_method(&s, &caller, &id).await?;
+    Ok(Reply::no_content())
+}
+
+// The platform's billing desk.
+
+/// Every account with its balance (platform roles).
+#[utoipa::path(get, path = "/api/v1/admin/accounts/",
+    responses((status = 200, description = "Accounts", body = Paged<Value>)))]
+async fn admin_accounts(State(s): State<AppState>, caller: Caller<BillingAdmin>, ctx: Ctx) -> Answer {
+    ctx.page(admin::accounts(&s, &caller, ctx.query()).await?)
+}
+
+/// Adds or removes credits (never below zero), with a reason.
+#[utoipa::path(post, path = "/api/v1/admin/accounts/{id}/adjust_credits/", request_body = Value,
+    responses((status = 200, description = "The new balance", body = Data<Value>)))]
+async fn adjust_credits(
+    State(s): State<AppState>,
+    caller: Caller<BillingAdmin>,
+    Path(id): Path<String>,
+    RawBody(body): RawBody,
+) -> Answer {
+    Ok(Reply::ok(admin::adjust_credits(&s, &caller, &id, &body).await?).with_message("Credits adjusted"))
+}
+
+/// Payments waiting for confirmation, or in any status.
+#[utoipa::path(get, path = "/api/v1/admin/payments/",
+    responses((status = 200, description = "Payments", body = Paged<Value>)))]
+async fn admin_payments(State(s): State<AppState>, caller: Caller<BillingAdmin>, ctx: Ctx) -> Answer {
+    ctx.page(admin::payments(&s, &caller, ctx.query()).await?)
+}
+
+/// Confirms a payment: its invoice is paid and the credits added, once.
+#[utoipa::path(post, path = "/api/v1/admin/payments/{id}/approve/",
+    responses((status = 200, description = "The payment", body = Data<Value>)))]
+async fn approve(State(s): State<AppState>, caller: Caller<BillingAdmin>, Path(id): Path<String>) -> Answer {
+    Ok(Reply::ok(admin::approve(&s, &caller, &id).await?).with_message("Payment confirmed"))
+}
+
+/// Rejects a payment; its invoice stays open.
+#[utoipa::path(post, path = "/api/v1/admin/payments/{id}/reject/", request_body = Value,
+    responses((status = 200, description = "The payment", body = Data<Value>)))]
+async fn reject(
+    State(s): State<AppState>,
+    caller: Caller<BillingAdmin>,
+    Path(id): Path<String>,
+    RawBody(body): RawBody,
+) -> Answer {
+    Ok(Reply::ok(admin::reject(&s, &caller, &id, &body).await?).with_message("Payment rejected"))
+}
+
+/// The billing function's routes and their documentation.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(balance))
+        .routes(routes!(balance_again))
+        .routes(routes!(usage_summary))
+        .routes(routes!(usage_limits))
+        .routes(routes!(usage_entry))
+        .routes(routes!(usage))
+        .routes(routes!(credit_transaction))
+        .routes(routes!(credit_transactions))
+        .routes(routes!(transaction))
+        .routes(routes!(transactions))
+        .routes(routes!(packages))
+        .routes(routes!(package))
+        .routes(routes!(purchase))
+        .routes(routes!(list_invoices))
+        .routes(routes!(invoice))
+        .routes(routes!(invoice_pdf))
+        .routes(routes!(available_methods))
+        .routes(routes!(list_payments, submit_payment))
+        .routes(routes!(list_methods, add_method))
+        .routes(routes!(set_default))
+        .routes(routes!(remove_method))
+        .routes(routes!(admin_accounts))
+        .routes(routes!(adjust_credits))
+        .routes(routes!(admin_payments))
+        .routes(routes!(approve))
+        .routes(routes!(reject))
+}
+
+/// The billing function's part of the API.
+pub const MODULE: Module = Module {
+    tag: "billing",
+    description: "Credits, usage, packages, invoices, payments and payment methods; the platform's billing desk \
+                  under /api/v1/admin/.",
+    routes,
+};

@@ -1,4 +1,4 @@
 #[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    igny8_domain::http::run(|services, request| async move { billing_function::handle(&services, request).await }).await
+async fn main() -> Result<(), igny8_domain::http::LambdaError> {
+    igny8_domain::http::run(|services| billing_function::MODULE.router(services)).await
 }

@@ -1,117 +1,157 @@
 //! `/api/v1/planner/`: keywords, clusters and content ideas. A thin adapter from HTTP to the
-//! domain crate's planner module.
+//! domain crate's planner module: its routes, and their contract in the OpenAPI document.
 
+use axum::extract::State;
 use http::{HeaderName, HeaderValue};
-use igny8_domain::http::{Reply, RequestCtx};
-use igny8_domain::planner::{Cluster, Idea, Keyword};
-use igny8_domain::planner::{SectorRecord, clusters, ideas, keywords, scope};
-use igny8_domain::{ApiError, Services};
-use lambda_http::{Body, Request, Response};
+use igny8_domain::http::openapi::{Data, Queued};
+use igny8_domain::http::{AppState, Caller, Ctx, Module, RawBody, Reply};
+use igny8_domain::planner::{Cluster, Idea, Keyword, clusters, ideas, keywords};
+use igny8_domain::throttle::scopes::{Planner, PlannerAi};
+use igny8_domain::{ApiError, sector_crud};
+use serde_json::Value;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub const PREFIX: &str = "/api/v1/planner/";
+type Answer = Result<Reply, ApiError>;
 
-const ROUTES: &[&str] = &[
-    "keywords/bulk_delete/",
-    "keywords/bulk_update_status/",
-    "keywords/bulk_update/",
-    "keywords/bulk_add_from_seed/",
-    "keywords/export/",
-    "keywords/import_keywords/",
-    "keywords/auto_cluster/",
-    "keywords/{id}/",
-    "keywords/",
-    "clusters/bulk_delete/",
-    "clusters/auto_generate_ideas/",
-    "clusters/{id}/",
-    "clusters/",
-    "ideas/bulk_delete/",
-    "ideas/bulk_queue_to_writer/",
-    "ideas/{id}/",
-    "ideas/",
-];
+sector_crud!(
+    keyword,
+    list: "/api/v1/planner/keywords/",
+    item: "/api/v1/planner/keywords/{id}/",
+    record: Keyword,
+    domain: igny8_domain::planner::keywords,
+    scope: Planner,
+    answer: Value,
+);
+sector_crud!(
+    cluster,
+    list: "/api/v1/planner/clusters/",
+    item: "/api/v1/planner/clusters/{id}/",
+    record: Cluster,
+    domain: igny8_domain::planner::clusters,
+    scope: Planner,
+    answer: Value,
+);
+sector_crud!(
+    idea,
+    list: "/api/v1/planner/ideas/",
+    item: "/api/v1/planner/ideas/{id}/",
+    record: Idea,
+    domain: igny8_domain::planner::ideas,
+    scope: Planner,
+    answer: Value,
+);
 
-fn methods(pattern: &str) -> &'static [&'static str] {
-    match pattern {
-        "keywords/" | "clusters/" | "ideas/" => &["GET", "POST"],
-        "keywords/{id}/" | "clusters/{id}/" | "ideas/{id}/" => &["GET", "PUT", "PATCH", "DELETE"],
-        "keywords/export/" => &["GET"],
-        _ => &["POST"],
-    }
+/// Deletes the keywords named by `ids`.
+#[utoipa::path(post, path = "/api/v1/planner/keywords/bulk_delete/", request_body = Value,
+    responses((status = 200, description = "How many were deleted", body = Data<Value>)))]
+async fn bulk_delete_keywords(State(s): State<AppState>, caller: Caller<Planner>, RawBody(body): RawBody) -> Answer {
+    Ok(Reply::ok(keywords::bulk_delete(&s, &caller, &body).await?))
 }
 
-fn scope_of(pattern: &str) -> &'static str {
-    match pattern {
-        "keywords/auto_cluster/" | "clusters/auto_generate_ideas/" => "planner_ai",
-        _ => "planner",
-    }
+/// Sets the status of the keywords named by `ids`.
+#[utoipa::path(post, path = "/api/v1/planner/keywords/bulk_update_status/", request_body = Value,
+    responses((status = 200, description = "How many were updated", body = Data<Value>)))]
+async fn bulk_update_status(State(s): State<AppState>, caller: Caller<Planner>, RawBody(body): RawBody) -> Answer {
+    Ok(Reply::ok(keywords::bulk_update_status(&s, &caller, &body).await?))
 }
 
-/// Handles one API Gateway request.
-pub async fn handle(services: &Services, request: Request) -> Response<Body> {
-    igny8_domain::http::serve(services, request, route).await
+/// The same as `bulk_update_status/`, by the original's other name.
+#[utoipa::path(post, path = "/api/v1/planner/keywords/bulk_update/", request_body = Value,
+    responses((status = 200, description = "How many were updated", body = Data<Value>)))]
+async fn bulk_update_keywords(State(s): State<AppState>, caller: Caller<Planner>, RawBody(body): RawBody) -> Answer {
+    Ok(Reply::ok(keywords::bulk_update_status(&s, &caller, &body).await?))
 }
 
-async fn route(services: &Services, ctx: &mut RequestCtx) -> Result<Reply, ApiError> {
-    let (pattern, params, method) = ctx.route(PREFIX, ROUTES, methods)?;
-    let caller = ctx.caller(services, scope_of(pattern)).await?;
-    let id = params.get("id").cloned().unwrap_or_default();
-    let body = ctx.body().to_vec();
-    let (kind, action) = pattern.split_once('/').unwrap_or((pattern, ""));
-    match (kind, action, method.as_str()) {
-        ("keywords", "", "GET") => ctx.page(keywords::list(services, &caller, ctx.query()).await?),
-        ("keywords", "", _) => Ok(Reply::created(keywords::create(services, &caller, &body).await?)),
-        ("keywords", "{id}/", "GET") => {
-            Ok(Reply::ok(scope::visible::<Keyword>(services, &caller, &id).await?.to_json()))
-        }
-        ("keywords", "{id}/", "DELETE") => {
-            keywords::delete(services, &caller, &id).await?;
-            Ok(Reply::no_content())
-        }
-        ("keywords", "{id}/", _) => Ok(Reply::ok(keywords::update(services, &caller, &id, &body).await?)),
-        ("keywords", "bulk_delete/", _) => Ok(Reply::ok(keywords::bulk_delete(services, &caller, &body).await?)),
-        ("keywords", "bulk_update_status/" | "bulk_update/", _) => {
-            Ok(Reply::ok(keywords::bulk_update_status(services, &caller, &body).await?))
-        }
-        ("keywords", "bulk_add_from_seed/", _) => {
-            Ok(Reply::ok(keywords::bulk_add_from_seed(services, &caller, &body).await?))
-        }
-        ("keywords", "export/", _) => {
-            let csv = keywords::export(services, &caller, ctx.query()).await?;
-            Ok(Reply::raw("text/csv; charset=utf-8", csv).with_header(
-                HeaderName::from_static("content-disposition"),
-                HeaderValue::from_static("attachment; filename=\"keywords.csv\""),
-            ))
-        }
-        ("keywords", "import_keywords/", _) => {
-            let content_type = ctx.header("content-type").unwrap_or_default().to_owned();
-            let imported = keywords::import(services, &caller, &content_type, &body, ctx.query()).await?;
-            Ok(Reply::ok(imported).with_message("Import finished"))
-        }
-        ("keywords", "auto_cluster/", _) => Ok(Reply::job(&keywords::auto_cluster(services, &caller, &body).await?)),
-        ("clusters", "", "GET") => ctx.page(clusters::list(services, &caller, ctx.query()).await?),
-        ("clusters", "", _) => Ok(Reply::created(clusters::create(services, &caller, &body).await?)),
-        ("clusters", "{id}/", "GET") => {
-            Ok(Reply::ok(scope::visible::<Cluster>(services, &caller, &id).await?.to_json()))
-        }
-        ("clusters", "{id}/", "DELETE") => {
-            clusters::delete(services, &caller, &id).await?;
-            Ok(Reply::no_content())
-        }
-        ("clusters", "{id}/", _) => Ok(Reply::ok(clusters::update(services, &caller, &id, &body).await?)),
-        ("clusters", "bulk_delete/", _) => Ok(Reply::ok(clusters::bulk_delete(services, &caller, &body).await?)),
-        ("clusters", "auto_generate_ideas/", _) => {
-            Ok(Reply::job(&clusters::auto_generate_ideas(services, &caller, &body).await?))
-        }
-        ("ideas", "", "GET") => ctx.page(ideas::list(services, &caller, ctx.query()).await?),
-        ("ideas", "", _) => Ok(Reply::created(ideas::create(services, &caller, &body).await?)),
-        ("ideas", "{id}/", "GET") => Ok(Reply::ok(scope::visible::<Idea>(services, &caller, &id).await?.to_json())),
-        ("ideas", "{id}/", "DELETE") => {
-            ideas::delete(services, &caller, &id).await?;
-            Ok(Reply::no_content())
-        }
-        ("ideas", "{id}/", _) => Ok(Reply::ok(ideas::update(services, &caller, &id, &body).await?)),
-        ("ideas", "bulk_delete/", _) => Ok(Reply::ok(ideas::bulk_delete(services, &caller, &body).await?)),
-        _ => Ok(Reply::ok(ideas::bulk_queue_to_writer(services, &caller, &body).await?)
-            .with_message("Queued to the writer")),
-    }
+/// Adds keywords from the seed library to a sector.
+#[utoipa::path(post, path = "/api/v1/planner/keywords/bulk_add_from_seed/", request_body = Value,
+    responses((status = 200, description = "What was added and skipped", body = Data<Value>)))]
+async fn bulk_add_from_seed(State(s): State<AppState>, caller: Caller<Planner>, RawBody(body): RawBody) -> Answer {
+    Ok(Reply::ok(keywords::bulk_add_from_seed(&s, &caller, &body).await?))
 }
+
+/// The keywords as CSV, with the list's filters.
+#[utoipa::path(get, path = "/api/v1/planner/keywords/export/", params(keyword::Filters),
+    responses((status = 200, description = "CSV", content_type = "text/csv", body = String)))]
+async fn export_keywords(State(s): State<AppState>, caller: Caller<Planner>, ctx: Ctx) -> Answer {
+    let csv = keywords::export(&s, &caller, ctx.query()).await?;
+    Ok(Reply::raw("text/csv; charset=utf-8", csv).with_header(
+        HeaderName::from_static("content-disposition"),
+        HeaderValue::from_static("attachment; filename=\"keywords.csv\""),
+    ))
+}
+
+/// Imports keywords from CSV (a `text/csv` body, or a multipart `file`).
+#[utoipa::path(post, path = "/api/v1/planner/keywords/import_keywords/",
+    request_body(content = String, content_type = "text/csv"),
+    responses((status = 200, description = "What was imported, skipped and refused", body = Data<Value>)))]
+async fn import_keywords(
+    State(s): State<AppState>,
+    caller: Caller<Planner>,
+    ctx: Ctx,
+    RawBody(body): RawBody,
+) -> Answer {
+    let content_type = ctx.header("content-type").unwrap_or_default().to_owned();
+    let imported = keywords::import(&s, &caller, &content_type, &body, ctx.query()).await?;
+    Ok(Reply::ok(imported).with_message("Import finished"))
+}
+
+/// Groups keywords into clusters with the AI (a job).
+#[utoipa::path(post, path = "/api/v1/planner/keywords/auto_cluster/", request_body = Value,
+    responses((status = 200, description = "The job", body = Queued<Value>)))]
+async fn auto_cluster(State(s): State<AppState>, caller: Caller<PlannerAi>, RawBody(body): RawBody) -> Answer {
+    Ok(Reply::job(&keywords::auto_cluster(&s, &caller, &body).await?))
+}
+
+/// Deletes the clusters named by `ids`; their keywords are left unclustered.
+#[utoipa::path(post, path = "/api/v1/planner/clusters/bulk_delete/", request_body = Value,
+    responses((status = 200, description = "How many were deleted", body = Data<Value>)))]
+async fn bulk_delete_clusters(State(s): State<AppState>, caller: Caller<Planner>, RawBody(body): RawBody) -> Answer {
+    Ok(Reply::ok(clusters::bulk_delete(&s, &caller, &body).await?))
+}
+
+/// Writes content ideas for clusters with the AI (a job).
+#[utoipa::path(post, path = "/api/v1/planner/clusters/auto_generate_ideas/", request_body = Value,
+    responses((status = 200, description = "The job", body = Queued<Value>)))]
+async fn auto_generate_ideas(State(s): State<AppState>, caller: Caller<PlannerAi>, RawBody(body): RawBody) -> Answer {
+    Ok(Reply::job(&clusters::auto_generate_ideas(&s, &caller, &body).await?))
+}
+
+/// Deletes the ideas named by `ids`.
+#[utoipa::path(post, path = "/api/v1/planner/ideas/bulk_delete/", request_body = Value,
+    responses((status = 200, description = "How many were deleted", body = Data<Value>)))]
+async fn bulk_delete_ideas(State(s): State<AppState>, caller: Caller<Planner>, RawBody(body): RawBody) -> Answer {
+    Ok(Reply::ok(ideas::bulk_delete(&s, &caller, &body).await?))
+}
+
+/// Turns ideas into writer tasks.
+#[utoipa::path(post, path = "/api/v1/planner/ideas/bulk_queue_to_writer/", request_body = Value,
+    responses((status = 200, description = "The tasks created", body = Data<Value>)))]
+async fn bulk_queue_to_writer(State(s): State<AppState>, caller: Caller<Planner>, RawBody(body): RawBody) -> Answer {
+    Ok(Reply::ok(ideas::bulk_queue_to_writer(&s, &caller, &body).await?).with_message("Queued to the writer"))
+}
+
+/// The planner's routes and their documentation.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(keyword::list, keyword::create))
+        .routes(routes!(keyword::get, keyword::update, keyword::delete))
+        .routes(routes!(bulk_delete_keywords))
+        .routes(routes!(bulk_update_status))
+        .routes(routes!(bulk_update_keywords))
+        .routes(routes!(bulk_add_from_seed))
+        .routes(routes!(export_keywords))
+        .routes(routes!(import_keywords))
+        .routes(routes!(auto_cluster))
+        .routes(routes!(cluster::list, cluster::create))
+        .routes(routes!(cluster::get, cluster::update, cluster::delete))
+        .routes(routes!(bulk_delete_clusters))
+        .routes(routes!(auto_generate_ideas))
+        .routes(routes!(idea::list, idea::create))
+        .routes(routes!(idea::get, idea::update, idea::delete))
+        .routes(routes!(bulk_delete_ideas))
+        .routes(routes!(bulk_queue_to_writer))
+}
+
+/// The planner function's part of the API.
+pub const MODULE: Module = Module { tag: "planner", description: "Keywords, clusters and content ideas.", routes };

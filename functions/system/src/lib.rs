@@ -1,99 +1,160 @@
 //! `/api/v1/system/`: AI task progress, prompts, and the account's provider settings. A thin
-//! adapter from HTTP to the domain crate.
+//! adapter from HTTP to the domain crate: its routes, and their contract in the OpenAPI document.
 
+use axum::extract::{Path, State};
 use igny8_domain::ai::{prompts, settings, test_image};
-use igny8_domain::http::{Reply, RequestCtx};
-use igny8_domain::{ApiError, Services, jobs};
-use lambda_http::{Body, Request, Response};
+use igny8_domain::http::openapi::{Data, Paged};
+use igny8_domain::http::{AppState, Caller, Ctx, Module, RawBody, Reply};
+use igny8_domain::throttle::scopes::{System, SystemAdmin};
+use igny8_domain::{ApiError, jobs};
+use serde_json::Value;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub const PREFIX: &str = "/api/v1/system/";
+type Answer = Result<Reply, ApiError>;
 
-const ROUTES: &[&str] = &[
-    "settings/task_progress/{task_id}/",
-    "settings/integrations/{pk}/save/",
-    "settings/integrations/{pk}/test/",
-    "settings/integrations/{pk}/generate/",
-    "integrations/image_generation/",
-    "settings/integrations/{pk}/",
-    "prompts/by_type/{prompt_type}/",
-    "prompts/save/",
-    "prompts/reset/",
-    "prompts/{prompt_type}/",
-    "prompts/",
-];
-
-fn methods(pattern: &str) -> &'static [&'static str] {
-    match pattern {
-        "settings/integrations/{pk}/" => &["GET", "PUT"],
-        "settings/integrations/{pk}/save/"
-        | "settings/integrations/{pk}/test/"
-        | "settings/integrations/{pk}/generate/"
-        | "prompts/save/"
-        | "prompts/reset/" => &["POST"],
-        "prompts/{prompt_type}/" => &["GET", "PUT", "PATCH", "DELETE"],
-        "prompts/" => &["GET", "POST"],
-        _ => &["GET"],
-    }
+/// An AI job's state and progress (the `task_id` an AI action answered).
+#[utoipa::path(get, path = "/api/v1/system/settings/task_progress/{task_id}/",
+    responses((status = 200, description = "The job's progress", body = Data<Value>)))]
+async fn task_progress(State(s): State<AppState>, caller: Caller<System>, Path(task_id): Path<String>) -> Answer {
+    let job = jobs::load(&s, caller.account_id(), &task_id).await?.ok_or_else(ApiError::not_found)?;
+    Ok(Reply::ok(job.progress_json()))
 }
 
-fn scope(pattern: &str) -> &'static str {
-    if pattern.starts_with("settings/integrations/") { "system_admin" } else { "system" }
+/// One provider's settings (`openai`, `runware`, `image_generation`), the key masked.
+#[utoipa::path(get, path = "/api/v1/system/settings/integrations/{pk}/",
+    responses((status = 200, description = "The settings", body = Data<Value>)))]
+async fn integration(State(s): State<AppState>, caller: Caller<SystemAdmin>, Path(pk): Path<String>) -> Answer {
+    Ok(Reply::ok(settings::get(&s, &caller, &pk).await?))
 }
 
-/// Handles one API Gateway request.
-pub async fn handle(services: &Services, request: Request) -> Response<Body> {
-    igny8_domain::http::serve(services, request, route).await
+/// Saves one provider's settings.
+#[utoipa::path(put, path = "/api/v1/system/settings/integrations/{pk}/", request_body = Value,
+    responses((status = 200, description = "The settings as saved", body = Data<Value>)))]
+async fn put_integration(
+    State(s): State<AppState>,
+    caller: Caller<SystemAdmin>,
+    Path(pk): Path<String>,
+    RawBody(body): RawBody,
+) -> Answer {
+    Ok(Reply::ok(settings::save(&s, &caller, &pk, &body).await?).with_message("Settings saved"))
 }
 
-async fn route(services: &Services, ctx: &mut RequestCtx) -> Result<Reply, ApiError> {
-    let (pattern, params, method) = ctx.route(PREFIX, ROUTES, methods)?;
-    let caller = ctx.caller(services, scope(pattern)).await?;
-    let param = |name: &str| params.get(name).map(String::as_str).unwrap_or_default();
-    match pattern {
-        "settings/task_progress/{task_id}/" => {
-            let job =
-                jobs::load(services, caller.account_id(), param("task_id")).await?.ok_or_else(ApiError::not_found)?;
-            Ok(Reply::ok(job.progress_json()))
-        }
-        "settings/integrations/{pk}/" if method == "GET" => {
-            Ok(Reply::ok(settings::get(services, &caller, param("pk")).await?))
-        }
-        "settings/integrations/{pk}/" | "settings/integrations/{pk}/save/" => {
-            let saved = settings::save(services, &caller, param("pk"), ctx.body()).await?;
-            Ok(Reply::ok(saved).with_message("Settings saved"))
-        }
-        "settings/integrations/{pk}/test/" => {
-            Ok(Reply::ok(settings::test_connection(services, &caller, param("pk")).await?))
-        }
-        "settings/integrations/{pk}/generate/" => {
-            let image = test_image::generate(services, &caller, param("pk"), ctx.body()).await?;
-            Ok(Reply::ok(image).with_message("Test image generated"))
-        }
-        "integrations/image_generation/" => {
-            Ok(Reply::ok(settings::image_generation(services, caller.account_id()).await?))
-        }
-        "prompts/by_type/{prompt_type}/" => {
-            Ok(Reply::ok(prompts::get(services, caller.account_id(), param("prompt_type")).await?))
-        }
-        "prompts/save/" => {
-            Ok(Reply::ok(prompts::save(services, &caller, ctx.body()).await?).with_message("Prompt saved"))
-        }
-        "prompts/reset/" => {
-            Ok(Reply::ok(prompts::reset(services, &caller, ctx.body()).await?)
-                .with_message("Prompt reset to the default"))
-        }
-        "prompts/{prompt_type}/" => match method.as_str() {
-            "GET" => Ok(Reply::ok(prompts::get(services, caller.account_id(), param("prompt_type")).await?)),
-            "DELETE" => {
-                prompts::delete(services, &caller, param("prompt_type")).await?;
-                Ok(Reply::no_content())
-            }
-            _ => Ok(Reply::ok(prompts::update(services, &caller, param("prompt_type"), ctx.body()).await?)
-                .with_message("Prompt saved")),
-        },
-        "prompts/" if method == "POST" => {
-            Ok(Reply::created(prompts::save(services, &caller, ctx.body()).await?).with_message("Prompt saved"))
-        }
-        _ => ctx.page(prompts::list(services, caller.account_id()).await?),
-    }
+/// Saves one provider's settings (the original's action route).
+#[utoipa::path(post, path = "/api/v1/system/settings/integrations/{pk}/save/", request_body = Value,
+    responses((status = 200, description = "The settings as saved", body = Data<Value>)))]
+async fn save_integration(
+    State(s): State<AppState>,
+    caller: Caller<SystemAdmin>,
+    Path(pk): Path<String>,
+    RawBody(body): RawBody,
+) -> Answer {
+    Ok(Reply::ok(settings::save(&s, &caller, &pk, &body).await?).with_message("Settings saved"))
 }
+
+/// Checks the saved settings against the provider.
+#[utoipa::path(post, path = "/api/v1/system/settings/integrations/{pk}/test/",
+    responses((status = 200, description = "What the provider answered", body = Data<Value>)))]
+async fn test_integration(State(s): State<AppState>, caller: Caller<SystemAdmin>, Path(pk): Path<String>) -> Answer {
+    Ok(Reply::ok(settings::test_connection(&s, &caller, &pk).await?))
+}
+
+/// Generates one test image with the saved settings.
+#[utoipa::path(post, path = "/api/v1/system/settings/integrations/{pk}/generate/", request_body = Value,
+    responses((status = 200, description = "The image", body = Data<Value>)))]
+async fn generate_test_image(
+    State(s): State<AppState>,
+    caller: Caller<SystemAdmin>,
+    Path(pk): Path<String>,
+    RawBody(body): RawBody,
+) -> Answer {
+    let image = test_image::generate(&s, &caller, &pk, &body).await?;
+    Ok(Reply::ok(image).with_message("Test image generated"))
+}
+
+/// The image generation settings the writer uses.
+#[utoipa::path(get, path = "/api/v1/system/integrations/image_generation/",
+    responses((status = 200, description = "The settings", body = Data<Value>)))]
+async fn image_generation(State(s): State<AppState>, caller: Caller<System>) -> Answer {
+    Ok(Reply::ok(settings::image_generation(&s, caller.account_id()).await?))
+}
+
+/// The account's prompts (its own, or the defaults).
+#[utoipa::path(get, path = "/api/v1/system/prompts/", responses((status = 200, description = "Prompts", body = Paged<Value>)))]
+async fn list_prompts(State(s): State<AppState>, caller: Caller<System>, ctx: Ctx) -> Answer {
+    ctx.page(prompts::list(&s, caller.account_id()).await?)
+}
+
+/// Saves a prompt.
+#[utoipa::path(post, path = "/api/v1/system/prompts/", request_body = Value,
+    responses((status = 201, description = "The prompt", body = Data<Value>)))]
+async fn create_prompt(State(s): State<AppState>, caller: Caller<System>, RawBody(body): RawBody) -> Answer {
+    Ok(Reply::created(prompts::save(&s, &caller, &body).await?).with_message("Prompt saved"))
+}
+
+/// Saves a prompt (the original's action route).
+#[utoipa::path(post, path = "/api/v1/system/prompts/save/", request_body = Value,
+    responses((status = 200, description = "The prompt", body = Data<Value>)))]
+async fn save_prompt(State(s): State<AppState>, caller: Caller<System>, RawBody(body): RawBody) -> Answer {
+    Ok(Reply::ok(prompts::save(&s, &caller, &body).await?).with_message("Prompt saved"))
+}
+
+/// Puts a prompt back to the default.
+#[utoipa::path(post, path = "/api/v1/system/prompts/reset/", request_body = Value,
+    responses((status = 200, description = "The default prompt", body = Data<Value>)))]
+async fn reset_prompt(State(s): State<AppState>, caller: Caller<System>, RawBody(body): RawBody) -> Answer {
+    Ok(Reply::ok(prompts::reset(&s, &caller, &body).await?).with_message("Prompt reset to the default"))
+}
+
+/// One prompt by type.
+#[utoipa::path(get, path = "/api/v1/system/prompts/by_type/{prompt_type}/",
+    responses((status = 200, description = "The prompt", body = Data<Value>)))]
+async fn prompt_by_type(State(s): State<AppState>, caller: Caller<System>, Path(prompt_type): Path<String>) -> Answer {
+    Ok(Reply::ok(prompts::get(&s, caller.account_id(), &prompt_type).await?))
+}
+
+/// One prompt.
+#[utoipa::path(get, path = "/api/v1/system/prompts/{prompt_type}/",
+    responses((status = 200, description = "The prompt", body = Data<Value>)))]
+async fn prompt(State(s): State<AppState>, caller: Caller<System>, Path(prompt_type): Path<String>) -> Answer {
+    Ok(Reply::ok(prompts::get(&s, caller.account_id(), &prompt_type).await?))
+}
+
+/// Changes a prompt.
+#[utoipa::path(method(put, patch), path = "/api/v1/system/prompts/{prompt_type}/", request_body = Value,
+    responses((status = 200, description = "The prompt", body = Data<Value>)))]
+async fn update_prompt(
+    State(s): State<AppState>,
+    caller: Caller<System>,
+    Path(prompt_type): Path<String>,
+    RawBody(body): RawBody,
+) -> Answer {
+    Ok(Reply::ok(prompts::update(&s, &caller, &prompt_type, &body).await?).with_message("Prompt saved"))
+}
+
+/// Deletes the account's own prompt (the default applies again).
+#[utoipa::path(delete, path = "/api/v1/system/prompts/{prompt_type}/", responses((status = 204, description = "Deleted")))]
+async fn delete_prompt(State(s): State<AppState>, caller: Caller<System>, Path(prompt_type): Path<String>) -> Answer {
+    prompts::delete(&s, &caller, &prompt_type).await?;
+    Ok(Reply::no_content())
+}
+
+/// The system function's routes and their documentation.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(task_progress))
+        .routes(routes!(integration, put_integration))
+        .routes(routes!(save_integration))
+        .routes(routes!(test_integration))
+        .routes(routes!(generate_test_image))
+        .routes(routes!(image_generation))
+        .routes(routes!(list_prompts, create_prompt))
+        .routes(routes!(save_prompt))
+        .routes(routes!(reset_prompt))
+        .routes(routes!(prompt_by_type))
+        .routes(routes!(prompt, update_prompt, delete_prompt))
+}
+
+/// The system function's part of the API.
+pub const MODULE: Module =
+    Module { tag: "system", description: "AI job progress, prompts and the account's AI provider settings.", routes };

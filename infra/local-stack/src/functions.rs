@@ -8,31 +8,39 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use aws_config::SdkConfig;
+use axum::Router;
+use igny8_domain::http::AppState;
 use igny8_domain::{Config, Services};
-use lambda_http::{Body, Request, Response};
+use lambda_http::Request;
+use tower::ServiceExt;
 
-pub type HandlerFuture = Pin<Box<dyn Future<Output = Response<Body>> + Send>>;
+pub type HandlerFuture = Pin<Box<dyn Future<Output = http::Response<axum::body::Body>> + Send>>;
 pub type Handler = Arc<dyn Fn(Request) -> HandlerFuture + Send + Sync>;
 
-fn handler<F, Fut>(services: Services, f: F) -> Handler
-where
-    F: Fn(Arc<Services>, Request) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Response<Body>> + Send + 'static,
-{
-    let services = Arc::new(services);
-    Arc::new(move |request| Box::pin(f(Arc::clone(&services), request)))
+/// Calls `router` in process, as Lambda would with the event of one request.
+fn handler(router: Router) -> Handler {
+    Arc::new(move |request| {
+        let router = router.clone();
+        Box::pin(async move {
+            match router.oneshot(request).await {
+                Ok(response) => response,
+                Err(never) => match never {},
+            }
+        })
+    })
 }
 
 /// One handler per function, each with its own [`Services`] as separate Lambdas would have.
 pub fn handlers(config: &Config, sdk: &SdkConfig) -> HashMap<&'static str, Handler> {
-    let services = || Services::with_sdk_config(config.clone(), sdk.clone());
+    let services = || -> AppState { Arc::new(Services::with_sdk_config(config.clone(), sdk.clone())) };
     HashMap::from([
-        ("auth", handler(services(), |s, r| async move { auth_function::handle(&s, r).await })),
-        ("account", handler(services(), |s, r| async move { account_function::handle(&s, r).await })),
-        ("system", handler(services(), |s, r| async move { system_function::handle(&s, r).await })),
-        ("planner", handler(services(), |s, r| async move { planner_function::handle(&s, r).await })),
-        ("writer", handler(services(), |s, r| async move { writer_function::handle(&s, r).await })),
-        ("billing", handler(services(), |s, r| async move { billing_function::handle(&s, r).await })),
+        ("auth", handler(auth_function::MODULE.router(services()))),
+        ("account", handler(account_function::MODULE.router(services()))),
+        ("system", handler(system_function::MODULE.router(services()))),
+        ("planner", handler(planner_function::MODULE.router(services()))),
+        ("writer", handler(writer_function::MODULE.router(services()))),
+        ("billing", handler(billing_function::MODULE.router(services()))),
+        ("docs", handler(api_docs::router(services()))),
     ])
 }
 

@@ -157,11 +157,9 @@ impl Gateway {
         };
         let response = handler(request).await;
         let (mut out_parts, out_body) = response.into_parts();
-        let bytes = match out_body {
-            lambda_http::Body::Empty => Bytes::new(),
-            lambda_http::Body::Text(t) => Bytes::from(t),
-            lambda_http::Body::Binary(b) => Bytes::from(b),
-            _ => Bytes::new(),
+        let bytes = match out_body.collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(_) => return plain(StatusCode::BAD_GATEWAY, r#"{"message":"Internal Server Error"}"#),
         };
         if let Some(origin) = self.allowed_origin(&parts.headers) {
             out_parts.headers.insert("access-control-allow-origin", origin);

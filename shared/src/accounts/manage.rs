@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use super::{Account, AccountStatus, RegisterInput, register, rfc3339};
 use crate::access::Caller;
 use crate::store::{self, Change, Condition, Key, Query, StoreError, keys, s};
-use crate::validation::{Fields, bounded, string};
+use crate::validation::{Fields, FromBody, bounded, string};
 use crate::{ApiError, Services, ids};
 
 async fn with_plan(services: &Services, account: &Account) -> Result<Value, ApiError> {

@@ -28,8 +28,8 @@ pub struct RegisterInput {
     pub plan_id: String,
 }
 
-impl RegisterInput {
-    pub fn from_body(body: &[u8]) -> Result<Self, ApiError> {
+impl crate::validation::FromBody for RegisterInput {
+    fn from_body(body: &[u8]) -> Result<Self, ApiError> {
         let mut f = Fields::parse(body)?;
         let email = f.required("email", Email::from_json);
         let password = f.required("password", |v| Password::parse(raw_string(v)?));
@@ -61,8 +61,8 @@ pub struct LoginInput {
     pub password: String,
 }
 
-impl LoginInput {
-    pub fn from_body(body: &[u8]) -> Result<Self, ApiError> {
+impl crate::validation::FromBody for LoginInput {
+    fn from_body(body: &[u8]) -> Result<Self, ApiError> {
         let mut f = Fields::parse(body)?;
         let email = f.required_str("email");
         let password = f.required("password", raw_string);
@@ -81,8 +81,8 @@ pub struct ChangePassword {
     pub new_password: Password,
 }
 
-impl ChangePassword {
-    pub fn from_body(body: &[u8]) -> Result<Self, ApiError> {
+impl crate::validation::FromBody for ChangePassword {
+    fn from_body(body: &[u8]) -> Result<Self, ApiError> {
         let mut f = Fields::parse(body)?;
         let old_password = f.required("old_password", raw_string);
         let new_password = f.required("new_password", |v| Password::parse(raw_string(v)?));
@@ -363,6 +363,7 @@ pub async fn change_password(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::validation::FromBody;
 
     #[test]
     fn register_input_reports_every_field() {

@@ -55,7 +55,70 @@ fn compare(a: &Value, b: &Value) -> Ordering {
     }
 }
 
+/// A query parameter of the OpenAPI document.
+fn query_param(
+    name: &str,
+    description: &str,
+    schema: impl Into<utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>>,
+) -> utoipa::openapi::path::Parameter {
+    use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+    ParameterBuilder::new()
+        .name(name)
+        .parameter_in(ParameterIn::Query)
+        .description(Some(description))
+        .required(utoipa::openapi::Required::False)
+        .schema(Some(schema))
+        .build()
+}
+
+/// The query parameters of every sector-scoped list: the page and where to look.
+pub fn page_params() -> Vec<utoipa::openapi::path::Parameter> {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    let integer = |min: f64| ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(min)).build();
+    let text = || ObjectBuilder::new().schema_type(Type::String).build();
+    vec![
+        query_param("page", "The page, from 1.", integer(1.0)),
+        query_param("page_size", "Items per page: 10 unless asked, at most 100.", integer(1.0)),
+        query_param("site_id", "Only this site's records.", text()),
+        query_param("sector_id", "Only this sector's records.", text()),
+    ]
+}
+
 impl ListSpec {
+    /// This list's query parameters in the OpenAPI document: the page, where to look, the
+    /// filters, `search` and `ordering`.
+    pub fn params(&self) -> Vec<utoipa::openapi::path::Parameter> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        let mut params = page_params();
+        for (name, field, matching) in self.filters {
+            let (schema, description) = match matching {
+                Match::Eq => {
+                    (ObjectBuilder::new().schema_type(Type::String).build(), format!("`{field}` equals this."))
+                }
+                Match::Min => {
+                    (ObjectBuilder::new().schema_type(Type::Number).build(), format!("`{field}` at least this."))
+                }
+                Match::Max => {
+                    (ObjectBuilder::new().schema_type(Type::Number).build(), format!("`{field}` at most this."))
+                }
+            };
+            params.push(query_param(name, &description, schema));
+        }
+        if !self.search.is_empty() {
+            let description = format!("Case-insensitive text found in {}.", self.search.join(", "));
+            params.push(query_param("search", &description, ObjectBuilder::new().schema_type(Type::String).build()));
+        }
+        let orderings: Vec<String> =
+            self.orderings.iter().flat_map(|(name, _)| [(*name).to_owned(), format!("-{name}")]).collect();
+        let description =
+            format!("Order by one of these (`-` for descending); `{}` unless asked.", self.default_ordering);
+        params.push(query_param(
+            "ordering",
+            &description,
+            ObjectBuilder::new().schema_type(Type::String).enum_values(Some(orderings)).build(),
+        ));
+        params
+    }
     /// Filters, searches and orders `records` (JSON objects) as `query` asks.
     pub fn apply(&self, mut records: Vec<Value>, query: &HashMap<String, String>) -> Result<Vec<Value>, ApiError> {
         for (param, field, how) in self.filters {

@@ -1,0 +1,4 @@
+#[tokio::main]
+async fn main() -> Result<(), igny8_domain::http::LambdaError> {
+    igny8_domain::http::run(api_docs::router).await
+}

@@ -1,0 +1,103 @@
+//! The five routes of a sector-scoped collection (planner and writer records), declared once.
+
+/// Declares `pub mod $name` with the handlers of a sector-scoped collection — `list` and `create`
+/// on `$list`, `get`, `update` (PUT and PATCH) and `delete` on `$item` — over the domain module
+/// `$domain` (its `LIST`, `list`, `create`, `update` and `delete`) and the record type `$record`, counted
+/// in the throttle scope `$scope` and answered as `$answer` in the OpenAPI document. Add them to
+/// a router with `routes!($name::list, $name::create)` and `routes!($name::get, $name::update,
+/// $name::delete)`.
+#[macro_export]
+macro_rules! sector_crud {
+    (
+        $name:ident,
+        list: $list:literal,
+        item: $item:literal,
+        record: $record:ty,
+        domain: $($domain:ident)::+,
+        scope: $scope:ty,
+        answer: $answer:ty $(,)?
+    ) => {
+        pub mod $name {
+            use ::axum::extract::{Path, State};
+            use $crate::ApiError;
+            use $crate::http::openapi::{Data, Paged};
+            use $crate::http::{AppState, Caller, Ctx, RawBody, Reply};
+            use $crate::planner::{SectorRecord, scope};
+
+            #[allow(unused_imports)]
+            use super::*;
+
+            /// The list's query parameters: the domain module's `LIST`.
+            pub struct Filters;
+
+            impl ::utoipa::IntoParams for Filters {
+                fn into_params(
+                    _: impl Fn() -> Option<::utoipa::openapi::path::ParameterIn>,
+                ) -> Vec<::utoipa::openapi::path::Parameter> {
+                    $($domain)::+::LIST.params()
+                }
+            }
+
+            #[utoipa::path(
+                get, path = $list, operation_id = concat!("list_", stringify!($name)),
+                params(Filters),
+                responses((status = 200, description = "One page of the list", body = Paged<$answer>))
+            )]
+            pub async fn list(State(s): State<AppState>, caller: Caller<$scope>, ctx: Ctx) -> Result<Reply, ApiError> {
+                ctx.page($($domain)::+::list(&s, &caller, ctx.query()).await?)
+            }
+
+            #[utoipa::path(
+                post, path = $list, operation_id = concat!("create_", stringify!($name)),
+                request_body(content = ::serde_json::Value, content_type = "application/json"),
+                responses((status = 201, description = "Created", body = Data<$answer>))
+            )]
+            pub async fn create(
+                State(s): State<AppState>,
+                caller: Caller<$scope>,
+                RawBody(body): RawBody,
+            ) -> Result<Reply, ApiError> {
+                Ok(Reply::created($($domain)::+::create(&s, &caller, &body).await?))
+            }
+
+            #[utoipa::path(
+                get, path = $item, operation_id = concat!("get_", stringify!($name)),
+                responses((status = 200, description = "The record", body = Data<$answer>))
+            )]
+            pub async fn get(
+                State(s): State<AppState>,
+                caller: Caller<$scope>,
+                Path(id): Path<String>,
+            ) -> Result<Reply, ApiError> {
+                Ok(Reply::ok(scope::visible::<$record>(&s, &caller, &id).await?.to_json()))
+            }
+
+            #[utoipa::path(
+                method(put, patch), path = $item, operation_id = concat!("update_", stringify!($name)),
+                request_body(content = ::serde_json::Value, content_type = "application/json"),
+                responses((status = 200, description = "The record as saved", body = Data<$answer>))
+            )]
+            pub async fn update(
+                State(s): State<AppState>,
+                caller: Caller<$scope>,
+                Path(id): Path<String>,
+                RawBody(body): RawBody,
+            ) -> Result<Reply, ApiError> {
+                Ok(Reply::ok($($domain)::+::update(&s, &caller, &id, &body).await?))
+            }
+
+            #[utoipa::path(
+                delete, path = $item, operation_id = concat!("delete_", stringify!($name)),
+                responses((status = 204, description = "Deleted"))
+            )]
+            pub async fn delete(
+                State(s): State<AppState>,
+                caller: Caller<$scope>,
+                Path(id): Path<String>,
+            ) -> Result<Reply, ApiError> {
+                $($domain)::+::delete(&s, &caller, &id).await?;
+                Ok(Reply::no_content())
+            }
+        }
+    };
+}

@@ -1,0 +1,184 @@
+//! Benchmark support: a minimal Lambda Runtime API on loopback that hands a release binary one
+//! event, so that its cold start (process start → first answer) can be measured as Lambda sees
+//! it; the API Gateway event of one request; release builds; and the tables' arithmetic.
+
+use std::convert::Infallible;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use local_stack::names::workspace_root;
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+
+pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx.min(sorted.len() - 1)]
+}
+
+pub fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+/// (median, p99).
+pub fn summary(mut samples: Vec<Duration>) -> (Duration, Duration) {
+    samples.sort();
+    (percentile(&samples, 0.5), percentile(&samples, 0.99))
+}
+
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| workspace_root().join("target"))
+}
+
+/// Writes a benchmark's table to `target/bench/<name>.md` and prints it.
+pub fn write_table(name: &str, table: &str) {
+    println!("\n{table}");
+    let out = target_dir().join("bench");
+    let _ = std::fs::create_dir_all(&out);
+    let _ = std::fs::write(out.join(format!("{name}.md")), table);
+}
+
+/// The API Gateway (HTTP API, payload 2.0) event of one request.
+pub fn api_event(method: &str, path: &str, body: Option<&Value>, token: Option<&str>) -> Value {
+    let mut headers = json!({"host": "bench.local", "content-type": "application/json"});
+    if let Some(token) = token {
+        headers["authorization"] = json!(format!("Bearer {token}"));
+    }
+    json!({
+        "version": "2.0",
+        "routeKey": format!("{method} {path}"),
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": headers,
+        "requestContext": {
+            "accountId": "000000000000", "apiId": "bench", "domainName": "bench.local", "domainPrefix": "bench",
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "bench"},
+            "requestId": "bench", "routeKey": format!("{method} {path}"), "stage": "$default", "time": "", "timeEpoch": 0
+        },
+        "body": body.map(Value::to_string),
+        "isBase64Encoded": false
+    })
+}
+
+/// The environment a release binary needs to reach the local stack of `config`.
+pub fn lambda_env(config: &igny8_domain::Config) -> Vec<(&'static str, String)> {
+    let mut env = local_stack::env_lines(config);
+    for name in ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION"] {
+        let default = if name == "AWS_REGION" { "us-east-1" } else { "test" };
+        env.push((name, std::env::var(name).unwrap_or_else(|_| default.into())));
+    }
+    env
+}
+
+/// Events seen by the minimal Runtime API.
+pub enum RuntimeEvent {
+    FirstPoll(Instant),
+    Response(Instant, Value),
+}
+
+/// Serves the Lambda Runtime API for one process: hands out `event` once, reports the poll and the
+/// response. Returns the port.
+pub async fn runtime_api(event: Value) -> (u16, mpsc::UnboundedReceiver<RuntimeEvent>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let (tx, rx) = mpsc::unbounded_channel();
+    let served = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
+            let (tx, event, served) = (tx.clone(), event.clone(), Arc::clone(&served));
+            tokio::spawn(async move {
+                let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                    let (tx, event, served) = (tx.clone(), event.clone(), Arc::clone(&served));
+                    async move {
+                        let path = req.uri().path().to_owned();
+                        let response = if path.ends_with("/invocation/next") {
+                            if served.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                                // Only one invocation per process: park the second poll.
+                                std::future::pending::<()>().await;
+                            }
+                            let _ = tx.send(RuntimeEvent::FirstPoll(Instant::now()));
+                            let deadline = (std::time::SystemTime::now() + Duration::from_secs(30))
+                                .duration_since(std::time::UNIX_EPOCH)
+                                .map(|d| d.as_millis())
+                                .unwrap_or_default();
+                            hyper::Response::builder()
+                                .header("lambda-runtime-aws-request-id", "bench-1")
+                                .header("lambda-runtime-deadline-ms", deadline.to_string())
+                                .header(
+                                    "lambda-runtime-invoked-function-arn",
+                                    "arn:aws:lambda:us-east-1:000000000000:function:auth",
+                                )
+                                .header("lambda-runtime-trace-id", "Root=1-00000000-000000000000000000000000")
+                                .body(Full::new(Bytes::from(event.to_string())))
+                        } else {
+                            let bytes = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+                            let value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+                            let _ = tx.send(RuntimeEvent::Response(Instant::now(), value));
+                            hyper::Response::builder().status(202).body(Full::new(Bytes::new()))
+                        };
+                        Ok::<_, Infallible>(response.expect("static response"))
+                    }
+                });
+                let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+            });
+        }
+    });
+    (port, rx)
+}
+
+/// Spawns `binary` once and measures (init, first response); answers the response too.
+pub async fn cold_start(binary: &Path, env: &[(&'static str, String)], event: Value) -> (Duration, Duration, Value) {
+    let (port, mut rx) = runtime_api(event).await;
+    let started = Instant::now();
+    let mut child = tokio::process::Command::new(binary)
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .env("AWS_LAMBDA_RUNTIME_API", format!("127.0.0.1:{port}"))
+        .env("AWS_LAMBDA_FUNCTION_NAME", binary.file_name().and_then(|n| n.to_str()).unwrap_or("function"))
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench")
+        .env("AWS_LAMBDA_LOG_GROUP_NAME", "bench")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn the release binary");
+    let mut init = None;
+    let response = loop {
+        match tokio::time::timeout(Duration::from_secs(30), rx.recv()).await {
+            Ok(Some(RuntimeEvent::FirstPoll(at))) => init = Some(at - started),
+            Ok(Some(RuntimeEvent::Response(at, body))) => break (at - started, body),
+            _ => panic!("the binary did not answer within 30 s"),
+        }
+    };
+    let _ = child.kill().await;
+    let (at, body) = response;
+    (init.unwrap_or(at), at, body)
+}
+
+/// Builds the release binaries `bins` of package `package`; answers their paths.
+pub fn build_release(package: &str, bins: &[&str]) -> Vec<PathBuf> {
+    build_releases(&bins.iter().map(|bin| (package, *bin)).collect::<Vec<_>>())
+}
+
+/// Builds the release binaries `(package, bin)` in one cargo run; answers their paths.
+pub fn build_releases(bins: &[(&str, &str)]) -> Vec<PathBuf> {
+    let mut command = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    command.args(["build", "--release"]);
+    for (package, bin) in bins {
+        command.args(["-p", package, "--bin", bin]);
+    }
+    let status = command.current_dir(workspace_root()).status().expect("cargo build");
+    assert!(status.success(), "release build failed");
+    bins.iter().map(|(_, bin)| target_dir().join("release").join(bin)).collect()
+}

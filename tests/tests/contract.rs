@@ -1,0 +1,148 @@
+//! The API's contract: the OpenAPI document served at `/api/schema/` names exactly the routes of
+//! `template.yaml`, is valid OpenAPI 3.1, and the pages that read it are served with everything
+//! they load.
+
+use std::collections::BTreeSet;
+
+use api_tests::spawn_app;
+use local_stack::names::workspace_root;
+use local_stack::template::Template;
+use serde_json::Value;
+
+const METHODS: &[&str] = &["get", "put", "post", "delete", "patch"];
+
+fn operations(spec: &Value) -> BTreeSet<(String, String)> {
+    let mut found = BTreeSet::new();
+    for (path, item) in spec["paths"].as_object().expect("paths") {
+        for method in METHODS {
+            if item.get(*method).is_some() {
+                found.insert((method.to_uppercase(), path.clone()));
+            }
+        }
+    }
+    found
+}
+
+#[tokio::test]
+async fn the_document_names_exactly_the_routes_of_the_template() {
+    let app = spawn_app().await;
+    let answer = app.get("/api/schema/", None).await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.body["openapi"], "3.1.0");
+    let spec = operations(&answer.body);
+    let template: BTreeSet<(String, String)> = Template::load_default()
+        .expect("template.yaml")
+        .routes
+        .iter()
+        // The greedy fallback is not an operation: it answers 404 and 405 for everything else.
+        .filter(|r| !r.path.contains('+'))
+        .map(|r| (r.method.clone(), r.path.clone()))
+        .collect();
+    let missing: Vec<_> = template.difference(&spec).collect();
+    let extra: Vec<_> = spec.difference(&template).collect();
+    assert!(missing.is_empty(), "routes of template.yaml missing from the document: {missing:?}");
+    assert!(extra.is_empty(), "operations of the document that template.yaml lacks: {extra:?}");
+
+    // Every operation is tagged by its module, has a unique id, and says how it is secured.
+    let mut ids = BTreeSet::new();
+    for (path, item) in answer.body["paths"].as_object().expect("paths") {
+        for method in METHODS {
+            let Some(op) = item.get(*method) else { continue };
+            assert_eq!(op["tags"].as_array().map(Vec::len), Some(1), "{method} {path}");
+            let id = op["operationId"].as_str().expect("operationId").to_owned();
+            assert!(ids.insert(id.clone()), "operation id {id} twice");
+            assert!(op["security"].is_array(), "{method} {path} says nothing of its security");
+            assert!(op["responses"]["429"].is_object(), "{method} {path} lacks the throttle's answer");
+        }
+    }
+    let schemes = &answer.body["components"]["securitySchemes"];
+    assert_eq!(schemes["jwt"]["scheme"], "bearer");
+    assert_eq!(schemes["api_key"]["in"], "header");
+}
+
+#[tokio::test]
+async fn the_document_is_valid_openapi_3_1_in_json_and_yaml() {
+    let app = spawn_app().await;
+    let json = app.send(app.client.get(app.url("/api/schema/"))).await;
+    assert_eq!(json.headers["content-type"], "application/json");
+    let yaml = app.client.get(app.url("/api/schema/?format=yaml")).send().await.expect("yaml");
+    assert_eq!(yaml.headers()["content-type"], "application/yaml");
+    let yaml: Value = serde_yaml::from_str(&yaml.text().await.expect("text")).expect("the YAML parses");
+    assert_eq!(yaml, json.body, "the YAML is the same document");
+
+    let dir = tempfile_dir();
+    let file = dir.join("openapi.json");
+    std::fs::write(&file, json.body.to_string()).expect("write");
+    let validator = workspace_root().join(".venv/bin/openapi-spec-validator");
+    let output = std::process::Command::new(&validator)
+        .arg(&file)
+        .output()
+        .unwrap_or_else(|e| panic!("{}: {e} (run ./scripts/test.sh, which installs it)", validator.display()));
+    assert!(
+        output.status.success(),
+        "openapi-spec-validator refused the document:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+fn tempfile_dir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("igny8-contract-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+#[tokio::test]
+async fn swagger_ui_and_redoc_load_everything_from_the_api() {
+    let app = spawn_app().await;
+    let page = |path: &'static str| {
+        let request = app.client.get(app.url(path));
+        async move {
+            let response = request.send().await.expect("page");
+            let status = response.status().as_u16();
+            let content_type = response.headers()["content-type"].to_str().unwrap_or_default().to_owned();
+            (status, content_type, response.text().await.unwrap_or_default())
+        }
+    };
+    let (status, content_type, swagger) = page("/api/docs/").await;
+    assert_eq!((status, content_type.starts_with("text/html")), (200, true));
+    let (status, _, redoc) = page("/api/redoc/").await;
+    assert_eq!(status, 200);
+    let (_, _, initializer) = page("/api/docs/swagger-initializer.js").await;
+    assert!(initializer.contains("/api/schema/"), "Swagger UI reads this API's document: {initializer}");
+    assert!(redoc.contains(r#"spec-url="/api/schema/""#));
+
+    // Every script and style the pages name is served here; none comes from another host.
+    for (base, html) in [("/api/docs/", &swagger), ("/api/redoc/", &redoc)] {
+        let sources: Vec<&str> =
+            html.split(['"', '\'']).filter(|s| s.ends_with(".js") || s.ends_with(".css")).collect();
+        assert!(!sources.is_empty(), "{base} loads its scripts");
+        for source in sources {
+            assert!(!source.contains("//"), "{base} loads {source} from elsewhere");
+            let url = if source.starts_with('/') {
+                source.to_owned()
+            } else {
+                format!("{base}{}", source.trim_start_matches("./"))
+            };
+            let response = app.client.get(app.url(&url)).send().await.expect("asset");
+            assert_eq!(response.status(), 200, "{url}");
+            assert!(response.bytes().await.expect("bytes").len() > 1000, "{url} is the real asset");
+        }
+    }
+    let (status, _, _) = page("/api/docs/no-such-file.js").await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn a_path_of_the_document_with_another_method_is_405_and_an_unknown_path_404() {
+    let app = spawn_app().await;
+    // Paths of other functions than the one behind the fallback route.
+    let answer = app.send(app.client.delete(app.url("/api/v1/planner/keywords/export/"))).await;
+    answer.assert_error(405, "Method not allowed");
+    let answer = app.send(app.client.put(app.url("/api/v1/billing/credits/balance/"))).await;
+    answer.assert_error(405, "Method not allowed");
+    let answer = app.send(app.client.post(app.url("/api/schema/"))).await;
+    answer.assert_error(405, "Method not allowed");
+    app.get("/api/v1/planner/nothing/", None).await.assert_error(404, "Resource not found");
+    app.get("/api/v2/planner/keywords/", None).await.assert_error(404, "Resource not found");
+}
