@@ -22,6 +22,7 @@ run() {
 run sam validate --lint --template template.yaml
 run cfn-lint template.yaml
 run cargo test --workspace
+run ./scripts/contract.sh
 run cargo fmt --all --check
 run cargo clippy --workspace --all-targets -- -D warnings
 

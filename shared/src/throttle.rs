@@ -111,7 +111,8 @@ pub struct Rates(HashMap<String, Rate>);
 pub struct RatesError(String);
 
 impl Rates {
-    /// The defaults, overridden by `overrides` (`scope=rate,...`).
+    /// The defaults, overridden by `overrides` (`scope=rate,...`; `*=rate` sets every scope, and
+    /// entries after it still override theirs).
     pub fn from_config(overrides: Option<&str>) -> Result<Self, RatesError> {
         let mut rates: HashMap<String, Rate> = DEFAULT_RATES
             .iter()
@@ -120,7 +121,12 @@ impl Rates {
         for entry in overrides.unwrap_or_default().split(',').map(str::trim).filter(|e| !e.is_empty()) {
             let (scope, rate) = entry.split_once('=').ok_or_else(|| RatesError(entry.to_owned()))?;
             let rate = Rate::parse(rate).ok_or_else(|| RatesError(entry.to_owned()))?;
-            rates.insert(scope.trim().to_owned(), rate);
+            match scope.trim() {
+                "*" => rates.values_mut().for_each(|r| *r = rate),
+                scope => {
+                    rates.insert(scope.to_owned(), rate);
+                }
+            }
         }
         Ok(Self(rates))
     }
@@ -184,6 +190,15 @@ pub async fn hit(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_star_sets_every_scope_and_later_entries_still_override() {
+        let rates = Rates::from_config(Some("*=1000/min,auth=2/s")).expect("rates");
+        for (scope, _) in DEFAULT_RATES.iter().filter(|(s, _)| *s != "auth") {
+            assert_eq!(rates.get(scope), Rate { limit: 1000, window_secs: 60 }, "{scope}");
+        }
+        assert_eq!(rates.get("auth"), Rate { limit: 2, window_secs: 1 });
+    }
 
     #[test]
     fn every_scope_type_has_a_default_rate() {

@@ -73,6 +73,10 @@ pub fn lambda_env(config: &igny8_domain::Config) -> Vec<(&'static str, String)> 
         let default = if name == "AWS_REGION" { "us-east-1" } else { "test" };
         env.push((name, std::env::var(name).unwrap_or_else(|_| default.into())));
     }
+    // Every scope by name (no `*`), so that binaries of older commits read it too.
+    let relaxed: Vec<String> =
+        igny8_domain::throttle::DEFAULT_RATES.iter().map(|(scope, _)| format!("{scope}=100000/min")).collect();
+    env.push(("THROTTLE_RATES", relaxed.join(",")));
     env
 }
 

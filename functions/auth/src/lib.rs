@@ -2,6 +2,8 @@
 //! roles and the public reference data. A thin adapter from HTTP to the domain crate: its routes,
 //! and their contract in the OpenAPI document.
 
+use std::collections::HashMap;
+
 use axum::extract::{Path, State};
 use http::Method;
 use igny8_domain::accounts::{self, ChangePassword, LoginInput, RegisterInput, users};
@@ -55,10 +57,15 @@ async fn change_password(
     Ok(Reply::ok(data).with_message("Password changed successfully"))
 }
 
-/// The caller: user, account and plan.
+/// The caller: user, account, plan, and the sites the user may work on (`user.accessible_sites`).
 #[utoipa::path(get, path = "/api/v1/auth/me/", responses((status = 200, description = "The caller", body = Data<Value>)))]
 async fn me(State(s): State<AppState>, principal: Principal<Auth>) -> Answer {
-    Ok(Reply::ok(accounts::me(&s, &principal).await?))
+    let own = HashMap::new();
+    // The caller's own account, whatever its role: `account_id` is not read here.
+    let caller = access::Caller::resolve(&s, principal.0.clone(), &own).await?;
+    let (mut me, sites) = tokio::try_join!(accounts::me(&s, &principal), sites::list_sites(&s, &caller, &own))?;
+    me["user"]["accessible_sites"] = Value::Array(sites);
+    Ok(Reply::ok(me))
 }
 
 // Roles.

@@ -5,7 +5,9 @@ use axum::extract::State;
 use http::{HeaderName, HeaderValue};
 use igny8_domain::http::openapi::{Data, Queued};
 use igny8_domain::http::{AppState, Caller, Ctx, Module, RawBody, Reply};
-use igny8_domain::planner::{Cluster, Idea, Keyword, clusters, ideas, keywords};
+use igny8_domain::planner::{
+    Cluster, ClusterAnswer, Idea, IdeaAnswer, Keyword, KeywordAnswer, clusters, ideas, keywords,
+};
 use igny8_domain::throttle::scopes::{Planner, PlannerAi};
 use igny8_domain::{ApiError, sector_crud};
 use serde_json::Value;
@@ -21,7 +23,7 @@ sector_crud!(
     record: Keyword,
     domain: igny8_domain::planner::keywords,
     scope: Planner,
-    answer: Value,
+    answer: KeywordAnswer,
 );
 sector_crud!(
     cluster,
@@ -30,7 +32,7 @@ sector_crud!(
     record: Cluster,
     domain: igny8_domain::planner::clusters,
     scope: Planner,
-    answer: Value,
+    answer: ClusterAnswer,
 );
 sector_crud!(
     idea,
@@ -39,7 +41,7 @@ sector_crud!(
     record: Idea,
     domain: igny8_domain::planner::ideas,
     scope: Planner,
-    answer: Value,
+    answer: IdeaAnswer,
 );
 
 /// Deletes the keywords named by `ids`.
@@ -126,9 +128,9 @@ async fn bulk_delete_ideas(State(s): State<AppState>, caller: Caller<Planner>, R
 
 /// Turns ideas into writer tasks.
 #[utoipa::path(post, path = "/api/v1/planner/ideas/bulk_queue_to_writer/", request_body = Value,
-    responses((status = 200, description = "The tasks created", body = Data<Value>)))]
+    responses((status = 200, description = "The tasks created", body = Data<ideas::QueuedToWriter>)))]
 async fn bulk_queue_to_writer(State(s): State<AppState>, caller: Caller<Planner>, RawBody(body): RawBody) -> Answer {
-    Ok(Reply::ok(ideas::bulk_queue_to_writer(&s, &caller, &body).await?).with_message("Queued to the writer"))
+    Ok(Reply::data(&ideas::bulk_queue_to_writer(&s, &caller, &body).await?)?.with_message("Queued to the writer"))
 }
 
 /// The planner's routes and their documentation.

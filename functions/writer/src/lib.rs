@@ -5,7 +5,9 @@ use axum::extract::{Path, State};
 use igny8_domain::http::openapi::{Data, Paged, Queued};
 use igny8_domain::http::{AppState, Caller, Ctx, Module, RawBody, Reply};
 use igny8_domain::throttle::scopes::{ImageGen, Writer, WriterAi};
-use igny8_domain::writer::{Content, ImageRecord, Task, content, images, tasks, taxonomies};
+use igny8_domain::writer::{
+    Content, ContentAnswer, ImageAnswer, ImageRecord, Task, TaskAnswer, content, images, tasks, taxonomies,
+};
 use igny8_domain::{ApiError, sector_crud};
 use serde_json::Value;
 use utoipa_axum::router::OpenApiRouter;
@@ -20,7 +22,7 @@ sector_crud!(
     record: Task,
     domain: igny8_domain::writer::tasks,
     scope: Writer,
-    answer: Value,
+    answer: TaskAnswer,
 );
 sector_crud!(
     content_item,
@@ -29,7 +31,7 @@ sector_crud!(
     record: Content,
     domain: igny8_domain::writer::content,
     scope: Writer,
-    answer: Value,
+    answer: ContentAnswer,
 );
 sector_crud!(
     image,
@@ -38,7 +40,7 @@ sector_crud!(
     record: ImageRecord,
     domain: igny8_domain::writer::images,
     scope: Writer,
-    answer: Value,
+    answer: ImageAnswer,
 );
 
 /// Deletes the tasks named by `ids`.

@@ -11,7 +11,7 @@ use super::{Cluster, Idea, SectorRecord, scope};
 use crate::access::Caller;
 use crate::store::{Change, Condition, StoreError, Write, s};
 use crate::validation::{Fields, bounded, choice, id, id_list, integer, max, text};
-use crate::writer::Task;
+use crate::writer::{Task, TaskAnswer};
 use crate::{ApiError, Services, ids, usage};
 
 pub const STATUSES: &[&str] = &["new", "scheduled", "published"];
@@ -187,7 +187,11 @@ pub fn task_of(idea: &Idea, now: OffsetDateTime) -> Task {
 
 /// `POST ideas/bulk_queue_to_writer/` `{ids}`: one writer task per idea, written together with
 /// the idea's link to it; an idea already queued is skipped, even by a concurrent request.
-pub async fn bulk_queue_to_writer(services: &Services, caller: &Caller, body: &[u8]) -> Result<Value, ApiError> {
+pub async fn bulk_queue_to_writer(
+    services: &Services,
+    caller: &Caller,
+    body: &[u8],
+) -> Result<QueuedToWriter, ApiError> {
     let mut f = Fields::parse(body)?;
     let ids = f.required("ids", id_list(super::keywords::BULK_MAX));
     f.finish()?;
@@ -225,10 +229,26 @@ pub async fn bulk_queue_to_writer(services: &Services, caller: &Caller, body: &[
             Err(err) => return Err(err.into()),
         }
     }
-    Ok(json!({
-        "created_count": tasks.len(),
-        "task_ids": tasks.iter().map(|t| t.id.clone()).collect::<Vec<_>>(),
-        "skipped_count": skipped.len(),
-        "skipped_ids": skipped.iter().map(|i| i.id.clone()).collect::<Vec<_>>(),
-    }))
+    Ok(QueuedToWriter {
+        created_count: tasks.len(),
+        task_ids: tasks.iter().map(|t| t.id.clone()).collect(),
+        skipped_count: skipped.len(),
+        skipped_ids: skipped.iter().map(|i| i.id.clone()).collect(),
+        tasks_created: tasks.len(),
+        tasks: tasks.iter().map(TaskAnswer::from).collect(),
+    })
+}
+
+/// What `bulk_queue_to_writer/` did.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct QueuedToWriter {
+    pub created_count: usize,
+    pub task_ids: Vec<String>,
+    /// Ideas already queued (by this request's predecessors or a concurrent one).
+    pub skipped_count: usize,
+    pub skipped_ids: Vec<String>,
+    /// The original's name for `created_count`.
+    pub tasks_created: usize,
+    /// The tasks created.
+    pub tasks: Vec<TaskAnswer>,
 }

@@ -51,11 +51,18 @@ pub trait SectorRecord: Serialize + DeserializeOwned + Clone {
     /// The `entity` attribute.
     const ENTITY: &'static str;
 
+    /// The record as the API answers it: only the fields it names reach a client.
+    type Answer: Serialize + for<'a> From<&'a Self>;
+
     fn id(&self) -> &str;
     fn account_id(&self) -> &str;
     fn site_id(&self) -> &str;
     fn sector_id(&self) -> &str;
-    fn to_json(&self) -> Value;
+
+    /// [`Self::Answer`] as JSON (what lists filter and order).
+    fn to_json(&self) -> Value {
+        serde_json::to_value(Self::Answer::from(self)).unwrap_or_default()
+    }
 
     fn key(&self) -> Key {
         Key::new(sector_pk(self.account_id(), self.sector_id()), format!("{}{}", Self::PREFIX, self.id()))
@@ -136,6 +143,120 @@ pub struct Idea {
     pub created_at: OffsetDateTime,
 }
 
+/// A keyword as the API answers it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct KeywordAnswer {
+    pub id: String,
+    pub keyword: String,
+    pub site_id: String,
+    pub sector_id: String,
+    pub volume: u32,
+    /// 0–100.
+    pub difficulty: u32,
+    /// `informational`, `navigational`, `commercial` or `transactional`.
+    pub intent: String,
+    /// `active`, `pending` or `archived`.
+    pub status: String,
+    pub cluster_id: Option<String>,
+    pub seed_keyword_id: Option<String>,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+}
+
+impl From<&Keyword> for KeywordAnswer {
+    fn from(k: &Keyword) -> Self {
+        Self {
+            id: k.id.clone(),
+            keyword: k.keyword.clone(),
+            site_id: k.site_id.clone(),
+            sector_id: k.sector_id.clone(),
+            volume: k.volume,
+            difficulty: k.difficulty,
+            intent: k.intent.clone(),
+            status: k.status.clone(),
+            cluster_id: k.cluster_id.clone(),
+            seed_keyword_id: k.seed_keyword_id.clone(),
+            created_at: rfc3339(k.created_at),
+        }
+    }
+}
+
+/// A cluster as the API answers it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ClusterAnswer {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub site_id: String,
+    pub sector_id: String,
+    pub status: String,
+    /// Its keywords, kept exact on every keyword write.
+    pub keywords_count: u32,
+    /// The sum of its keywords' volumes.
+    pub volume: u64,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+}
+
+impl From<&Cluster> for ClusterAnswer {
+    fn from(c: &Cluster) -> Self {
+        Self {
+            id: c.id.clone(),
+            name: c.name.clone(),
+            description: c.description.clone(),
+            site_id: c.site_id.clone(),
+            sector_id: c.sector_id.clone(),
+            status: c.status.clone(),
+            keywords_count: c.keywords_count,
+            volume: c.volume,
+            created_at: rfc3339(c.created_at),
+        }
+    }
+}
+
+/// A content idea as the API answers it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct IdeaAnswer {
+    pub id: String,
+    pub idea_title: String,
+    pub description: String,
+    pub cluster_id: Option<String>,
+    /// The original's name for `cluster_id`.
+    pub keyword_cluster_id: Option<String>,
+    pub content_type: String,
+    pub content_structure: String,
+    pub target_keywords: Vec<String>,
+    pub estimated_word_count: u32,
+    pub status: String,
+    /// The writer task made from it, once queued.
+    pub task_id: Option<String>,
+    pub site_id: String,
+    pub sector_id: String,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+}
+
+impl From<&Idea> for IdeaAnswer {
+    fn from(i: &Idea) -> Self {
+        Self {
+            id: i.id.clone(),
+            idea_title: i.idea_title.clone(),
+            description: i.description.clone(),
+            cluster_id: i.cluster_id.clone(),
+            keyword_cluster_id: i.cluster_id.clone(),
+            content_type: i.content_type.clone(),
+            content_structure: i.content_structure.clone(),
+            target_keywords: i.target_keywords.clone(),
+            estimated_word_count: i.estimated_word_count,
+            status: i.status.clone(),
+            task_id: i.task_id.clone(),
+            site_id: i.site_id.clone(),
+            sector_id: i.sector_id.clone(),
+            created_at: rfc3339(i.created_at),
+        }
+    }
+}
+
 macro_rules! sector_record {
     ($t:ty, $prefix:expr, $entity:literal) => {
         fn id(&self) -> &str {
@@ -157,6 +278,7 @@ macro_rules! sector_record {
 pub(crate) use sector_record;
 
 impl SectorRecord for Keyword {
+    type Answer = KeywordAnswer;
     sector_record!(Keyword, KEYWORD_PREFIX, "Keyword");
 
     /// Also on GSI2 under its cluster, when it has one.
@@ -178,29 +300,13 @@ impl SectorRecord for Keyword {
 }
 
 impl SectorRecord for Cluster {
+    type Answer = ClusterAnswer;
     sector_record!(Cluster, CLUSTER_PREFIX, "Cluster");
-
-    fn to_json(&self) -> Value {
-        json!({
-            "id": self.id, "name": self.name, "description": self.description, "site_id": self.site_id,
-            "sector_id": self.sector_id, "status": self.status, "keywords_count": self.keywords_count,
-            "volume": self.volume, "created_at": rfc3339(self.created_at),
-        })
-    }
 }
 
 impl SectorRecord for Idea {
+    type Answer = IdeaAnswer;
     sector_record!(Idea, IDEA_PREFIX, "ContentIdea");
-
-    fn to_json(&self) -> Value {
-        json!({
-            "id": self.id, "idea_title": self.idea_title, "description": self.description, "cluster_id": self.cluster_id,
-            "keyword_cluster_id": self.cluster_id, "content_type": self.content_type,
-            "content_structure": self.content_structure, "target_keywords": self.target_keywords,
-            "estimated_word_count": self.estimated_word_count, "status": self.status, "task_id": self.task_id,
-            "site_id": self.site_id, "sector_id": self.sector_id, "created_at": rfc3339(self.created_at),
-        })
-    }
 }
 
 impl Cluster {

@@ -12,7 +12,7 @@ pub mod tasks;
 pub mod taxonomies;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+
 use time::OffsetDateTime;
 
 use crate::accounts::rfc3339;
@@ -90,43 +90,142 @@ pub struct ImageRecord {
     pub created_at: OffsetDateTime,
 }
 
-impl SectorRecord for Task {
-    sector_record!(Task, TASK_PREFIX, "Task");
+/// A writer task as the API answers it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TaskAnswer {
+    pub id: String,
+    pub title: String,
+    pub description: String,
+    /// Comma-separated, as the original answered.
+    pub keywords: String,
+    pub cluster_id: Option<String>,
+    pub idea_id: Option<String>,
+    pub content_type: String,
+    pub content_structure: String,
+    /// The length asked for.
+    pub word_count: u32,
+    pub status: String,
+    /// The content written for it.
+    pub content_id: Option<String>,
+    pub site_id: String,
+    pub sector_id: String,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+}
 
-    fn to_json(&self) -> Value {
-        json!({
-            "id": self.id, "title": self.title, "description": self.description, "keywords": self.keywords.join(", "),
-            "cluster_id": self.cluster_id, "idea_id": self.idea_id, "content_type": self.content_type,
-            "content_structure": self.content_structure, "word_count": self.word_count, "status": self.status,
-            "content_id": self.content_id, "site_id": self.site_id, "sector_id": self.sector_id,
-            "created_at": rfc3339(self.created_at),
-        })
+impl From<&Task> for TaskAnswer {
+    fn from(t: &Task) -> Self {
+        Self {
+            id: t.id.clone(),
+            title: t.title.clone(),
+            description: t.description.clone(),
+            keywords: t.keywords.join(", "),
+            cluster_id: t.cluster_id.clone(),
+            idea_id: t.idea_id.clone(),
+            content_type: t.content_type.clone(),
+            content_structure: t.content_structure.clone(),
+            word_count: t.word_count,
+            status: t.status.clone(),
+            content_id: t.content_id.clone(),
+            site_id: t.site_id.clone(),
+            sector_id: t.sector_id.clone(),
+            created_at: rfc3339(t.created_at),
+        }
     }
+}
+
+/// A piece of content as the API answers it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ContentAnswer {
+    pub id: String,
+    pub task_id: Option<String>,
+    pub title: String,
+    /// Sanitised HTML.
+    pub html_content: String,
+    /// Counted from the text.
+    pub word_count: u32,
+    pub meta_title: String,
+    pub meta_description: String,
+    pub primary_keyword: String,
+    pub status: String,
+    #[schema(format = DateTime)]
+    pub generated_at: String,
+    /// Categories and tags of the content's site.
+    pub taxonomy_ids: Vec<String>,
+    pub site_id: String,
+    pub sector_id: String,
+}
+
+impl From<&Content> for ContentAnswer {
+    fn from(c: &Content) -> Self {
+        Self {
+            id: c.id.clone(),
+            task_id: c.task_id.clone(),
+            title: c.title.clone(),
+            html_content: c.html.clone(),
+            word_count: c.word_count,
+            meta_title: c.meta_title.clone(),
+            meta_description: c.meta_description.clone(),
+            primary_keyword: c.primary_keyword.clone(),
+            status: c.status.clone(),
+            generated_at: rfc3339(c.generated_at),
+            taxonomy_ids: c.taxonomy_ids.clone(),
+            site_id: c.site_id.clone(),
+            sector_id: c.sector_id.clone(),
+        }
+    }
+}
+
+/// An image record as the API answers it (its file through `images/{id}/file/`).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ImageAnswer {
+    pub id: String,
+    pub content_id: Option<String>,
+    pub task_id: Option<String>,
+    /// `featured`, `desktop`, `mobile` or `in_article`.
+    pub image_type: String,
+    pub prompt: String,
+    pub position: u32,
+    pub status: String,
+    /// Whether a file was generated.
+    pub has_file: bool,
+    pub site_id: String,
+    pub sector_id: String,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+}
+
+impl From<&ImageRecord> for ImageAnswer {
+    fn from(i: &ImageRecord) -> Self {
+        Self {
+            id: i.id.clone(),
+            content_id: i.content_id.clone(),
+            task_id: i.task_id.clone(),
+            image_type: i.image_type.clone(),
+            prompt: i.prompt.clone(),
+            position: i.position,
+            status: i.status.clone(),
+            has_file: i.s3_key.is_some(),
+            site_id: i.site_id.clone(),
+            sector_id: i.sector_id.clone(),
+            created_at: rfc3339(i.created_at),
+        }
+    }
+}
+
+impl SectorRecord for Task {
+    type Answer = TaskAnswer;
+    sector_record!(Task, TASK_PREFIX, "Task");
 }
 
 impl SectorRecord for Content {
+    type Answer = ContentAnswer;
     sector_record!(Content, CONTENT_PREFIX, "Content");
-
-    fn to_json(&self) -> Value {
-        json!({
-            "id": self.id, "task_id": self.task_id, "title": self.title, "html_content": self.html,
-            "word_count": self.word_count, "meta_title": self.meta_title, "meta_description": self.meta_description,
-            "primary_keyword": self.primary_keyword, "status": self.status, "generated_at": rfc3339(self.generated_at),
-            "taxonomy_ids": self.taxonomy_ids, "site_id": self.site_id, "sector_id": self.sector_id,
-        })
-    }
 }
 
 impl SectorRecord for ImageRecord {
+    type Answer = ImageAnswer;
     sector_record!(ImageRecord, IMAGE_PREFIX, "Image");
-
-    fn to_json(&self) -> Value {
-        json!({
-            "id": self.id, "content_id": self.content_id, "task_id": self.task_id, "image_type": self.image_type,
-            "prompt": self.prompt, "position": self.position, "status": self.status, "has_file": self.s3_key.is_some(),
-            "site_id": self.site_id, "sector_id": self.sector_id, "created_at": rfc3339(self.created_at),
-        })
-    }
 }
 
 /// Keeps the structure of an article and drops everything that could run: scripts, styles,

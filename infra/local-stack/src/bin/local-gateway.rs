@@ -1,6 +1,6 @@
-//! `local-gateway [--port 8000] [--prefix igny8-local]`: bootstraps the local resources on
-//! `AWS_ENDPOINT_URL`, then serves the whole `/api/v1` by the routes of `template.yaml` until
-//! Ctrl-C.
+//! `local-gateway [--port 8000] [--prefix igny8-local] [--provider-port 8089 | --no-provider-test-server]`:
+//! bootstraps the local resources on `AWS_ENDPOINT_URL`, then serves the whole `/api/v1` by the
+//! routes of `template.yaml` until Ctrl-C (or SIGTERM).
 
 use std::sync::Arc;
 
@@ -27,7 +27,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let provider = if args.iter().any(|a| a == "--no-provider-test-server") {
         None
     } else {
-        let server = provider_test_server::ProviderTestServer::start_on(8089).await?;
+        let provider_port: u16 = arg(&args, "--provider-port").map(|p| p.parse()).transpose()?.unwrap_or(8089);
+        let server = provider_test_server::ProviderTestServer::start_on(provider_port).await?;
         provisioned.config.provider_test_server_url = Some(server.base_url());
         Some(server)
     };
@@ -69,7 +70,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("Press Ctrl-C to stop.");
 
     serve(listener, Arc::new(gateway), async {
-        let _ = tokio::signal::ctrl_c().await;
+        let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        let terminated = async {
+            match terminate.as_mut() {
+                Some(signal) => {
+                    signal.recv().await;
+                }
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            () = terminated => {}
+        }
     })
     .await;
     println!("local gateway stopped");
