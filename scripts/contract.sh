@@ -68,4 +68,5 @@ say "schemathesis: every operation of $base/api/schema/, $EXAMPLES examples each
   --max-examples "$EXAMPLES" \
   --workers 2 \
   --request-timeout 30 \
+  --generation-database "$STATE/schemathesis-examples" \
   --no-color
