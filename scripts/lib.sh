@@ -22,6 +22,11 @@ ensure_tools() {
     say "installing python3 and venv (apt-get)"
     apt-get update -qq && apt-get install -y -qq python3 python3-venv python3-pip >/dev/null
   fi
+  # The docs function fetches ReDoc's script with `npm pack` when it is built.
+  if ! command -v npm >/dev/null; then
+    say "installing npm (apt-get)"
+    apt-get update -qq && apt-get install -y -qq npm >/dev/null
+  fi
   if [ ! -x "$VENV/bin/python" ]; then
     say "creating $VENV"
     python3 -m venv "$VENV"
@@ -29,7 +34,7 @@ ensure_tools() {
   local req="$ROOT/infra/requirements-dev.txt" stamp="$VENV/.requirements.sha256"
   local want; want="$(sha256sum "$req" | cut -d' ' -f1)"
   if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-    say "installing local tools from infra/requirements-dev.txt (moto, cargo-lambda, aws-sam-cli, cfn-lint)"
+    say "installing local tools from infra/requirements-dev.txt (moto, cargo-lambda, aws-sam-cli, cfn-lint, schemathesis)"
     "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$req"
     echo "$want" > "$stamp"
   fi
