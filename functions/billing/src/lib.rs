@@ -22,14 +22,18 @@ type Answer = Result<Reply, ApiError>;
 #[utoipa::path(get, path = "/api/v1/billing/credits/balance/",
     responses((status = 200, description = "The balance", body = Data<Value>)))]
 async fn balance(State(s): State<AppState>, caller: Caller<Billing>) -> Answer {
-    Ok(Reply::ok(credits::balance(&s, &caller).await?))
+    balance_of(&s, &caller).await
+}
+
+async fn balance_of(s: &Services, caller: &Caller<Billing>) -> Answer {
+    Ok(Reply::ok(credits::balance(s, caller).await?))
 }
 
 /// The account's credit balance (the original's other route).
 #[utoipa::path(get, path = "/api/v1/billing/credits/balance/balance/",
     responses((status = 200, description = "The balance", body = Data<Value>)))]
 async fn balance_again(State(s): State<AppState>, caller: Caller<Billing>) -> Answer {
-    Ok(Reply::ok(credits::balance(&s, &caller).await?))
+    balance_of(&s, &caller).await
 }
 
 /// Credits used, by operation, over a period.

@@ -6,7 +6,7 @@ use igny8_domain::ai::{prompts, settings, test_image};
 use igny8_domain::http::openapi::{Data, Paged};
 use igny8_domain::http::{AppState, Caller, Ctx, Module, RawBody, Reply};
 use igny8_domain::throttle::scopes::{System, SystemAdmin};
-use igny8_domain::{ApiError, jobs};
+use igny8_domain::{ApiError, Services, jobs};
 use serde_json::Value;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -28,6 +28,14 @@ async fn integration(State(s): State<AppState>, caller: Caller<SystemAdmin>, Pat
     Ok(Reply::ok(settings::get(&s, &caller, &pk).await?))
 }
 
+async fn save_settings(s: &Services, caller: &Caller<SystemAdmin>, pk: &str, body: &[u8]) -> Answer {
+    Ok(Reply::ok(settings::save(s, caller, pk, body).await?).with_message("Settings saved"))
+}
+
+async fn prompt_of(s: &Services, caller: &Caller<System>, prompt_type: &str) -> Answer {
+    Ok(Reply::ok(prompts::get(s, caller.account_id(), prompt_type).await?))
+}
+
 /// Saves one provider's settings.
 #[utoipa::path(put, path = "/api/v1/system/settings/integrations/{pk}/", request_body = Value,
     responses((status = 200, description = "The settings as saved", body = Data<Value>)))]
@@ -37,7 +45,7 @@ async fn put_integration(
     Path(pk): Path<String>,
     RawBody(body): RawBody,
 ) -> Answer {
-    Ok(Reply::ok(settings::save(&s, &caller, &pk, &body).await?).with_message("Settings saved"))
+    save_settings(&s, &caller, &pk, &body).await
 }
 
 /// Saves one provider's settings (the original's action route).
@@ -49,7 +57,7 @@ async fn save_integration(
     Path(pk): Path<String>,
     RawBody(body): RawBody,
 ) -> Answer {
-    Ok(Reply::ok(settings::save(&s, &caller, &pk, &body).await?).with_message("Settings saved"))
+    save_settings(&s, &caller, &pk, &body).await
 }
 
 /// Checks the saved settings against the provider.
@@ -110,14 +118,14 @@ async fn reset_prompt(State(s): State<AppState>, caller: Caller<System>, RawBody
 #[utoipa::path(get, path = "/api/v1/system/prompts/by_type/{prompt_type}/",
     responses((status = 200, description = "The prompt", body = Data<Value>)))]
 async fn prompt_by_type(State(s): State<AppState>, caller: Caller<System>, Path(prompt_type): Path<String>) -> Answer {
-    Ok(Reply::ok(prompts::get(&s, caller.account_id(), &prompt_type).await?))
+    prompt_of(&s, &caller, &prompt_type).await
 }
 
 /// One prompt.
 #[utoipa::path(get, path = "/api/v1/system/prompts/{prompt_type}/",
     responses((status = 200, description = "The prompt", body = Data<Value>)))]
 async fn prompt(State(s): State<AppState>, caller: Caller<System>, Path(prompt_type): Path<String>) -> Answer {
-    Ok(Reply::ok(prompts::get(&s, caller.account_id(), &prompt_type).await?))
+    prompt_of(&s, &caller, &prompt_type).await
 }
 
 /// Changes a prompt.

@@ -133,10 +133,6 @@ impl<S: Send + Sync> FromRequestParts<S> for Ctx {
 }
 
 impl Ctx {
-    pub fn request_id(&self) -> &str {
-        &self.state.request_id
-    }
-
     pub fn query(&self) -> &HashMap<String, String> {
         self.state.query()
     }

@@ -97,7 +97,7 @@ fn problem(description: &str) -> utoipa::openapi::Response {
 }
 
 /// Calls `f` with every operation and its method (lower case).
-pub fn each_operation(api: &mut OpenApi, mut f: impl FnMut(&str, &mut Operation)) {
+fn each_operation(api: &mut OpenApi, mut f: impl FnMut(&str, &mut Operation)) {
     for item in api.paths.paths.values_mut() {
         let methods = [
             ("get", &mut item.get),
