@@ -262,6 +262,55 @@ pub fn credit(
     Ok(vec![Write::Update(change), entry.write()?])
 }
 
+/// The writes that settle a reservation of `reserved` credits with the actual charge `charged`
+/// (at most `reserved`): the reservation released (`settlement`, `+reserved`), the charge taken
+/// (`deduction`, `-charged`, so a client listing deductions finds every AI charge with its amount),
+/// and the account given back the difference in one update. The ledger keeps summing to the balance.
+pub fn settle_reservation(
+    account_id: &str,
+    reserved: i64,
+    charged: i64,
+    what: &str,
+    job_id: &str,
+    now: OffsetDateTime,
+) -> Result<Vec<Write>, StoreError> {
+    let charged = charged.clamp(0, reserved.max(0));
+    let mut writes = Vec::new();
+    if reserved > charged {
+        let change = Change::new(Key::account(account_id), "SET credits = credits + :amount, updated_at = :now")
+            .value(":amount", n(reserved - charged))
+            .value(":now", s(crate::accounts::rfc3339(now)))
+            .condition(Condition::exists());
+        writes.push(Write::Update(change));
+    }
+    let mut entries = Vec::new();
+    if reserved > 0 {
+        entries.push(LedgerEntry::new(
+            account_id,
+            TransactionType::Settlement,
+            reserved,
+            None,
+            format!("Reservation released: {what}"),
+            now,
+        ));
+    }
+    if charged > 0 {
+        entries.push(LedgerEntry::new(
+            account_id,
+            TransactionType::Deduction,
+            -charged,
+            None,
+            format!("{what}: {charged} credits"),
+            now,
+        ));
+    }
+    for mut entry in entries {
+        entry.job_id = Some(job_id.to_owned());
+        writes.push(entry.write()?);
+    }
+    Ok(writes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -393,17 +393,8 @@ pub async fn complete(
     .value(":now", s(rfc3339(now)))
     .condition(Condition::new("settled = :no").value(":no", store::boolean(false)));
     let mut writes = vec![Write::Update(change)];
-    if job.reserved > charged {
-        let description = format!("Settlement of {:?}: charged {charged} of {} reserved", job.function, job.reserved);
-        writes.extend(credits::credit(
-            &job.account_id,
-            job.reserved - charged,
-            TransactionType::Settlement,
-            &description,
-            Some(&job.id),
-            now,
-        )?);
-    }
+    let what = format!("{:?} (job {})", job.function, job.id);
+    writes.extend(credits::settle_reservation(&job.account_id, job.reserved, charged, &what, &job.id, now)?);
     writes.extend(extra);
     settle(services, writes).await
 }

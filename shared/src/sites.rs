@@ -694,14 +694,17 @@ pub async fn find_access(services: &Services, caller: &Caller, access_id: &str) 
         .ok_or_else(ApiError::not_found)
 }
 
-/// Grants an editor or viewer access to a site.
-pub async fn grant_access(services: &Services, caller: &Caller, body: &[u8]) -> Result<Value, ApiError> {
-    caller.require_manager()?;
-    let mut f = Fields::parse(body)?;
-    let user_id = f.required("user_id", id);
-    let site_id = f.required("site_id", id);
+/// Checks the user (an editor or viewer of the account) and the site (of the account) a grant
+/// names, as field errors.
+async fn check_grant(
+    services: &Services,
+    caller: &Caller,
+    f: &mut Fields,
+    user_id: Option<&str>,
+    site_id: Option<&str>,
+) -> Result<(), ApiError> {
     let store = services.store().await;
-    if let Some(user_id) = &user_id {
+    if let Some(user_id) = user_id {
         match store.get::<User>(&Key::user(caller.account_id(), user_id)).await? {
             None => f.error("user_id", format!("Invalid pk \"{user_id}\" - object does not exist.")),
             Some(user) if !matches!(user.role, Role::Editor | Role::Viewer) => {
@@ -710,11 +713,25 @@ pub async fn grant_access(services: &Services, caller: &Caller, body: &[u8]) -> 
             Some(_) => {}
         }
     }
-    if let Some(site_id) = &site_id
+    if let Some(site_id) = site_id
         && store.get::<Site>(&Key::site(caller.account_id(), site_id)).await?.is_none()
     {
         f.error("site_id", format!("Invalid pk \"{site_id}\" - object does not exist."));
     }
+    Ok(())
+}
+
+fn already_granted() -> ApiError {
+    ApiError::field("non_field_errors", "This user already has access to this site.")
+}
+
+/// Grants an editor or viewer access to a site.
+pub async fn grant_access(services: &Services, caller: &Caller, body: &[u8]) -> Result<Value, ApiError> {
+    caller.require_manager()?;
+    let mut f = Fields::parse(body)?;
+    let user_id = f.required("user_id", id);
+    let site_id = f.required("site_id", id);
+    check_grant(services, caller, &mut f, user_id.as_deref(), site_id.as_deref()).await?;
     f.finish()?;
     let grant = SiteAccess {
         id: ids::new_id(),
@@ -725,11 +742,42 @@ pub async fn grant_access(services: &Services, caller: &Caller, body: &[u8]) -> 
         created_at: OffsetDateTime::now_utc(),
     };
     let item = Item::new(&grant.key(), "SiteAccess", &grant)?;
-    match store.put(item, Some(Condition::not_exists())).await {
+    match services.store().await.put(item, Some(Condition::not_exists())).await {
         Ok(()) => Ok(grant.to_json()),
-        Err(StoreError::ConditionFailed) => {
-            Err(ApiError::field("non_field_errors", "This user already has access to this site."))
-        }
+        Err(StoreError::ConditionFailed) => Err(already_granted()),
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// `PUT`/`PATCH site-access/{id}/` `{user_id?, site_id?}`: the grant moves to another user or
+/// site (its key is the pair, so the old item goes and the new one comes in one transaction).
+pub async fn update_access(
+    services: &Services,
+    caller: &Caller,
+    access_id: &str,
+    body: &[u8],
+) -> Result<Value, ApiError> {
+    let before = find_access(services, caller, access_id).await?;
+    let mut f = Fields::parse(body)?;
+    let user_id = f.optional("user_id", id);
+    let site_id = f.optional("site_id", id);
+    check_grant(services, caller, &mut f, user_id.as_deref(), site_id.as_deref()).await?;
+    f.finish()?;
+    let mut after = before.clone();
+    after.user_id = user_id.unwrap_or(after.user_id);
+    after.site_id = site_id.unwrap_or(after.site_id);
+    if after.key() == before.key() {
+        return Ok(after.to_json());
+    }
+    after.granted_by = caller.user.id.clone();
+    let writes = vec![
+        Write::Delete(before.key(), Some(Condition::exists())),
+        Write::Put(Item::new(&after.key(), "SiteAccess", &after)?, Some(Condition::not_exists())),
+    ];
+    match services.store().await.transact(writes).await {
+        Ok(()) => Ok(after.to_json()),
+        Err(StoreError::TransactionCancelled { failed }) if failed.contains(&1) => Err(already_granted()),
+        Err(StoreError::TransactionCancelled { .. }) => Err(ApiError::not_found()),
         Err(err) => Err(err.into()),
     }
 }

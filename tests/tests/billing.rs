@@ -48,7 +48,7 @@ async fn ledger(app: &TestApp, account_id: &str) -> Vec<LedgerEntry> {
 }
 
 #[tokio::test]
-async fn credit_views_show_balance_usage_and_transactions_to_owners_and_admins_only() {
+async fn credit_views_show_balance_and_usage_to_members_and_transactions_to_owners_and_admins_only() {
     let app = spawn_app().await;
     let t = app.tenant("views@billing.example", "growth").await;
     let tok = Some(t.token.as_str());
@@ -112,20 +112,43 @@ async fn credit_views_show_balance_usage_and_transactions_to_owners_and_admins_o
         app.get(&format!("{B}credits/transactions/?transaction_type=reservation"), tok).await.body["count"],
         json!(1)
     );
+    // The AI charge is a deduction of what the job actually cost; the reservation is released.
+    let deductions = app.get(&format!("{B}credits/transactions/?transaction_type=deduction"), tok).await;
+    assert_eq!(deductions.body["count"], json!(1), "{}", deductions.body);
+    assert_eq!(deductions.body["results"][0]["amount"], json!(-10));
+    let reservation = app.get(&format!("{B}credits/transactions/?transaction_type=reservation"), tok).await;
+    let released = app.get(&format!("{B}credits/transactions/?transaction_type=settlement"), tok).await;
+    assert_eq!(
+        released.body["results"][0]["amount"].as_i64(),
+        reservation.body["results"][0]["amount"].as_i64().map(|a| -a)
+    );
     app.get(&format!("{B}credits/transactions/?transaction_type=gift"), tok)
         .await
         .assert_error(400, "Validation failed");
     let entry = tx.body["results"][0]["id"].as_str().unwrap();
     assert_eq!(app.get(&format!("{B}transactions/{entry}/"), tok).await.data()["id"], json!(entry));
 
-    // Editors, viewers and strangers see nothing of it.
+    // Every member reads the balance, the usage and the limits (as the seeds say); the ledger,
+    // invoices and payments stay with owners and admins; strangers see nothing of it.
     let admin = user_with_role(&app, &t, "admin@billing.example", "admin").await;
     assert_eq!(app.get(&format!("{B}credits/balance/"), Some(&admin)).await.status, 200);
     for role in ["editor", "viewer"] {
         let token = user_with_role(&app, &t, &format!("{role}@billing.example"), role).await;
+        let usage_entry = format!("credits/usage/{}/", log["id"].as_str().unwrap());
         for path in [
             "credits/balance/",
+            "credits/balance/balance/",
             "credits/usage/",
+            &usage_entry,
+            "credits/usage/summary/",
+            "credits/usage/limits/",
+        ] {
+            let answer = app.get(&format!("{B}{path}"), Some(&token)).await;
+            assert_eq!(answer.status, 200, "{role} reads {path}: {}", answer.body);
+        }
+        let seen = app.get(&format!("{B}credits/balance/"), Some(&token)).await;
+        assert_eq!(seen.data(), balance.data(), "{role} sees the account's balance");
+        for path in [
             "credits/transactions/",
             "invoices/",
             "payments/",
@@ -133,8 +156,6 @@ async fn credit_views_show_balance_usage_and_transactions_to_owners_and_admins_o
             "credit-packages/",
             "credit-packages/credits-500/",
             "payments/available_methods/",
-            "credits/usage/summary/",
-            "credits/usage/limits/",
         ] {
             app.get(&format!("{B}{path}"), Some(&token)).await.assert_error(403, "Permission denied");
         }

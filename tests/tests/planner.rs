@@ -47,6 +47,8 @@ async fn counts_are_exact(app: &TestApp, t: &Tenant) {
         let members: Vec<&Keyword> = keywords.iter().filter(|k| k.cluster_id.as_ref() == Some(&c.id)).collect();
         assert_eq!(c.keywords_count as usize, members.len(), "count of {}", c.name);
         assert_eq!(c.volume, members.iter().map(|k| k.volume as u64).sum::<u64>(), "volume of {}", c.name);
+        let difficulty = members.iter().map(|k| u64::from(k.difficulty)).sum::<u64>();
+        assert_eq!(c.difficulty_sum, difficulty, "difficulty of {}", c.name);
     }
     let ids: HashSet<&String> = clusters.iter().map(|c| &c.id).collect();
     assert!(keywords.iter().all(|k| k.cluster_id.as_ref().is_none_or(|c| ids.contains(c))), "a dangling cluster_id");
@@ -272,6 +274,47 @@ async fn cluster_counts_follow_every_keyword_change() {
     assert_eq!(app.get(&format!("{KW}{}/", kws[1]), tok).await.data()["cluster_id"], json!(null));
     counts_are_exact(&app, &t).await;
     app.get(&format!("{CL}{a}/"), tok).await.assert_error(404, "Resource not found");
+}
+
+#[tokio::test]
+async fn cluster_difficulty_is_the_mean_of_its_keywords_and_filters_and_orders() {
+    let app = spawn_app().await;
+    let t = app.tenant("difficulty@planner.example", "starter").await;
+    let tok = Some(t.token.as_str());
+    let mk = |name: &str| json!({"name": name, "site_id": t.site, "sector_id": t.sector});
+    let hard = id(&app.post(CL, &mk("Hard"), tok).await);
+    let easy = id(&app.post(CL, &mk("Easy"), tok).await);
+    let empty = id(&app.post(CL, &mk("Empty"), tok).await);
+    let mut kws = Vec::new();
+    for (text, difficulty, cluster) in [("a", 80, &hard), ("b", 61, &hard), ("c", 10, &easy), ("d", 25, &easy)] {
+        kws.push(id(&add(&app, &t, text, json!({"difficulty": difficulty, "cluster_id": cluster})).await));
+    }
+    counts_are_exact(&app, &t).await;
+    let difficulty = |c: &str| {
+        let path = format!("{CL}{c}/");
+        let app = &app;
+        async move { app.get(&path, tok).await.data()["difficulty"].clone() }
+    };
+    // (80 + 61) / 2 = 70.5 rounds to 71; (10 + 25) / 2 = 17.5 rounds to 18; no keywords is 0.
+    assert_eq!(
+        (difficulty(&hard).await, difficulty(&easy).await, difficulty(&empty).await),
+        (json!(71), json!(18), json!(0))
+    );
+    assert_eq!(texts(column(&app, &t, &format!("{CL}?ordering=-difficulty"), "name").await), ["Hard", "Easy", "Empty"]);
+    assert_eq!(texts(column(&app, &t, &format!("{CL}?ordering=difficulty"), "name").await), ["Empty", "Easy", "Hard"]);
+    assert_eq!(texts(column(&app, &t, &format!("{CL}?difficulty_min=18&difficulty_max=70"), "name").await), ["Easy"]);
+    app.get(&format!("{CL}?difficulty_min=hard"), tok).await.assert_error(400, "Validation failed");
+    // A keyword's new difficulty and its move follow into the mean.
+    let patch = app.call("PATCH", &format!("{KW}{}/", kws[1]), Some(&json!({"difficulty": 100})), tok).await;
+    assert_eq!(patch.status, 200, "{}", patch.body);
+    assert_eq!(difficulty(&hard).await, json!(90));
+    let moved = app.call("PATCH", &format!("{KW}{}/", kws[0]), Some(&json!({"cluster_id": easy})), tok).await;
+    assert_eq!(moved.status, 200, "{}", moved.body);
+    assert_eq!((difficulty(&hard).await, difficulty(&easy).await), (json!(100), json!(38)));
+    app.call("PATCH", &format!("{CL}{hard}/"), Some(&json!({"difficulty": 5})), tok)
+        .await
+        .assert_error(400, "Validation failed");
+    counts_are_exact(&app, &t).await;
 }
 
 #[tokio::test]

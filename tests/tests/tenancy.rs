@@ -298,6 +298,11 @@ fn grant(w: &World, who: Who) -> Option<Value> {
     Some(json!({"user_id": w.a.invited, "site_id": site}))
 }
 
+/// The editor's grant of site 1, unchanged.
+fn same_grant(w: &World, _: Who) -> Option<Value> {
+    Some(json!({"site_id": w.a.site1}))
+}
+
 fn new_site(w: &World, _: Who) -> Option<Value> {
     Some(json!({"name": format!("site {}", w.unique()), "domain": "example.org"}))
 }
@@ -410,6 +415,8 @@ fn matrix() -> Vec<Row> {
         row("GET", "auth/site-access/", none, MANAGERS_LIST),
         row("POST", "auth/site-access/", grant, [401, 403, 403, 400, 201, 201]),
         row("GET", "auth/site-access/{grant}/", none, MANAGERS_RECORD),
+        row("PATCH", "auth/site-access/{grant}/", same_grant, MANAGERS_RECORD),
+        row("PUT", "auth/site-access/{grant}/", same_grant, MANAGERS_RECORD),
         row("DELETE", "auth/site-access/{fresh_grant}/", none, MANAGERS_DELETE),
         row("GET", "auth/plans/", none, PUBLIC),
         row("GET", "auth/plans/growth/", none, PUBLIC),
@@ -468,7 +475,8 @@ fn matrix() -> Vec<Row> {
         row("GET", "writer/taxonomies/", none, MEMBERS),
         row("POST", "writer/taxonomies/", new_taxonomy, [401, 403, 201, 400, 201, 201]),
         row("GET", "writer/taxonomies/{taxonomy1}/", none, SECTOR1_READ),
-        row("GET", "billing/credits/balance/", none, MANAGERS_LIST),
+        row("GET", "billing/credits/balance/", none, MEMBERS),
+        row("GET", "billing/credits/usage/limits/", none, MEMBERS),
         row("GET", "billing/credits/transactions/", none, MANAGERS_LIST),
         row("GET", "billing/invoices/", none, MANAGERS_LIST),
         row("GET", "billing/invoices/{invoice}/", none, MANAGERS_RECORD),

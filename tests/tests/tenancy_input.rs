@@ -172,15 +172,31 @@ async fn sites_sectors_and_access() {
     let owner_id =
         s.app.get("/api/v1/auth/me/", Some(&s.owner)).await.data()["user"]["id"].as_str().unwrap().to_owned();
     s.refused("POST", "auth/site-access/", json!({"user_id": owner_id, "site_id": s.site}), &["user_id"]).await;
-    assert_eq!(
-        s.app
-            .post("/api/v1/auth/site-access/", &json!({"user_id": s.editor, "site_id": s.site}), Some(&s.owner))
-            .await
-            .status,
-        201
-    );
+    let granted =
+        s.app.post("/api/v1/auth/site-access/", &json!({"user_id": s.editor, "site_id": s.site}), Some(&s.owner)).await;
+    assert_eq!(granted.status, 201);
+    let grant = granted.data()["id"].as_str().unwrap().to_owned();
     s.refused("POST", "auth/site-access/", json!({"user_id": s.editor, "site_id": s.site}), &["non_field_errors"])
         .await;
+
+    // A grant moves to another site (PUT and PATCH), never onto a pair that exists or out of the account.
+    let path = format!("auth/site-access/{grant}/");
+    s.refused("PATCH", &path, json!({"site_id": s.foreign_site}), &["site_id"]).await;
+    s.refused("PUT", &path, json!({"user_id": owner_id}), &["user_id"]).await;
+    let moved =
+        s.app.call("PATCH", &format!("/api/v1/{path}"), Some(&json!({"site_id": s.other_site})), Some(&s.owner)).await;
+    assert_eq!(moved.status, 200, "{}", moved.body);
+    assert_eq!((moved.data()["id"].clone(), moved.data()["site"].clone()), (json!(grant), json!(s.other_site)));
+    let listed = s.app.get(&format!("/api/v1/auth/site-access/?user_id={}", s.editor), Some(&s.owner)).await;
+    let sites: Vec<Value> = listed.body["results"].as_array().unwrap().iter().map(|g| g["site"].clone()).collect();
+    assert_eq!(sites, [json!(s.other_site)], "the grant moved, none was added");
+    let again =
+        s.app.post("/api/v1/auth/site-access/", &json!({"user_id": s.editor, "site_id": s.site}), Some(&s.owner)).await;
+    assert_eq!(again.status, 201, "the first site is free again");
+    s.refused("PUT", &path, json!({"user_id": s.editor, "site_id": s.site}), &["non_field_errors"]).await;
+    let put =
+        s.app.call("PUT", &format!("/api/v1/{path}"), Some(&json!({"site_id": s.other_site})), Some(&s.owner)).await;
+    assert_eq!(put.status, 200, "unchanged is fine: {}", put.body);
 }
 
 #[tokio::test]

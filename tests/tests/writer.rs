@@ -293,6 +293,68 @@ async fn images_files_order_and_bulk_updates() {
 }
 
 #[tokio::test]
+async fn content_answers_when_it_changed_and_whether_it_has_image_prompts_and_generated_images() {
+    let app = spawn_app().await;
+    let t = app.tenant("flags@writer.example", "starter").await;
+    let tok = Some(t.token.as_str());
+    let first = app.post(CONTENT, &with(&t, json!({"title": "First", "html_content": "<p>one</p>"})), tok).await;
+    assert_eq!(first.status, 201, "{}", first.body);
+    assert_eq!(first.data()["updated_at"], first.data()["generated_at"]);
+    assert_eq!(
+        (first.data()["has_image_prompts"].clone(), first.data()["has_generated_images"].clone()),
+        (json!(false), json!(false))
+    );
+    let first = id(&first);
+    let second = id(&app.post(CONTENT, &with(&t, json!({"title": "Second", "html_content": "<p>two</p>"})), tok).await);
+    // Changing the older one makes it the latest changed.
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let edited = app.call("PATCH", &format!("{CONTENT}{first}/"), Some(&json!({"title": "First, edited"})), tok).await;
+    assert_eq!(edited.status, 200, "{}", edited.body);
+    assert!(edited.data()["updated_at"].as_str() > edited.data()["generated_at"].as_str(), "{}", edited.body);
+    assert_eq!(column(&app, &t, &format!("{CONTENT}?ordering=-updated_at"), "id").await, [json!(first), json!(second)]);
+    assert_eq!(
+        column(&app, &t, &format!("{CONTENT}?ordering=-generated_at"), "id").await,
+        [json!(second), json!(first)]
+    );
+
+    // An image prompt for the first content, then its image generated (the original's `completed`).
+    let image = app
+        .post(IMAGES, &with(&t, json!({"content_id": first, "image_type": "featured", "prompt": "A smile"})), tok)
+        .await;
+    assert_eq!(image.status, 201, "{}", image.body);
+    let image = id(&image);
+    let flags = |content: &str| {
+        let path = format!("{CONTENT}{content}/");
+        let app = &app;
+        async move {
+            let answer = app.get(&path, tok).await;
+            (answer.data()["has_image_prompts"].clone(), answer.data()["has_generated_images"].clone())
+        }
+    };
+    assert_eq!(flags(&first).await, (json!(true), json!(false)));
+    assert_eq!(flags(&second).await, (json!(false), json!(false)));
+    let updated =
+        app.post(&format!("{IMAGES}bulk_update/"), &json!({"ids": [image], "status": "completed"}), tok).await;
+    assert_eq!(updated.data()["updated_count"], json!(1), "{}", updated.body);
+    assert_eq!(app.get(&format!("{IMAGES}{image}/"), tok).await.data()["status"], json!("generated"));
+    assert_eq!(flags(&first).await, (json!(true), json!(true)));
+    let listed = app.get(&format!("{CONTENT}?ordering=title"), tok).await;
+    let rows = listed.body["results"].as_array().unwrap().clone();
+    assert_eq!(
+        rows.iter()
+            .map(|r| (r["id"].clone(), r["has_image_prompts"].clone(), r["has_generated_images"].clone()))
+            .collect::<Vec<_>>(),
+        [(json!(first), json!(true), json!(true)), (json!(second), json!(false), json!(false))]
+    );
+    app.post(&format!("{IMAGES}bulk_update/"), &json!({"ids": [image], "status": "done"}), tok)
+        .await
+        .assert_error(400, "Validation failed");
+    // Its image deleted, the content has neither any more.
+    assert_eq!(app.call("DELETE", &format!("{IMAGES}{image}/"), None, tok).await.status, 204);
+    assert_eq!(flags(&first).await, (json!(false), json!(false)));
+}
+
+#[tokio::test]
 async fn deleting_a_task_takes_its_content_images_and_files_and_nothing_else() {
     let app = spawn_app().await;
     let t = app.tenant("cascade@writer.example", "starter").await;

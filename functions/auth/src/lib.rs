@@ -255,6 +255,18 @@ async fn access_grant(State(s): State<AppState>, caller: Caller<Auth>, Path(id):
     Ok(Reply::ok(sites::find_access(&s, &caller, &id).await?.to_json()))
 }
 
+/// Moves a grant to another user or site.
+#[utoipa::path(method(put, patch), path = "/api/v1/auth/site-access/{id}/", request_body = Value,
+    responses((status = 200, description = "The grant", body = Data<Value>)))]
+async fn update_access(
+    State(s): State<AppState>,
+    caller: Caller<Auth>,
+    Path(id): Path<String>,
+    RawBody(body): RawBody,
+) -> Answer {
+    Ok(Reply::ok(sites::update_access(&s, &caller, &id, &body).await?))
+}
+
 /// Revokes a grant.
 #[utoipa::path(delete, path = "/api/v1/auth/site-access/{id}/", responses((status = 204, description = "Revoked")))]
 async fn revoke_access(State(s): State<AppState>, caller: Caller<Auth>, Path(id): Path<String>) -> Answer {
@@ -423,7 +435,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_subscriptions, create_subscription))
         .routes(routes!(subscription, update_subscription, delete_subscription))
         .routes(routes!(list_access, grant_access))
-        .routes(routes!(access_grant, revoke_access))
+        .routes(routes!(access_grant, update_access, revoke_access))
         .routes(routes!(plans))
         .routes(routes!(plan))
         .routes(routes!(industries))

@@ -445,6 +445,7 @@ async fn apply_clusters(
             status: "active".into(),
             keywords_count: 0,
             volume: 0,
+            difficulty_sum: 0,
             created_at: now,
         };
         // Created with its name guard. The proposed id is this job's own, so finding it already
@@ -675,6 +676,7 @@ async fn apply_contents(
             status: "draft".into(),
             taxonomy_ids: Vec::new(),
             generated_at: now,
+            updated_at: Some(now),
         };
         store.put(content.item()?, None).await?;
         if let Some(task_id) = &content.task_id {

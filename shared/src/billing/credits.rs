@@ -59,7 +59,6 @@ fn credits_of(log: &Value) -> i64 {
 
 /// `credits/balance/`: the balance, the plan's monthly credits and this month's use.
 pub async fn balance(services: &Services, caller: &Caller) -> Result<Value, ApiError> {
-    caller.require_manager()?;
     let now = OffsetDateTime::now_utc();
     let used: i64 = usage_logs(services, caller.account_id(), Some(start_of_month(now).date()), Some(now.date()))
         .await?
@@ -81,7 +80,6 @@ pub async fn usage(
     caller: &Caller,
     query: &HashMap<String, String>,
 ) -> Result<Vec<Value>, ApiError> {
-    caller.require_manager()?;
     let (from, to) = dates(query)?;
     let mut logs = usage_logs(services, caller.account_id(), from, to).await?;
     if let Some(op) = query.get("operation_type").filter(|o| !o.is_empty()) {
@@ -92,14 +90,12 @@ pub async fn usage(
 
 /// `credits/usage/{id}/`.
 pub async fn usage_entry(services: &Services, caller: &Caller, id: &str) -> Result<Value, ApiError> {
-    caller.require_manager()?;
     let log: UsageLog = services.store().await.by_id(id, |id| UsageLog::key(caller.account_id(), id)).await?;
     Ok(log.to_json())
 }
 
 /// `credits/usage/summary/`: totals and per operation, credits and USD.
 pub async fn summary(services: &Services, caller: &Caller, query: &HashMap<String, String>) -> Result<Value, ApiError> {
-    caller.require_manager()?;
     let (from, to) = dates(query)?;
     let logs = usage_logs(services, caller.account_id(), from, to).await?;
     let mut by_operation: BTreeMap<String, (i64, f64, u64)> = BTreeMap::new();
@@ -123,7 +119,6 @@ pub async fn summary(services: &Services, caller: &Caller, query: &HashMap<Strin
 /// `credits/usage/limits/`: the plan's monthly credits against this month's use, the balance, use
 /// per kind of operation, and the plan's user and site limits.
 pub async fn limits(services: &Services, caller: &Caller) -> Result<Value, ApiError> {
-    caller.require_manager()?;
     let Some(plan) = reference::plan(services, &caller.account.plan_id).await? else {
         return Ok(json!({"limits": []}));
     };

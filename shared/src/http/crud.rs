@@ -69,7 +69,8 @@ macro_rules! sector_crud {
                 caller: Caller<$scope>,
                 Path(id): Path<String>,
             ) -> Result<Reply, ApiError> {
-                Ok(Reply::ok(scope::visible::<$record>(&s, &caller, &id).await?.to_json()))
+                let record = scope::visible::<$record>(&s, &caller, &id).await?;
+                Ok(Reply::ok(<$record as SectorRecord>::answer(&s, record).await?))
             }
 
             #[utoipa::path(

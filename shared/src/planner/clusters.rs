@@ -1,6 +1,6 @@
 //! `/api/v1/planner/clusters/`: CRUD (names unique per sector), bulk delete (keywords are
-//! unassigned, not deleted) and AI idea generation. `keywords_count` and `volume` are only ever
-//! moved by the keyword writes of [`super::membership`].
+//! unassigned, not deleted) and AI idea generation. `keywords_count`, `volume` and the difficulty
+//! sum are only ever moved by the keyword writes of [`super::membership`].
 
 use std::collections::HashMap;
 
@@ -27,6 +27,8 @@ pub const LIST: ListSpec = ListSpec {
         ("volume_max", "volume", Match::Max),
         ("keywords_count_min", "keywords_count", Match::Min),
         ("keywords_count_max", "keywords_count", Match::Max),
+        ("difficulty_min", "difficulty", Match::Min),
+        ("difficulty_max", "difficulty", Match::Max),
     ],
     search: &["name"],
     orderings: &[
@@ -34,6 +36,7 @@ pub const LIST: ListSpec = ListSpec {
         ("created_at", "created_at"),
         ("keywords_count", "keywords_count"),
         ("volume", "volume"),
+        ("difficulty", "difficulty"),
     ],
     default_ordering: "-created_at",
 };
@@ -84,6 +87,7 @@ pub async fn create(services: &Services, caller: &Caller, body: &[u8]) -> Result
         status: status.unwrap_or_else(|| "active".into()),
         keywords_count: 0,
         volume: 0,
+        difficulty_sum: 0,
         created_at: now,
     };
     let mut writes = create_writes(&cluster)?;
@@ -102,7 +106,7 @@ pub async fn update(services: &Services, caller: &Caller, cluster_id: &str, body
     let name = f.optional("name", bounded(max::NAME));
     let description = f.optional("description", text(max::DESCRIPTION));
     let status = f.optional("status", choice(STATUSES));
-    for fixed in ["keywords_count", "volume", "site_id", "sector_id"] {
+    for fixed in ["keywords_count", "volume", "difficulty", "site_id", "sector_id"] {
         if f.sent(fixed) && f.optional(fixed, |v| Ok::<_, String>(v.clone())) != Some(before.to_json()[fixed].clone()) {
             f.error(fixed, "This field is computed or fixed and cannot be set.");
         }

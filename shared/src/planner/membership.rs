@@ -1,9 +1,9 @@
-//! Keyword writes that keep every cluster's `keywords_count` and `volume` exact.
+//! Keyword writes that keep every cluster's `keywords_count`, `volume` and difficulty sum exact.
 //!
 //! A keyword is created, changed or deleted together, in one transaction, with:
 //! - the guard item of its text (`KWTEXT#<normalised>`), so a sector never holds the same
 //!   keyword twice, even under concurrent imports;
-//! - `ADD keywords_count, volume` on the clusters it leaves and joins;
+//! - `ADD keywords_count, volume, difficulty_sum` on the clusters it leaves and joins;
 //! - the day's usage counter for new keywords.
 //!
 //! Each keyword write is conditioned on the keyword still being what was read, so a concurrent
@@ -77,19 +77,22 @@ fn cluster_key(keyword: &Keyword, cluster_id: &str) -> Key {
     )
 }
 
-/// The keyword is still as read: same cluster, volume and text.
+/// The keyword is still as read: same cluster, volume, difficulty and text.
 fn unchanged(before: &Keyword) -> Condition {
+    let same = "#vol = :vol AND #dif = :dif AND #kw = :kw";
     let condition = match &before.cluster_id {
         Some(cluster) => {
-            Condition::new("attribute_exists(PK) AND #cl = :cl AND #vol = :vol AND #kw = :kw").value(":cl", s(cluster))
+            Condition::new(format!("attribute_exists(PK) AND #cl = :cl AND {same}")).value(":cl", s(cluster))
         }
-        None => Condition::new("attribute_exists(PK) AND attribute_not_exists(#cl) AND #vol = :vol AND #kw = :kw"),
+        None => Condition::new(format!("attribute_exists(PK) AND attribute_not_exists(#cl) AND {same}")),
     };
     condition
         .name("#cl", "cluster_id")
         .name("#vol", "volume")
+        .name("#dif", "difficulty")
         .name("#kw", "keyword")
         .value(":vol", n(before.volume))
+        .value(":dif", n(before.difficulty))
         .value(":kw", s(&before.keyword))
 }
 
@@ -129,21 +132,44 @@ fn own_writes(index: usize, change: &KeywordChange) -> Result<Vec<(Tag, Write)>,
     Ok(writes)
 }
 
-/// The `(count, volume)` moves of one change, per cluster.
-fn deltas(change: &KeywordChange, gone: &HashSet<String>, into: &mut BTreeMap<String, (Keyword, i64, i64)>) {
+/// How one cluster's sums move.
+#[derive(Debug, Clone)]
+struct Move {
+    /// A member, for the cluster's key.
+    keyword: Keyword,
+    count: i64,
+    volume: i64,
+    difficulty: i64,
+}
+
+impl Move {
+    fn is_none(&self) -> bool {
+        self.count == 0 && self.volume == 0 && self.difficulty == 0
+    }
+}
+
+/// The `(count, volume, difficulty)` moves of one change, per cluster.
+fn deltas(change: &KeywordChange, gone: &HashSet<String>, into: &mut BTreeMap<String, Move>) {
+    let mut shift = |keyword: &Keyword, cluster: &String, sign: i64| {
+        let entry = into.entry(cluster.clone()).or_insert_with(|| Move {
+            keyword: keyword.clone(),
+            count: 0,
+            volume: 0,
+            difficulty: 0,
+        });
+        entry.count += sign;
+        entry.volume += sign * i64::from(keyword.volume);
+        entry.difficulty += sign * i64::from(keyword.difficulty);
+    };
     if let Some(before) = &change.before
         && let Some(cluster) = before.cluster_id.as_ref().filter(|c| !gone.contains(*c))
     {
-        let entry = into.entry(cluster.clone()).or_insert_with(|| (before.clone(), 0, 0));
-        entry.1 -= 1;
-        entry.2 -= before.volume as i64;
+        shift(before, cluster, -1);
     }
     if let Some(after) = &change.after
         && let Some(cluster) = &after.cluster_id
     {
-        let entry = into.entry(cluster.clone()).or_insert_with(|| (after.clone(), 0, 0));
-        entry.1 += 1;
-        entry.2 += after.volume as i64;
+        shift(after, cluster, 1);
     }
 }
 
@@ -178,7 +204,7 @@ pub async fn commit(services: &Services, changes: &[KeywordChange]) -> Result<Co
         // Take as many changes as fit one transaction, never two writes on one item.
         let mut chunk: Vec<usize> = Vec::new();
         let mut writes: Vec<(Tag, Write)> = Vec::new();
-        let mut moves: BTreeMap<String, (Keyword, i64, i64)> = BTreeMap::new();
+        let mut moves: BTreeMap<String, Move> = BTreeMap::new();
         let mut touched: HashSet<Key> = HashSet::new();
         let mut rest = Vec::new();
         for &i in &pending {
@@ -198,15 +224,17 @@ pub async fn commit(services: &Services, changes: &[KeywordChange]) -> Result<Co
         }
         let creates = chunk.iter().filter(|&&i| changes[i].before.is_none()).count() as i64;
         let deletes = chunk.iter().filter(|&&i| changes[i].after.is_none()).count() as i64;
-        for (cluster, (keyword, count, volume)) in &moves {
-            if *count == 0 && *volume == 0 {
+        for (cluster, shift) in &moves {
+            if shift.is_none() {
                 continue;
             }
-            let change = Change::new(cluster_key(keyword, cluster), "ADD keywords_count :c, #vol :v")
-                .name("#vol", "volume")
-                .value(":c", n(count))
-                .value(":v", n(volume))
-                .condition(Condition::exists());
+            let change =
+                Change::new(cluster_key(&shift.keyword, cluster), "ADD keywords_count :c, #vol :v, difficulty_sum :d")
+                    .name("#vol", "volume")
+                    .value(":c", n(shift.count))
+                    .value(":v", n(shift.volume))
+                    .value(":d", n(shift.difficulty))
+                    .condition(Condition::exists());
             writes.push((Tag::Cluster(cluster.clone()), Write::Update(change)));
         }
         if creates != deletes

@@ -45,7 +45,7 @@ pub fn normalise(text: &str) -> String {
 }
 
 /// A record stored in a sector partition and found by id through GSI1.
-pub trait SectorRecord: Serialize + DeserializeOwned + Clone {
+pub trait SectorRecord: Serialize + DeserializeOwned + Clone + Send + Sync + 'static {
     /// The sort-key prefix, `KEYWORD#` etc.
     const PREFIX: &'static str;
     /// The `entity` attribute.
@@ -62,6 +62,21 @@ pub trait SectorRecord: Serialize + DeserializeOwned + Clone {
     /// [`Self::Answer`] as JSON (what lists filter and order).
     fn to_json(&self) -> Value {
         serde_json::to_value(Self::Answer::from(self)).unwrap_or_default()
+    }
+
+    /// The answers of `records`, in order: each record's own [`Self::to_json`] unless the
+    /// answer needs other records too (a content's image flags), which are read here.
+    fn answers(
+        services: &Services,
+        records: Vec<Self>,
+    ) -> impl std::future::Future<Output = Result<Vec<Value>, ApiError>> + Send {
+        let _ = services;
+        std::future::ready(Ok(records.iter().map(Self::to_json).collect()))
+    }
+
+    /// The answer of one record ([`Self::answers`]).
+    fn answer(services: &Services, record: Self) -> impl std::future::Future<Output = Result<Value, ApiError>> + Send {
+        async move { Ok(Self::answers(services, vec![record]).await?.pop().unwrap_or_default()) }
     }
 
     fn key(&self) -> Key {
@@ -118,8 +133,22 @@ pub struct Cluster {
     pub status: String,
     pub keywords_count: u32,
     pub volume: u64,
+    /// The sum of its keywords' difficulties, moved with `keywords_count` (the answer's
+    /// `difficulty` is their mean).
+    #[serde(default)]
+    pub difficulty_sum: u64,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+}
+
+impl Cluster {
+    /// The mean difficulty of its keywords, rounded; 0 without keywords.
+    pub fn difficulty(&self) -> u32 {
+        match self.keywords_count {
+            0 => 0,
+            count => ((self.difficulty_sum + u64::from(count) / 2) / u64::from(count)).min(100) as u32,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -194,6 +223,8 @@ pub struct ClusterAnswer {
     pub keywords_count: u32,
     /// The sum of its keywords' volumes.
     pub volume: u64,
+    /// The mean difficulty (0–100) of its keywords, rounded; 0 without keywords.
+    pub difficulty: u32,
     #[schema(format = DateTime)]
     pub created_at: String,
 }
@@ -209,6 +240,7 @@ impl From<&Cluster> for ClusterAnswer {
             status: c.status.clone(),
             keywords_count: c.keywords_count,
             volume: c.volume,
+            difficulty: c.difficulty(),
             created_at: rfc3339(c.created_at),
         }
     }

@@ -128,7 +128,7 @@ pub async fn listed<T: SectorRecord>(
     spec: &super::listing::ListSpec,
 ) -> Result<Vec<serde_json::Value>, ApiError> {
     let records = list::<T>(services, caller, query).await?;
-    spec.apply(records.iter().map(T::to_json).collect(), query)
+    spec.apply(T::answers(services, records).await?, query)
 }
 
 /// Writes a new record with one more `metric` on today's usage counter, together.

@@ -27,6 +27,7 @@ pub const LIST: ListSpec = ListSpec {
     search: &["title", "meta_title", "primary_keyword"],
     orderings: &[
         ("generated_at", "generated_at"),
+        ("updated_at", "updated_at"),
         ("title", "title"),
         ("word_count", "word_count"),
         ("status", "status"),
@@ -43,7 +44,7 @@ pub async fn list(
     if let Some(taxonomy) = query.get("taxonomy_id").filter(|t| !t.is_empty()) {
         records.retain(|c| c.taxonomy_ids.contains(taxonomy));
     }
-    LIST.apply(records.iter().map(Content::to_json).collect(), query)
+    LIST.apply(Content::answers(services, records).await?, query)
 }
 
 async fn read_fields(
@@ -125,7 +126,9 @@ pub async fn create(services: &Services, caller: &Caller, body: &[u8]) -> Result
         status: "draft".into(),
         taxonomy_ids: Vec::new(),
         generated_at: OffsetDateTime::now_utc(),
+        updated_at: None,
     };
+    content.updated_at = Some(content.generated_at);
     let task = match f.optional("task_id", id) {
         Some(task_id) => match crate::planner::find::<Task>(services, caller.account_id(), &task_id).await? {
             Some(task) if task.sector_id == content.sector_id && task.content_id.is_none() => Some(task),
@@ -175,8 +178,9 @@ pub async fn update(services: &Services, caller: &Caller, content_id: &str, body
         }
     }
     f.finish()?;
+    after.updated_at = Some(OffsetDateTime::now_utc());
     services.store().await.put(after.item()?, Some(Condition::exists())).await.map_err(|e| e.gone_is_not_found())?;
-    Ok(after.to_json())
+    Content::answer(services, after).await
 }
 
 /// `DELETE content/{id}/`: with its images.

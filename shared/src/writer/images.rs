@@ -17,6 +17,12 @@ use crate::{ApiError, Services, ids};
 
 pub const TYPES: &[&str] = &["featured", "desktop", "mobile", "in_article"];
 pub const STATUSES: &[&str] = &["pending", "generated", "failed", "published"];
+
+/// A status as a client sends it: one of [`STATUSES`], or `completed` (the original's examples)
+/// for `generated`.
+fn status(value: &serde_json::Value) -> Result<String, String> {
+    if value.as_str() == Some("completed") { Ok("generated".to_owned()) } else { choice(STATUSES)(value) }
+}
 /// How long a file URL stays valid.
 pub const URL_TTL: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 
@@ -75,7 +81,7 @@ fn editable_fields(f: &mut Fields, image: &mut ImageRecord, creating: bool) {
     if let Some(position) = f.optional("position", integer(0, 100)) {
         image.position = position as u32;
     }
-    if let Some(status) = f.optional("status", choice(STATUSES)) {
+    if let Some(status) = f.optional("status", status) {
         image.status = status;
     }
     if f.sent("s3_key") {
@@ -252,7 +258,7 @@ pub async fn bulk_update(services: &Services, caller: &Caller, body: &[u8]) -> R
     let mut f = Fields::parse(body)?;
     let ids = f.optional("ids", id_list(crate::planner::keywords::BULK_MAX));
     let content_id = f.optional("content_id", id);
-    let status = f.required("status", choice(STATUSES));
+    let status = f.required("status", status);
     if ids.is_none() && content_id.is_none() {
         f.error("ids", "Name the images (ids) or their content (content_id).");
     }

@@ -12,11 +12,12 @@ pub mod tasks;
 pub mod taxonomies;
 
 use serde::{Deserialize, Serialize};
-
+use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::accounts::rfc3339;
 use crate::planner::{SectorRecord, sector_record};
+use crate::{ApiError, Services};
 
 pub const TASK_PREFIX: &str = "TASK#";
 pub const CONTENT_PREFIX: &str = "CONTENT#";
@@ -67,6 +68,9 @@ pub struct Content {
     pub taxonomy_ids: Vec<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub generated_at: OffsetDateTime,
+    /// The last write; content written before it was kept answers `generated_at`.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub updated_at: Option<OffsetDateTime>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -150,6 +154,13 @@ pub struct ContentAnswer {
     pub status: String,
     #[schema(format = DateTime)]
     pub generated_at: String,
+    /// The last change, by hand or by the AI.
+    #[schema(format = DateTime)]
+    pub updated_at: String,
+    /// Whether image records with prompts exist for it.
+    pub has_image_prompts: bool,
+    /// Whether one of its images has been generated.
+    pub has_generated_images: bool,
     /// Categories and tags of the content's site.
     pub taxonomy_ids: Vec<String>,
     pub site_id: String,
@@ -169,6 +180,10 @@ impl From<&Content> for ContentAnswer {
             primary_keyword: c.primary_keyword.clone(),
             status: c.status.clone(),
             generated_at: rfc3339(c.generated_at),
+            updated_at: rfc3339(c.updated_at.unwrap_or(c.generated_at)),
+            // Known from its images: filled in by `Content::answers`.
+            has_image_prompts: false,
+            has_generated_images: false,
             taxonomy_ids: c.taxonomy_ids.clone(),
             site_id: c.site_id.clone(),
             sector_id: c.sector_id.clone(),
@@ -221,6 +236,40 @@ impl SectorRecord for Task {
 impl SectorRecord for Content {
     type Answer = ContentAnswer;
     sector_record!(Content, CONTENT_PREFIX, "Content");
+
+    /// With `has_image_prompts` and `has_generated_images` from the images of the contents'
+    /// sectors (one query per sector, concurrently).
+    async fn answers(services: &Services, records: Vec<Self>) -> Result<Vec<Value>, ApiError> {
+        let mut sectors: Vec<(&str, &str)> =
+            records.iter().map(|c| (c.account_id.as_str(), c.sector_id.as_str())).collect();
+        sectors.sort_unstable();
+        sectors.dedup();
+        let images = futures_util::future::try_join_all(sectors.iter().map(|(account, sector)| {
+            crate::planner::in_sector::<ImageRecord>(services, account, sector, IMAGE_PREFIX)
+        }))
+        .await?;
+        let mut prompts = std::collections::HashSet::new();
+        let mut generated = std::collections::HashSet::new();
+        for image in images.iter().flatten() {
+            if let Some(content) = &image.content_id {
+                if !image.prompt.is_empty() {
+                    prompts.insert(content.as_str());
+                }
+                if image.status == "generated" {
+                    generated.insert(content.as_str());
+                }
+            }
+        }
+        Ok(records
+            .iter()
+            .map(|c| {
+                let mut answer = ContentAnswer::from(c);
+                answer.has_image_prompts = prompts.contains(c.id.as_str());
+                answer.has_generated_images = generated.contains(c.id.as_str());
+                serde_json::to_value(answer).unwrap_or_default()
+            })
+            .collect())
+    }
 }
 
 impl SectorRecord for ImageRecord {

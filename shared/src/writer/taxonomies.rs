@@ -246,6 +246,7 @@ pub async fn delete(services: &Services, caller: &Caller, taxonomy_id: &str) -> 
     let contents: Vec<super::Content> = crate::planner::in_account(services, caller.account_id()).await?;
     for mut content in contents.into_iter().filter(|c| c.taxonomy_ids.contains(&taxonomy.id)) {
         content.taxonomy_ids.retain(|t| t != &taxonomy.id);
+        content.updated_at = Some(time::OffsetDateTime::now_utc());
         let item = crate::planner::SectorRecord::item(&content)?;
         match store.put(item, Some(Condition::exists())).await {
             Ok(()) | Err(StoreError::ConditionFailed) => {}
