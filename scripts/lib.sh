@@ -27,6 +27,11 @@ ensure_tools() {
     say "installing npm (apt-get)"
     apt-get update -qq && apt-get install -y -qq npm >/dev/null
   fi
+  # The contract tests open the API's docs pages in headless Chromium.
+  if ! command -v chromium >/dev/null; then
+    say "installing chromium (apt-get)"
+    apt-get update -qq && apt-get install -y -qq chromium >/dev/null
+  fi
   if [ ! -x "$VENV/bin/python" ]; then
     say "creating $VENV"
     python3 -m venv "$VENV"

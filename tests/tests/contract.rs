@@ -148,3 +148,73 @@ async fn a_path_of_the_document_with_another_method_is_405_and_an_unknown_path_4
     app.get("/api/v1/planner/nothing/", None).await.assert_error(404, "Resource not found");
     app.get("/api/v2/planner/keywords/", None).await.assert_error(404, "Resource not found");
 }
+
+/// Opens `page` in headless Chromium (Debian's `chromium`, installed by the setup) with every
+/// address but loopback unreachable, and answers the DOM once its scripts have run.
+fn rendered(url: &str) -> String {
+    let profile = tempfile_dir();
+    let output = std::process::Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            // No network: names resolve to nothing and anything not on loopback goes to a closed port.
+            "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+            "--proxy-server=http://127.0.0.1:9",
+            "--virtual-time-budget=30000",
+            "--dump-dom",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(url)
+        .output()
+        .unwrap_or_else(|e| panic!("chromium: {e} (run ./scripts/test.sh, whose setup installs it)"));
+    let _ = std::fs::remove_dir_all(&profile);
+    assert!(output.status.success(), "chromium failed: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[tokio::test]
+async fn swagger_ui_and_redoc_render_every_operation_in_chromium_without_network() {
+    let app = spawn_app().await;
+    let spec = app.get("/api/schema/", None).await.body;
+    let operations = operations(&spec);
+    let swagger = {
+        let url = app.url("/api/docs/");
+        tokio::task::spawn_blocking(move || rendered(&url)).await.expect("chromium")
+    };
+    // Swagger UI: one block per operation, each linking to its tag and operation id.
+    let blocks = swagger.matches("class=\"opblock-summary-path\"").count();
+    assert_eq!(blocks, operations.len(), "Swagger UI rendered {blocks} of {} operations", operations.len());
+    for (tag, id) in tagged_ids(&spec) {
+        assert!(swagger.contains(&format!("href=\"#/{tag}/{id}\"")), "Swagger UI lacks {tag}/{id}");
+    }
+    assert!(!swagger.contains("Failed to load API definition"), "Swagger UI could not read the document");
+
+    let redoc = {
+        let url = app.url("/api/redoc/");
+        tokio::task::spawn_blocking(move || rendered(&url)).await.expect("chromium")
+    };
+    // ReDoc: a section per operation, named by its tag and operation id.
+    for (tag, id) in tagged_ids(&spec) {
+        assert!(redoc.contains(&format!("tag/{tag}/operation/{id}")), "ReDoc lacks {tag}/{id}");
+    }
+}
+
+/// `(tag, operationId)` of every operation of the document.
+fn tagged_ids(spec: &Value) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    for item in spec["paths"].as_object().expect("paths").values() {
+        for method in METHODS {
+            if let Some(op) = item.get(*method) {
+                let id = op["operationId"].as_str().expect("operationId");
+                found.push((op["tags"][0].as_str().expect("tag").to_owned(), id.to_owned()));
+            }
+        }
+    }
+    found
+}
