@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use api_tests::spawn_app;
 use local_stack::names::workspace_root;
 use local_stack::template::Template;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 const METHODS: &[&str] = &["get", "put", "post", "delete", "patch"];
 
@@ -217,4 +217,111 @@ fn tagged_ids(spec: &Value) -> Vec<(String, String)> {
         }
     }
     found
+}
+
+/// The request bodies of `000-api-endpoints-analysis.txt` are accepted as written — with this
+/// API's UUIDs where the original's examples have integers (the README's "differences from the
+/// original API").
+#[tokio::test]
+async fn the_original_example_bodies_are_accepted_as_written() {
+    let app = spawn_app().await;
+    let ok = |answer: &api_tests::Answer, what: &str| {
+        assert!(answer.status < 300, "{what}: {} {}", answer.status, answer.body);
+        answer.data().clone()
+    };
+    let ids = |records: &Value| -> Vec<Value> {
+        records.as_array().expect("a list").iter().map(|r| r["id"].clone()).collect()
+    };
+
+    // Auth: register, login, change-password.
+    let email = "examples@contract.example";
+    let body = json!({"email": email, "password": "password123", "password_confirm": "password123"});
+    ok(&app.post("/api/v1/auth/register/", &body, None).await, "register");
+    let login = app.post("/api/v1/auth/login/", &json!({"email": email, "password": "password123"}), None).await;
+    let token = ok(&login, "login")["access"].as_str().expect("access").to_owned();
+    let body =
+        json!({"old_password": "password123", "new_password": "newpass123", "new_password_confirm": "newpass123"});
+    ok(&app.post("/api/v1/auth/change-password/", &body, Some(&token)).await, "change-password");
+
+    // Planner and writer, in the order a user goes.
+    let t = app.tenant("examples-owner@contract.example", "growth").await;
+    let tok = Some(t.token.as_str());
+    let seeds = app.get("/api/v1/auth/seed-keywords/?industry_id=healthcare&page_size=3", tok).await;
+    let seed_ids = ids(&seeds.body["results"]);
+    let body = json!({"seed_keyword_ids": seed_ids, "site_id": t.site, "sector_id": t.sector});
+    let added = ok(&app.post("/api/v1/planner/keywords/bulk_add_from_seed/", &body, tok).await, "bulk_add_from_seed");
+    let keywords = ids(&added["keywords"]);
+    assert_eq!(keywords.len(), 3);
+    let body = json!({"ids": keywords, "status": "active"});
+    let updated = ok(&app.post("/api/v1/planner/keywords/bulk_update_status/", &body, tok).await, "bulk_update_status");
+    assert!(updated["updated_count"].is_u64(), "{updated}");
+    let job =
+        app.post("/api/v1/planner/keywords/auto_cluster/", &json!({"ids": keywords, "sector_id": t.sector}), tok).await;
+    assert_eq!(job.status, 200, "auto_cluster: {}", job.body);
+    assert_eq!(app.settled(&t.token, job.body["task_id"].as_str().expect("task_id")).await["state"], json!("SUCCESS"));
+    let clusters = ids(&app.get("/api/v1/planner/clusters/", tok).await.body["results"]);
+    let job = app.post("/api/v1/planner/clusters/auto_generate_ideas/", &json!({"ids": [clusters[0]]}), tok).await;
+    assert_eq!(app.settled(&t.token, job.body["task_id"].as_str().expect("task_id")).await["state"], json!("SUCCESS"));
+    let ideas = ids(&app.get("/api/v1/planner/ideas/", tok).await.body["results"]);
+    let queued = ok(
+        &app.post("/api/v1/planner/ideas/bulk_queue_to_writer/", &json!({"ids": ideas}), tok).await,
+        "bulk_queue_to_writer",
+    );
+    assert_eq!(queued["tasks_created"], json!(ideas.len()));
+    let tasks = ids(&queued["tasks"]);
+    let job = app.post("/api/v1/writer/tasks/auto_generate_content/", &json!({"ids": tasks}), tok).await;
+    assert_eq!(app.settled(&t.token, job.body["task_id"].as_str().expect("task_id")).await["state"], json!("SUCCESS"));
+    let updated = ok(
+        &app.post("/api/v1/writer/tasks/bulk_update/", &json!({"ids": tasks, "status": "review"}), tok).await,
+        "tasks bulk_update",
+    );
+    assert_eq!(updated["updated_count"], json!(tasks.len()));
+    let contents = ids(&app.get("/api/v1/writer/content/", tok).await.body["results"]);
+    let job = app.post("/api/v1/writer/content/generate_image_prompts/", &json!({"ids": [contents[0]]}), tok).await;
+    assert_eq!(app.settled(&t.token, job.body["task_id"].as_str().expect("task_id")).await["state"], json!("SUCCESS"));
+    let listed =
+        app.get(&format!("/api/v1/writer/images/?content_id={}", contents[0].as_str().unwrap_or_default()), tok).await;
+    let images = ids(&listed.body["results"]);
+    assert!(!images.is_empty(), "{}", listed.body);
+    let job = app.post("/api/v1/writer/images/generate_images/", &json!({"ids": [images[0]]}), tok).await;
+    assert_eq!(app.settled(&t.token, job.body["task_id"].as_str().expect("task_id")).await["state"], json!("SUCCESS"));
+    let body = json!({"ids": images, "status": "completed"});
+    ok(&app.post("/api/v1/writer/images/bulk_update/", &body, tok).await, "images bulk_update by ids");
+    let body = json!({"content_id": contents[0], "status": "completed"});
+    let updated =
+        ok(&app.post("/api/v1/writer/images/bulk_update/", &body, tok).await, "images bulk_update by content");
+    assert_eq!(updated["updated_count"], json!(images.len()));
+
+    // System: prompts and the provider settings.
+    let body = json!({"prompt_type": "auto_cluster", "prompt_value": "Group these keywords: [IGNY8_KEYWORDS]"});
+    ok(&app.post("/api/v1/system/prompts/save/", &body, tok).await, "prompts save");
+    ok(&app.post("/api/v1/system/prompts/reset/", &json!({"prompt_type": "auto_cluster"}), tok).await, "prompts reset");
+    // (The test and the test image first: saved settings with a key and no `base_url` call the real provider.)
+    ok(
+        &app.post("/api/v1/system/settings/integrations/openai/test/", &json!({"provider": "openai"}), tok).await,
+        "integrations test",
+    );
+    let body = json!({"prompt": "A dental clinic", "provider": "openai", "model": "dall-e-3"});
+    ok(
+        &app.post("/api/v1/system/settings/integrations/image_generation/generate/", &body, tok).await,
+        "integrations generate",
+    );
+
+    let body = json!({"config": {"apiKey": "sk-example-key-1234", "model": "gpt-4"}, "is_active": true});
+    let saved =
+        ok(&app.post("/api/v1/system/settings/integrations/openai/save/", &body, tok).await, "integrations save");
+    assert_eq!(saved["api_key_set"], json!(true), "the key inside config is kept as the key: {saved}");
+    assert!(saved["config"].get("apiKey").is_none(), "and not as a setting: {saved}");
+    assert!(!saved.to_string().contains("sk-example-key-1234"), "the key is never answered");
+
+    // And the bulk deletes.
+    for (path, records) in [
+        ("/api/v1/writer/tasks/bulk_delete/", &tasks),
+        ("/api/v1/planner/ideas/bulk_delete/", &ideas),
+        ("/api/v1/planner/clusters/bulk_delete/", &clusters),
+        ("/api/v1/planner/keywords/bulk_delete/", &keywords),
+    ] {
+        let deleted = ok(&app.post(path, &json!({"ids": records}), tok).await, path);
+        assert_eq!(deleted["deleted_count"], json!(records.len()), "{path}");
+    }
 }

@@ -96,9 +96,26 @@ pub async fn list(services: &Services, account_id: &str) -> Result<Vec<serde_jso
     Ok(out)
 }
 
+/// The AI actions' names that clients of the original send for the prompt type they use
+/// (`{"prompt_type": "auto_cluster"}` in its examples).
+const ACTION_NAMES: &[(&str, &str)] = &[
+    ("auto_cluster", "clustering"),
+    ("auto_generate_ideas", "ideas"),
+    ("generate_ideas", "ideas"),
+    ("auto_generate_content", "content_generation"),
+    ("generate_content", "content_generation"),
+    ("generate_image_prompts", "image_prompt_extraction"),
+];
+
 fn prompt_type_field(value: &serde_json::Value) -> Result<String, String> {
     let t = crate::validation::string(value)?;
-    if TYPES.contains(&t.as_str()) { Ok(t) } else { Err(format!("\"{t}\" is not a valid choice.")) }
+    if TYPES.contains(&t.as_str()) {
+        return Ok(t);
+    }
+    match ACTION_NAMES.iter().find(|(action, _)| *action == t) {
+        Some((_, prompt_type)) => Ok((*prompt_type).to_owned()),
+        None => Err(format!("\"{t}\" is not a valid choice.")),
+    }
 }
 
 /// `POST prompts/save/` and `POST prompts/`: overrides the prompt type named in the body.

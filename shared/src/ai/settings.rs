@@ -113,9 +113,15 @@ pub async fn save(
     let current = load(services, account_id, integration_type).await?;
     let is_active = f.optional("is_active", boolean).or(current.as_ref().map(|c| c.is_active)).unwrap_or(true);
     let api_key = f.optional("apiKey", raw_string);
-    let config = f
+    let mut config = f
         .optional("config", |v| v.as_object().cloned().ok_or_else(|| "Expected an object.".to_owned()))
         .unwrap_or_default();
+    // The original's clients send the key inside `config`: it goes to Secrets Manager all the same.
+    let api_key = match (api_key, config.remove("apiKey")) {
+        (Some(key), _) => Some(key),
+        (None, Some(nested)) => raw_string(&nested).map_err(|message| f.error("config.apiKey", message)).ok(),
+        (None, None) => None,
+    };
     let mut merged = current.as_ref().and_then(|c| c.config.as_object().cloned()).unwrap_or_default();
     let policy = services.config.deployment.outbound_policy();
     for (name, value) in config {
