@@ -2,12 +2,12 @@
 //! same transaction as the balance change, so that the ledger always sums to the balance.
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::store::{Change, Condition, Item, Key, StoreError, Write, n, s};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TransactionType {
     Purchase,
@@ -56,18 +56,7 @@ impl UsageLog {
 
     /// The log as `billing/credits/usage/` answers it: named fields only.
     pub fn to_json(&self) -> Value {
-        json!({
-            "id": self.id,
-            "job_id": self.job_id,
-            "operation_type": self.operation_type,
-            "credits_used": self.credits_used,
-            "tokens_input": self.tokens_input,
-            "tokens_output": self.tokens_output,
-            "model_used": self.model_used,
-            "cost_usd": self.cost_usd,
-            "duration_ms": self.duration_ms,
-            "created_at": crate::accounts::rfc3339(self.created_at),
-        })
+        crate::http::answer(UsageLogAnswer::from(self))
     }
 }
 
@@ -118,15 +107,71 @@ impl LedgerEntry {
     }
 
     pub fn to_json(&self) -> Value {
-        json!({
-            "id": self.id,
-            "transaction_type": self.transaction_type,
-            "amount": self.amount,
-            "balance_after": self.balance_after,
-            "job_id": self.job_id,
-            "description": self.description,
-            "created_at": crate::accounts::rfc3339(self.created_at),
-        })
+        crate::http::answer(LedgerEntryAnswer::from(self))
+    }
+}
+
+/// A usage log item as the API answers it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct UsageLogAnswer {
+    pub id: String,
+    pub job_id: Option<String>,
+    pub operation_type: String,
+    pub credits_used: i64,
+    pub tokens_input: u64,
+    pub tokens_output: u64,
+    pub model_used: String,
+    /// What the provider call cost.
+    pub cost_usd: f64,
+    pub duration_ms: u64,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+}
+
+impl From<&UsageLog> for UsageLogAnswer {
+    fn from(l: &UsageLog) -> Self {
+        Self {
+            id: l.id.clone(),
+            job_id: l.job_id.clone(),
+            operation_type: l.operation_type.clone(),
+            credits_used: l.credits_used,
+            tokens_input: l.tokens_input,
+            tokens_output: l.tokens_output,
+            model_used: l.model_used.clone(),
+            cost_usd: l.cost_usd,
+            duration_ms: l.duration_ms,
+            created_at: crate::accounts::rfc3339(l.created_at),
+        }
+    }
+}
+
+/// A ledger entry as the API answers it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct LedgerEntryAnswer {
+    pub id: String,
+    pub transaction_type: TransactionType,
+    /// Positive adds credits, negative takes them.
+    pub amount: i64,
+    /// The balance right after, where known.
+    pub balance_after: Option<i64>,
+    /// The AI job it belongs to.
+    pub job_id: Option<String>,
+    pub description: String,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+}
+
+impl From<&LedgerEntry> for LedgerEntryAnswer {
+    fn from(e: &LedgerEntry) -> Self {
+        Self {
+            id: e.id.clone(),
+            transaction_type: e.transaction_type,
+            amount: e.amount,
+            balance_after: e.balance_after,
+            job_id: e.job_id.clone(),
+            description: e.description.clone(),
+            created_at: crate::accounts::rfc3339(e.created_at),
+        }
     }
 }
 

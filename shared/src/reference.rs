@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::sync::RwLock;
 
 use crate::accounts::Plan;
@@ -51,20 +51,85 @@ pub struct SeedKeyword {
 
 impl Industry {
     pub fn to_json(&self) -> Value {
-        json!({
-            "id": self.id, "name": self.name, "slug": self.slug, "description": self.description,
-            "is_active": self.is_active,
-            "sectors": self.sectors.iter().map(|s| json!({"id": s.id, "name": s.name, "slug": s.slug, "description": s.description})).collect::<Vec<_>>(),
-        })
+        crate::http::answer(IndustryAnswer::from(self))
     }
 }
 
 impl SeedKeyword {
     pub fn to_json(&self) -> Value {
-        json!({
-            "id": self.id, "keyword": self.keyword, "industry": self.industry_id, "sector": self.sector_id,
-            "volume": self.volume, "difficulty": self.difficulty, "intent": self.intent, "country": self.country,
-        })
+        crate::http::answer(SeedKeywordAnswer::from(self))
+    }
+}
+
+/// An industry with its sectors, as the API answers it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct IndustryAnswer {
+    pub id: String,
+    pub name: String,
+    pub slug: String,
+    pub description: String,
+    pub is_active: bool,
+    pub sectors: Vec<IndustrySectorAnswer>,
+}
+
+/// A sector of an industry.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct IndustrySectorAnswer {
+    pub id: String,
+    pub name: String,
+    pub slug: String,
+    pub description: String,
+}
+
+impl From<&Industry> for IndustryAnswer {
+    fn from(i: &Industry) -> Self {
+        Self {
+            id: i.id.clone(),
+            name: i.name.clone(),
+            slug: i.slug.clone(),
+            description: i.description.clone(),
+            is_active: i.is_active,
+            sectors: i
+                .sectors
+                .iter()
+                .map(|s| IndustrySectorAnswer {
+                    id: s.id.clone(),
+                    name: s.name.clone(),
+                    slug: s.slug.clone(),
+                    description: s.description.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A keyword of the seed library, as the API answers it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SeedKeywordAnswer {
+    pub id: String,
+    pub keyword: String,
+    /// The industry's id.
+    pub industry: String,
+    /// The industry sector's id.
+    pub sector: String,
+    pub volume: u32,
+    pub difficulty: u32,
+    pub intent: String,
+    pub country: String,
+}
+
+impl From<&SeedKeyword> for SeedKeywordAnswer {
+    fn from(s: &SeedKeyword) -> Self {
+        Self {
+            id: s.id.clone(),
+            keyword: s.keyword.clone(),
+            industry: s.industry_id.clone(),
+            sector: s.sector_id.clone(),
+            volume: s.volume,
+            difficulty: s.difficulty,
+            intent: s.intent.clone(),
+            country: s.country.clone(),
+        }
     }
 }
 

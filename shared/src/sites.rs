@@ -74,14 +74,112 @@ pub struct SiteAccess {
     pub created_at: OffsetDateTime,
 }
 
+/// A site as the API answers it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SiteAnswer {
+    pub id: String,
+    pub account: String,
+    pub name: String,
+    pub slug: String,
+    pub domain: Option<String>,
+    pub description: String,
+    /// The industry's id.
+    pub industry: Option<String>,
+    /// The account's selected site.
+    pub is_active: bool,
+    pub status: String,
+    pub active_sectors_count: u32,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    #[schema(format = DateTime)]
+    pub updated_at: String,
+}
+
+impl From<&Site> for SiteAnswer {
+    fn from(s: &Site) -> Self {
+        Self {
+            id: s.id.clone(),
+            account: s.account_id.clone(),
+            name: s.name.clone(),
+            slug: s.slug.clone(),
+            domain: s.domain.clone(),
+            description: s.description.clone(),
+            industry: s.industry_id.clone(),
+            is_active: s.is_active,
+            status: s.status.clone(),
+            active_sectors_count: s.active_sectors,
+            created_at: rfc3339(s.created_at),
+            updated_at: rfc3339(s.updated_at),
+        }
+    }
+}
+
+/// A sector as the API answers it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SectorAnswer {
+    pub id: String,
+    pub account: String,
+    pub site: String,
+    pub name: String,
+    pub slug: String,
+    /// The industry sector it follows, if any.
+    pub industry_sector: Option<String>,
+    pub description: String,
+    pub is_active: bool,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    #[schema(format = DateTime)]
+    pub updated_at: String,
+}
+
+impl From<&Sector> for SectorAnswer {
+    fn from(s: &Sector) -> Self {
+        Self {
+            id: s.id.clone(),
+            account: s.account_id.clone(),
+            site: s.site_id.clone(),
+            name: s.name.clone(),
+            slug: s.slug.clone(),
+            industry_sector: s.industry_sector_id.clone(),
+            description: s.description.clone(),
+            is_active: s.is_active,
+            created_at: rfc3339(s.created_at),
+            updated_at: rfc3339(s.updated_at),
+        }
+    }
+}
+
+/// An editor's or viewer's access to a site, as the API answers it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SiteAccessAnswer {
+    pub id: String,
+    pub account: String,
+    /// The user's id.
+    pub user: String,
+    /// The site's id.
+    pub site: String,
+    /// Who granted (or last moved) it.
+    pub granted_by: String,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+}
+
+impl From<&SiteAccess> for SiteAccessAnswer {
+    fn from(g: &SiteAccess) -> Self {
+        Self {
+            id: g.id.clone(),
+            account: g.account_id.clone(),
+            user: g.user_id.clone(),
+            site: g.site_id.clone(),
+            granted_by: g.granted_by.clone(),
+            created_at: rfc3339(g.created_at),
+        }
+    }
+}
+
 impl Site {
     pub fn to_json(&self) -> Value {
-        json!({
-            "id": self.id, "account": self.account_id, "name": self.name, "slug": self.slug,
-            "domain": self.domain, "description": self.description, "industry": self.industry_id,
-            "is_active": self.is_active, "status": self.status, "active_sectors_count": self.active_sectors,
-            "created_at": rfc3339(self.created_at), "updated_at": rfc3339(self.updated_at),
-        })
+        crate::http::answer(SiteAnswer::from(self))
     }
 
     fn item(&self) -> Result<Item, StoreError> {
@@ -91,11 +189,7 @@ impl Site {
 
 impl Sector {
     pub fn to_json(&self) -> Value {
-        json!({
-            "id": self.id, "account": self.account_id, "site": self.site_id, "name": self.name,
-            "slug": self.slug, "industry_sector": self.industry_sector_id, "description": self.description,
-            "is_active": self.is_active, "created_at": rfc3339(self.created_at), "updated_at": rfc3339(self.updated_at),
-        })
+        crate::http::answer(SectorAnswer::from(self))
     }
 
     fn item(&self) -> Result<Item, StoreError> {
@@ -105,10 +199,7 @@ impl Sector {
 
 impl SiteAccess {
     pub fn to_json(&self) -> Value {
-        json!({
-            "id": self.id, "account": self.account_id, "user": self.user_id, "site": self.site_id,
-            "granted_by": self.granted_by, "created_at": rfc3339(self.created_at),
-        })
+        crate::http::answer(SiteAccessAnswer::from(self))
     }
 
     fn key(&self) -> Key {

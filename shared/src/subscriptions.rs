@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 use time::{Duration, OffsetDateTime};
 
 use crate::access::Caller;
@@ -56,12 +56,40 @@ impl Subscription {
     }
 
     pub fn to_json(&self) -> Value {
-        json!({
-            "id": self.id, "account": self.account_id, "plan": self.plan_id, "status": self.status,
-            "current_period_start": rfc3339(self.current_period_start),
-            "current_period_end": rfc3339(self.current_period_end),
-            "created_at": rfc3339(self.created_at), "updated_at": rfc3339(self.updated_at),
-        })
+        crate::http::answer(SubscriptionAnswer::from(self))
+    }
+}
+
+/// A subscription as the API answers it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SubscriptionAnswer {
+    pub id: String,
+    pub account: String,
+    /// The plan's id.
+    pub plan: String,
+    pub status: String,
+    #[schema(format = DateTime)]
+    pub current_period_start: String,
+    #[schema(format = DateTime)]
+    pub current_period_end: String,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    #[schema(format = DateTime)]
+    pub updated_at: String,
+}
+
+impl From<&Subscription> for SubscriptionAnswer {
+    fn from(s: &Subscription) -> Self {
+        Self {
+            id: s.id.clone(),
+            account: s.account_id.clone(),
+            plan: s.plan_id.clone(),
+            status: s.status.clone(),
+            current_period_start: rfc3339(s.current_period_start),
+            current_period_end: rfc3339(s.current_period_end),
+            created_at: rfc3339(s.created_at),
+            updated_at: rfc3339(s.updated_at),
+        }
     }
 }
 

@@ -55,6 +55,13 @@ async fn the_document_names_exactly_the_routes_of_the_template() {
             assert!(op["responses"]["429"].is_object(), "{method} {path} lacks the throttle's answer");
         }
     }
+    // The typed answers name all their fields: nothing else may come (schemathesis checks it).
+    let schemas = answer.body["components"]["schemas"].as_object().expect("schemas");
+    for name in
+        ["SiteAnswer", "UserSummary", "LedgerEntryAnswer", "KeywordAnswer", "ContentAnswer", "PaymentMethodAnswer"]
+    {
+        assert_eq!(schemas[name]["additionalProperties"], json!(false), "{name} is closed");
+    }
     let schemes = &answer.body["components"]["securitySchemes"];
     assert_eq!(schemes["jwt"]["scheme"], "bearer");
     assert_eq!(schemes["api_key"]["in"], "header");

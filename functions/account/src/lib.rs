@@ -2,6 +2,7 @@
 //! from HTTP to the domain crate: its routes, and their contract in the OpenAPI document.
 
 use axum::extract::{Path, State};
+use igny8_domain::accounts::UserSummary;
 use igny8_domain::accounts::users;
 use igny8_domain::http::openapi::{Data, Paged};
 use igny8_domain::http::{AppState, Caller, Ctx, Module, RawBody, Reply};
@@ -27,14 +28,14 @@ async fn patch_settings(State(s): State<AppState>, caller: Caller<Scope>, RawBod
 }
 
 /// The account's team.
-#[utoipa::path(get, path = "/api/v1/account/team/", responses((status = 200, description = "Members", body = Paged<Value>)))]
+#[utoipa::path(get, path = "/api/v1/account/team/", responses((status = 200, description = "Members", body = Paged<UserSummary>)))]
 async fn team(State(s): State<AppState>, caller: Caller<Scope>, ctx: Ctx) -> Answer {
     ctx.page(users::list(&s, &caller, ctx.query()).await?)
 }
 
 /// Adds a member.
 #[utoipa::path(post, path = "/api/v1/account/team/", request_body = Value,
-    responses((status = 201, description = "The member", body = Data<Value>)))]
+    responses((status = 201, description = "The member", body = Data<UserSummary>)))]
 async fn add_member(State(s): State<AppState>, caller: Caller<Scope>, RawBody(body): RawBody) -> Answer {
     Ok(Reply::created(users::create(&s, &caller, &body, false).await?))
 }

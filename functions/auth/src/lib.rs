@@ -2,6 +2,10 @@
 //! roles and the public reference data. A thin adapter from HTTP to the domain crate: its routes,
 //! and their contract in the OpenAPI document.
 
+use igny8_domain::accounts::{AccountAnswer, PlanAnswer, UserSummary};
+use igny8_domain::reference::{IndustryAnswer, SeedKeywordAnswer};
+use igny8_domain::sites::{SectorAnswer, SiteAccessAnswer, SiteAnswer};
+use igny8_domain::subscriptions::SubscriptionAnswer;
 use std::collections::HashMap;
 
 use axum::extract::{Path, State};
@@ -85,28 +89,28 @@ async fn group(_: Caller<Auth>, Path(id): Path<String>) -> Answer {
 // Users.
 
 /// The account's users.
-#[utoipa::path(get, path = "/api/v1/auth/users/", responses((status = 200, description = "Users", body = Paged<Value>)))]
+#[utoipa::path(get, path = "/api/v1/auth/users/", responses((status = 200, description = "Users", body = Paged<UserSummary>)))]
 async fn list_users(State(s): State<AppState>, caller: Caller<Auth>, ctx: Ctx) -> Answer {
     ctx.page(users::list(&s, &caller, ctx.query()).await?)
 }
 
 /// Adds a user to the account.
 #[utoipa::path(post, path = "/api/v1/auth/users/", request_body = Value,
-    responses((status = 201, description = "The user", body = Data<Value>)))]
+    responses((status = 201, description = "The user", body = Data<UserSummary>)))]
 async fn create_user(State(s): State<AppState>, caller: Caller<Auth>, RawBody(body): RawBody) -> Answer {
     Ok(Reply::created(users::create(&s, &caller, &body, false).await?))
 }
 
 /// Invites a user (created inactive until activated).
 #[utoipa::path(post, path = "/api/v1/auth/users/invite/", request_body = Value,
-    responses((status = 201, description = "The invited user", body = Data<Value>)))]
+    responses((status = 201, description = "The invited user", body = Data<UserSummary>)))]
 async fn invite_user(State(s): State<AppState>, caller: Caller<Auth>, RawBody(body): RawBody) -> Answer {
     Ok(Reply::created(users::create(&s, &caller, &body, true).await?).with_message("User invited"))
 }
 
 /// Activates an invited user with a password.
 #[utoipa::path(post, path = "/api/v1/auth/users/{id}/activate/", request_body = Value,
-    responses((status = 200, description = "The user", body = Data<Value>)))]
+    responses((status = 200, description = "The user", body = Data<UserSummary>)))]
 async fn activate_user(
     State(s): State<AppState>,
     caller: Caller<AuthStrict>,
@@ -117,14 +121,14 @@ async fn activate_user(
 }
 
 /// One user.
-#[utoipa::path(get, path = "/api/v1/auth/users/{id}/", responses((status = 200, description = "The user", body = Data<Value>)))]
+#[utoipa::path(get, path = "/api/v1/auth/users/{id}/", responses((status = 200, description = "The user", body = Data<UserSummary>)))]
 async fn user(State(s): State<AppState>, caller: Caller<Auth>, Path(id): Path<String>) -> Answer {
     Ok(Reply::ok(users::get(&s, &caller, &id).await?.summary_json()))
 }
 
 /// Changes a user (PUT replaces, PATCH changes what is sent).
 #[utoipa::path(method(put, patch), path = "/api/v1/auth/users/{id}/", request_body = Value,
-    responses((status = 200, description = "The user", body = Data<Value>)))]
+    responses((status = 200, description = "The user", body = Data<UserSummary>)))]
 async fn update_user(
     State(s): State<AppState>,
     caller: Caller<Auth>,
@@ -144,27 +148,27 @@ async fn delete_user(State(s): State<AppState>, caller: Caller<Auth>, Path(id): 
 // Accounts.
 
 /// Accounts the caller may see (its own; every account for the platform roles).
-#[utoipa::path(get, path = "/api/v1/auth/accounts/", responses((status = 200, description = "Accounts", body = Paged<Value>)))]
+#[utoipa::path(get, path = "/api/v1/auth/accounts/", responses((status = 200, description = "Accounts", body = Paged<AccountAnswer>)))]
 async fn list_accounts(State(s): State<AppState>, caller: Caller<Auth>, ctx: Ctx) -> Answer {
     ctx.page(accounts::list_accounts(&s, &caller, ctx.query()).await?)
 }
 
 /// Opens an account on any plan (platform roles).
 #[utoipa::path(post, path = "/api/v1/auth/accounts/", request_body = Value,
-    responses((status = 201, description = "The account", body = Data<Value>)))]
+    responses((status = 201, description = "The account", body = Data<AccountAnswer>)))]
 async fn create_account(State(s): State<AppState>, caller: Caller<Auth>, RawBody(body): RawBody) -> Answer {
     Ok(Reply::created(accounts::create_account(&s, &caller, &body).await?))
 }
 
 /// One account.
-#[utoipa::path(get, path = "/api/v1/auth/accounts/{id}/", responses((status = 200, description = "The account", body = Data<Value>)))]
+#[utoipa::path(get, path = "/api/v1/auth/accounts/{id}/", responses((status = 200, description = "The account", body = Data<AccountAnswer>)))]
 async fn account(State(s): State<AppState>, caller: Caller<Auth>, Path(id): Path<String>) -> Answer {
     Ok(Reply::ok(accounts::get_account(&s, &caller, &id).await?))
 }
 
 /// Changes an account.
 #[utoipa::path(method(put, patch), path = "/api/v1/auth/accounts/{id}/", request_body = Value,
-    responses((status = 200, description = "The account", body = Data<Value>)))]
+    responses((status = 200, description = "The account", body = Data<AccountAnswer>)))]
 async fn update_account(
     State(s): State<AppState>,
     caller: Caller<Auth>,
@@ -185,7 +189,7 @@ async fn delete_account(State(s): State<AppState>, caller: Caller<Auth>, Path(id
 
 /// One account's subscriptions.
 #[utoipa::path(get, path = "/api/v1/auth/subscriptions/by-account/{account_id}/",
-    responses((status = 200, description = "Subscriptions", body = Paged<Value>)))]
+    responses((status = 200, description = "Subscriptions", body = Paged<SubscriptionAnswer>)))]
 async fn subscriptions_by_account(
     State(s): State<AppState>,
     caller: Caller<Auth>,
@@ -196,28 +200,28 @@ async fn subscriptions_by_account(
 }
 
 /// Subscriptions the caller may see.
-#[utoipa::path(get, path = "/api/v1/auth/subscriptions/", responses((status = 200, description = "Subscriptions", body = Paged<Value>)))]
+#[utoipa::path(get, path = "/api/v1/auth/subscriptions/", responses((status = 200, description = "Subscriptions", body = Paged<SubscriptionAnswer>)))]
 async fn list_subscriptions(State(s): State<AppState>, caller: Caller<Auth>, ctx: Ctx) -> Answer {
     ctx.page(subscriptions::list(&s, &caller, ctx.query()).await?)
 }
 
 /// Records a subscription.
 #[utoipa::path(post, path = "/api/v1/auth/subscriptions/", request_body = Value,
-    responses((status = 201, description = "The subscription", body = Data<Value>)))]
+    responses((status = 201, description = "The subscription", body = Data<SubscriptionAnswer>)))]
 async fn create_subscription(State(s): State<AppState>, caller: Caller<Auth>, RawBody(body): RawBody) -> Answer {
     Ok(Reply::created(subscriptions::create(&s, &caller, &body).await?))
 }
 
 /// One subscription.
 #[utoipa::path(get, path = "/api/v1/auth/subscriptions/{id}/",
-    responses((status = 200, description = "The subscription", body = Data<Value>)))]
+    responses((status = 200, description = "The subscription", body = Data<SubscriptionAnswer>)))]
 async fn subscription(State(s): State<AppState>, caller: Caller<Auth>, Path(id): Path<String>) -> Answer {
     Ok(Reply::ok(subscriptions::get(&s, &caller, &id).await?.to_json()))
 }
 
 /// Changes a subscription.
 #[utoipa::path(method(put, patch), path = "/api/v1/auth/subscriptions/{id}/", request_body = Value,
-    responses((status = 200, description = "The subscription", body = Data<Value>)))]
+    responses((status = 200, description = "The subscription", body = Data<SubscriptionAnswer>)))]
 async fn update_subscription(
     State(s): State<AppState>,
     caller: Caller<Auth>,
@@ -237,27 +241,27 @@ async fn delete_subscription(State(s): State<AppState>, caller: Caller<Auth>, Pa
 // Site access.
 
 /// Which editors and viewers may work on which sites.
-#[utoipa::path(get, path = "/api/v1/auth/site-access/", responses((status = 200, description = "Grants", body = Paged<Value>)))]
+#[utoipa::path(get, path = "/api/v1/auth/site-access/", responses((status = 200, description = "Grants", body = Paged<SiteAccessAnswer>)))]
 async fn list_access(State(s): State<AppState>, caller: Caller<Auth>, ctx: Ctx) -> Answer {
     ctx.page(sites::list_access(&s, &caller, ctx.query()).await?)
 }
 
 /// Grants a user a site.
 #[utoipa::path(post, path = "/api/v1/auth/site-access/", request_body = Value,
-    responses((status = 201, description = "The grant", body = Data<Value>)))]
+    responses((status = 201, description = "The grant", body = Data<SiteAccessAnswer>)))]
 async fn grant_access(State(s): State<AppState>, caller: Caller<Auth>, RawBody(body): RawBody) -> Answer {
     Ok(Reply::created(sites::grant_access(&s, &caller, &body).await?))
 }
 
 /// One grant.
-#[utoipa::path(get, path = "/api/v1/auth/site-access/{id}/", responses((status = 200, description = "The grant", body = Data<Value>)))]
+#[utoipa::path(get, path = "/api/v1/auth/site-access/{id}/", responses((status = 200, description = "The grant", body = Data<SiteAccessAnswer>)))]
 async fn access_grant(State(s): State<AppState>, caller: Caller<Auth>, Path(id): Path<String>) -> Answer {
     Ok(Reply::ok(sites::find_access(&s, &caller, &id).await?.to_json()))
 }
 
 /// Moves a grant to another user or site.
 #[utoipa::path(method(put, patch), path = "/api/v1/auth/site-access/{id}/", request_body = Value,
-    responses((status = 200, description = "The grant", body = Data<Value>)))]
+    responses((status = 200, description = "The grant", body = Data<SiteAccessAnswer>)))]
 async fn update_access(
     State(s): State<AppState>,
     caller: Caller<Auth>,
@@ -276,41 +280,41 @@ async fn revoke_access(State(s): State<AppState>, caller: Caller<Auth>, Path(id)
 // Reference data (public).
 
 /// The plans.
-#[utoipa::path(get, path = "/api/v1/auth/plans/", security(()), responses((status = 200, description = "Plans", body = Paged<Value>)))]
+#[utoipa::path(get, path = "/api/v1/auth/plans/", security(()), responses((status = 200, description = "Plans", body = Paged<PlanAnswer>)))]
 async fn plans(State(s): State<AppState>, _: Anonymous<ContentRead>, ctx: Ctx) -> Answer {
     ctx.page(reference::plans(&s).await?.iter().map(|p| p.to_json()).collect())
 }
 
 /// One plan.
-#[utoipa::path(get, path = "/api/v1/auth/plans/{id}/", security(()), responses((status = 200, description = "The plan", body = Data<Value>)))]
+#[utoipa::path(get, path = "/api/v1/auth/plans/{id}/", security(()), responses((status = 200, description = "The plan", body = Data<PlanAnswer>)))]
 async fn plan(State(s): State<AppState>, _: Anonymous<ContentRead>, Path(id): Path<String>) -> Answer {
     Ok(Reply::ok(reference::plan(&s, &id).await?.ok_or_else(ApiError::not_found)?.to_json()))
 }
 
 /// The active industries and their sectors.
 #[utoipa::path(get, path = "/api/v1/auth/industries/", security(()),
-    responses((status = 200, description = "Industries", body = Paged<Value>)))]
+    responses((status = 200, description = "Industries", body = Paged<IndustryAnswer>)))]
 async fn industries(State(s): State<AppState>, _: Anonymous<ContentRead>, ctx: Ctx) -> Answer {
     ctx.page(reference::industries(&s).await?.iter().filter(|i| i.is_active).map(|i| i.to_json()).collect())
 }
 
 /// One industry.
 #[utoipa::path(get, path = "/api/v1/auth/industries/{id}/", security(()),
-    responses((status = 200, description = "The industry", body = Data<Value>)))]
+    responses((status = 200, description = "The industry", body = Data<IndustryAnswer>)))]
 async fn industry(State(s): State<AppState>, _: Anonymous<ContentRead>, Path(id): Path<String>) -> Answer {
     Ok(Reply::ok(reference::industry(&s, &id).await?.ok_or_else(ApiError::not_found)?.to_json()))
 }
 
 /// The seed keyword library, searchable.
 #[utoipa::path(get, path = "/api/v1/auth/seed-keywords/", security(()),
-    responses((status = 200, description = "Seed keywords", body = Paged<Value>)))]
+    responses((status = 200, description = "Seed keywords", body = Paged<SeedKeywordAnswer>)))]
 async fn seed_keywords(State(s): State<AppState>, _: Anonymous<ContentRead>, ctx: Ctx) -> Answer {
     ctx.page(reference::search_seed_keywords(&s, ctx.query()).await?)
 }
 
 /// One seed keyword.
 #[utoipa::path(get, path = "/api/v1/auth/seed-keywords/{id}/", security(()),
-    responses((status = 200, description = "The seed keyword", body = Data<Value>)))]
+    responses((status = 200, description = "The seed keyword", body = Data<SeedKeywordAnswer>)))]
 async fn seed_keyword(State(s): State<AppState>, _: Anonymous<ContentRead>, Path(id): Path<String>) -> Answer {
     Ok(Reply::ok(reference::seed_keyword(&s, &id).await?.ok_or_else(ApiError::not_found)?.to_json()))
 }
@@ -318,25 +322,25 @@ async fn seed_keyword(State(s): State<AppState>, _: Anonymous<ContentRead>, Path
 // Sites and sectors.
 
 /// The sites the caller may see.
-#[utoipa::path(get, path = "/api/v1/auth/sites/", responses((status = 200, description = "Sites", body = Paged<Value>)))]
+#[utoipa::path(get, path = "/api/v1/auth/sites/", responses((status = 200, description = "Sites", body = Paged<SiteAnswer>)))]
 async fn list_sites(State(s): State<AppState>, caller: Caller<Auth>, ctx: Ctx) -> Answer {
     ctx.page(sites::list_sites(&s, &caller, ctx.query()).await?)
 }
 
 /// Adds a site (up to the plan's limit).
-#[utoipa::path(post, path = "/api/v1/auth/sites/", request_body = Value, responses((status = 201, description = "The site", body = Data<Value>)))]
+#[utoipa::path(post, path = "/api/v1/auth/sites/", request_body = Value, responses((status = 201, description = "The site", body = Data<SiteAnswer>)))]
 async fn create_site(State(s): State<AppState>, caller: Caller<Auth>, RawBody(body): RawBody) -> Answer {
     Ok(Reply::created(sites::create_site(&s, &caller, &body).await?))
 }
 
 /// A site's sectors.
-#[utoipa::path(get, path = "/api/v1/auth/sites/{id}/sectors/", responses((status = 200, description = "Sectors", body = Paged<Value>)))]
+#[utoipa::path(get, path = "/api/v1/auth/sites/{id}/sectors/", responses((status = 200, description = "Sectors", body = Paged<SectorAnswer>)))]
 async fn site_sectors(State(s): State<AppState>, caller: Caller<Auth>, ctx: Ctx, Path(id): Path<String>) -> Answer {
     ctx.page(sites::site_sectors(&s, &caller, &id).await?)
 }
 
 /// Makes a site the account's active one.
-#[utoipa::path(post, path = "/api/v1/auth/sites/{id}/set_active/", responses((status = 200, description = "The site", body = Data<Value>)))]
+#[utoipa::path(post, path = "/api/v1/auth/sites/{id}/set_active/", responses((status = 200, description = "The site", body = Data<SiteAnswer>)))]
 async fn set_active(State(s): State<AppState>, caller: Caller<Auth>, Path(id): Path<String>) -> Answer {
     Ok(Reply::ok(sites::set_active(&s, &caller, &id).await?))
 }
@@ -354,14 +358,14 @@ async fn select_sectors(
 }
 
 /// One site.
-#[utoipa::path(get, path = "/api/v1/auth/sites/{id}/", responses((status = 200, description = "The site", body = Data<Value>)))]
+#[utoipa::path(get, path = "/api/v1/auth/sites/{id}/", responses((status = 200, description = "The site", body = Data<SiteAnswer>)))]
 async fn site(State(s): State<AppState>, caller: Caller<Auth>, Path(id): Path<String>) -> Answer {
     Ok(Reply::ok(sites::visible_site(&s, &caller, &id).await?.to_json()))
 }
 
 /// Changes a site.
 #[utoipa::path(method(put, patch), path = "/api/v1/auth/sites/{id}/", request_body = Value,
-    responses((status = 200, description = "The site", body = Data<Value>)))]
+    responses((status = 200, description = "The site", body = Data<SiteAnswer>)))]
 async fn update_site(
     State(s): State<AppState>,
     caller: Caller<Auth>,
@@ -379,26 +383,26 @@ async fn delete_site(State(s): State<AppState>, caller: Caller<Auth>, Path(id): 
 }
 
 /// The sectors the caller may see.
-#[utoipa::path(get, path = "/api/v1/auth/sectors/", responses((status = 200, description = "Sectors", body = Paged<Value>)))]
+#[utoipa::path(get, path = "/api/v1/auth/sectors/", responses((status = 200, description = "Sectors", body = Paged<SectorAnswer>)))]
 async fn list_sectors(State(s): State<AppState>, caller: Caller<Auth>, ctx: Ctx) -> Answer {
     ctx.page(sites::list_sectors(&s, &caller, ctx.query()).await?)
 }
 
 /// Adds a sector to a site.
-#[utoipa::path(post, path = "/api/v1/auth/sectors/", request_body = Value, responses((status = 201, description = "The sector", body = Data<Value>)))]
+#[utoipa::path(post, path = "/api/v1/auth/sectors/", request_body = Value, responses((status = 201, description = "The sector", body = Data<SectorAnswer>)))]
 async fn create_sector(State(s): State<AppState>, caller: Caller<Auth>, RawBody(body): RawBody) -> Answer {
     Ok(Reply::created(sites::create_sector(&s, &caller, &body).await?))
 }
 
 /// One sector.
-#[utoipa::path(get, path = "/api/v1/auth/sectors/{id}/", responses((status = 200, description = "The sector", body = Data<Value>)))]
+#[utoipa::path(get, path = "/api/v1/auth/sectors/{id}/", responses((status = 200, description = "The sector", body = Data<SectorAnswer>)))]
 async fn sector(State(s): State<AppState>, caller: Caller<Auth>, Path(id): Path<String>) -> Answer {
     Ok(Reply::ok(sites::visible_sector(&s, &caller, &id).await?.to_json()))
 }
 
 /// Changes a sector.
 #[utoipa::path(method(put, patch), path = "/api/v1/auth/sectors/{id}/", request_body = Value,
-    responses((status = 200, description = "The sector", body = Data<Value>)))]
+    responses((status = 200, description = "The sector", body = Data<SectorAnswer>)))]
 async fn update_sector(
     State(s): State<AppState>,
     caller: Caller<Auth>,

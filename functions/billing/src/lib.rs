@@ -7,7 +7,9 @@
 
 use axum::extract::{Path, State};
 use http::{HeaderName, HeaderValue};
+use igny8_domain::billing::{CreditPackageAnswer, InvoiceAnswer, PaymentAnswer, PaymentMethodAnswer};
 use igny8_domain::billing::{admin, credits, invoices};
+use igny8_domain::credits::{LedgerEntryAnswer, UsageLogAnswer};
 use igny8_domain::http::openapi::{Data, Paged};
 use igny8_domain::http::{AppState, Caller, Ctx, Module, RawBody, Reply};
 use igny8_domain::throttle::scopes::{Billing, BillingAdmin};
@@ -52,14 +54,14 @@ async fn usage_limits(State(s): State<AppState>, caller: Caller<Billing>) -> Ans
 
 /// One AI operation's usage record.
 #[utoipa::path(get, path = "/api/v1/billing/credits/usage/{id}/",
-    responses((status = 200, description = "The record", body = Data<Value>)))]
+    responses((status = 200, description = "The record", body = Data<UsageLogAnswer>)))]
 async fn usage_entry(State(s): State<AppState>, caller: Caller<Billing>, Path(id): Path<String>) -> Answer {
     Ok(Reply::ok(credits::usage_entry(&s, &caller, &id).await?))
 }
 
 /// The AI operations run and what each cost.
 #[utoipa::path(get, path = "/api/v1/billing/credits/usage/",
-    responses((status = 200, description = "Usage records", body = Paged<Value>)))]
+    responses((status = 200, description = "Usage records", body = Paged<UsageLogAnswer>)))]
 async fn usage(State(s): State<AppState>, caller: Caller<Billing>, ctx: Ctx) -> Answer {
     ctx.page(credits::usage(&s, &caller, ctx.query()).await?)
 }
@@ -74,49 +76,49 @@ async fn transactions_of(s: &Services, caller: &Caller<Billing>, ctx: &Ctx) -> A
 
 /// One entry of the credit ledger.
 #[utoipa::path(get, path = "/api/v1/billing/credits/transactions/{id}/",
-    responses((status = 200, description = "The entry", body = Data<Value>)))]
+    responses((status = 200, description = "The entry", body = Data<LedgerEntryAnswer>)))]
 async fn credit_transaction(State(s): State<AppState>, caller: Caller<Billing>, Path(id): Path<String>) -> Answer {
     transaction_of(&s, &caller, &id).await
 }
 
 /// The credit ledger, newest first.
 #[utoipa::path(get, path = "/api/v1/billing/credits/transactions/",
-    responses((status = 200, description = "Ledger entries", body = Paged<Value>)))]
+    responses((status = 200, description = "Ledger entries", body = Paged<LedgerEntryAnswer>)))]
 async fn credit_transactions(State(s): State<AppState>, caller: Caller<Billing>, ctx: Ctx) -> Answer {
     transactions_of(&s, &caller, &ctx).await
 }
 
 /// One entry of the credit ledger (the original's other route).
 #[utoipa::path(get, path = "/api/v1/billing/transactions/{id}/",
-    responses((status = 200, description = "The entry", body = Data<Value>)))]
+    responses((status = 200, description = "The entry", body = Data<LedgerEntryAnswer>)))]
 async fn transaction(State(s): State<AppState>, caller: Caller<Billing>, Path(id): Path<String>) -> Answer {
     transaction_of(&s, &caller, &id).await
 }
 
 /// The credit ledger (the original's other route).
 #[utoipa::path(get, path = "/api/v1/billing/transactions/",
-    responses((status = 200, description = "Ledger entries", body = Paged<Value>)))]
+    responses((status = 200, description = "Ledger entries", body = Paged<LedgerEntryAnswer>)))]
 async fn transactions(State(s): State<AppState>, caller: Caller<Billing>, ctx: Ctx) -> Answer {
     transactions_of(&s, &caller, &ctx).await
 }
 
 /// The credit packages on sale.
 #[utoipa::path(get, path = "/api/v1/billing/credit-packages/",
-    responses((status = 200, description = "Packages", body = Paged<Value>)))]
+    responses((status = 200, description = "Packages", body = Paged<CreditPackageAnswer>)))]
 async fn packages(State(s): State<AppState>, caller: Caller<Billing>, ctx: Ctx) -> Answer {
     ctx.page(invoices::packages(&s, &caller).await?.iter().map(|p| p.to_json()).collect())
 }
 
 /// One credit package.
 #[utoipa::path(get, path = "/api/v1/billing/credit-packages/{id}/",
-    responses((status = 200, description = "The package", body = Data<Value>)))]
+    responses((status = 200, description = "The package", body = Data<CreditPackageAnswer>)))]
 async fn package(State(s): State<AppState>, caller: Caller<Billing>, Path(id): Path<String>) -> Answer {
     Ok(Reply::ok(invoices::package(&s, &caller, &id).await?.to_json()))
 }
 
 /// Buys a package: an invoice, credited when its payment is confirmed.
 #[utoipa::path(post, path = "/api/v1/billing/credit-packages/{id}/purchase/",
-    responses((status = 201, description = "The invoice", body = Data<Value>)))]
+    responses((status = 201, description = "The invoice", body = Data<InvoiceAnswer>)))]
 async fn purchase(State(s): State<AppState>, caller: Caller<Billing>, Path(id): Path<String>) -> Answer {
     Ok(Reply::created(invoices::purchase(&s, &caller, &id).await?)
         .with_message("Invoice created; credits are added when its payment is confirmed"))
@@ -125,7 +127,7 @@ async fn purchase(State(s): State<AppState>, caller: Caller<Billing>, Path(id): 
 /// The account's invoices (`?status=`).
 #[utoipa::path(get, path = "/api/v1/billing/invoices/",
     params(("status" = Option<String>, Query, description = "Only invoices in this status")),
-    responses((status = 200, description = "Invoices", body = Paged<Value>)))]
+    responses((status = 200, description = "Invoices", body = Paged<InvoiceAnswer>)))]
 async fn list_invoices(State(s): State<AppState>, caller: Caller<Billing>, ctx: Ctx) -> Answer {
     let status = ctx.query().get("status").filter(|s| !s.is_empty()).cloned();
     ctx.page(invoices::invoices(&s, &caller, status.as_deref()).await?)
@@ -133,7 +135,7 @@ async fn list_invoices(State(s): State<AppState>, caller: Caller<Billing>, ctx: 
 
 /// One invoice.
 #[utoipa::path(get, path = "/api/v1/billing/invoices/{id}/",
-    responses((status = 200, description = "The invoice", body = Data<Value>)))]
+    responses((status = 200, description = "The invoice", body = Data<InvoiceAnswer>)))]
 async fn invoice(State(s): State<AppState>, caller: Caller<Billing>, Path(id): Path<String>) -> Answer {
     Ok(Reply::ok(invoices::invoice(&s, &caller, &id).await?.to_json()))
 }
@@ -157,14 +159,14 @@ async fn available_methods(caller: Caller<Billing>) -> Answer {
 
 /// The account's payments.
 #[utoipa::path(get, path = "/api/v1/billing/payments/",
-    responses((status = 200, description = "Payments", body = Paged<Value>)))]
+    responses((status = 200, description = "Payments", body = Paged<PaymentAnswer>)))]
 async fn list_payments(State(s): State<AppState>, caller: Caller<Billing>, ctx: Ctx) -> Answer {
     ctx.page(invoices::payments(&s, &caller).await?)
 }
 
 /// Reports a payment of an invoice, for confirmation.
 #[utoipa::path(post, path = "/api/v1/billing/payments/", request_body = Value,
-    responses((status = 201, description = "The payment", body = Data<Value>)))]
+    responses((status = 201, description = "The payment", body = Data<PaymentAnswer>)))]
 async fn submit_payment(State(s): State<AppState>, caller: Caller<Billing>, RawBody(body): RawBody) -> Answer {
     Ok(Reply::created(invoices::submit_payment(&s, &caller, &body).await?)
         .with_message("Payment submitted for confirmation"))
@@ -172,21 +174,21 @@ async fn submit_payment(State(s): State<AppState>, caller: Caller<Billing>, RawB
 
 /// The account's saved payment methods.
 #[utoipa::path(get, path = "/api/v1/billing/payment-methods/",
-    responses((status = 200, description = "Payment methods", body = Paged<Value>)))]
+    responses((status = 200, description = "Payment methods", body = Paged<PaymentMethodAnswer>)))]
 async fn list_methods(State(s): State<AppState>, caller: Caller<Billing>, ctx: Ctx) -> Answer {
     ctx.page(invoices::methods(&s, &caller).await?)
 }
 
 /// Saves a payment method (never a full card number).
 #[utoipa::path(post, path = "/api/v1/billing/payment-methods/", request_body = Value,
-    responses((status = 201, description = "The method", body = Data<Value>)))]
+    responses((status = 201, description = "The method", body = Data<PaymentMethodAnswer>)))]
 async fn add_method(State(s): State<AppState>, caller: Caller<Billing>, RawBody(body): RawBody) -> Answer {
     Ok(Reply::created(invoices::add_method(&s, &caller, &body).await?))
 }
 
 /// Makes a method the default.
 #[utoipa::path(post, path = "/api/v1/billing/payment-methods/{id}/set_default/",
-    responses((status = 200, description = "The method", body = Data<Value>)))]
+    responses((status = 200, description = "The method", body = Data<PaymentMethodAnswer>)))]
 async fn set_default(State(s): State<AppState>, caller: Caller<Billing>, Path(id): Path<String>) -> Answer {
     Ok(Reply::ok(invoices::set_default(&s, &caller, &id).await?))
 }
@@ -221,7 +223,7 @@ async fn adjust_credits(
 
 /// Payments waiting for confirmation, or in any status.
 #[utoipa::path(get, path = "/api/v1/admin/payments/",
-    responses((status = 200, description = "Payments", body = Paged<Value>)))]
+    responses((status = 200, description = "Payments", body = Paged<PaymentAnswer>)))]
 async fn admin_payments(State(s): State<AppState>, caller: Caller<BillingAdmin>, ctx: Ctx) -> Answer {
     ctx.page(admin::payments(&s, &caller, ctx.query()).await?)
 }

@@ -2,6 +2,7 @@
 //! adapter from HTTP to the domain crate: its routes, and their contract in the OpenAPI document.
 
 use axum::extract::{Path, State};
+use igny8_domain::ai::settings::IntegrationSettingsAnswer;
 use igny8_domain::ai::{prompts, settings, test_image};
 use igny8_domain::http::openapi::{Data, Paged};
 use igny8_domain::http::{AppState, Caller, Ctx, Module, RawBody, Reply};
@@ -23,7 +24,7 @@ async fn task_progress(State(s): State<AppState>, caller: Caller<System>, Path(t
 
 /// One provider's settings (`openai`, `runware`, `image_generation`), the key masked.
 #[utoipa::path(get, path = "/api/v1/system/settings/integrations/{pk}/",
-    responses((status = 200, description = "The settings", body = Data<Value>)))]
+    responses((status = 200, description = "The settings", body = Data<IntegrationSettingsAnswer>)))]
 async fn integration(State(s): State<AppState>, caller: Caller<SystemAdmin>, Path(pk): Path<String>) -> Answer {
     Ok(Reply::ok(settings::get(&s, &caller, &pk).await?))
 }
@@ -38,7 +39,7 @@ async fn prompt_of(s: &Services, caller: &Caller<System>, prompt_type: &str) -> 
 
 /// Saves one provider's settings.
 #[utoipa::path(put, path = "/api/v1/system/settings/integrations/{pk}/", request_body = Value,
-    responses((status = 200, description = "The settings as saved", body = Data<Value>)))]
+    responses((status = 200, description = "The settings as saved", body = Data<IntegrationSettingsAnswer>)))]
 async fn put_integration(
     State(s): State<AppState>,
     caller: Caller<SystemAdmin>,
@@ -50,7 +51,7 @@ async fn put_integration(
 
 /// Saves one provider's settings (the original's action route).
 #[utoipa::path(post, path = "/api/v1/system/settings/integrations/{pk}/save/", request_body = Value,
-    responses((status = 200, description = "The settings as saved", body = Data<Value>)))]
+    responses((status = 200, description = "The settings as saved", body = Data<IntegrationSettingsAnswer>)))]
 async fn save_integration(
     State(s): State<AppState>,
     caller: Caller<SystemAdmin>,

@@ -13,7 +13,7 @@ pub use service::{
 };
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -26,7 +26,7 @@ pub fn rfc3339(t: OffsetDateTime) -> String {
 
 /// The roles of the original system. `developer` and `system_bot` may cross accounts; `owner`
 /// and `admin` manage their account; `editor` works on granted sites; `viewer` reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Developer,
@@ -37,7 +37,7 @@ pub enum Role {
     SystemBot,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AccountStatus {
     Active,
@@ -121,40 +121,13 @@ impl Plan {
     }
 
     pub fn to_json(&self) -> Value {
-        json!({
-            "id": self.id,
-            "name": self.name,
-            "slug": self.slug,
-            "price": self.price,
-            "billing_cycle": self.billing_cycle,
-            "included_credits": self.included_credits,
-            "credits_per_month": self.included_credits,
-            "extra_credit_price": self.extra_credit_price,
-            "allow_credit_topup": self.allow_credit_topup,
-            "max_users": self.max_users,
-            "max_sites": self.max_sites,
-            "max_industries": self.max_industries,
-            "max_author_profiles": self.max_author_profiles,
-            "features": self.features,
-            "is_active": self.is_active,
-        })
+        crate::http::answer(PlanAnswer::from(self))
     }
 }
 
 impl Account {
     pub fn to_json(&self, plan: Option<&Plan>) -> Value {
-        json!({
-            "id": self.id,
-            "name": self.name,
-            "slug": self.slug,
-            "owner": self.owner_id,
-            "status": self.status,
-            "credits": self.credits,
-            "plan": plan.map(Plan::to_json),
-            "sites_count": self.site_count,
-            "users_count": self.user_count,
-            "created_at": rfc3339(self.created_at),
-        })
+        crate::http::answer(AccountAnswer::new(self, plan))
     }
 }
 
@@ -177,34 +150,162 @@ impl Role {
 impl User {
     /// The user as the API shows it, with its account (and plan) nested like the original.
     pub fn to_json(&self, account: &Account, plan: Option<&Plan>) -> Value {
-        json!({
-            "id": self.id,
-            "email": self.email,
-            "username": self.username,
-            "first_name": self.first_name,
-            "last_name": self.last_name,
-            "role": self.role,
-            "is_active": self.is_active,
-            "date_joined": rfc3339(self.date_joined),
-            "last_login": self.last_login.map(rfc3339),
-            "account": account.to_json(plan),
-        })
+        crate::http::answer(UserAnswer::new(self, account, plan))
     }
 
     /// The user without the account, as lists show it.
     pub fn summary_json(&self) -> Value {
-        json!({
-            "id": self.id,
-            "email": self.email,
-            "username": self.username,
-            "first_name": self.first_name,
-            "last_name": self.last_name,
-            "role": self.role,
-            "is_active": self.is_active,
-            "invited": self.invited,
-            "account": self.account_id,
-            "date_joined": rfc3339(self.date_joined),
-            "last_login": self.last_login.map(rfc3339),
-        })
+        crate::http::answer(UserSummary::from(self))
+    }
+}
+
+/// A plan as the API answers it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PlanAnswer {
+    pub id: String,
+    pub name: String,
+    pub slug: String,
+    /// A decimal, e.g. `"29.00"`.
+    pub price: String,
+    pub billing_cycle: String,
+    pub included_credits: i64,
+    /// The same as `included_credits`, by the original's other name.
+    pub credits_per_month: i64,
+    pub extra_credit_price: String,
+    pub allow_credit_topup: bool,
+    pub max_users: u32,
+    pub max_sites: u32,
+    pub max_industries: Option<u32>,
+    pub max_author_profiles: u32,
+    pub features: Vec<String>,
+    pub is_active: bool,
+}
+
+impl From<&Plan> for PlanAnswer {
+    fn from(p: &Plan) -> Self {
+        Self {
+            id: p.id.clone(),
+            name: p.name.clone(),
+            slug: p.slug.clone(),
+            price: p.price.clone(),
+            billing_cycle: p.billing_cycle.clone(),
+            included_credits: p.included_credits,
+            credits_per_month: p.included_credits,
+            extra_credit_price: p.extra_credit_price.clone(),
+            allow_credit_topup: p.allow_credit_topup,
+            max_users: p.max_users,
+            max_sites: p.max_sites,
+            max_industries: p.max_industries,
+            max_author_profiles: p.max_author_profiles,
+            features: p.features.clone(),
+            is_active: p.is_active,
+        }
+    }
+}
+
+/// An account as the API answers it, with its plan.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AccountAnswer {
+    pub id: String,
+    pub name: String,
+    pub slug: String,
+    /// The owner's user id.
+    pub owner: String,
+    pub status: AccountStatus,
+    /// The credit balance.
+    pub credits: i64,
+    pub plan: Option<PlanAnswer>,
+    pub sites_count: u32,
+    pub users_count: u32,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+}
+
+impl AccountAnswer {
+    pub fn new(account: &Account, plan: Option<&Plan>) -> Self {
+        Self {
+            id: account.id.clone(),
+            name: account.name.clone(),
+            slug: account.slug.clone(),
+            owner: account.owner_id.clone(),
+            status: account.status,
+            credits: account.credits,
+            plan: plan.map(PlanAnswer::from),
+            sites_count: account.site_count,
+            users_count: account.user_count,
+            created_at: rfc3339(account.created_at),
+        }
+    }
+}
+
+/// A user as the API answers it to the user itself: with the account and its plan.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct UserAnswer {
+    pub id: String,
+    pub email: String,
+    pub username: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub role: Role,
+    pub is_active: bool,
+    #[schema(format = DateTime)]
+    pub date_joined: String,
+    #[schema(format = DateTime)]
+    pub last_login: Option<String>,
+    pub account: AccountAnswer,
+}
+
+impl UserAnswer {
+    pub fn new(user: &User, account: &Account, plan: Option<&Plan>) -> Self {
+        Self {
+            id: user.id.clone(),
+            email: user.email.clone(),
+            username: user.username.clone(),
+            first_name: user.first_name.clone(),
+            last_name: user.last_name.clone(),
+            role: user.role,
+            is_active: user.is_active,
+            date_joined: rfc3339(user.date_joined),
+            last_login: user.last_login.map(rfc3339),
+            account: AccountAnswer::new(account, plan),
+        }
+    }
+}
+
+/// A user as lists answer it: the account by id.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct UserSummary {
+    pub id: String,
+    pub email: String,
+    pub username: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub role: Role,
+    pub is_active: bool,
+    /// Invited and not activated yet.
+    pub invited: bool,
+    /// The account's id.
+    pub account: String,
+    #[schema(format = DateTime)]
+    pub date_joined: String,
+    #[schema(format = DateTime)]
+    pub last_login: Option<String>,
+}
+
+impl From<&User> for UserSummary {
+    fn from(u: &User) -> Self {
+        Self {
+            id: u.id.clone(),
+            email: u.email.clone(),
+            username: u.username.clone(),
+            first_name: u.first_name.clone(),
+            last_name: u.last_name.clone(),
+            role: u.role,
+            is_active: u.is_active,
+            invited: u.invited,
+            account: u.account_id.clone(),
+            date_joined: rfc3339(u.date_joined),
+            last_login: u.last_login.map(rfc3339),
+        }
     }
 }

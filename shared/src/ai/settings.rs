@@ -60,17 +60,42 @@ fn mask(api_key: &str) -> String {
     format!("{head}…{tail}")
 }
 
+/// Provider settings as the API answers them: the key only masked.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct IntegrationSettingsAnswer {
+    /// The integration type.
+    pub id: String,
+    /// `openai`, `runware` or `image_generation`.
+    pub integration_type: String,
+    pub is_active: bool,
+    /// `model`, `max_tokens`, `temperature`, `base_url` and the image options.
+    pub config: Value,
+    /// The key, masked (`sk-…abcd`), if one is set.
+    #[serde(rename = "apiKey")]
+    pub api_key: Option<String>,
+    pub api_key_set: bool,
+    /// When they were saved; `null` before.
+    #[schema(format = DateTime)]
+    pub updated_at: Option<String>,
+}
+
+impl From<&IntegrationSettings> for IntegrationSettingsAnswer {
+    fn from(s: &IntegrationSettings) -> Self {
+        Self {
+            id: s.integration_type.clone(),
+            integration_type: s.integration_type.clone(),
+            is_active: s.is_active,
+            config: s.config.clone(),
+            api_key: s.api_key_hint.clone(),
+            api_key_set: s.api_key_hint.is_some(),
+            updated_at: Some(rfc3339(s.updated_at)),
+        }
+    }
+}
+
 impl IntegrationSettings {
     pub fn to_json(&self) -> Value {
-        json!({
-            "id": self.integration_type,
-            "integration_type": self.integration_type,
-            "is_active": self.is_active,
-            "config": self.config,
-            "apiKey": self.api_key_hint,
-            "api_key_set": self.api_key_hint.is_some(),
-            "updated_at": rfc3339(self.updated_at),
-        })
+        crate::http::answer(IntegrationSettingsAnswer::from(self))
     }
 }
 
@@ -91,9 +116,15 @@ pub async fn get(services: &Services, caller: &Caller, integration_type: &str) -
     }
     Ok(match load(services, account_id, integration_type).await? {
         Some(settings) => settings.to_json(),
-        None => {
-            json!({"id": integration_type, "integration_type": integration_type, "is_active": false, "config": {}, "apiKey": null, "api_key_set": false})
-        }
+        None => crate::http::answer(IntegrationSettingsAnswer {
+            id: integration_type.to_owned(),
+            integration_type: integration_type.to_owned(),
+            is_active: false,
+            config: json!({}),
+            api_key: None,
+            api_key_set: false,
+            updated_at: None,
+        }),
     })
 }
 

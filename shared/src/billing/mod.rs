@@ -13,7 +13,7 @@ pub mod pdf;
 pub mod replenish;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::accounts::rfc3339;
@@ -44,12 +44,11 @@ impl CreditPackage {
     }
 
     pub fn to_json(&self) -> Value {
-        json!({"id": self.id, "name": self.name, "credits": self.credits, "price": self.price,
-               "currency": self.currency, "description": self.description, "is_active": self.is_active})
+        crate::http::answer(CreditPackageAnswer::from(self))
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum InvoiceStatus {
     Pending,
@@ -88,15 +87,11 @@ impl Invoice {
     }
 
     pub fn to_json(&self) -> Value {
-        json!({
-            "id": self.id, "invoice_number": self.number, "status": self.status, "package_id": self.package_id,
-            "description": self.description, "credits": self.credits, "amount": self.amount, "currency": self.currency,
-            "payment_id": self.payment_id, "created_at": rfc3339(self.created_at), "paid_at": self.paid_at.map(rfc3339),
-        })
+        crate::http::answer(InvoiceAnswer::from(self))
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PaymentStatus {
     Pending,
@@ -148,11 +143,7 @@ impl Payment {
     }
 
     pub fn to_json(&self) -> Value {
-        json!({
-            "id": self.id, "account_id": self.account_id, "invoice_id": self.invoice_id, "method": self.method,
-            "reference": self.reference, "amount": self.amount, "currency": self.currency, "status": self.status,
-            "note": self.note, "created_at": rfc3339(self.created_at), "decided_at": self.decided_at.map(rfc3339),
-        })
+        crate::http::answer(PaymentAnswer::from(self))
     }
 }
 
@@ -183,12 +174,139 @@ impl PaymentMethod {
     }
 
     pub fn to_json(&self) -> Value {
-        json!({"id": self.id, "type": self.method_type, "label": self.label, "last4": self.last4,
-               "is_default": self.is_default, "created_at": rfc3339(self.created_at)})
+        crate::http::answer(PaymentMethodAnswer::from(self))
     }
 }
 
 /// The manual payment methods the platform accepts.
+/// A credit package on sale, as the API answers it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CreditPackageAnswer {
+    pub id: String,
+    pub name: String,
+    pub credits: i64,
+    /// A decimal, e.g. `"49.00"`.
+    pub price: String,
+    pub currency: String,
+    pub description: String,
+    pub is_active: bool,
+}
+
+impl From<&CreditPackage> for CreditPackageAnswer {
+    fn from(p: &CreditPackage) -> Self {
+        Self {
+            id: p.id.clone(),
+            name: p.name.clone(),
+            credits: p.credits,
+            price: p.price.clone(),
+            currency: p.currency.clone(),
+            description: p.description.clone(),
+            is_active: p.is_active,
+        }
+    }
+}
+
+/// An invoice as the API answers it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct InvoiceAnswer {
+    pub id: String,
+    pub invoice_number: String,
+    pub status: InvoiceStatus,
+    pub package_id: String,
+    pub description: String,
+    pub credits: i64,
+    /// A decimal, e.g. `"49.00"`.
+    pub amount: String,
+    pub currency: String,
+    pub payment_id: Option<String>,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    #[schema(format = DateTime)]
+    pub paid_at: Option<String>,
+}
+
+impl From<&Invoice> for InvoiceAnswer {
+    fn from(i: &Invoice) -> Self {
+        Self {
+            id: i.id.clone(),
+            invoice_number: i.number.clone(),
+            status: i.status,
+            package_id: i.package_id.clone(),
+            description: i.description.clone(),
+            credits: i.credits,
+            amount: i.amount.clone(),
+            currency: i.currency.clone(),
+            payment_id: i.payment_id.clone(),
+            created_at: rfc3339(i.created_at),
+            paid_at: i.paid_at.map(rfc3339),
+        }
+    }
+}
+
+/// A manual payment as the API answers it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PaymentAnswer {
+    pub id: String,
+    pub account_id: String,
+    pub invoice_id: String,
+    pub method: String,
+    pub reference: String,
+    /// A decimal, e.g. `"49.00"`.
+    pub amount: String,
+    pub currency: String,
+    pub status: PaymentStatus,
+    pub note: String,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    #[schema(format = DateTime)]
+    pub decided_at: Option<String>,
+}
+
+impl From<&Payment> for PaymentAnswer {
+    fn from(p: &Payment) -> Self {
+        Self {
+            id: p.id.clone(),
+            account_id: p.account_id.clone(),
+            invoice_id: p.invoice_id.clone(),
+            method: p.method.clone(),
+            reference: p.reference.clone(),
+            amount: p.amount.clone(),
+            currency: p.currency.clone(),
+            status: p.status,
+            note: p.note.clone(),
+            created_at: rfc3339(p.created_at),
+            decided_at: p.decided_at.map(rfc3339),
+        }
+    }
+}
+
+/// A payment method as the API answers it: never more than the last four digits.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PaymentMethodAnswer {
+    pub id: String,
+    /// `bank_transfer`, `card`, `paypal` or `manual`.
+    #[serde(rename = "type")]
+    pub method_type: String,
+    pub label: String,
+    pub last4: Option<String>,
+    pub is_default: bool,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+}
+
+impl From<&PaymentMethod> for PaymentMethodAnswer {
+    fn from(m: &PaymentMethod) -> Self {
+        Self {
+            id: m.id.clone(),
+            method_type: m.method_type.clone(),
+            label: m.label.clone(),
+            last4: m.last4.clone(),
+            is_default: m.is_default,
+            created_at: rfc3339(m.created_at),
+        }
+    }
+}
+
 pub const METHOD_TYPES: &[&str] = &["bank_transfer", "card", "paypal", "manual"];
 
 /// Parses a decimal money amount ("49", "49.5", "49.00") into cents.

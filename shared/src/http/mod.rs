@@ -34,7 +34,7 @@ use crate::{ApiError, Config, Services};
 pub use lambda_http::Error as LambdaError;
 
 pub use extract::{Anonymous, Caller, Ctx, JsonBody, Principal, RawBody};
-pub use reply::Reply;
+pub use reply::{Reply, answer};
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 

@@ -190,8 +190,25 @@ pub fn document(modules: impl IntoIterator<Item = OpenApi>) -> OpenApi {
     for (name, schema) in envelope_schemas() {
         builder = builder.schema(name, schema);
     }
-    api.components = Some(builder.build());
+    let mut components = builder.build();
+    close_answers(&mut components);
+    api.components = Some(components);
     api
+}
+
+/// The typed answers (`…Answer`, `…Summary`) name every field they have: the document says so
+/// (`additionalProperties: false`), so a client, and the contract run, can rely on nothing else
+/// coming.
+fn close_answers(components: &mut utoipa::openapi::Components) {
+    use utoipa::openapi::schema::{AdditionalProperties, Schema};
+    for (name, schema) in components.schemas.iter_mut() {
+        if !(name.ends_with("Answer") || name.ends_with("Summary")) {
+            continue;
+        }
+        if let utoipa::openapi::RefOr::T(Schema::Object(object)) = schema {
+            object.additional_properties = Some(Box::new(AdditionalProperties::FreeForm(false)));
+        }
+    }
 }
 
 fn envelope_schemas() -> Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)> {

@@ -111,3 +111,9 @@ impl IntoResponse for Reply {
         response
     }
 }
+
+/// A typed answer as JSON: the only way a record's fields reach a client is by being named in
+/// its answer type.
+pub fn answer<T: serde::Serialize>(value: T) -> serde_json::Value {
+    serde_json::to_value(value).unwrap_or_default()
+}
