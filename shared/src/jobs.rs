@@ -44,7 +44,7 @@ impl AiFunction {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum JobState {
     Pending,
@@ -455,7 +455,24 @@ pub async fn start(
 
 /// What an API action answers for a queued job.
 pub fn queued_json(job: &Job) -> Value {
-    json!({"task_id": job.id, "state": job.state, "credits_reserved": job.reserved, "parts_total": job.parts_total})
+    crate::http::answer(JobQueued {
+        task_id: job.id.clone(),
+        state: job.state,
+        credits_reserved: job.reserved,
+        parts_total: job.parts_total,
+    })
+}
+
+/// What an action that queued an AI job answers as `data`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct JobQueued {
+    /// The job; follow it at `/api/v1/system/settings/task_progress/{task_id}/`.
+    pub task_id: String,
+    pub state: JobState,
+    /// Credits held for the job; what it does not use comes back when it ends.
+    pub credits_reserved: i64,
+    /// The model calls it will make.
+    pub parts_total: u32,
 }
 
 #[cfg(test)]

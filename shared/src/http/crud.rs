@@ -3,7 +3,8 @@
 /// Declares `pub mod $name` with the handlers of a sector-scoped collection — `list` and `create`
 /// on `$list`, `get`, `update` (PUT and PATCH) and `delete` on `$item` — over the domain module
 /// `$domain` (its `LIST`, `list`, `create`, `update` and `delete`) and the record type `$record`, counted
-/// in the throttle scope `$scope` and answered as `$answer` in the OpenAPI document. Add them to
+/// in the throttle scope `$scope`, created from the typed body `$new`, changed by `$changes`, and
+/// answered as `$answer` in the OpenAPI document. Add them to
 /// a router with `routes!($name::list, $name::create)` and `routes!($name::get, $name::update,
 /// $name::delete)`.
 #[macro_export]
@@ -15,13 +16,15 @@ macro_rules! sector_crud {
         record: $record:ty,
         domain: $($domain:ident)::+,
         scope: $scope:ty,
+        create: $new:ty,
+        update: $changes:ty,
         answer: $answer:ty $(,)?
     ) => {
         pub mod $name {
             use ::axum::extract::{Path, State};
             use $crate::ApiError;
             use $crate::http::openapi::{Data, Paged};
-            use $crate::http::{AppState, Caller, Ctx, RawBody, Reply};
+            use $crate::http::{AppState, Caller, Ctx, JsonBody, Reply};
             use $crate::planner::{SectorRecord, scope};
 
             #[allow(unused_imports)]
@@ -49,15 +52,15 @@ macro_rules! sector_crud {
 
             #[utoipa::path(
                 post, path = $list, operation_id = concat!("create_", stringify!($name)),
-                request_body(content = ::serde_json::Value, content_type = "application/json"),
+                request_body = $new,
                 responses((status = 201, description = "Created", body = Data<$answer>))
             )]
             pub async fn create(
                 State(s): State<AppState>,
                 caller: Caller<$scope>,
-                RawBody(body): RawBody,
+                JsonBody(input): JsonBody<$new>,
             ) -> Result<Reply, ApiError> {
-                Ok(Reply::created($($domain)::+::create(&s, &caller, &body).await?))
+                Ok(Reply::created($($domain)::+::create(&s, &caller, input).await?))
             }
 
             #[utoipa::path(
@@ -75,16 +78,16 @@ macro_rules! sector_crud {
 
             #[utoipa::path(
                 method(put, patch), path = $item, operation_id = concat!("update_", stringify!($name)),
-                request_body(content = ::serde_json::Value, content_type = "application/json"),
+                request_body = $changes,
                 responses((status = 200, description = "The record as saved", body = Data<$answer>))
             )]
             pub async fn update(
                 State(s): State<AppState>,
                 caller: Caller<$scope>,
                 Path(id): Path<String>,
-                RawBody(body): RawBody,
+                JsonBody(input): JsonBody<$changes>,
             ) -> Result<Reply, ApiError> {
-                Ok(Reply::ok($($domain)::+::update(&s, &caller, &id, &body).await?))
+                Ok(Reply::ok($($domain)::+::update(&s, &caller, &id, input).await?))
             }
 
             #[utoipa::path(

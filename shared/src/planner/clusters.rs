@@ -9,12 +9,18 @@ use time::OffsetDateTime;
 
 use super::listing::{ListSpec, Match};
 use super::membership::{self, KeywordChange};
+use super::scope::{Deleted, Selection};
 use super::{Cluster, SectorRecord, scope};
 use crate::access::Caller;
-use crate::jobs::{self, AiFunction, Job};
+use crate::http::openapi::{Data, Queued};
+use crate::http::{self, AppState, JsonBody, Reply};
+use crate::jobs::{self, AiFunction, JobQueued};
 use crate::store::{Change, Condition, Item, StoreError, Write, s};
-use crate::validation::{Fields, bounded, choice, id_list, max, text};
+use crate::throttle::scopes::{Planner, PlannerAi};
+use crate::validation::input::{Bounded, Choice, Id, Ids, Json, Text};
+use crate::validation::{FieldErrors, max};
 use crate::{ApiError, Services, ids, usage};
+use axum::extract::State;
 
 pub const STATUSES: &[&str] = &["active", "inactive", "archived"];
 /// Clusters one `auto_generate_ideas/` request may name (one model call each).
@@ -65,15 +71,33 @@ pub fn create_writes(cluster: &Cluster) -> Result<Vec<Write>, StoreError> {
     ])
 }
 
-/// `POST clusters/` `{name, description?, status?, site_id?, sector_id}`.
-pub async fn create(services: &Services, caller: &Caller, body: &[u8]) -> Result<Value, ApiError> {
-    let mut f = Fields::parse(body)?;
-    let sector = scope::target_sector(services, caller, &mut f).await?;
-    let name = f.required("name", bounded(max::NAME));
-    let description = f.optional("description", text(max::DESCRIPTION));
-    let status = f.optional("status", choice(STATUSES));
-    f.finish()?;
-    let (Some(sector), Some(name)) = (sector, name) else {
+crate::input! {
+    /// A cluster of keywords in one sector; its counts, volume and difficulty come from its keywords.
+    pub struct NewCluster, changes ClusterChanges {
+        /// The sector's site (optional; it must be the sector's). A cluster never moves.
+        site_id: optional String = Id,
+        /// A cluster never moves to another sector.
+        sector_id: required String = Id,
+        /// Unique in the sector, case-insensitively.
+        name: required String = Bounded(max::NAME),
+        description: optional String = Text(max::DESCRIPTION),
+        status: optional String = Choice(STATUSES),
+        /// Computed: left out of a new cluster, and only sent back as it is in a change.
+        keywords_count: optional Value = Json,
+        /// Computed: left out of a new cluster, and only sent back as it is in a change.
+        volume: optional Value = Json,
+        /// Computed: left out of a new cluster, and only sent back as it is in a change.
+        difficulty: optional Value = Json,
+    }
+}
+
+/// `POST clusters/`.
+pub async fn create(services: &Services, caller: &Caller, input: NewCluster) -> Result<Value, ApiError> {
+    let mut errors = FieldErrors::new();
+    let sector =
+        scope::target_sector(services, caller, input.site_id.as_deref(), &input.sector_id, &mut errors).await?;
+    errors.finish()?;
+    let (Some(sector), name, description, status) = (sector, input.name, input.description, input.status) else {
         return Err(ApiError::internal("validated fields missing"));
     };
     let now = OffsetDateTime::now_utc();
@@ -100,18 +124,29 @@ pub async fn create(services: &Services, caller: &Caller, body: &[u8]) -> Result
 }
 
 /// `PUT`/`PATCH clusters/{id}/`: name (kept unique), description, status.
-pub async fn update(services: &Services, caller: &Caller, cluster_id: &str, body: &[u8]) -> Result<Value, ApiError> {
+pub async fn update(
+    services: &Services,
+    caller: &Caller,
+    cluster_id: &str,
+    input: ClusterChanges,
+) -> Result<Value, ApiError> {
     let before = scope::writable::<Cluster>(services, caller, cluster_id).await?;
-    let mut f = Fields::parse(body)?;
-    let name = f.optional("name", bounded(max::NAME));
-    let description = f.optional("description", text(max::DESCRIPTION));
-    let status = f.optional("status", choice(STATUSES));
-    for fixed in ["keywords_count", "volume", "difficulty", "site_id", "sector_id"] {
-        if f.sent(fixed) && f.optional(fixed, |v| Ok::<_, String>(v.clone())) != Some(before.to_json()[fixed].clone()) {
-            f.error(fixed, "This field is computed or fixed and cannot be set.");
+    let (name, description, status) = (input.name, input.description, input.status);
+    let mut errors = FieldErrors::new();
+    let now = before.to_json();
+    let text = |v: &Option<String>| v.as_ref().map(|v| json!(v));
+    for (fixed, sent) in [
+        ("keywords_count", input.keywords_count),
+        ("volume", input.volume),
+        ("difficulty", input.difficulty),
+        ("site_id", text(&input.site_id)),
+        ("sector_id", text(&input.sector_id)),
+    ] {
+        if sent.is_some_and(|v| v != now[fixed]) {
+            errors.add(fixed, "This field is computed or fixed and cannot be set.");
         }
     }
-    f.finish()?;
+    errors.finish()?;
     let mut after = before.clone();
     after.name = name.unwrap_or(after.name);
     after.description = description.unwrap_or(after.description);
@@ -166,29 +201,43 @@ pub async fn delete(services: &Services, caller: &Caller, cluster_id: &str) -> R
     if remove(services, &cluster).await? { Ok(()) } else { Err(ApiError::not_found()) }
 }
 
-/// `POST clusters/bulk_delete/` `{ids}`.
-pub async fn bulk_delete(services: &Services, caller: &Caller, body: &[u8]) -> Result<Value, ApiError> {
-    let mut f = Fields::parse(body)?;
-    let ids = f.required("ids", id_list(super::keywords::BULK_MAX));
-    f.finish()?;
-    let clusters = scope::writable_many::<Cluster>(services, caller, "ids", &ids.unwrap_or_default(), None).await?;
-    let mut deleted = 0;
+/// Deletes the clusters named by `ids`; their keywords are left unclustered.
+#[utoipa::path(post, path = "/api/v1/planner/clusters/bulk_delete/", operation_id = "bulk_delete_clusters", request_body = Selection,
+    responses((status = 200, description = "How many were deleted", body = Data<Deleted>)))]
+pub async fn bulk_delete(
+    State(services): State<AppState>,
+    caller: http::Caller<Planner>,
+    JsonBody(Selection { ids }): JsonBody<Selection>,
+) -> Result<Reply, ApiError> {
+    let clusters = scope::writable_many::<Cluster>(&services, &caller, "ids", &ids, None).await?;
+    let mut deleted_count = 0;
     for cluster in &clusters {
-        if remove(services, cluster).await? {
-            deleted += 1;
+        if remove(&services, cluster).await? {
+            deleted_count += 1;
         }
     }
-    Ok(json!({"deleted_count": deleted}))
+    Reply::data(&Deleted { deleted_count })
 }
 
-/// `POST clusters/auto_generate_ideas/` `{ids}`: clusters of one sector, one model call each.
-pub async fn auto_generate_ideas(services: &Services, caller: &Caller, body: &[u8]) -> Result<Job, ApiError> {
-    let mut f = Fields::parse(body)?;
-    let ids = f.required("ids", id_list(IDEAS_MAX));
-    f.finish()?;
-    let ids = ids.unwrap_or_default();
-    let clusters = scope::writable_many::<Cluster>(services, caller, "ids", &ids, None).await?;
+crate::input! {
+    /// Clusters of one sector to write ideas for.
+    pub struct IdeasFor {
+        /// The clusters (at most 20: one model call each).
+        ids: required Vec<String> = Ids(IDEAS_MAX),
+    }
+}
+
+/// Writes content ideas for clusters of one sector with the AI (a job).
+#[utoipa::path(post, path = "/api/v1/planner/clusters/auto_generate_ideas/", request_body = IdeasFor,
+    responses((status = 200, description = "The job", body = Queued<JobQueued>)))]
+pub async fn auto_generate_ideas(
+    State(services): State<AppState>,
+    caller: http::Caller<PlannerAi>,
+    JsonBody(IdeasFor { ids }): JsonBody<IdeasFor>,
+) -> Result<Reply, ApiError> {
+    let clusters = scope::writable_many::<Cluster>(&services, &caller, "ids", &ids, None).await?;
     let first = scope::one_sector(&clusters)?;
     let input = json!({"site_id": first.site_id, "sector_id": first.sector_id, "cluster_ids": ids});
-    jobs::start(services, caller, AiFunction::GenerateIdeas, input, &format!("Ideas for {} clusters", ids.len())).await
+    let description = format!("Ideas for {} clusters", ids.len());
+    Ok(Reply::job(&jobs::start(&services, &caller, AiFunction::GenerateIdeas, input, &description).await?))
 }

@@ -3,16 +3,22 @@
 
 use std::collections::HashMap;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::listing::{ListSpec, Match};
+use super::scope::{Deleted, Selection};
 use super::{Cluster, Idea, SectorRecord, scope};
 use crate::access::Caller;
+use crate::http::openapi::Data;
+use crate::http::{self, AppState, JsonBody, Reply};
 use crate::store::{Change, Condition, StoreError, Write, s};
-use crate::validation::{Fields, bounded, choice, id, id_list, integer, max, text};
+use crate::throttle::scopes::Planner;
+use crate::validation::input::{Bounded, Choice, Id, Integer, Text};
+use crate::validation::{FieldErrors, max};
 use crate::writer::{Task, TaskAnswer};
 use crate::{ApiError, Services, ids, usage};
+use axum::extract::State;
 
 pub const STATUSES: &[&str] = &["new", "scheduled", "published"];
 pub const CONTENT_TYPES: &[&str] = &["blog_post", "article", "guide", "tutorial"];
@@ -59,51 +65,77 @@ pub async fn list(
     scope::listed::<Idea>(services, caller, query, &LIST).await
 }
 
-/// Reads the editable fields into `idea` (all required on create).
-async fn read_fields(
+crate::input! {
+    /// A content idea in one sector.
+    pub struct NewIdea, changes IdeaChanges {
+        /// The sector's site (optional; it must be the sector's).
+        site_id: optional String = Id,
+        sector_id: required String = Id,
+        idea_title: required String = Bounded(max::TITLE),
+        description: optional String = Text(max::DESCRIPTION),
+        content_type: optional String = Choice(CONTENT_TYPES),
+        content_structure: optional String = Choice(CONTENT_STRUCTURES),
+        /// At most 50 keywords: a list, or one comma-separated string.
+        target_keywords: optional Vec<String> = super::KEYWORD_LIST,
+        estimated_word_count: optional i64 = Integer(100, 20_000),
+        status: optional String = Choice(STATUSES),
+        /// A cluster of the same sector; `null` clears it.
+        cluster_id: nullable String = Id,
+        /// The original's name for `cluster_id` (wins when both are sent).
+        keyword_cluster_id: nullable String = Id,
+    }
+}
+
+/// The editable fields of `input` applied to `idea`; a cluster that is not of the idea's sector
+/// is an error on the field that named it.
+async fn apply(
     services: &Services,
     caller: &Caller,
-    f: &mut Fields,
+    errors: &mut FieldErrors,
     idea: &mut Idea,
-    creating: bool,
+    rest: IdeaChanges,
 ) -> Result<(), ApiError> {
-    if let Some(title) = f.field(creating, "idea_title", bounded(max::TITLE)) {
+    if let Some(title) = rest.idea_title {
         idea.idea_title = title;
     }
-    if let Some(description) = f.optional("description", text(max::DESCRIPTION)) {
+    if let Some(description) = rest.description {
         idea.description = description;
     }
-    if let Some(t) = f.optional("content_type", choice(CONTENT_TYPES)) {
+    if let Some(t) = rest.content_type {
         idea.content_type = t;
     }
-    if let Some(t) = f.optional("content_structure", choice(CONTENT_STRUCTURES)) {
+    if let Some(t) = rest.content_structure {
         idea.content_structure = t;
     }
-    if let Some(k) = f.optional("target_keywords", crate::planner::keyword_list) {
+    if let Some(k) = rest.target_keywords {
         idea.target_keywords = k;
     }
-    if let Some(n) = f.optional("estimated_word_count", integer(100, 20_000)) {
+    if let Some(n) = rest.estimated_word_count {
         idea.estimated_word_count = n as u32;
     }
-    if let Some(status) = f.optional("status", choice(STATUSES)) {
+    if let Some(status) = rest.status {
         idea.status = status;
     }
-    let cluster_field = if f.sent("keyword_cluster_id") { "keyword_cluster_id" } else { "cluster_id" };
-    if f.sent_null(cluster_field) {
-        idea.cluster_id = None;
-    } else if let Some(cluster_id) = f.optional(cluster_field, id) {
-        match super::find::<Cluster>(services, caller.account_id(), &cluster_id).await? {
+    let (cluster_field, cluster) = match rest.keyword_cluster_id {
+        Some(cluster) => ("keyword_cluster_id", Some(cluster)),
+        None => ("cluster_id", rest.cluster_id),
+    };
+    match cluster {
+        None => {}
+        Some(None) => idea.cluster_id = None,
+        Some(Some(cluster_id)) => match super::find::<Cluster>(services, caller.account_id(), &cluster_id).await? {
             Some(c) if c.sector_id == idea.sector_id => idea.cluster_id = Some(c.id),
-            _ => f.error(cluster_field, format!("Invalid pk \"{cluster_id}\" - object does not exist.")),
-        }
+            _ => errors.add(cluster_field, format!("Invalid pk \"{cluster_id}\" - object does not exist.")),
+        },
     }
     Ok(())
 }
 
 /// `POST ideas/`.
-pub async fn create(services: &Services, caller: &Caller, body: &[u8]) -> Result<Value, ApiError> {
-    let mut f = Fields::parse(body)?;
-    let sector = scope::target_sector(services, caller, &mut f).await?;
+pub async fn create(services: &Services, caller: &Caller, input: NewIdea) -> Result<Value, ApiError> {
+    let mut errors = FieldErrors::new();
+    let sector =
+        scope::target_sector(services, caller, input.site_id.as_deref(), &input.sector_id, &mut errors).await?;
     let mut idea = Idea {
         id: ids::new_id(),
         account_id: caller.account_id().to_owned(),
@@ -120,19 +152,24 @@ pub async fn create(services: &Services, caller: &Caller, body: &[u8]) -> Result
         task_id: None,
         created_at: OffsetDateTime::now_utc(),
     };
-    read_fields(services, caller, &mut f, &mut idea, true).await?;
-    f.finish()?;
+    apply(services, caller, &mut errors, &mut idea, input.into()).await?;
+    errors.finish()?;
     scope::insert(services, &idea, "ideas", idea.created_at).await?;
     Ok(idea.to_json())
 }
 
 /// `PUT`/`PATCH ideas/{id}/`.
-pub async fn update(services: &Services, caller: &Caller, idea_id: &str, body: &[u8]) -> Result<Value, ApiError> {
+pub async fn update(
+    services: &Services,
+    caller: &Caller,
+    idea_id: &str,
+    input: IdeaChanges,
+) -> Result<Value, ApiError> {
     let before = scope::writable::<Idea>(services, caller, idea_id).await?;
-    let mut f = Fields::parse(body)?;
+    let mut errors = FieldErrors::new();
     let mut after = before.clone();
-    read_fields(services, caller, &mut f, &mut after, false).await?;
-    f.finish()?;
+    apply(services, caller, &mut errors, &mut after, input).await?;
+    errors.finish()?;
     // Replaced only if nobody queued it meanwhile (its task link must stay).
     scope::replace_keeping_link(services, &after, "task_id", before.task_id.as_deref()).await?;
     Ok(after.to_json())
@@ -149,19 +186,22 @@ pub async fn delete(services: &Services, caller: &Caller, idea_id: &str) -> Resu
         .map_err(|e| e.gone_is_not_found())
 }
 
-/// `POST ideas/bulk_delete/` `{ids}`.
-pub async fn bulk_delete(services: &Services, caller: &Caller, body: &[u8]) -> Result<Value, ApiError> {
-    let mut f = Fields::parse(body)?;
-    let ids = f.required("ids", id_list(super::keywords::BULK_MAX));
-    f.finish()?;
-    let ideas = scope::writable_many::<Idea>(services, caller, "ids", &ids.unwrap_or_default(), None).await?;
-    let mut deleted = 0;
+/// Deletes the ideas named by `ids`.
+#[utoipa::path(post, path = "/api/v1/planner/ideas/bulk_delete/", operation_id = "bulk_delete_ideas", request_body = Selection,
+    responses((status = 200, description = "How many were deleted", body = Data<Deleted>)))]
+pub async fn bulk_delete(
+    State(services): State<AppState>,
+    caller: http::Caller<Planner>,
+    JsonBody(Selection { ids }): JsonBody<Selection>,
+) -> Result<Reply, ApiError> {
+    let ideas = scope::writable_many::<Idea>(&services, &caller, "ids", &ids, None).await?;
+    let mut deleted_count = 0;
     for chunk in ideas.chunks(100) {
         let writes = chunk.iter().map(|i| Write::Delete(i.key(), None)).collect();
         services.store().await.transact(writes).await?;
-        deleted += chunk.len();
+        deleted_count += chunk.len();
     }
-    Ok(json!({"deleted_count": deleted}))
+    Reply::data(&Deleted { deleted_count })
 }
 
 /// The writer task an idea becomes.
@@ -185,17 +225,16 @@ pub fn task_of(idea: &Idea, now: OffsetDateTime) -> Task {
     }
 }
 
-/// `POST ideas/bulk_queue_to_writer/` `{ids}`: one writer task per idea, written together with
-/// the idea's link to it; an idea already queued is skipped, even by a concurrent request.
+/// Turns ideas into writer tasks: one task per idea, written together with the idea's link to
+/// it; an idea already queued is skipped, even by a concurrent request.
+#[utoipa::path(post, path = "/api/v1/planner/ideas/bulk_queue_to_writer/", request_body = Selection,
+    responses((status = 200, description = "The tasks created", body = Data<QueuedToWriter>)))]
 pub async fn bulk_queue_to_writer(
-    services: &Services,
-    caller: &Caller,
-    body: &[u8],
-) -> Result<QueuedToWriter, ApiError> {
-    let mut f = Fields::parse(body)?;
-    let ids = f.required("ids", id_list(super::keywords::BULK_MAX));
-    f.finish()?;
-    let ideas = scope::writable_many::<Idea>(services, caller, "ids", &ids.unwrap_or_default(), None).await?;
+    State(services): State<AppState>,
+    caller: http::Caller<Planner>,
+    JsonBody(Selection { ids }): JsonBody<Selection>,
+) -> Result<Reply, ApiError> {
+    let ideas = scope::writable_many::<Idea>(&services, &caller, "ids", &ids, None).await?;
     let now = OffsetDateTime::now_utc();
     let (mut pending, mut skipped): (Vec<Idea>, Vec<Idea>) = ideas.into_iter().partition(|i| i.task_id.is_none());
     let mut tasks: Vec<Task> = Vec::new();
@@ -229,14 +268,15 @@ pub async fn bulk_queue_to_writer(
             Err(err) => return Err(err.into()),
         }
     }
-    Ok(QueuedToWriter {
+    let queued = QueuedToWriter {
         created_count: tasks.len(),
         task_ids: tasks.iter().map(|t| t.id.clone()).collect(),
         skipped_count: skipped.len(),
         skipped_ids: skipped.iter().map(|i| i.id.clone()).collect(),
         tasks_created: tasks.len(),
         tasks: tasks.iter().map(TaskAnswer::from).collect(),
-    })
+    };
+    Ok(Reply::data(&queued)?.with_message("Queued to the writer"))
 }
 
 /// What `bulk_queue_to_writer/` did.

@@ -7,19 +7,26 @@ use time::OffsetDateTime;
 
 use super::listing::{ListSpec, Match};
 use super::membership::{self, KeywordChange, Refused};
+use super::scope::{Deleted, Selection, Updated};
 use super::{Cluster, Keyword, SectorRecord, csv, scope};
 use crate::access::Caller;
-use crate::jobs::{self, AiFunction, Job};
+use crate::http::openapi::{Data, Queued};
+use crate::http::{self, AppState, Ctx, JsonBody, RawBody, Reply};
+use crate::jobs::JobQueued;
+use crate::jobs::{self, AiFunction};
 use crate::sites::Sector;
-use crate::validation::{Fields, choice, id, id_list, integer};
+use crate::throttle::scopes::{Planner, PlannerAi};
+use crate::validation::input::{Choice, Id, Ids, Integer, Text, Texts};
+use crate::validation::{FieldErrors, Fields, max};
 use crate::{ApiError, Services, ids, reference};
+use ::http::{HeaderName, HeaderValue};
+use axum::extract::State;
 
 pub const STATUSES: &[&str] = &["active", "pending", "archived"];
 pub const INTENTS: &[&str] = &["informational", "navigational", "commercial", "transactional"];
 /// Keywords one `auto_cluster/` request may send; the job splits them into model-sized calls.
 pub const AUTO_CLUSTER_MAX: usize = 2000;
-/// Ids one bulk action may name.
-pub const BULK_MAX: usize = 1000;
+pub use super::scope::BULK_MAX;
 /// Rows one import may hold.
 pub const IMPORT_MAX_ROWS: usize = 5000;
 
@@ -73,28 +80,6 @@ async fn commit_one(services: &Services, change: KeywordChange) -> Result<(), Ap
     }
 }
 
-/// A cluster id from the body: a cluster of `sector`.
-async fn cluster_field(
-    services: &Services,
-    caller: &Caller,
-    f: &mut Fields,
-    sector_id: Option<&str>,
-) -> Result<Option<Option<String>>, ApiError> {
-    if f.sent_null("cluster_id") {
-        return Ok(Some(None));
-    }
-    let Some(cluster_id) = f.optional("cluster_id", id) else {
-        return Ok(None);
-    };
-    match super::find::<Cluster>(services, caller.account_id(), &cluster_id).await? {
-        Some(cluster) if Some(cluster.sector_id.as_str()) == sector_id => Ok(Some(Some(cluster.id))),
-        _ => {
-            f.error("cluster_id", format!("Invalid pk \"{cluster_id}\" - object does not exist."));
-            Ok(None)
-        }
-    }
-}
-
 fn new_keyword(sector: &Sector, text: String, now: OffsetDateTime) -> Keyword {
     Keyword {
         id: ids::new_id(),
@@ -112,27 +97,68 @@ fn new_keyword(sector: &Sector, text: String, now: OffsetDateTime) -> Keyword {
     }
 }
 
-/// `POST keywords/`: a keyword typed in, or taken from the seed library (`seed_keyword_id`).
-pub async fn create(services: &Services, caller: &Caller, body: &[u8]) -> Result<Value, ApiError> {
-    let mut f = Fields::parse(body)?;
-    let sector = scope::target_sector(services, caller, &mut f).await?;
-    let seed = match f.optional("seed_keyword_id", crate::validation::string) {
-        Some(seed_id) => match reference::seed_keywords(services).await?.iter().find(|s| s.id == seed_id) {
+crate::input! {
+    /// A keyword typed in, or taken from the seed library (`seed_keyword_id`: then `keyword` may be
+    /// left out, and the seed's volume, difficulty and intent are its defaults).
+    pub struct NewKeyword, changes KeywordChanges {
+        /// The sector's site (optional; it must be the sector's). A keyword never moves.
+        site_id: optional String = Id,
+        /// The sector the keyword goes into. A keyword never moves.
+        sector_id: required String = Id,
+        /// The seed keyword it comes from. A keyword never moves to another.
+        seed_keyword_id: optional String = Text(max::ANY_TEXT),
+        /// The keyword (unique in its sector, case-insensitively).
+        keyword: optional String = super::KEYWORD_TEXT,
+        volume: optional i64 = Integer(0, 1_000_000_000),
+        difficulty: optional i64 = Integer(0, 100),
+        intent: optional String = Choice(INTENTS),
+        status: optional String = Choice(STATUSES),
+        /// A cluster of the same sector; `null` takes the keyword out of its cluster.
+        cluster_id: nullable String = Id,
+    }
+}
+
+/// A cluster id from the body: a cluster of `sector`.
+async fn check_cluster(
+    services: &Services,
+    caller: &Caller,
+    errors: &mut FieldErrors,
+    cluster: &Option<Option<String>>,
+    sector_id: Option<&str>,
+) -> Result<Option<Option<String>>, ApiError> {
+    let Some(Some(cluster_id)) = cluster else {
+        return Ok(cluster.clone());
+    };
+    match super::find::<Cluster>(services, caller.account_id(), cluster_id).await? {
+        Some(cluster) if Some(cluster.sector_id.as_str()) == sector_id => Ok(Some(Some(cluster.id))),
+        _ => {
+            errors.add("cluster_id", format!("Invalid pk \"{cluster_id}\" - object does not exist."));
+            Ok(None)
+        }
+    }
+}
+
+/// `POST keywords/`.
+pub async fn create(services: &Services, caller: &Caller, input: NewKeyword) -> Result<Value, ApiError> {
+    let mut errors = FieldErrors::new();
+    let sector =
+        scope::target_sector(services, caller, input.site_id.as_deref(), &input.sector_id, &mut errors).await?;
+    let seed = match &input.seed_keyword_id {
+        Some(seed_id) => match reference::seed_keywords(services).await?.iter().find(|s| &s.id == seed_id) {
             Some(seed) => Some(seed.clone()),
             None => {
-                f.error("seed_keyword_id", format!("Invalid pk \"{seed_id}\" - object does not exist."));
+                errors.add("seed_keyword_id", format!("Invalid pk \"{seed_id}\" - object does not exist."));
                 None
             }
         },
         None => None,
     };
-    let text = f.field(seed.is_none() && !f.has_error("seed_keyword_id"), "keyword", super::keyword_text);
-    let volume = f.optional("volume", integer(0, 1_000_000_000));
-    let difficulty = f.optional("difficulty", integer(0, 100));
-    let intent = f.optional("intent", choice(INTENTS));
-    let status = f.optional("status", choice(STATUSES));
-    let cluster = cluster_field(services, caller, &mut f, sector.as_ref().map(|s| s.id.as_str())).await?;
-    f.finish()?;
+    if input.keyword.is_none() && input.seed_keyword_id.is_none() {
+        errors.add("keyword", crate::validation::REQUIRED);
+    }
+    let cluster =
+        check_cluster(services, caller, &mut errors, &input.cluster_id, sector.as_ref().map(|s| s.id.as_str())).await?;
+    errors.finish()?;
     let sector = sector.ok_or_else(|| ApiError::internal("validated sector missing"))?;
     let mut keyword = new_keyword(&sector, String::new(), OffsetDateTime::now_utc());
     if let Some(seed) = &seed {
@@ -142,51 +168,56 @@ pub async fn create(services: &Services, caller: &Caller, body: &[u8]) -> Result
         keyword.intent = seed.intent.clone();
         keyword.seed_keyword_id = Some(seed.id.clone());
     }
-    if let Some(text) = text {
+    if let Some(text) = input.keyword {
         keyword.keyword = text;
     }
-    if let Some(v) = volume {
+    if let Some(v) = input.volume {
         keyword.volume = v as u32;
     }
-    if let Some(d) = difficulty {
+    if let Some(d) = input.difficulty {
         keyword.difficulty = d as u32;
     }
-    keyword.intent = intent.unwrap_or(keyword.intent);
-    keyword.status = status.unwrap_or(keyword.status);
+    keyword.intent = input.intent.unwrap_or(keyword.intent);
+    keyword.status = input.status.unwrap_or(keyword.status);
     keyword.cluster_id = cluster.flatten();
     commit_one(services, KeywordChange::create(keyword.clone())).await?;
     Ok(keyword.to_json())
 }
 
 /// `PUT`/`PATCH keywords/{id}/`: text, volume, difficulty, intent, status, cluster (`null` clears it).
-pub async fn update(services: &Services, caller: &Caller, keyword_id: &str, body: &[u8]) -> Result<Value, ApiError> {
+pub async fn update(
+    services: &Services,
+    caller: &Caller,
+    keyword_id: &str,
+    input: KeywordChanges,
+) -> Result<Value, ApiError> {
     let before = scope::writable::<Keyword>(services, caller, keyword_id).await?;
-    let mut f = Fields::parse(body)?;
+    let mut errors = FieldErrors::new();
     let mut after = before.clone();
-    if let Some(text) = f.optional("keyword", super::keyword_text) {
+    if let Some(text) = input.keyword {
         after.keyword = text;
     }
-    if let Some(v) = f.optional("volume", integer(0, 1_000_000_000)) {
+    if let Some(v) = input.volume {
         after.volume = v as u32;
     }
-    if let Some(d) = f.optional("difficulty", integer(0, 100)) {
+    if let Some(d) = input.difficulty {
         after.difficulty = d as u32;
     }
-    if let Some(intent) = f.optional("intent", choice(INTENTS)) {
-        after.intent = intent;
-    }
-    if let Some(status) = f.optional("status", choice(STATUSES)) {
-        after.status = status;
-    }
-    if let Some(cluster) = cluster_field(services, caller, &mut f, Some(&before.sector_id)).await? {
+    after.intent = input.intent.unwrap_or(after.intent);
+    after.status = input.status.unwrap_or(after.status);
+    if let Some(cluster) =
+        check_cluster(services, caller, &mut errors, &input.cluster_id, Some(&before.sector_id)).await?
+    {
         after.cluster_id = cluster;
     }
-    for moved in ["site_id", "sector_id", "seed_keyword_id"] {
-        if f.sent(moved) && f.optional(moved, crate::validation::string).as_deref() != before_field(&before, moved) {
-            f.error(moved, "A keyword cannot move to another site, sector or seed keyword.");
+    for (moved, sent) in
+        [("site_id", &input.site_id), ("sector_id", &input.sector_id), ("seed_keyword_id", &input.seed_keyword_id)]
+    {
+        if sent.is_some() && sent.as_deref() != before_field(&before, moved) {
+            errors.add(moved, "A keyword cannot move to another site, sector or seed keyword.");
         }
     }
-    f.finish()?;
+    errors.finish()?;
     if after != before {
         commit_one(services, KeywordChange::update(before, after.clone())).await?;
     }
@@ -207,30 +238,38 @@ pub async fn delete(services: &Services, caller: &Caller, keyword_id: &str) -> R
     commit_one(services, KeywordChange::delete(keyword)).await
 }
 
-fn ids_field(body: &[u8], max: usize) -> Result<(Fields, Option<Vec<String>>), ApiError> {
-    let mut f = Fields::parse(body)?;
-    let ids = f.required("ids", id_list(max));
-    Ok((f, ids))
-}
-
-/// `POST keywords/bulk_delete/` `{ids}`.
-pub async fn bulk_delete(services: &Services, caller: &Caller, body: &[u8]) -> Result<Value, ApiError> {
-    let (f, ids) = ids_field(body, BULK_MAX)?;
-    f.finish()?;
-    let ids = ids.unwrap_or_default();
-    let keywords = scope::writable_many::<Keyword>(services, caller, "ids", &ids, None).await?;
+/// Deletes the keywords named by `ids`.
+#[utoipa::path(post, path = "/api/v1/planner/keywords/bulk_delete/", operation_id = "bulk_delete_keywords", request_body = Selection,
+    responses((status = 200, description = "How many were deleted", body = Data<Deleted>)))]
+pub async fn bulk_delete(
+    State(services): State<AppState>,
+    caller: http::Caller<Planner>,
+    JsonBody(Selection { ids }): JsonBody<Selection>,
+) -> Result<Reply, ApiError> {
+    let keywords = scope::writable_many::<Keyword>(&services, &caller, "ids", &ids, None).await?;
     let changes: Vec<KeywordChange> = keywords.into_iter().map(KeywordChange::delete).collect();
-    let committed = membership::commit(services, &changes).await?;
-    Ok(json!({"deleted_count": committed.done.len()}))
+    let committed = membership::commit(&services, &changes).await?;
+    Reply::data(&Deleted { deleted_count: committed.done.len() })
 }
 
-/// `POST keywords/bulk_update_status/` `{ids, status}`.
-pub async fn bulk_update_status(services: &Services, caller: &Caller, body: &[u8]) -> Result<Value, ApiError> {
-    let (mut f, ids) = ids_field(body, BULK_MAX)?;
-    let status = f.required("status", choice(STATUSES));
-    f.finish()?;
-    let (ids, status) = (ids.unwrap_or_default(), status.unwrap_or_default());
-    let keywords = scope::writable_many::<Keyword>(services, caller, "ids", &ids, None).await?;
+crate::input! {
+    /// Keywords and the status they all take.
+    pub struct StatusChange {
+        /// The keywords (at most 1,000).
+        ids: required Vec<String> = Ids(BULK_MAX),
+        status: required String = Choice(STATUSES),
+    }
+}
+
+/// Sets the status of the keywords named by `ids`.
+#[utoipa::path(post, path = "/api/v1/planner/keywords/bulk_update_status/", request_body = StatusChange,
+    responses((status = 200, description = "How many were updated", body = Data<Updated>)))]
+pub async fn bulk_update_status(
+    State(services): State<AppState>,
+    caller: http::Caller<Planner>,
+    JsonBody(StatusChange { ids, status }): JsonBody<StatusChange>,
+) -> Result<Reply, ApiError> {
+    let keywords = scope::writable_many::<Keyword>(&services, &caller, "ids", &ids, None).await?;
     let changes: Vec<KeywordChange> = keywords
         .into_iter()
         .filter(|k| k.status != status)
@@ -240,8 +279,19 @@ pub async fn bulk_update_status(services: &Services, caller: &Caller, body: &[u8
             KeywordChange::update(k, after)
         })
         .collect();
-    let committed = membership::commit(services, &changes).await?;
-    Ok(json!({"updated_count": committed.done.len()}))
+    let committed = membership::commit(&services, &changes).await?;
+    Reply::data(&Updated { updated_count: committed.done.len() })
+}
+
+/// The same as `bulk_update_status/`, by the original's other name.
+#[utoipa::path(post, path = "/api/v1/planner/keywords/bulk_update/", operation_id = "bulk_update_keywords", request_body = StatusChange,
+    responses((status = 200, description = "How many were updated", body = Data<Updated>)))]
+pub async fn bulk_update(
+    state: State<AppState>,
+    caller: http::Caller<Planner>,
+    body: JsonBody<StatusChange>,
+) -> Result<Reply, ApiError> {
+    bulk_update_status(state, caller, body).await
 }
 
 /// Creates `keywords` (already free of in-batch duplicates); those whose text the sector already
@@ -254,29 +304,51 @@ async fn create_many(services: &Services, keywords: Vec<Keyword>) -> Result<(Vec
     Ok((done.into_iter().map(|i| keywords[i].clone()).collect(), committed.refused.len()))
 }
 
-/// `POST keywords/bulk_add_from_seed/` `{seed_keyword_ids, site_id, sector_id}`.
-pub async fn bulk_add_from_seed(services: &Services, caller: &Caller, body: &[u8]) -> Result<Value, ApiError> {
-    let mut f = Fields::parse(body)?;
-    let sector = scope::target_sector(services, caller, &mut f).await?;
-    let wanted = f.required("seed_keyword_ids", |v| {
-        let list = crate::validation::string_list(v)?;
-        match list.len() {
-            0 => Err("This list may not be empty.".to_owned()),
-            n if n > BULK_MAX => Err(format!("Ensure this list has no more than {BULK_MAX} items.")),
-            _ => Ok(list),
-        }
-    });
-    let library = reference::seed_keywords(services).await?;
-    let mut seeds = Vec::new();
-    if let Some(wanted) = &wanted {
-        let unknown: Vec<&str> =
-            wanted.iter().filter(|w| !library.iter().any(|s| &s.id == *w)).map(String::as_str).collect();
-        if !unknown.is_empty() {
-            f.error("seed_keyword_ids", format!("Invalid pk \"{}\" - object does not exist.", unknown.join(", ")));
-        }
-        seeds = library.iter().filter(|s| wanted.contains(&s.id)).cloned().collect();
+crate::input! {
+    /// Seed keywords to add to a sector.
+    pub struct FromSeed {
+        /// The sector's site (optional; it must be the sector's).
+        site_id: optional String = Id,
+        sector_id: required String = Id,
+        /// Ids of the seed library's keywords (at most 1,000).
+        seed_keyword_ids: required Vec<String> = Texts(BULK_MAX, max::ANY_TEXT),
     }
-    f.finish()?;
+}
+
+/// What `bulk_add_from_seed/` did.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct SeedsAdded {
+    pub added_count: usize,
+    /// Seeds whose keyword the sector already had.
+    pub skipped_count: usize,
+    /// The keywords added.
+    #[schema(value_type = Vec<super::KeywordAnswer>)]
+    pub keywords: Vec<Value>,
+}
+
+/// Adds keywords from the seed library to a sector.
+#[utoipa::path(post, path = "/api/v1/planner/keywords/bulk_add_from_seed/", request_body = FromSeed,
+    responses((status = 200, description = "What was added and skipped", body = Data<SeedsAdded>)))]
+pub async fn bulk_add_from_seed(
+    State(services): State<AppState>,
+    caller: http::Caller<Planner>,
+    JsonBody(input): JsonBody<FromSeed>,
+) -> Result<Reply, ApiError> {
+    let mut errors = FieldErrors::new();
+    let sector =
+        scope::target_sector(&services, &caller, input.site_id.as_deref(), &input.sector_id, &mut errors).await?;
+    let wanted = input.seed_keyword_ids;
+    if wanted.is_empty() {
+        errors.add("seed_keyword_ids", "This list may not be empty.");
+    }
+    let library = reference::seed_keywords(&services).await?;
+    let unknown: Vec<&str> =
+        wanted.iter().filter(|w| !library.iter().any(|s| &s.id == *w)).map(String::as_str).collect();
+    if !unknown.is_empty() {
+        errors.add("seed_keyword_ids", format!("Invalid pk \"{}\" - object does not exist.", unknown.join(", ")));
+    }
+    let seeds: Vec<_> = library.iter().filter(|s| wanted.contains(&s.id)).cloned().collect();
+    errors.finish()?;
     let sector = sector.ok_or_else(|| ApiError::internal("validated sector missing"))?;
     let now = OffsetDateTime::now_utc();
     let mut seen = HashSet::new();
@@ -291,20 +363,35 @@ pub async fn bulk_add_from_seed(services: &Services, caller: &Caller, body: &[u8
             ..new_keyword(&sector, seed.keyword.clone(), now)
         })
         .collect();
-    let (created, skipped) = create_many(services, keywords).await?;
-    Ok(json!({
-        "added_count": created.len(), "skipped_count": skipped,
-        "keywords": created.iter().map(Keyword::to_json).collect::<Vec<_>>(),
-    }))
+    let (created, skipped) = create_many(&services, keywords).await?;
+    Reply::data(&SeedsAdded {
+        added_count: created.len(),
+        skipped_count: skipped,
+        keywords: created.iter().map(Keyword::to_json).collect(),
+    })
 }
 
-/// `GET keywords/export/`: the list's keywords (with its filters, or `ids=a,b`) as CSV.
+/// The keyword list's query parameters, and `ids=a,b` to export only those.
+pub struct ExportFilters;
+
+impl utoipa::IntoParams for ExportFilters {
+    fn into_params(
+        _: impl Fn() -> Option<utoipa::openapi::path::ParameterIn>,
+    ) -> Vec<utoipa::openapi::path::Parameter> {
+        LIST.params()
+    }
+}
+
+/// The keywords as CSV (the list's filters, or `ids=a,b`).
+#[utoipa::path(get, path = "/api/v1/planner/keywords/export/", operation_id = "export_keywords", params(ExportFilters),
+    responses((status = 200, description = "CSV", content_type = "text/csv", body = String)))]
 pub async fn export(
-    services: &Services,
-    caller: &Caller,
-    query: &HashMap<String, String>,
-) -> Result<Vec<u8>, ApiError> {
-    let mut rows = list(services, caller, query).await?;
+    State(services): State<AppState>,
+    caller: http::Caller<Planner>,
+    ctx: Ctx,
+) -> Result<Reply, ApiError> {
+    let (services, query) = (&*services, ctx.query());
+    let mut rows = list(services, &caller, query).await?;
     if let Some(ids) = query.get("ids").filter(|v| !v.trim().is_empty()) {
         let wanted: HashSet<&str> = ids.split(',').map(str::trim).collect();
         rows.retain(|r| r["id"].as_str().is_some_and(|id| wanted.contains(id)));
@@ -332,20 +419,27 @@ pub async fn export(
             text("created_at"),
         ]));
     }
-    Ok(out.into_bytes())
+    Ok(Reply::raw("text/csv; charset=utf-8", out.into_bytes()).with_header(
+        HeaderName::from_static("content-disposition"),
+        HeaderValue::from_static("attachment; filename=\"keywords.csv\""),
+    ))
 }
 
 /// `POST keywords/import_keywords/`: a CSV (`multipart/form-data` field `file`, or a `text/csv`
 /// body) with a `keyword` column and optional `volume`, `difficulty`, `intent`, `status`. The
 /// sector comes from the form's or the query's `site_id`/`sector_id`. A bad row is reported and
 /// skipped; the good ones are imported; a keyword the sector already has is skipped.
-pub async fn import(
-    services: &Services,
-    caller: &Caller,
-    content_type: &str,
-    body: &[u8],
-    query: &HashMap<String, String>,
-) -> Result<Value, ApiError> {
+#[utoipa::path(post, path = "/api/v1/planner/keywords/import_keywords/",
+    request_body(content = String, content_type = "text/csv"),
+    responses((status = 200, description = "What was imported, skipped and refused", body = Data<Imported>)))]
+pub async fn import_keywords(
+    State(services): State<AppState>,
+    caller: http::Caller<Planner>,
+    ctx: Ctx,
+    RawBody(body): RawBody,
+) -> Result<Reply, ApiError> {
+    let (services, query, body) = (&*services, ctx.query(), body.as_slice());
+    let content_type = ctx.header("content-type").unwrap_or_default();
     let (mut params, file) = if content_type.to_ascii_lowercase().starts_with("multipart/form-data") {
         let form = csv::multipart(content_type, body).map_err(|e| ApiError::field("file", e))?;
         (form.fields, form.file)
@@ -360,7 +454,7 @@ pub async fn import(
         }
     }
     let mut f = Fields::from_object(params.into_iter().map(|(k, v)| (k, Value::String(v))).collect());
-    let sector = scope::target_sector(services, caller, &mut f).await?;
+    let sector = scope::target_sector_of(services, &caller, &mut f).await?;
     let text = match file.map(String::from_utf8) {
         None => {
             f.error("file", "Upload a CSV file.");
@@ -434,7 +528,7 @@ pub async fn import(
         if !problems.is_empty() {
             // The cell is echoed only as far as a keyword may go.
             let shown = cell("keyword").map(|k| k.chars().take(crate::validation::max::KEYWORD).collect::<String>());
-            errors.push(json!({"row": n + 1, "keyword": shown, "errors": problems}));
+            errors.push(RowProblem { row: n + 1, keyword: shown, errors: problems });
         } else if seen.insert(super::normalise(&keyword.keyword)) {
             keywords.push(keyword);
         } else {
@@ -442,22 +536,65 @@ pub async fn import(
         }
     }
     let (created, existing) = create_many(services, keywords).await?;
-    Ok(json!({
-        "imported_count": created.len(), "skipped_count": skipped + existing, "error_count": errors.len(),
-        "errors": errors, "total_rows": rows.len().saturating_sub(1),
-    }))
+    let imported = Imported {
+        imported_count: created.len(),
+        skipped_count: skipped + existing,
+        error_count: errors.len(),
+        errors,
+        total_rows: rows.len().saturating_sub(1),
+    };
+    Ok(Reply::data(&imported)?.with_message("Import finished"))
 }
 
-/// `POST keywords/auto_cluster/` `{ids, sector_id}`: up to 2,000 keywords of one sector, clustered
-/// by one job in model-sized parts.
-pub async fn auto_cluster(services: &Services, caller: &Caller, body: &[u8]) -> Result<Job, ApiError> {
-    let mut f = Fields::parse(body)?;
-    let ids = f.required("ids", id_list(AUTO_CLUSTER_MAX));
-    let sector = scope::target_sector(services, caller, &mut f).await?;
-    f.finish()?;
-    let (ids, sector) =
-        (ids.unwrap_or_default(), sector.ok_or_else(|| ApiError::internal("validated sector missing"))?);
-    scope::writable_many::<Keyword>(services, caller, "ids", &ids, Some(&sector.id)).await?;
+/// What an import did.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Imported {
+    pub imported_count: usize,
+    /// Rows whose keyword was already in the file or the sector.
+    pub skipped_count: usize,
+    pub error_count: usize,
+    /// The rows refused, and why.
+    pub errors: Vec<RowProblem>,
+    /// Rows of the file, its header left out.
+    pub total_rows: usize,
+}
+
+/// A row an import refused.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct RowProblem {
+    /// The row's line in the file (the header is line 1).
+    pub row: usize,
+    pub keyword: Option<String>,
+    pub errors: Vec<String>,
+}
+
+crate::input! {
+    /// Keywords of one sector to cluster.
+    pub struct ToCluster {
+        /// The keywords (at most 2,000).
+        ids: required Vec<String> = Ids(AUTO_CLUSTER_MAX),
+        site_id: optional String = Id,
+        sector_id: required String = Id,
+    }
+}
+
+/// Groups up to 2,000 keywords of one sector into clusters with the AI: one job, in model-sized
+/// parts.
+#[utoipa::path(post, path = "/api/v1/planner/keywords/auto_cluster/", request_body = ToCluster,
+    responses((status = 200, description = "The job", body = Queued<JobQueued>)))]
+pub async fn auto_cluster(
+    State(services): State<AppState>,
+    caller: http::Caller<PlannerAi>,
+    JsonBody(input): JsonBody<ToCluster>,
+) -> Result<Reply, ApiError> {
+    let mut errors = FieldErrors::new();
+    let sector =
+        scope::target_sector(&services, &caller, input.site_id.as_deref(), &input.sector_id, &mut errors).await?;
+    errors.finish()?;
+    let sector = sector.ok_or_else(|| ApiError::internal("validated sector missing"))?;
+    let ids = input.ids;
+    scope::writable_many::<Keyword>(&services, &caller, "ids", &ids, Some(&sector.id)).await?;
     let input = json!({"site_id": sector.site_id, "sector_id": sector.id, "keyword_ids": ids});
-    jobs::start(services, caller, AiFunction::AutoCluster, input, &format!("Clustering {} keywords", ids.len())).await
+    let description = format!("Clustering {} keywords", ids.len());
+    Ok(Reply::job(&jobs::start(&services, &caller, AiFunction::AutoCluster, input, &description).await?))
 }

@@ -14,8 +14,10 @@ pub mod ideas;
 pub mod keywords;
 pub mod listing;
 pub mod membership;
+pub mod routes;
 pub mod scope;
 
+use crate::validation::input::{Bounded, Custom, Rule, Text, Texts};
 use crate::validation::max;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -355,6 +357,21 @@ pub fn name_guard(account_id: &str, sector_id: &str, name: &str) -> Key {
 
 /// A keyword's text: not blank, at most [`max::KEYWORD`] characters and
 /// [`max::KEYWORD_BYTES`] bytes (it is part of the key that keeps keywords unique).
+pub const KEYWORD_TEXT: Custom<String> = Custom(keyword_text, keyword_schema);
+
+fn keyword_schema() -> utoipa::openapi::schema::Schema {
+    Bounded(max::KEYWORD).schema()
+}
+
+/// The keywords of an idea or a task (a list, or a comma-separated string).
+pub const KEYWORD_LIST: Custom<Vec<String>> = Custom(keyword_list, keyword_list_schema);
+
+fn keyword_list_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{OneOfBuilder, Schema};
+    let list: Schema = Texts(50, max::KEYWORD).schema();
+    OneOfBuilder::new().item(list).item(Text(50 * (max::KEYWORD + 1)).schema()).into()
+}
+
 pub fn keyword_text(value: &serde_json::Value) -> Result<String, String> {
     let text = crate::validation::bounded(max::KEYWORD)(value)?;
     check_keyword_bytes(&text)?;

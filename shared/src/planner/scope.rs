@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use super::{SectorRecord, find, in_account, in_sector};
 use crate::access::Caller;
 use crate::sites::{self, Sector};
-use crate::validation::{Fields, id};
+use crate::validation::{FieldErrors, Fields, id};
 use crate::{ApiError, Services};
 
 /// The records of kind `T` a list request covers: one sector's partition when `sector_id` is
@@ -57,28 +57,43 @@ pub async fn writable<T: SectorRecord>(services: &Services, caller: &Caller, id:
     Ok(record)
 }
 
-/// The sector a new record goes into, from the body's `sector_id` (required) and `site_id`
-/// (optional; must be the sector's site). A sector the caller may not see is a field error;
+/// The sector a new record goes into, from the body's `sector_id` and `site_id` (optional; must be
+/// the sector's site). A sector the caller may not see is an error on `sector_id` in `errors`;
 /// one it may only read is a 403.
-pub async fn target_sector(services: &Services, caller: &Caller, f: &mut Fields) -> Result<Option<Sector>, ApiError> {
-    let site_id = f.optional("site_id", id);
-    let Some(sector_id) = f.required("sector_id", id) else {
-        return Ok(None);
-    };
-    let sector = match sites::visible_sector(services, caller, &sector_id).await {
+pub async fn target_sector(
+    services: &Services,
+    caller: &Caller,
+    site_id: Option<&str>,
+    sector_id: &str,
+    errors: &mut FieldErrors,
+) -> Result<Option<Sector>, ApiError> {
+    let sector = match sites::visible_sector(services, caller, sector_id).await {
         Ok(sector) => sector,
         Err(ApiError::NotFound(_)) => {
-            f.error("sector_id", format!("Invalid pk \"{sector_id}\" - object does not exist."));
+            errors.add("sector_id", format!("Invalid pk \"{sector_id}\" - object does not exist."));
             return Ok(None);
         }
         Err(err) => return Err(err),
     };
     if site_id.is_some_and(|site| site != sector.site_id) {
-        f.error("site_id", "The sector does not belong to this site.");
+        errors.add("site_id", "The sector does not belong to this site.");
         return Ok(None);
     }
     caller.require_site_write(&sector.site_id)?;
     Ok(Some(sector))
+}
+
+/// [`target_sector`] from a body read field by field (`sector_id` required, `site_id` optional).
+pub async fn target_sector_of(
+    services: &Services,
+    caller: &Caller,
+    f: &mut Fields,
+) -> Result<Option<Sector>, ApiError> {
+    let site_id = f.optional("site_id", id);
+    let Some(sector_id) = f.required("sector_id", id) else {
+        return Ok(None);
+    };
+    target_sector(services, caller, site_id.as_deref(), &sector_id, f.errors_mut()).await
 }
 
 /// The caller's records of kind `T` with the given ids, which it may change. Unknown ids are a
@@ -178,4 +193,27 @@ pub fn one_sector<T: SectorRecord>(records: &[T]) -> Result<&T, ApiError> {
         return Err(ApiError::field("ids", "All records must be in one sector."));
     }
     Ok(first)
+}
+
+/// Ids one bulk action may name.
+pub const BULK_MAX: usize = 1000;
+
+crate::input! {
+    /// The records a bulk action works on.
+    pub struct Selection {
+        /// Their ids (at most 1,000; repeats count once).
+        ids: required Vec<String> = crate::validation::input::Ids(BULK_MAX),
+    }
+}
+
+/// What a bulk delete did.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Deleted {
+    pub deleted_count: usize,
+}
+
+/// What a bulk update did.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Updated {
+    pub updated_count: usize,
 }

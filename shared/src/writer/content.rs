@@ -8,12 +8,17 @@ use time::OffsetDateTime;
 
 use super::{Content, Task, sanitize_html, word_count};
 use crate::access::Caller;
-use crate::jobs::{self, AiFunction, Job};
+use crate::http::openapi::Queued;
+use crate::http::{self, AppState, JsonBody, Reply};
+use crate::jobs::{self, AiFunction, JobQueued};
 use crate::planner::listing::{ListSpec, Match};
 use crate::planner::{SectorRecord, scope};
 use crate::store::{Change, Condition, StoreError, Write, s};
-use crate::validation::{Fields, bounded, choice, id, id_list, integer};
+use crate::throttle::scopes::WriterAi;
+use crate::validation::input::{Bounded, Choice, Id, Ids, Integer, Json, Raw, Text, Texts};
+use crate::validation::{FieldErrors, max};
 use crate::{ApiError, Services, ids, usage};
+use axum::extract::State;
 
 pub const STATUSES: &[&str] = &["draft", "review", "published"];
 /// Largest HTML body accepted (characters).
@@ -47,48 +52,55 @@ pub async fn list(
     LIST.apply(Content::answers(services, records).await?, query)
 }
 
-async fn read_fields(
+crate::input! {
+    /// Content written by hand, optionally for a task of the same sector without content yet.
+    pub struct NewContent, changes ContentChanges {
+        /// The sector's site (optional; it must be the sector's). Fixed once created.
+        site_id: optional String = Id,
+        /// Fixed once created.
+        sector_id: required String = Id,
+        /// A task of the sector without content yet. Fixed once created.
+        task_id: optional String = Id,
+        title: required String = Bounded(max::TITLE),
+        /// HTML (at most 200,000 characters); it is sanitised, and its words counted.
+        html_content: required String = Raw(MAX_HTML),
+        meta_title: optional String = Text(max::TITLE),
+        meta_description: optional String = Text(500),
+        primary_keyword: optional String = Text(max::KEYWORD),
+        status: optional String = Choice(STATUSES),
+        /// Counted from the text: may not be sent.
+        word_count: nullable Value = Json,
+        /// Categories and tags of the content's site (at most 50).
+        taxonomy_ids: optional Vec<String> = Texts(50, max::ANY_TEXT),
+    }
+}
+
+async fn apply(
     services: &Services,
     caller: &Caller,
-    f: &mut Fields,
+    errors: &mut FieldErrors,
     content: &mut Content,
-    creating: bool,
+    input: ContentChanges,
 ) -> Result<(), ApiError> {
-    if let Some(title) = f.field(creating, "title", bounded(crate::validation::max::TITLE)) {
-        content.title = title;
-    }
-    if let Some(html) = f.field(creating, "html_content", crate::validation::raw_text(MAX_HTML)) {
+    content.title = input.title.unwrap_or(std::mem::take(&mut content.title));
+    if let Some(html) = input.html_content {
         let clean = sanitize_html(&html);
         if clean.len() > MAX_HTML_BYTES {
-            f.error("html_content", format!("Ensure the HTML has no more than {MAX_HTML_BYTES} bytes once cleaned."));
+            errors
+                .add("html_content", format!("Ensure the HTML has no more than {MAX_HTML_BYTES} bytes once cleaned."));
         } else {
             content.word_count = word_count(&clean);
             content.html = clean;
         }
     }
-    for (field, max, slot) in [
-        ("meta_title", crate::validation::max::TITLE, &mut content.meta_title),
-        ("meta_description", 500, &mut content.meta_description),
-        ("primary_keyword", crate::validation::max::KEYWORD, &mut content.primary_keyword),
-    ] {
-        if let Some(value) = f.optional(field, crate::validation::string) {
-            if value.chars().count() > max {
-                f.error(field, format!("Ensure this field has no more than {max} characters."));
-            } else {
-                *slot = value;
-            }
-        }
+    content.meta_title = input.meta_title.unwrap_or(std::mem::take(&mut content.meta_title));
+    content.meta_description = input.meta_description.unwrap_or(std::mem::take(&mut content.meta_description));
+    content.primary_keyword = input.primary_keyword.unwrap_or(std::mem::take(&mut content.primary_keyword));
+    content.status = input.status.unwrap_or(std::mem::take(&mut content.status));
+    if input.word_count.is_some() {
+        errors.add("word_count", "The word count is counted from the text.");
     }
-    if let Some(status) = f.optional("status", choice(STATUSES)) {
-        content.status = status;
-    }
-    if f.sent("word_count") {
-        f.error("word_count", "The word count is counted from the text.");
-    }
-    if let Some(wanted) = f.optional("taxonomy_ids", |v| {
-        let list = crate::validation::string_list(v)?;
-        if list.len() > 50 { Err("Ensure this list has no more than 50 items.".to_owned()) } else { Ok(list) }
-    }) {
+    if let Some(wanted) = input.taxonomy_ids {
         let site_taxonomies = super::taxonomies::of_site(services, caller.account_id(), &content.site_id).await?;
         let unknown: Vec<&str> =
             wanted.iter().filter(|t| !site_taxonomies.iter().any(|x| &x.id == *t)).map(String::as_str).collect();
@@ -101,16 +113,17 @@ async fn read_fields(
             }
             content.taxonomy_ids = unique;
         } else {
-            f.error("taxonomy_ids", format!("Invalid pk \"{}\" - not a taxonomy of this site.", unknown.join(", ")));
+            errors.add("taxonomy_ids", format!("Invalid pk \"{}\" - not a taxonomy of this site.", unknown.join(", ")));
         }
     }
     Ok(())
 }
 
-/// `POST content/`: content written by hand, optionally for a task without content yet.
-pub async fn create(services: &Services, caller: &Caller, body: &[u8]) -> Result<Value, ApiError> {
-    let mut f = Fields::parse(body)?;
-    let sector = scope::target_sector(services, caller, &mut f).await?;
+/// `POST content/`.
+pub async fn create(services: &Services, caller: &Caller, input: NewContent) -> Result<Value, ApiError> {
+    let mut errors = FieldErrors::new();
+    let sector =
+        scope::target_sector(services, caller, input.site_id.as_deref(), &input.sector_id, &mut errors).await?;
     let mut content = Content {
         id: ids::new_id(),
         account_id: caller.account_id().to_owned(),
@@ -129,22 +142,22 @@ pub async fn create(services: &Services, caller: &Caller, body: &[u8]) -> Result
         updated_at: None,
     };
     content.updated_at = Some(content.generated_at);
-    let task = match f.optional("task_id", id) {
-        Some(task_id) => match crate::planner::find::<Task>(services, caller.account_id(), &task_id).await? {
+    let task = match &input.task_id {
+        Some(task_id) => match crate::planner::find::<Task>(services, caller.account_id(), task_id).await? {
             Some(task) if task.sector_id == content.sector_id && task.content_id.is_none() => Some(task),
             Some(task) if task.sector_id == content.sector_id => {
-                f.error("task_id", "This task has content already.");
+                errors.add("task_id", "This task has content already.");
                 None
             }
             _ => {
-                f.error("task_id", format!("Invalid pk \"{task_id}\" - object does not exist."));
+                errors.add("task_id", format!("Invalid pk \"{task_id}\" - object does not exist."));
                 None
             }
         },
         None => None,
     };
-    read_fields(services, caller, &mut f, &mut content, true).await?;
-    f.finish()?;
+    apply(services, caller, &mut errors, &mut content, input.into()).await?;
+    errors.finish()?;
     content.task_id = task.as_ref().map(|t| t.id.clone());
     let mut writes = vec![
         Write::Put(content.item()?, Some(Condition::not_exists())),
@@ -167,17 +180,26 @@ pub async fn create(services: &Services, caller: &Caller, body: &[u8]) -> Result
 }
 
 /// `PUT`/`PATCH content/{id}/`.
-pub async fn update(services: &Services, caller: &Caller, content_id: &str, body: &[u8]) -> Result<Value, ApiError> {
+pub async fn update(
+    services: &Services,
+    caller: &Caller,
+    content_id: &str,
+    input: ContentChanges,
+) -> Result<Value, ApiError> {
     let before = scope::writable::<Content>(services, caller, content_id).await?;
-    let mut f = Fields::parse(body)?;
-    let mut after = before.clone();
-    read_fields(services, caller, &mut f, &mut after, false).await?;
-    for fixed in ["task_id", "site_id", "sector_id"] {
-        if f.sent(fixed) && f.optional(fixed, |v| Ok::<_, String>(v.clone())) != Some(before.to_json()[fixed].clone()) {
-            f.error(fixed, "This field cannot be changed.");
+    let mut errors = FieldErrors::new();
+    for (fixed, sent, now) in [
+        ("task_id", &input.task_id, before.task_id.as_deref()),
+        ("site_id", &input.site_id, Some(before.site_id.as_str())),
+        ("sector_id", &input.sector_id, Some(before.sector_id.as_str())),
+    ] {
+        if sent.is_some() && sent.as_deref() != now {
+            errors.add(fixed, "This field cannot be changed.");
         }
     }
-    f.finish()?;
+    let mut after = before.clone();
+    apply(services, caller, &mut errors, &mut after, input).await?;
+    errors.finish()?;
     after.updated_at = Some(OffsetDateTime::now_utc());
     services.store().await.put(after.item()?, Some(Condition::exists())).await.map_err(|e| e.gone_is_not_found())?;
     Content::answer(services, after).await
@@ -189,23 +211,31 @@ pub async fn delete(services: &Services, caller: &Caller, content_id: &str) -> R
     super::removal::remove_content(services, &content).await
 }
 
-/// `POST content/generate_image_prompts/` `{ids, in_article_count?}`: a featured and
-/// `in_article_count` (default 2, at most 10) in-article image prompts per content.
-pub async fn generate_image_prompts(services: &Services, caller: &Caller, body: &[u8]) -> Result<Job, ApiError> {
-    let mut f = Fields::parse(body)?;
-    let ids = f.required("ids", id_list(super::tasks::GENERATE_MAX));
-    let in_article = f.optional("in_article_count", integer(0, 10)).unwrap_or(2);
-    f.finish()?;
-    let ids = ids.unwrap_or_default();
-    let contents = scope::writable_many::<Content>(services, caller, "ids", &ids, None).await?;
+crate::input! {
+    /// Content of one sector to write image prompts for.
+    pub struct PromptsFor {
+        /// The content (at most 50).
+        ids: required Vec<String> = Ids(super::tasks::GENERATE_MAX),
+        /// In-article images per content, besides the featured one (2 unless asked).
+        in_article_count: optional i64 = Integer(0, 10),
+    }
+}
+
+/// Writes image prompts for content with the AI (a job): a featured and `in_article_count`
+/// in-article prompts per content.
+#[utoipa::path(post, path = "/api/v1/writer/content/generate_image_prompts/", request_body = PromptsFor,
+    responses((status = 200, description = "The job", body = Queued<JobQueued>)))]
+pub async fn generate_image_prompts(
+    State(services): State<AppState>,
+    caller: http::Caller<WriterAi>,
+    JsonBody(PromptsFor { ids, in_article_count }): JsonBody<PromptsFor>,
+) -> Result<Reply, ApiError> {
+    let contents = scope::writable_many::<Content>(&services, &caller, "ids", &ids, None).await?;
     let first = scope::one_sector(&contents)?;
-    let input = json!({"site_id": first.site_id, "sector_id": first.sector_id, "content_ids": ids, "in_article_count": in_article});
-    jobs::start(
-        services,
-        caller,
-        AiFunction::GenerateImagePrompts,
-        input,
-        &format!("Image prompts for {} contents", ids.len()),
-    )
-    .await
+    let input = json!({
+        "site_id": first.site_id, "sector_id": first.sector_id, "content_ids": ids,
+        "in_article_count": in_article_count.unwrap_or(2),
+    });
+    let description = format!("Image prompts for {} contents", ids.len());
+    Ok(Reply::job(&jobs::start(&services, &caller, AiFunction::GenerateImagePrompts, input, &description).await?))
 }

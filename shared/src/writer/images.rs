@@ -8,12 +8,19 @@ use time::OffsetDateTime;
 
 use super::{Content, IMAGE_PREFIX, ImageRecord, Task};
 use crate::access::Caller;
-use crate::jobs::{self, AiFunction, Job};
+use crate::http::openapi::{Data, Queued};
+use crate::http::{self, AppState, Ctx, JsonBody, Reply};
+use crate::jobs::{self, AiFunction, JobQueued};
 use crate::planner::listing::{ListSpec, Match};
+use crate::planner::scope::Updated;
 use crate::planner::{SectorRecord, find, in_sector, scope};
 use crate::store::{Change, Condition, Write, s};
-use crate::validation::{Fields, bounded, choice, id, id_list, integer};
+use crate::throttle::scopes::{ImageGen, Writer};
+use crate::validation::FieldErrors;
+use crate::validation::choice;
+use crate::validation::input::{Bounded, Choice, Custom, Id, Ids, Integer, Json};
 use crate::{ApiError, Services, ids};
+use axum::extract::{Path, State};
 
 pub const TYPES: &[&str] = &["featured", "desktop", "mobile", "in_article"];
 pub const STATUSES: &[&str] = &["pending", "generated", "failed", "published"];
@@ -46,53 +53,74 @@ pub async fn list(
     scope::listed::<ImageRecord>(services, caller, query, &LIST).await
 }
 
-/// The content or task an image belongs to must be in the image's sector.
-async fn owner_fields(
+/// An image's status, or the original's `completed` (stored as `generated`).
+pub const STATUS: Custom<String> = Custom(status, status_schema);
+
+fn status_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    let names = STATUSES.iter().copied().chain(["completed"]);
+    ObjectBuilder::new().schema_type(Type::String).enum_values(Some(names)).into()
+}
+
+crate::input! {
+    /// An image of a content or a task, in one sector.
+    pub struct NewImage, changes ImageChanges {
+        /// The sector's site (optional; it must be the sector's).
+        site_id: optional String = Id,
+        /// The sector (only read when the image is created).
+        sector_id: required String = Id,
+        /// A content of the same sector.
+        content_id: optional String = Id,
+        /// A task of the same sector.
+        task_id: optional String = Id,
+        image_type: required String = Choice(TYPES),
+        prompt: optional String = Bounded(2000),
+        position: optional i64 = Integer(0, 100),
+        status: optional String = STATUS,
+        /// Set by image generation: may not be sent.
+        s3_key: nullable Value = Json,
+    }
+}
+
+async fn apply(
     services: &Services,
     caller: &Caller,
-    f: &mut Fields,
+    errors: &mut FieldErrors,
     image: &mut ImageRecord,
+    input: ImageChanges,
 ) -> Result<(), ApiError> {
-    if let Some(content_id) = f.optional("content_id", id) {
+    image.image_type = input.image_type.unwrap_or(std::mem::take(&mut image.image_type));
+    image.prompt = input.prompt.unwrap_or(std::mem::take(&mut image.prompt));
+    if let Some(position) = input.position {
+        image.position = position as u32;
+    }
+    image.status = input.status.unwrap_or(std::mem::take(&mut image.status));
+    if input.s3_key.is_some() {
+        errors.add("s3_key", "The file is set by image generation.");
+    }
+    if let Some(content_id) = input.content_id {
         match find::<Content>(services, caller.account_id(), &content_id).await? {
             Some(c) if c.sector_id == image.sector_id => {
                 image.content_id = Some(c.id);
                 image.task_id = image.task_id.take().or(c.task_id);
             }
-            _ => f.error("content_id", format!("Invalid pk \"{content_id}\" - object does not exist.")),
+            _ => errors.add("content_id", format!("Invalid pk \"{content_id}\" - object does not exist.")),
         }
     }
-    if let Some(task_id) = f.optional("task_id", id) {
+    if let Some(task_id) = input.task_id {
         match find::<Task>(services, caller.account_id(), &task_id).await? {
             Some(t) if t.sector_id == image.sector_id => image.task_id = Some(t.id),
-            _ => f.error("task_id", format!("Invalid pk \"{task_id}\" - object does not exist.")),
+            _ => errors.add("task_id", format!("Invalid pk \"{task_id}\" - object does not exist.")),
         }
     }
     Ok(())
 }
 
-fn editable_fields(f: &mut Fields, image: &mut ImageRecord, creating: bool) {
-    if let Some(t) = f.field(creating, "image_type", choice(TYPES)) {
-        image.image_type = t;
-    }
-    if let Some(prompt) = f.optional("prompt", bounded(2000)) {
-        image.prompt = prompt;
-    }
-    if let Some(position) = f.optional("position", integer(0, 100)) {
-        image.position = position as u32;
-    }
-    if let Some(status) = f.optional("status", status) {
-        image.status = status;
-    }
-    if f.sent("s3_key") {
-        f.error("s3_key", "The file is set by image generation.");
-    }
-}
-
 /// `POST images/`.
-pub async fn create(services: &Services, caller: &Caller, body: &[u8]) -> Result<Value, ApiError> {
-    let mut f = Fields::parse(body)?;
-    let sector = scope::target_sector(services, caller, &mut f).await?;
+pub async fn create(services: &Services, caller: &Caller, input: NewImage) -> Result<Value, ApiError> {
+    let mut errors = FieldErrors::new();
+    let sector =
+        scope::target_sector(services, caller, input.site_id.as_deref(), &input.sector_id, &mut errors).await?;
     let mut image = ImageRecord {
         id: ids::new_id(),
         account_id: caller.account_id().to_owned(),
@@ -107,23 +135,28 @@ pub async fn create(services: &Services, caller: &Caller, body: &[u8]) -> Result
         s3_key: None,
         created_at: OffsetDateTime::now_utc(),
     };
-    editable_fields(&mut f, &mut image, true);
-    if sector.is_some() {
-        owner_fields(services, caller, &mut f, &mut image).await?;
+    let mut input: ImageChanges = input.into();
+    if sector.is_none() {
+        (input.content_id, input.task_id) = (None, None);
     }
-    f.finish()?;
+    apply(services, caller, &mut errors, &mut image, input).await?;
+    errors.finish()?;
     services.store().await.put(image.item()?, Some(Condition::not_exists())).await?;
     Ok(image.to_json())
 }
 
 /// `PUT`/`PATCH images/{id}/`.
-pub async fn update(services: &Services, caller: &Caller, image_id: &str, body: &[u8]) -> Result<Value, ApiError> {
+pub async fn update(
+    services: &Services,
+    caller: &Caller,
+    image_id: &str,
+    input: ImageChanges,
+) -> Result<Value, ApiError> {
     let before = scope::writable::<ImageRecord>(services, caller, image_id).await?;
-    let mut f = Fields::parse(body)?;
+    let mut errors = FieldErrors::new();
     let mut after = before.clone();
-    editable_fields(&mut f, &mut after, false);
-    owner_fields(services, caller, &mut f, &mut after).await?;
-    f.finish()?;
+    apply(services, caller, &mut errors, &mut after, input).await?;
+    errors.finish()?;
     // The worker may set the file meanwhile: only these fields are written.
     let change = Change::new(
         before.key(),
@@ -148,30 +181,65 @@ pub async fn delete(services: &Services, caller: &Caller, image_id: &str) -> Res
     super::removal::remove_images(services, &[image]).await.map(|_| ())
 }
 
-/// `GET images/{id}/file/`: a short-lived URL of the image's file, only for an image the caller
-/// may see.
-pub async fn file(services: &Services, caller: &Caller, image_id: &str) -> Result<Value, ApiError> {
-    let image = scope::visible::<ImageRecord>(services, caller, image_id).await?;
+/// A short-lived link to an image's file.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ImageFile {
+    pub id: String,
+    /// A presigned URL of the file.
+    pub image_url: String,
+    /// Seconds the URL stays valid.
+    pub expires_in: u64,
+}
+
+/// A short-lived link to an image's file, only for an image the caller may see.
+#[utoipa::path(get, path = "/api/v1/writer/images/{id}/file/", operation_id = "image_file",
+    responses((status = 200, description = "The link", body = Data<ImageFile>)))]
+pub async fn file(
+    State(services): State<AppState>,
+    caller: http::Caller<Writer>,
+    Path(image_id): Path<String>,
+) -> Result<Reply, ApiError> {
+    let image = scope::visible::<ImageRecord>(&services, &caller, &image_id).await?;
     let key = image.s3_key.as_deref().ok_or_else(|| ApiError::NotFound("This image has no file yet.".into()))?;
     // The key is the system's own, under the account's prefix; refuse anything else.
     if !key.starts_with(&format!("accounts/{}/", caller.account_id())) {
         return Err(ApiError::not_found());
     }
-    let url = super::presigned_url(services, key, URL_TTL).await?;
-    Ok(json!({"id": image.id, "image_url": url, "expires_in": URL_TTL.as_secs()}))
+    let image_url = super::presigned_url(&services, key, URL_TTL).await?;
+    Reply::data(&ImageFile { id: image.id, image_url, expires_in: URL_TTL.as_secs() })
 }
 
-/// `GET images/content_images/?content_id=`: the content's images (and its task's), by position.
+/// The images of one content.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ContentImages {
+    pub content_id: String,
+    /// By position.
+    #[schema(value_type = Vec<super::ImageAnswer>)]
+    pub images: Vec<Value>,
+}
+
+/// `?content_id=`: the content whose images to answer.
+#[derive(Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OfContent {
+    /// Required.
+    #[allow(dead_code)]
+    content_id: String,
+}
+
+/// The content's images (and its task's), by position.
+#[utoipa::path(get, path = "/api/v1/writer/images/content_images/", params(OfContent),
+    responses((status = 200, description = "The content's images", body = Data<ContentImages>)))]
 pub async fn content_images(
-    services: &Services,
-    caller: &Caller,
-    query: &HashMap<String, String>,
-) -> Result<Value, ApiError> {
-    let content_id = query.get("content_id").map(|c| c.trim()).filter(|c| !c.is_empty());
+    State(services): State<AppState>,
+    caller: http::Caller<Writer>,
+    ctx: Ctx,
+) -> Result<Reply, ApiError> {
+    let content_id = ctx.query().get("content_id").map(|c| c.trim()).filter(|c| !c.is_empty());
     let content_id = content_id.ok_or_else(|| ApiError::field("content_id", "This query parameter is required."))?;
-    let content = scope::visible::<Content>(services, caller, content_id).await?;
+    let content = scope::visible::<Content>(&services, &caller, content_id).await?;
     let mut images: Vec<ImageRecord> =
-        in_sector::<ImageRecord>(services, &content.account_id, &content.sector_id, IMAGE_PREFIX)
+        in_sector::<ImageRecord>(&services, &content.account_id, &content.sector_id, IMAGE_PREFIX)
             .await?
             .into_iter()
             .filter(|i| {
@@ -180,7 +248,7 @@ pub async fn content_images(
             })
             .collect();
     images.sort_by(|a, b| a.position.cmp(&b.position).then_with(|| a.id.cmp(&b.id)));
-    Ok(json!({"content_id": content.id, "images": images.iter().map(ImageRecord::to_json).collect::<Vec<_>>()}))
+    Reply::data(&ContentImages { content_id: content.id, images: images.iter().map(ImageRecord::to_json).collect() })
 }
 
 /// The images of a content the caller may change.
@@ -197,47 +265,70 @@ async fn images_of_content(
         .collect())
 }
 
-async fn submit(services: &Services, caller: &Caller, images: &[ImageRecord]) -> Result<Job, ApiError> {
+async fn submit(services: &Services, caller: &Caller, images: &[ImageRecord]) -> Result<Reply, ApiError> {
     let first = scope::one_sector(images)?;
     let ids: Vec<&str> = images.iter().map(|i| i.id.as_str()).collect();
     let input = json!({"site_id": first.site_id, "sector_id": first.sector_id, "image_ids": ids});
-    jobs::start(services, caller, AiFunction::GenerateImages, input, &format!("{} images", ids.len())).await
+    let job =
+        jobs::start(services, caller, AiFunction::GenerateImages, input, &format!("{} images", ids.len())).await?;
+    Ok(Reply::job(&job))
 }
 
-/// `POST images/generate_images/` `{ids}` or `{content_id}` (its images not generated yet).
-pub async fn generate_images(services: &Services, caller: &Caller, body: &[u8]) -> Result<Job, ApiError> {
-    let mut f = Fields::parse(body)?;
-    let ids = f.optional("ids", id_list(super::tasks::GENERATE_MAX));
-    let content_id = f.optional("content_id", id);
-    if ids.is_none() && content_id.is_none() {
-        f.error("ids", "Name the images (ids) or their content (content_id).");
+crate::input! {
+    /// The images to generate: by id, or every image of a content not generated yet.
+    pub struct ToGenerate {
+        /// The images (at most 50).
+        ids: optional Vec<String> = Ids(super::tasks::GENERATE_MAX),
+        /// A content whose waiting images to generate (when `ids` is not sent).
+        content_id: optional String = Id,
     }
-    f.finish()?;
+}
+
+/// Generates the images named by `ids`, or the waiting images of `content_id` (a job).
+#[utoipa::path(post, path = "/api/v1/writer/images/generate_images/", request_body = ToGenerate,
+    responses((status = 200, description = "The job", body = Queued<JobQueued>)))]
+pub async fn generate_images(
+    State(services): State<AppState>,
+    caller: http::Caller<ImageGen>,
+    JsonBody(ToGenerate { ids, content_id }): JsonBody<ToGenerate>,
+) -> Result<Reply, ApiError> {
     let images = match (ids, content_id) {
-        (Some(ids), _) => scope::writable_many::<ImageRecord>(services, caller, "ids", &ids, None).await?,
+        (Some(ids), _) => scope::writable_many::<ImageRecord>(&services, &caller, "ids", &ids, None).await?,
         (None, Some(content_id)) => {
-            let mut images = images_of_content(services, caller, &content_id).await?;
+            let mut images = images_of_content(&services, &caller, &content_id).await?;
             images.retain(|i| i.status != "generated");
             images
         }
-        (None, None) => Vec::new(),
+        (None, None) => return Err(ApiError::field("ids", NAME_THE_IMAGES)),
     };
     if images.is_empty() {
         return Err(ApiError::field("content_id", "This content has no images waiting; generate image prompts first."));
     }
-    submit(services, caller, &images).await
+    submit(&services, &caller, &images).await
 }
 
-/// `POST images/auto_generate/` `{ids}` (task ids, the legacy action): the waiting images of those
-/// tasks and their content, through the same pipeline.
-pub async fn auto_generate(services: &Services, caller: &Caller, body: &[u8]) -> Result<Job, ApiError> {
-    let mut f = Fields::parse(body)?;
-    let ids = f.required("ids", id_list(10));
-    f.finish()?;
-    let tasks = scope::writable_many::<Task>(services, caller, "ids", &ids.unwrap_or_default(), None).await?;
+const NAME_THE_IMAGES: &str = "Name the images (ids) or their content (content_id).";
+
+crate::input! {
+    /// Tasks whose waiting images to generate (the original's action).
+    pub struct TasksImages {
+        /// The tasks (at most 10).
+        ids: required Vec<String> = Ids(10),
+    }
+}
+
+/// Generates every waiting image of the tasks named by `ids` and of their content (a job).
+#[utoipa::path(post, path = "/api/v1/writer/images/auto_generate/", operation_id = "auto_generate_images", request_body = TasksImages,
+    responses((status = 200, description = "The job", body = Queued<JobQueued>)))]
+pub async fn auto_generate(
+    State(services): State<AppState>,
+    caller: http::Caller<ImageGen>,
+    JsonBody(TasksImages { ids }): JsonBody<TasksImages>,
+) -> Result<Reply, ApiError> {
+    let tasks = scope::writable_many::<Task>(&services, &caller, "ids", &ids, None).await?;
     let first = scope::one_sector(&tasks)?;
     let images: Vec<ImageRecord> =
-        in_sector::<ImageRecord>(services, &first.account_id, &first.sector_id, IMAGE_PREFIX)
+        in_sector::<ImageRecord>(&services, &first.account_id, &first.sector_id, IMAGE_PREFIX)
             .await?
             .into_iter()
             .filter(|i| {
@@ -250,24 +341,32 @@ pub async fn auto_generate(services: &Services, caller: &Caller, body: &[u8]) ->
     if images.is_empty() {
         return Err(ApiError::field("ids", "These tasks have no images waiting; generate image prompts first."));
     }
-    submit(services, caller, &images).await
+    submit(&services, &caller, &images).await
 }
 
-/// `POST images/bulk_update/` `{ids | content_id, status}`.
-pub async fn bulk_update(services: &Services, caller: &Caller, body: &[u8]) -> Result<Value, ApiError> {
-    let mut f = Fields::parse(body)?;
-    let ids = f.optional("ids", id_list(crate::planner::keywords::BULK_MAX));
-    let content_id = f.optional("content_id", id);
-    let status = f.required("status", status);
-    if ids.is_none() && content_id.is_none() {
-        f.error("ids", "Name the images (ids) or their content (content_id).");
+crate::input! {
+    /// Images (by id, or every image of a content) and the status they all take.
+    pub struct StatusChange {
+        /// The images (at most 1,000).
+        ids: optional Vec<String> = Ids(scope::BULK_MAX),
+        /// A content whose images to update (when `ids` is not sent).
+        content_id: optional String = Id,
+        status: required String = STATUS,
     }
-    f.finish()?;
-    let status = status.unwrap_or_default();
+}
+
+/// Sets the status of the images named by `ids`, or of a content's images.
+#[utoipa::path(post, path = "/api/v1/writer/images/bulk_update/", operation_id = "bulk_update_images", request_body = StatusChange,
+    responses((status = 200, description = "How many were updated", body = Data<Updated>)))]
+pub async fn bulk_update(
+    State(services): State<AppState>,
+    caller: http::Caller<Writer>,
+    JsonBody(StatusChange { ids, content_id, status }): JsonBody<StatusChange>,
+) -> Result<Reply, ApiError> {
     let images = match (ids, content_id) {
-        (Some(ids), _) => scope::writable_many::<ImageRecord>(services, caller, "ids", &ids, None).await?,
-        (None, Some(content_id)) => images_of_content(services, caller, &content_id).await?,
-        (None, None) => Vec::new(),
+        (Some(ids), _) => scope::writable_many::<ImageRecord>(&services, &caller, "ids", &ids, None).await?,
+        (None, Some(content_id)) => images_of_content(&services, &caller, &content_id).await?,
+        (None, None) => return Err(ApiError::field("ids", NAME_THE_IMAGES)),
     };
     let store = services.store().await;
     for chunk in images.chunks(100) {
@@ -284,5 +383,5 @@ pub async fn bulk_update(services: &Services, caller: &Caller, body: &[u8]) -> R
             .collect();
         store.transact(writes).await.map_err(|e| e.gone_is_not_found())?;
     }
-    Ok(json!({"updated_count": images.len()}))
+    Reply::data(&Updated { updated_count: images.len() })
 }

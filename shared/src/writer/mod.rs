@@ -8,6 +8,7 @@
 pub mod content;
 pub mod images;
 pub mod removal;
+pub mod routes;
 pub mod tasks;
 pub mod taxonomies;
 

@@ -7,12 +7,18 @@ use time::OffsetDateTime;
 
 use super::Task;
 use crate::access::Caller;
-use crate::jobs::{self, AiFunction, Job};
+use crate::http::openapi::{Data, Queued};
+use crate::http::{self, AppState, JsonBody, Reply};
+use crate::jobs::{self, AiFunction, JobQueued};
 use crate::planner::listing::{ListSpec, Match};
+use crate::planner::scope::{Deleted, Selection, Updated};
 use crate::planner::{Cluster, SectorRecord, ideas, scope};
 use crate::store::{Condition, Write};
-use crate::validation::{Fields, bounded, choice, id, id_list, integer, max, text};
+use crate::throttle::scopes::{Writer, WriterAi};
+use crate::validation::input::{Bounded, Choice, Id, Ids, Integer, Json, Text};
+use crate::validation::{FieldErrors, max};
 use crate::{ApiError, Services, ids};
+use axum::extract::State;
 
 pub const STATUSES: &[&str] = &["queued", "in_progress", "draft", "review", "published", "completed", "archived"];
 /// Tasks one `auto_generate_content/` request may name (one model call each).
@@ -38,54 +44,69 @@ pub async fn list(
     scope::listed::<Task>(services, caller, query, &LIST).await
 }
 
-async fn read_fields(
+crate::input! {
+    /// A writer task: what to write, in one sector.
+    pub struct NewTask, changes TaskChanges {
+        /// The sector's site (optional; it must be the sector's).
+        site_id: optional String = Id,
+        /// The sector (only read when the task is created).
+        sector_id: required String = Id,
+        title: required String = Bounded(max::TITLE),
+        description: optional String = Text(max::DESCRIPTION),
+        /// At most 50 keywords: a list, or one comma-separated string.
+        keywords: optional Vec<String> = crate::planner::KEYWORD_LIST,
+        content_type: optional String = Choice(ideas::CONTENT_TYPES),
+        content_structure: optional String = Choice(ideas::CONTENT_STRUCTURES),
+        word_count: optional i64 = Integer(100, 20_000),
+        status: optional String = Choice(STATUSES),
+        /// A cluster of the same sector; `null` clears it.
+        cluster_id: nullable String = Id,
+        /// Set by the system: may not be sent.
+        content_id: nullable Value = Json,
+        /// Set by the system: may not be sent.
+        idea_id: nullable Value = Json,
+    }
+}
+
+async fn apply(
     services: &Services,
     caller: &Caller,
-    f: &mut Fields,
+    errors: &mut FieldErrors,
     task: &mut Task,
-    creating: bool,
+    input: TaskChanges,
 ) -> Result<(), ApiError> {
-    if let Some(title) = f.field(creating, "title", bounded(max::TITLE)) {
-        task.title = title;
-    }
-    if let Some(description) = f.optional("description", text(max::DESCRIPTION)) {
-        task.description = description;
-    }
-    if let Some(keywords) = f.optional("keywords", crate::planner::keyword_list) {
-        task.keywords = keywords;
-    }
-    if let Some(t) = f.optional("content_type", choice(ideas::CONTENT_TYPES)) {
-        task.content_type = t;
-    }
-    if let Some(t) = f.optional("content_structure", choice(ideas::CONTENT_STRUCTURES)) {
-        task.content_structure = t;
-    }
-    if let Some(n) = f.optional("word_count", integer(100, 20_000)) {
+    task.title = input.title.unwrap_or(std::mem::take(&mut task.title));
+    task.description = input.description.unwrap_or(std::mem::take(&mut task.description));
+    task.keywords = input.keywords.unwrap_or(std::mem::take(&mut task.keywords));
+    task.content_type = input.content_type.unwrap_or(std::mem::take(&mut task.content_type));
+    task.content_structure = input.content_structure.unwrap_or(std::mem::take(&mut task.content_structure));
+    if let Some(n) = input.word_count {
         task.word_count = n as u32;
     }
-    if let Some(status) = f.optional("status", choice(STATUSES)) {
-        task.status = status;
-    }
-    if f.sent_null("cluster_id") {
-        task.cluster_id = None;
-    } else if let Some(cluster_id) = f.optional("cluster_id", id) {
-        match crate::planner::find::<Cluster>(services, caller.account_id(), &cluster_id).await? {
-            Some(c) if c.sector_id == task.sector_id => task.cluster_id = Some(c.id),
-            _ => f.error("cluster_id", format!("Invalid pk \"{cluster_id}\" - object does not exist.")),
+    task.status = input.status.unwrap_or(std::mem::take(&mut task.status));
+    match input.cluster_id {
+        None => {}
+        Some(None) => task.cluster_id = None,
+        Some(Some(cluster_id)) => {
+            match crate::planner::find::<Cluster>(services, caller.account_id(), &cluster_id).await? {
+                Some(c) if c.sector_id == task.sector_id => task.cluster_id = Some(c.id),
+                _ => errors.add("cluster_id", format!("Invalid pk \"{cluster_id}\" - object does not exist.")),
+            }
         }
     }
-    for fixed in ["content_id", "idea_id"] {
-        if f.sent(fixed) {
-            f.error(fixed, "This field is set by the system.");
+    for (fixed, sent) in [("content_id", &input.content_id), ("idea_id", &input.idea_id)] {
+        if sent.is_some() {
+            errors.add(fixed, "This field is set by the system.");
         }
     }
     Ok(())
 }
 
 /// `POST tasks/`.
-pub async fn create(services: &Services, caller: &Caller, body: &[u8]) -> Result<Value, ApiError> {
-    let mut f = Fields::parse(body)?;
-    let sector = scope::target_sector(services, caller, &mut f).await?;
+pub async fn create(services: &Services, caller: &Caller, input: NewTask) -> Result<Value, ApiError> {
+    let mut errors = FieldErrors::new();
+    let sector =
+        scope::target_sector(services, caller, input.site_id.as_deref(), &input.sector_id, &mut errors).await?;
     let mut task = Task {
         id: ids::new_id(),
         account_id: caller.account_id().to_owned(),
@@ -103,19 +124,24 @@ pub async fn create(services: &Services, caller: &Caller, body: &[u8]) -> Result
         content_id: None,
         created_at: OffsetDateTime::now_utc(),
     };
-    read_fields(services, caller, &mut f, &mut task, true).await?;
-    f.finish()?;
+    apply(services, caller, &mut errors, &mut task, input.into()).await?;
+    errors.finish()?;
     scope::insert(services, &task, "tasks", task.created_at).await?;
     Ok(task.to_json())
 }
 
 /// `PUT`/`PATCH tasks/{id}/`.
-pub async fn update(services: &Services, caller: &Caller, task_id: &str, body: &[u8]) -> Result<Value, ApiError> {
+pub async fn update(
+    services: &Services,
+    caller: &Caller,
+    task_id: &str,
+    input: TaskChanges,
+) -> Result<Value, ApiError> {
     let before = scope::writable::<Task>(services, caller, task_id).await?;
-    let mut f = Fields::parse(body)?;
+    let mut errors = FieldErrors::new();
     let mut after = before.clone();
-    read_fields(services, caller, &mut f, &mut after, false).await?;
-    f.finish()?;
+    apply(services, caller, &mut errors, &mut after, input).await?;
+    errors.finish()?;
     // Replaced only if the worker did not link content meanwhile.
     scope::replace_keeping_link(services, &after, "content_id", before.content_id.as_deref()).await?;
     Ok(after.to_json())
@@ -127,28 +153,41 @@ pub async fn delete(services: &Services, caller: &Caller, task_id: &str) -> Resu
     super::removal::remove_task(services, &task).await
 }
 
-/// `POST tasks/bulk_delete/` `{ids}`.
-pub async fn bulk_delete(services: &Services, caller: &Caller, body: &[u8]) -> Result<Value, ApiError> {
-    let mut f = Fields::parse(body)?;
-    let ids = f.required("ids", id_list(crate::planner::keywords::BULK_MAX));
-    f.finish()?;
-    let tasks = scope::writable_many::<Task>(services, caller, "ids", &ids.unwrap_or_default(), None).await?;
+/// Deletes the tasks named by `ids`, with their content and images.
+#[utoipa::path(post, path = "/api/v1/writer/tasks/bulk_delete/", operation_id = "bulk_delete_tasks", request_body = Selection,
+    responses((status = 200, description = "How many were deleted", body = Data<Deleted>)))]
+pub async fn bulk_delete(
+    State(services): State<AppState>,
+    caller: http::Caller<Writer>,
+    JsonBody(Selection { ids }): JsonBody<Selection>,
+) -> Result<Reply, ApiError> {
+    let tasks = scope::writable_many::<Task>(&services, &caller, "ids", &ids, None).await?;
     for task in &tasks {
-        super::removal::remove_task(services, task).await?;
+        super::removal::remove_task(&services, task).await?;
     }
-    Ok(json!({"deleted_count": tasks.len()}))
+    Reply::data(&Deleted { deleted_count: tasks.len() })
 }
 
-/// `POST tasks/bulk_update/` `{ids, status}`.
-pub async fn bulk_update(services: &Services, caller: &Caller, body: &[u8]) -> Result<Value, ApiError> {
-    let mut f = Fields::parse(body)?;
-    let ids = f.required("ids", id_list(crate::planner::keywords::BULK_MAX));
-    let status = f.required("status", choice(STATUSES));
-    f.finish()?;
-    let (ids, status) = (ids.unwrap_or_default(), status.unwrap_or_default());
-    let tasks = scope::writable_many::<Task>(services, caller, "ids", &ids, None).await?;
+crate::input! {
+    /// Tasks and the status they all take.
+    pub struct StatusChange {
+        /// The tasks (at most 1,000).
+        ids: required Vec<String> = Ids(scope::BULK_MAX),
+        status: required String = Choice(STATUSES),
+    }
+}
+
+/// Sets the status of the tasks named by `ids`.
+#[utoipa::path(post, path = "/api/v1/writer/tasks/bulk_update/", operation_id = "bulk_update_tasks", request_body = StatusChange,
+    responses((status = 200, description = "How many were updated", body = Data<Updated>)))]
+pub async fn bulk_update(
+    State(services): State<AppState>,
+    caller: http::Caller<Writer>,
+    JsonBody(StatusChange { ids, status }): JsonBody<StatusChange>,
+) -> Result<Reply, ApiError> {
+    let tasks = scope::writable_many::<Task>(&services, &caller, "ids", &ids, None).await?;
     let store = services.store().await;
-    let mut updated = 0;
+    let mut updated_count = 0;
     for chunk in tasks.chunks(100) {
         let writes = chunk
             .iter()
@@ -162,22 +201,33 @@ pub async fn bulk_update(services: &Services, caller: &Caller, body: &[u8]) -> R
             })
             .collect();
         store.transact(writes).await.map_err(|e| e.gone_is_not_found())?;
-        updated += chunk.len();
+        updated_count += chunk.len();
     }
-    Ok(json!({"updated_count": updated}))
+    Reply::data(&Updated { updated_count })
 }
 
-/// `POST tasks/auto_generate_content/` `{ids}`: up to 50 tasks of one sector; credits reserved for
-/// the words asked for, charged for the words written.
-pub async fn auto_generate_content(services: &Services, caller: &Caller, body: &[u8]) -> Result<Job, ApiError> {
-    let mut f = Fields::parse(body)?;
-    let ids = f.required("ids", id_list(GENERATE_MAX));
-    f.finish()?;
-    let ids = ids.unwrap_or_default();
-    let tasks = scope::writable_many::<Task>(services, caller, "ids", &ids, None).await?;
+crate::input! {
+    /// Tasks of one sector to write.
+    pub struct ToWrite {
+        /// The tasks (at most 50: one model call each).
+        ids: required Vec<String> = Ids(GENERATE_MAX),
+    }
+}
+
+/// Writes the tasks' content with the AI (a job): credits reserved for the words asked for,
+/// charged for the words written.
+#[utoipa::path(post, path = "/api/v1/writer/tasks/auto_generate_content/", request_body = ToWrite,
+    responses((status = 200, description = "The job", body = Queued<JobQueued>)))]
+pub async fn auto_generate_content(
+    State(services): State<AppState>,
+    caller: http::Caller<WriterAi>,
+    JsonBody(ToWrite { ids }): JsonBody<ToWrite>,
+) -> Result<Reply, ApiError> {
+    let tasks = scope::writable_many::<Task>(&services, &caller, "ids", &ids, None).await?;
     let first = scope::one_sector(&tasks)?;
     let words: u64 = tasks.iter().map(|t| t.word_count as u64).sum();
     let input =
         json!({"site_id": first.site_id, "sector_id": first.sector_id, "task_ids": ids, "estimated_word_count": words});
-    jobs::start(services, caller, AiFunction::GenerateContent, input, &format!("Content for {} tasks", ids.len())).await
+    let description = format!("Content for {} tasks", ids.len());
+    Ok(Reply::job(&jobs::start(&services, &caller, AiFunction::GenerateContent, input, &description).await?))
 }

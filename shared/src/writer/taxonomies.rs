@@ -2,17 +2,20 @@
 //! in the account's partition (`TAXONOMY#<id>`), with a guard keeping a slug unique per site and
 //! kind (`TAXSLUG#<site>#<kind>#<slug>`).
 
-use std::collections::HashMap;
-
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use crate::access::Caller;
 use crate::accounts::rfc3339;
+use crate::http::openapi::{Data, Paged};
+use crate::http::{self, AppState, Ctx, JsonBody, Reply};
 use crate::store::{Condition, Item, Key, Query, StoreError, Write, keys};
-use crate::validation::{Fields, bounded, choice, id, max, text};
+use crate::throttle::scopes::Writer;
+use crate::validation::input::{Bounded, Choice, Id, Text};
+use crate::validation::{FieldErrors, max};
 use crate::{ApiError, Services, ids, sites};
+use axum::extract::{Path, State};
 
 pub const KINDS: &[&str] = &["category", "tag"];
 const PREFIX: &str = "TAXONOMY#";
@@ -46,12 +49,32 @@ impl Taxonomy {
     }
 
     pub fn to_json(&self) -> Value {
-        json!({
-            "id": self.id, "site_id": self.site_id, "taxonomy_type": self.taxonomy_type, "name": self.name,
-            "slug": self.slug, "description": self.description, "parent_id": self.parent_id,
-            "created_at": rfc3339(self.created_at),
+        crate::http::answer(TaxonomyAnswer {
+            id: self.id.clone(),
+            site_id: self.site_id.clone(),
+            taxonomy_type: self.taxonomy_type.clone(),
+            name: self.name.clone(),
+            slug: self.slug.clone(),
+            description: self.description.clone(),
+            parent_id: self.parent_id.clone(),
+            created_at: rfc3339(self.created_at),
         })
     }
+}
+
+/// A category or tag as the API answers it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TaxonomyAnswer {
+    pub id: String,
+    pub site_id: String,
+    /// `category` or `tag`.
+    pub taxonomy_type: String,
+    pub name: String,
+    pub slug: String,
+    pub description: String,
+    /// The parent category.
+    pub parent_id: Option<String>,
+    pub created_at: String,
 }
 
 /// `Dental Implants & Costs` → `dental-implants-costs`.
@@ -78,15 +101,29 @@ pub async fn of_site(services: &Services, account_id: &str, site_id: &str) -> Re
     Ok(all(services, account_id).await?.into_iter().filter(|t| t.site_id == site_id).collect())
 }
 
-/// Taxonomies of the sites the caller may see; filters `site_id`, `taxonomy_type`, `search`.
-pub async fn list(
-    services: &Services,
-    caller: &Caller,
-    query: &HashMap<String, String>,
-) -> Result<Vec<Value>, ApiError> {
+/// The list's filters.
+#[derive(Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct Filters {
+    /// Only this site's.
+    site_id: Option<String>,
+    /// `category` or `tag`.
+    taxonomy_type: Option<String>,
+    /// Text found in the name (case-insensitive).
+    search: Option<String>,
+    page: Option<u32>,
+    page_size: Option<u32>,
+}
+
+/// The categories and tags of the sites the caller may see, by name.
+#[utoipa::path(get, path = "/api/v1/writer/taxonomies/", operation_id = "list_taxonomies", params(Filters),
+    responses((status = 200, description = "Taxonomies", body = Paged<TaxonomyAnswer>)))]
+pub async fn list(State(services): State<AppState>, caller: http::Caller<Writer>, ctx: Ctx) -> Result<Reply, ApiError> {
+    let (services, query) = (&*services, ctx.query());
     let param = |n: &str| query.get(n).map(|v| v.trim()).filter(|v| !v.is_empty());
     if let Some(site) = param("site_id") {
-        sites::visible_site(services, caller, site).await?;
+        sites::visible_site(services, &caller, site).await?;
     }
     let needle = param("search").map(str::to_lowercase);
     let mut found: Vec<Taxonomy> = all(services, caller.account_id())
@@ -98,7 +135,7 @@ pub async fn list(
         .filter(|t| needle.as_ref().is_none_or(|n| t.name.to_lowercase().contains(n)))
         .collect();
     found.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()).then_with(|| a.id.cmp(&b.id)));
-    Ok(found.iter().map(Taxonomy::to_json).collect())
+    ctx.page(found.iter().map(Taxonomy::to_json).collect())
 }
 
 /// A taxonomy the caller may see, else 404.
@@ -115,16 +152,33 @@ fn slug_taken() -> ApiError {
     ApiError::field("slug", "This site already has a taxonomy of this type with this slug.")
 }
 
-async fn parent_field(
+crate::input! {
+    /// A category or tag of a site.
+    pub struct NewTaxonomy, changes TaxonomyChanges {
+        /// Fixed once created.
+        site_id: required String = Id,
+        /// `category` or `tag`; fixed once created.
+        taxonomy_type: required String = Choice(KINDS),
+        name: required String = Bounded(max::NAME),
+        /// Made from the name unless sent; unique per site and type.
+        slug: optional String = Bounded(max::SLUG),
+        description: optional String = Text(max::DESCRIPTION),
+        /// Another category of the same site (categories only); `null` clears it.
+        parent_id: nullable String = Id,
+    }
+}
+
+async fn check_parent(
     services: &Services,
     caller: &Caller,
-    f: &mut Fields,
+    errors: &mut FieldErrors,
     taxonomy: &mut Taxonomy,
+    parent: Option<Option<String>>,
 ) -> Result<(), ApiError> {
-    if f.sent_null("parent_id") {
-        taxonomy.parent_id = None;
-    } else if let Some(parent) = f.optional("parent_id", id) {
-        match visible(services, caller, &parent).await {
+    match parent {
+        None => {}
+        Some(None) => taxonomy.parent_id = None,
+        Some(Some(parent)) => match visible(services, caller, &parent).await {
             Ok(p)
                 if p.site_id == taxonomy.site_id
                     && p.taxonomy_type == "category"
@@ -134,92 +188,103 @@ async fn parent_field(
                 taxonomy.parent_id = Some(p.id)
             }
             Ok(_) | Err(ApiError::NotFound(_)) => {
-                f.error("parent_id", "The parent must be another category of the same site.")
+                errors.add("parent_id", "The parent must be another category of the same site.")
             }
             Err(err) => return Err(err),
-        }
+        },
     }
     Ok(())
 }
 
-/// `POST taxonomies/` `{site_id, taxonomy_type, name, slug?, description?, parent_id?}`.
-pub async fn create(services: &Services, caller: &Caller, body: &[u8]) -> Result<Value, ApiError> {
-    let mut f = Fields::parse(body)?;
-    let site_id = f.required("site_id", id);
-    let site = match &site_id {
-        Some(site_id) => match sites::visible_site(services, caller, site_id).await {
-            Ok(site) => Some(site),
-            Err(ApiError::NotFound(_)) => {
-                f.error("site_id", format!("Invalid pk \"{site_id}\" - object does not exist."));
-                None
-            }
-            Err(err) => return Err(err),
-        },
-        None => None,
+/// Adds a category or tag to a site.
+#[utoipa::path(post, path = "/api/v1/writer/taxonomies/", operation_id = "create_taxonomy", request_body = NewTaxonomy,
+    responses((status = 201, description = "The taxonomy", body = Data<TaxonomyAnswer>)))]
+pub async fn create(
+    State(services): State<AppState>,
+    caller: http::Caller<Writer>,
+    JsonBody(input): JsonBody<NewTaxonomy>,
+) -> Result<Reply, ApiError> {
+    let mut errors = FieldErrors::new();
+    let site = match sites::visible_site(&services, &caller, &input.site_id).await {
+        Ok(site) => Some(site),
+        Err(ApiError::NotFound(_)) => {
+            errors.add("site_id", format!("Invalid pk \"{}\" - object does not exist.", input.site_id));
+            None
+        }
+        Err(err) => return Err(err),
     };
     if let Some(site) = &site {
         caller.require_site_write(&site.id)?;
     }
-    let kind = f.required("taxonomy_type", choice(KINDS));
-    let name = f.required("name", bounded(max::NAME));
-    let slug = f.optional("slug", bounded(max::SLUG)).map(|s| slugify(&s));
-    let description = f.optional("description", text(max::DESCRIPTION)).unwrap_or_default();
     let mut taxonomy = Taxonomy {
         id: ids::new_id(),
         account_id: caller.account_id().to_owned(),
         site_id: site.map(|s| s.id).unwrap_or_default(),
-        taxonomy_type: kind.unwrap_or_default(),
-        name: name.clone().unwrap_or_default(),
-        slug: slug.or_else(|| name.as_deref().map(slugify)).unwrap_or_default(),
-        description,
+        taxonomy_type: input.taxonomy_type,
+        slug: slugify(input.slug.as_deref().unwrap_or(&input.name)),
+        name: input.name,
+        description: input.description.unwrap_or_default(),
         parent_id: None,
         created_at: OffsetDateTime::now_utc(),
     };
-    if taxonomy.slug.is_empty() && !f.has_error("name") {
-        f.error("slug", "The slug needs a letter or a digit.");
+    if taxonomy.slug.is_empty() {
+        errors.add("slug", "The slug needs a letter or a digit.");
     }
-    parent_field(services, caller, &mut f, &mut taxonomy).await?;
-    f.finish()?;
+    check_parent(&services, &caller, &mut errors, &mut taxonomy, input.parent_id).await?;
+    errors.finish()?;
     let guard = Item::new(&taxonomy.guard(), "TaxonomySlug", &json!({"taxonomy_id": taxonomy.id}))?;
     let writes = vec![
         Write::Put(Item::new(&taxonomy.key(), "Taxonomy", &taxonomy)?, Some(Condition::not_exists())),
         Write::Put(guard, Some(Condition::not_exists())),
     ];
     match services.store().await.transact(writes).await {
-        Ok(()) => Ok(taxonomy.to_json()),
+        Ok(()) => Ok(Reply::created(taxonomy.to_json())),
         Err(StoreError::TransactionCancelled { failed }) if failed.contains(&1) => Err(slug_taken()),
         Err(err) => Err(err.into()),
     }
 }
 
-/// `PUT`/`PATCH taxonomies/{id}/`: name, slug (kept unique), description, parent.
-pub async fn update(services: &Services, caller: &Caller, taxonomy_id: &str, body: &[u8]) -> Result<Value, ApiError> {
-    let before = visible(services, caller, taxonomy_id).await?;
+/// One category or tag.
+#[utoipa::path(get, path = "/api/v1/writer/taxonomies/{id}/", operation_id = "taxonomy",
+    responses((status = 200, description = "The taxonomy", body = Data<TaxonomyAnswer>)))]
+pub async fn get(
+    State(services): State<AppState>,
+    caller: http::Caller<Writer>,
+    Path(taxonomy_id): Path<String>,
+) -> Result<Reply, ApiError> {
+    Ok(Reply::ok(visible(&services, &caller, &taxonomy_id).await?.to_json()))
+}
+
+/// Changes a category or tag: name, slug (kept unique), description, parent.
+#[utoipa::path(method(put, patch), path = "/api/v1/writer/taxonomies/{id}/", operation_id = "update_taxonomy", request_body = TaxonomyChanges,
+    responses((status = 200, description = "The taxonomy", body = Data<TaxonomyAnswer>)))]
+pub async fn update(
+    State(services): State<AppState>,
+    caller: http::Caller<Writer>,
+    Path(taxonomy_id): Path<String>,
+    JsonBody(input): JsonBody<TaxonomyChanges>,
+) -> Result<Reply, ApiError> {
+    let before = visible(&services, &caller, &taxonomy_id).await?;
     caller.require_site_write(&before.site_id)?;
-    let mut f = Fields::parse(body)?;
+    let mut errors = FieldErrors::new();
     let mut after = before.clone();
-    if let Some(name) = f.optional("name", bounded(max::NAME)) {
-        after.name = name;
-    }
-    if let Some(slug) = f.optional("slug", bounded(max::SLUG)) {
+    after.name = input.name.unwrap_or(after.name);
+    if let Some(slug) = input.slug {
         after.slug = slugify(&slug);
         if after.slug.is_empty() {
-            f.error("slug", "The slug needs a letter or a digit.");
+            errors.add("slug", "The slug needs a letter or a digit.");
         }
     }
-    if let Some(description) = f.optional("description", text(max::DESCRIPTION)) {
-        after.description = description;
-    }
-    for fixed in ["site_id", "taxonomy_type"] {
-        if f.sent(fixed)
-            && f.optional(fixed, crate::validation::string).as_deref()
-                != Some(before.to_json()[fixed].as_str().unwrap_or_default())
-        {
-            f.error(fixed, "This field cannot be changed.");
+    after.description = input.description.unwrap_or(after.description);
+    for (fixed, sent, now) in
+        [("site_id", &input.site_id, &before.site_id), ("taxonomy_type", &input.taxonomy_type, &before.taxonomy_type)]
+    {
+        if sent.as_ref().is_some_and(|sent| sent != now) {
+            errors.add(fixed, "This field cannot be changed.");
         }
     }
-    parent_field(services, caller, &mut f, &mut after).await?;
-    f.finish()?;
+    check_parent(&services, &caller, &mut errors, &mut after, input.parent_id).await?;
+    errors.finish()?;
     let mut writes = vec![Write::Put(Item::new(&after.key(), "Taxonomy", &after)?, Some(Condition::exists()))];
     if after.slug != before.slug {
         let guard = Item::new(&after.guard(), "TaxonomySlug", &json!({"taxonomy_id": after.id}))?;
@@ -227,16 +292,23 @@ pub async fn update(services: &Services, caller: &Caller, taxonomy_id: &str, bod
         writes.push(Write::Delete(before.guard(), None));
     }
     match services.store().await.transact(writes).await {
-        Ok(()) => Ok(after.to_json()),
+        Ok(()) => Ok(Reply::ok(after.to_json())),
         Err(StoreError::TransactionCancelled { failed }) if failed.contains(&1) => Err(slug_taken()),
         Err(StoreError::TransactionCancelled { .. }) => Err(ApiError::not_found()),
         Err(err) => Err(err.into()),
     }
 }
 
-/// `DELETE taxonomies/{id}/`: also taken off the site's content, and off its child categories.
-pub async fn delete(services: &Services, caller: &Caller, taxonomy_id: &str) -> Result<(), ApiError> {
-    let taxonomy = visible(services, caller, taxonomy_id).await?;
+/// Deletes a category or tag: it is also taken off the site's content, and off its child
+/// categories.
+#[utoipa::path(delete, path = "/api/v1/writer/taxonomies/{id}/", operation_id = "delete_taxonomy", responses((status = 204, description = "Deleted")))]
+pub async fn delete(
+    State(services): State<AppState>,
+    caller: http::Caller<Writer>,
+    Path(taxonomy_id): Path<String>,
+) -> Result<Reply, ApiError> {
+    let (services, caller) = (&*services, &*caller);
+    let taxonomy = visible(services, caller, taxonomy_id.as_str()).await?;
     caller.require_site_write(&taxonomy.site_id)?;
     let store = services.store().await;
     store
@@ -262,7 +334,7 @@ pub async fn delete(services: &Services, caller: &Caller, taxonomy_id: &str) -> 
             Err(err) => return Err(err.into()),
         }
     }
-    Ok(())
+    Ok(Reply::no_content())
 }
 
 /// Deletes a site's taxonomies with their slug guards (when the site goes).

@@ -8,6 +8,9 @@ use serde_json::{Map, Value};
 
 use crate::ApiError;
 
+pub mod input;
+pub use input::Rule;
+
 /// The documented maximum lengths of text fields, in characters (`docs/field-limits.md` lists
 /// which field of which route has which). Every text a request can store is checked against one
 /// of these when the body is parsed, so that no record can outgrow a DynamoDB item.
@@ -72,6 +75,11 @@ impl FieldErrors {
     pub fn get(&self, field: &str) -> Option<&[String]> {
         self.0.get(field).map(Vec::as_slice)
     }
+
+    /// `Ok(())` when no field had an error, else the 400 with every field's messages.
+    pub fn finish(self) -> Result<(), ApiError> {
+        if self.is_empty() { Ok(()) } else { Err(ApiError::Validation(self)) }
+    }
 }
 
 /// A JSON object body being read field by field; errors accumulate so that the client sees every
@@ -105,6 +113,11 @@ impl Fields {
         self.errors.add(field, message);
     }
 
+    /// The errors found so far, for checks made outside this body (a referenced record exists).
+    pub fn errors_mut(&mut self) -> &mut FieldErrors {
+        &mut self.errors
+    }
+
     pub fn has_error(&self, field: &str) -> bool {
         self.errors.get(field).is_some()
     }
@@ -135,6 +148,15 @@ impl Fields {
         match self.object.get(field) {
             None | Some(Value::Null) => None,
             Some(value) => self.parsed(field, parse(value)),
+        }
+    }
+
+    /// A field that may be cleared: absent is `None`, `null` is `Some(None)`.
+    pub fn nullable<T>(&mut self, field: &str, parse: impl FnOnce(&Value) -> Result<T, String>) -> Option<Option<T>> {
+        match self.object.get(field) {
+            None => None,
+            Some(Value::Null) => Some(None),
+            Some(value) => self.parsed(field, parse(value)).map(Some),
         }
     }
 
