@@ -2,13 +2,18 @@
 //! change them.
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::access::Caller;
 use crate::accounts::Email;
+use crate::http::openapi::Data;
+use crate::http::{self, AppState, JsonBody, Reply};
 use crate::store::{Item, Key};
-use crate::validation::{Fields, boolean, string};
+use crate::throttle::scopes::Default as Scope;
+use crate::validation::input::{Boolean, Choice, Custom, Rule, Text};
+use crate::validation::{max, string};
 use crate::{ApiError, Services};
+use axum::extract::State;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AccountSettings {
@@ -51,55 +56,81 @@ fn language(value: &Value) -> Result<String, String> {
     if valid { Ok(lang) } else { Err("Enter a language code such as \"en\" or \"pt-br\".".into()) }
 }
 
-fn date_format(value: &Value) -> Result<String, String> {
-    let f = string(value)?;
-    if DATE_FORMATS.contains(&f.as_str()) { Ok(f) } else { Err(format!("\"{f}\" is not a valid choice.")) }
-}
-
 async fn load(services: &Services, account_id: &str) -> Result<AccountSettings, ApiError> {
     Ok(services.store().await.get(&Key::account_settings(account_id)).await?.unwrap_or_default())
 }
 
+/// The account's settings as the API answers them.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SettingsAnswer {
+    pub account: AccountRef,
+    pub timezone: String,
+    pub language: String,
+    pub date_format: String,
+    pub billing_email: Option<String>,
+    pub email_notifications: bool,
+}
+
+/// Which account.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AccountRef {
+    pub id: String,
+    pub name: String,
+}
+
 fn to_json(caller: &Caller, settings: &AccountSettings) -> Value {
-    json!({
-        "account": {"id": caller.account.id, "name": caller.account.name},
-        "timezone": settings.timezone,
-        "language": settings.language,
-        "date_format": settings.date_format,
-        "billing_email": settings.billing_email,
-        "email_notifications": settings.email_notifications,
+    crate::http::answer(SettingsAnswer {
+        account: AccountRef { id: caller.account.id.clone(), name: caller.account.name.clone() },
+        timezone: settings.timezone.clone(),
+        language: settings.language.clone(),
+        date_format: settings.date_format.clone(),
+        billing_email: settings.billing_email.clone(),
+        email_notifications: settings.email_notifications,
     })
 }
 
-pub async fn get(services: &Services, caller: &Caller) -> Result<Value, ApiError> {
-    Ok(to_json(caller, &load(services, caller.account_id()).await?))
+/// The account's settings (every member).
+#[utoipa::path(get, path = "/api/v1/account/settings/", operation_id = "get_settings",
+    responses((status = 200, description = "Settings", body = Data<SettingsAnswer>)))]
+pub async fn get(State(services): State<AppState>, caller: http::Caller<Scope>) -> Result<Reply, ApiError> {
+    Ok(Reply::ok(to_json(&caller, &load(&services, caller.account_id()).await?)))
 }
 
-/// Changes the given fields; unknown fields are refused so that a typo is not silently ignored.
-pub async fn patch(services: &Services, caller: &Caller, body: &[u8]) -> Result<Value, ApiError> {
+fn text_schema() -> utoipa::openapi::schema::Schema {
+    Text(max::ANY_TEXT).schema()
+}
+
+crate::input! {
+    /// The settings to change; a field that is not a setting is refused.
+    pub struct SettingsChanges, unknown "Unknown setting." {
+        /// An IANA time zone, e.g. `Europe/Berlin`.
+        timezone: optional String = Custom(timezone, text_schema),
+        /// A language code such as `en` or `pt-br`.
+        language: optional String = Custom(language, text_schema),
+        date_format: optional String = Choice(DATE_FORMATS),
+        billing_email: optional Email = Email::RULE,
+        email_notifications: optional bool = Boolean,
+    }
+}
+
+/// Changes the given settings (owners and admins).
+#[utoipa::path(patch, path = "/api/v1/account/settings/", operation_id = "patch_settings", request_body = SettingsChanges,
+    responses((status = 200, description = "Settings as saved", body = Data<SettingsAnswer>)))]
+pub async fn patch(
+    State(services): State<AppState>,
+    caller: http::Caller<Scope>,
+    JsonBody(input): JsonBody<SettingsChanges>,
+) -> Result<Reply, ApiError> {
     caller.require_manager()?;
-    let mut f = Fields::parse(body)?;
-    let mut settings = load(services, caller.account_id()).await?;
-    if let Some(v) = f.optional("timezone", timezone) {
-        settings.timezone = v;
+    let mut settings = load(&services, caller.account_id()).await?;
+    settings.timezone = input.timezone.unwrap_or(settings.timezone);
+    settings.language = input.language.unwrap_or(settings.language);
+    settings.date_format = input.date_format.unwrap_or(settings.date_format);
+    if let Some(email) = input.billing_email {
+        settings.billing_email = Some(email.as_str().to_owned());
     }
-    if let Some(v) = f.optional("language", language) {
-        settings.language = v;
-    }
-    if let Some(v) = f.optional("date_format", date_format) {
-        settings.date_format = v;
-    }
-    if let Some(v) = f.optional("billing_email", Email::from_json) {
-        settings.billing_email = Some(v.as_str().to_owned());
-    }
-    if let Some(v) = f.optional("email_notifications", boolean) {
-        settings.email_notifications = v;
-    }
-    for unknown in f.unknown(&["timezone", "language", "date_format", "billing_email", "email_notifications"]) {
-        f.error(&unknown, "Unknown setting.");
-    }
-    f.finish()?;
+    settings.email_notifications = input.email_notifications.unwrap_or(settings.email_notifications);
     let item = Item::new(&Key::account_settings(caller.account_id()), "AccountSettings", &settings)?;
     services.store().await.put(item, None).await?;
-    Ok(to_json(caller, &settings))
+    Ok(Reply::ok(to_json(&caller, &settings)).with_message("Settings saved"))
 }

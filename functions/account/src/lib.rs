@@ -14,19 +14,6 @@ use utoipa_axum::routes;
 
 type Answer = Result<Reply, ApiError>;
 
-/// The account's settings.
-#[utoipa::path(get, path = "/api/v1/account/settings/", responses((status = 200, description = "Settings", body = Data<Value>)))]
-async fn get_settings(State(s): State<AppState>, caller: Caller<Scope>) -> Answer {
-    Ok(Reply::ok(settings::get(&s, &caller).await?))
-}
-
-/// Changes the account's settings (owners and admins).
-#[utoipa::path(patch, path = "/api/v1/account/settings/", request_body = Value,
-    responses((status = 200, description = "Settings as saved", body = Data<Value>)))]
-async fn patch_settings(State(s): State<AppState>, caller: Caller<Scope>, RawBody(body): RawBody) -> Answer {
-    Ok(Reply::ok(settings::patch(&s, &caller, &body).await?).with_message("Settings saved"))
-}
-
 /// The account's team.
 #[utoipa::path(get, path = "/api/v1/account/team/", responses((status = 200, description = "Members", body = Paged<UserSummary>)))]
 async fn team(State(s): State<AppState>, caller: Caller<Scope>, ctx: Ctx) -> Answer {
@@ -56,7 +43,7 @@ async fn analytics(State(s): State<AppState>, caller: Caller<Scope>, ctx: Ctx) -
 /// The account function's routes and their documentation.
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(get_settings, patch_settings))
+        .routes(routes!(settings::get, settings::patch))
         .routes(routes!(team, add_member))
         .routes(routes!(remove_member))
         .routes(routes!(analytics))

@@ -37,6 +37,19 @@ impl Email {
         &self.0
     }
 
+    /// The field rule of an email address in a typed body.
+    pub const RULE: crate::validation::input::Custom<Email> =
+        crate::validation::input::Custom(Self::from_json, Self::schema);
+
+    fn schema() -> utoipa::openapi::schema::Schema {
+        use utoipa::openapi::schema::{ObjectBuilder, SchemaFormat, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::Custom("email".into())))
+            .max_length(Some(crate::validation::max::ANY_TEXT))
+            .into()
+    }
+
     /// The part before `@`, the default username.
     pub fn local_part(&self) -> &str {
         self.0.split('@').next().unwrap_or_default()
