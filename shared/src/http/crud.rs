@@ -24,7 +24,7 @@ macro_rules! sector_crud {
             use ::axum::extract::{Path, State};
             use $crate::ApiError;
             use $crate::http::openapi::{Data, Paged};
-            use $crate::http::{AppState, Caller, Ctx, JsonBody, Reply};
+            use $crate::http::{AppState, Caller, Ctx, JsonBody, RawBody, Reply};
             use $crate::planner::{SectorRecord, scope};
 
             #[allow(unused_imports)]
@@ -85,9 +85,12 @@ macro_rules! sector_crud {
                 State(s): State<AppState>,
                 caller: Caller<$scope>,
                 Path(id): Path<String>,
-                JsonBody(input): JsonBody<$changes>,
+                RawBody(body): RawBody,
             ) -> Result<Reply, ApiError> {
-                Ok(Reply::ok($($domain)::+::update(&s, &caller, &id, input).await?))
+                // Another account's record is a 404 whatever the body says.
+                let before = scope::writable::<$record>(&s, &caller, &id).await?;
+                let input = <$changes as $crate::validation::FromBody>::from_body(&body)?;
+                Ok(Reply::ok($($domain)::+::update(&s, &caller, before, input).await?))
             }
 
             #[utoipa::path(

@@ -127,10 +127,9 @@ pub async fn create(services: &Services, caller: &Caller, input: NewCluster) -> 
 pub async fn update(
     services: &Services,
     caller: &Caller,
-    cluster_id: &str,
+    before: Cluster,
     input: ClusterChanges,
 ) -> Result<Value, ApiError> {
-    let before = scope::writable::<Cluster>(services, caller, cluster_id).await?;
     let (name, description, status) = (input.name, input.description, input.status);
     let mut errors = FieldErrors::new();
     let now = before.to_json();
@@ -169,7 +168,7 @@ pub async fn update(
         Err(StoreError::TransactionCancelled { .. }) => return Err(ApiError::not_found()),
         Err(err) => return Err(err.into()),
     }
-    Ok(scope::visible::<Cluster>(services, caller, cluster_id).await?.to_json())
+    Ok(scope::visible::<Cluster>(services, caller, &before.id).await?.to_json())
 }
 
 /// Deletes a cluster and its name guard, then unassigns its keywords (which stay).

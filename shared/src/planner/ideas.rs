@@ -159,13 +159,7 @@ pub async fn create(services: &Services, caller: &Caller, input: NewIdea) -> Res
 }
 
 /// `PUT`/`PATCH ideas/{id}/`.
-pub async fn update(
-    services: &Services,
-    caller: &Caller,
-    idea_id: &str,
-    input: IdeaChanges,
-) -> Result<Value, ApiError> {
-    let before = scope::writable::<Idea>(services, caller, idea_id).await?;
+pub async fn update(services: &Services, caller: &Caller, before: Idea, input: IdeaChanges) -> Result<Value, ApiError> {
     let mut errors = FieldErrors::new();
     let mut after = before.clone();
     apply(services, caller, &mut errors, &mut after, input).await?;

@@ -188,10 +188,9 @@ pub async fn create(services: &Services, caller: &Caller, input: NewKeyword) -> 
 pub async fn update(
     services: &Services,
     caller: &Caller,
-    keyword_id: &str,
+    before: Keyword,
     input: KeywordChanges,
 ) -> Result<Value, ApiError> {
-    let before = scope::writable::<Keyword>(services, caller, keyword_id).await?;
     let mut errors = FieldErrors::new();
     let mut after = before.clone();
     if let Some(text) = input.keyword {

@@ -183,10 +183,9 @@ pub async fn create(services: &Services, caller: &Caller, input: NewContent) -> 
 pub async fn update(
     services: &Services,
     caller: &Caller,
-    content_id: &str,
+    before: Content,
     input: ContentChanges,
 ) -> Result<Value, ApiError> {
-    let before = scope::writable::<Content>(services, caller, content_id).await?;
     let mut errors = FieldErrors::new();
     for (fixed, sent, now) in [
         ("task_id", &input.task_id, before.task_id.as_deref()),

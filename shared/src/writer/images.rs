@@ -149,10 +149,9 @@ pub async fn create(services: &Services, caller: &Caller, input: NewImage) -> Re
 pub async fn update(
     services: &Services,
     caller: &Caller,
-    image_id: &str,
+    before: ImageRecord,
     input: ImageChanges,
 ) -> Result<Value, ApiError> {
-    let before = scope::writable::<ImageRecord>(services, caller, image_id).await?;
     let mut errors = FieldErrors::new();
     let mut after = before.clone();
     apply(services, caller, &mut errors, &mut after, input).await?;

@@ -131,13 +131,7 @@ pub async fn create(services: &Services, caller: &Caller, input: NewTask) -> Res
 }
 
 /// `PUT`/`PATCH tasks/{id}/`.
-pub async fn update(
-    services: &Services,
-    caller: &Caller,
-    task_id: &str,
-    input: TaskChanges,
-) -> Result<Value, ApiError> {
-    let before = scope::writable::<Task>(services, caller, task_id).await?;
+pub async fn update(services: &Services, caller: &Caller, before: Task, input: TaskChanges) -> Result<Value, ApiError> {
     let mut errors = FieldErrors::new();
     let mut after = before.clone();
     apply(services, caller, &mut errors, &mut after, input).await?;

@@ -9,9 +9,10 @@ use time::OffsetDateTime;
 use crate::access::Caller;
 use crate::accounts::rfc3339;
 use crate::http::openapi::{Data, Paged};
-use crate::http::{self, AppState, Ctx, JsonBody, Reply};
+use crate::http::{self, AppState, Ctx, JsonBody, RawBody, Reply};
 use crate::store::{Condition, Item, Key, Query, StoreError, Write, keys};
 use crate::throttle::scopes::Writer;
+use crate::validation::FromBody;
 use crate::validation::input::{Bounded, Choice, Id, Text};
 use crate::validation::{FieldErrors, max};
 use crate::{ApiError, Services, ids, sites};
@@ -262,10 +263,11 @@ pub async fn update(
     State(services): State<AppState>,
     caller: http::Caller<Writer>,
     Path(taxonomy_id): Path<String>,
-    JsonBody(input): JsonBody<TaxonomyChanges>,
+    RawBody(body): RawBody,
 ) -> Result<Reply, ApiError> {
     let before = visible(&services, &caller, &taxonomy_id).await?;
     caller.require_site_write(&before.site_id)?;
+    let input = TaxonomyChanges::from_body(&body)?;
     let mut errors = FieldErrors::new();
     let mut after = before.clone();
     after.name = input.name.unwrap_or(after.name);
