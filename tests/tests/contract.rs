@@ -62,6 +62,31 @@ async fn the_document_names_exactly_the_routes_of_the_template() {
     {
         assert_eq!(schemas[name]["additionalProperties"], json!(false), "{name} is closed");
     }
+    // The planner's and the writer's bodies are typed: each names a schema that states its fields.
+    for (path, item) in answer.body["paths"].as_object().expect("paths") {
+        if !(path.starts_with("/api/v1/planner/") || path.starts_with("/api/v1/writer/")) {
+            continue;
+        }
+        for method in METHODS {
+            let Some(body) = item.get(*method).and_then(|op| op["requestBody"]["content"].get("application/json"))
+            else {
+                continue;
+            };
+            let name = body["schema"]["$ref"].as_str().and_then(|r| r.strip_prefix("#/components/schemas/"));
+            let name = name.unwrap_or_else(|| panic!("{method} {path}: the body names no schema"));
+            assert!(schemas[name]["properties"].is_object(), "{method} {path}: {name} states no fields");
+        }
+    }
+    // ... with the rules the parser applies, one schema per body (no two bodies share a name).
+    assert_eq!(schemas["NewKeyword"]["required"], json!(["sector_id"]));
+    assert_eq!(schemas["NewKeyword"]["properties"]["keyword"]["maxLength"], 255);
+    assert_eq!(schemas["KeywordChanges"].get("required"), None);
+    let statuses = |name: &str| schemas[name]["properties"]["status"]["enum"].clone();
+    assert_eq!(statuses("KeywordStatusChange"), json!(["active", "pending", "archived"]));
+    assert!(statuses("TaskStatusChange").as_array().is_some_and(|s| s.contains(&json!("in_progress"))));
+    assert!(statuses("ImageStatusChange").as_array().is_some_and(|s| s.contains(&json!("completed"))));
+    assert_eq!(schemas["SettingsChanges"]["additionalProperties"], json!(false));
+
     let schemes = &answer.body["components"]["securitySchemes"];
     assert_eq!(schemes["jwt"]["scheme"], "bearer");
     assert_eq!(schemes["api_key"]["in"], "header");

@@ -253,7 +253,7 @@ pub async fn bulk_delete(
 
 crate::input! {
     /// Keywords and the status they all take.
-    pub struct StatusChange {
+    pub struct KeywordStatusChange {
         /// The keywords (at most 1,000).
         ids: required Vec<String> = Ids(BULK_MAX),
         status: required String = Choice(STATUSES),
@@ -261,12 +261,12 @@ crate::input! {
 }
 
 /// Sets the status of the keywords named by `ids`.
-#[utoipa::path(post, path = "/api/v1/planner/keywords/bulk_update_status/", request_body = StatusChange,
+#[utoipa::path(post, path = "/api/v1/planner/keywords/bulk_update_status/", request_body = KeywordStatusChange,
     responses((status = 200, description = "How many were updated", body = Data<Updated>)))]
 pub async fn bulk_update_status(
     State(services): State<AppState>,
     caller: http::Caller<Planner>,
-    JsonBody(StatusChange { ids, status }): JsonBody<StatusChange>,
+    JsonBody(KeywordStatusChange { ids, status }): JsonBody<KeywordStatusChange>,
 ) -> Result<Reply, ApiError> {
     let keywords = scope::writable_many::<Keyword>(&services, &caller, "ids", &ids, None).await?;
     let changes: Vec<KeywordChange> = keywords
@@ -283,12 +283,12 @@ pub async fn bulk_update_status(
 }
 
 /// The same as `bulk_update_status/`, by the original's other name.
-#[utoipa::path(post, path = "/api/v1/planner/keywords/bulk_update/", operation_id = "bulk_update_keywords", request_body = StatusChange,
+#[utoipa::path(post, path = "/api/v1/planner/keywords/bulk_update/", operation_id = "bulk_update_keywords", request_body = KeywordStatusChange,
     responses((status = 200, description = "How many were updated", body = Data<Updated>)))]
 pub async fn bulk_update(
     state: State<AppState>,
     caller: http::Caller<Planner>,
-    body: JsonBody<StatusChange>,
+    body: JsonBody<KeywordStatusChange>,
 ) -> Result<Reply, ApiError> {
     bulk_update_status(state, caller, body).await
 }
@@ -370,19 +370,8 @@ pub async fn bulk_add_from_seed(
     })
 }
 
-/// The keyword list's query parameters, and `ids=a,b` to export only those.
-pub struct ExportFilters;
-
-impl utoipa::IntoParams for ExportFilters {
-    fn into_params(
-        _: impl Fn() -> Option<utoipa::openapi::path::ParameterIn>,
-    ) -> Vec<utoipa::openapi::path::Parameter> {
-        LIST.params()
-    }
-}
-
 /// The keywords as CSV (the list's filters, or `ids=a,b`).
-#[utoipa::path(get, path = "/api/v1/planner/keywords/export/", operation_id = "export_keywords", params(ExportFilters),
+#[utoipa::path(get, path = "/api/v1/planner/keywords/export/", operation_id = "export_keywords", params(crate::planner::routes::keyword::Filters),
     responses((status = 200, description = "CSV", content_type = "text/csv", body = String)))]
 pub async fn export(
     State(services): State<AppState>,

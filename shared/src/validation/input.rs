@@ -147,7 +147,7 @@ impl Rule for Texts {
     }
 }
 
-/// Any JSON value: the module reads it further (settings blobs, fields that may only be repeated).
+/// Any JSON value: the module reads it further (fields that may only be sent back as they are).
 #[derive(Debug, Clone, Copy)]
 pub struct Json;
 
@@ -158,20 +158,6 @@ impl Rule for Json {
     }
     fn schema(&self) -> Schema {
         ObjectBuilder::new().into()
-    }
-}
-
-/// A JSON object, read further by the module.
-#[derive(Debug, Clone, Copy)]
-pub struct Object;
-
-impl Rule for Object {
-    type Out = serde_json::Map<String, Value>;
-    fn parse(&self, value: &Value) -> Result<Self::Out, String> {
-        value.as_object().cloned().ok_or_else(|| "Expected a dictionary of items.".to_owned())
-    }
-    fn schema(&self) -> Schema {
-        ObjectBuilder::new().schema_type(Type::Object).into()
     }
 }
 

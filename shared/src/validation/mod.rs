@@ -208,7 +208,7 @@ impl Fields {
 
     /// `Ok(())` when no field had an error, else the 400 with every field's messages.
     pub fn finish(self) -> Result<(), ApiError> {
-        if self.errors.is_empty() { Ok(()) } else { Err(ApiError::Validation(self.errors)) }
+        self.errors.finish()
     }
 }
 

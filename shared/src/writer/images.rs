@@ -345,7 +345,7 @@ pub async fn auto_generate(
 
 crate::input! {
     /// Images (by id, or every image of a content) and the status they all take.
-    pub struct StatusChange {
+    pub struct ImageStatusChange {
         /// The images (at most 1,000).
         ids: optional Vec<String> = Ids(scope::BULK_MAX),
         /// A content whose images to update (when `ids` is not sent).
@@ -355,12 +355,12 @@ crate::input! {
 }
 
 /// Sets the status of the images named by `ids`, or of a content's images.
-#[utoipa::path(post, path = "/api/v1/writer/images/bulk_update/", operation_id = "bulk_update_images", request_body = StatusChange,
+#[utoipa::path(post, path = "/api/v1/writer/images/bulk_update/", operation_id = "bulk_update_images", request_body = ImageStatusChange,
     responses((status = 200, description = "How many were updated", body = Data<Updated>)))]
 pub async fn bulk_update(
     State(services): State<AppState>,
     caller: http::Caller<Writer>,
-    JsonBody(StatusChange { ids, content_id, status }): JsonBody<StatusChange>,
+    JsonBody(ImageStatusChange { ids, content_id, status }): JsonBody<ImageStatusChange>,
 ) -> Result<Reply, ApiError> {
     let images = match (ids, content_id) {
         (Some(ids), _) => scope::writable_many::<ImageRecord>(&services, &caller, "ids", &ids, None).await?,

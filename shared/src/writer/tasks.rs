@@ -164,7 +164,7 @@ pub async fn bulk_delete(
 
 crate::input! {
     /// Tasks and the status they all take.
-    pub struct StatusChange {
+    pub struct TaskStatusChange {
         /// The tasks (at most 1,000).
         ids: required Vec<String> = Ids(scope::BULK_MAX),
         status: required String = Choice(STATUSES),
@@ -172,12 +172,12 @@ crate::input! {
 }
 
 /// Sets the status of the tasks named by `ids`.
-#[utoipa::path(post, path = "/api/v1/writer/tasks/bulk_update/", operation_id = "bulk_update_tasks", request_body = StatusChange,
+#[utoipa::path(post, path = "/api/v1/writer/tasks/bulk_update/", operation_id = "bulk_update_tasks", request_body = TaskStatusChange,
     responses((status = 200, description = "How many were updated", body = Data<Updated>)))]
 pub async fn bulk_update(
     State(services): State<AppState>,
     caller: http::Caller<Writer>,
-    JsonBody(StatusChange { ids, status }): JsonBody<StatusChange>,
+    JsonBody(TaskStatusChange { ids, status }): JsonBody<TaskStatusChange>,
 ) -> Result<Reply, ApiError> {
     let tasks = scope::writable_many::<Task>(&services, &caller, "ids", &ids, None).await?;
     let store = services.store().await;
