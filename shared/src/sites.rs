@@ -15,7 +15,8 @@ use crate::access::Caller;
 use crate::accounts::{Account, Role, User, rfc3339};
 use crate::reference;
 use crate::store::{self, Change, Condition, Item, Key, Query, StoreError, Write, keys, n, s};
-use crate::validation::{Fields, boolean, bounded, id, max, string, string_list, text};
+use crate::validation::input::{Boolean, Bounded, Custom, Id, Rule, Text, Texts};
+use crate::validation::{FieldErrors, Submitted, max, text};
 use crate::{ApiError, Services, ids};
 
 pub const MAX_ACTIVE_SECTORS: u32 = 5;
@@ -238,19 +239,18 @@ pub async fn visible_site(services: &Services, caller: &Caller, site_id: &str) -
 }
 
 /// Reads a site id from a body field: it must name a site the caller may change (else a field error).
+/// The site a body names, which the caller may write to; else an error on `field`.
 async fn site_field(
     services: &Services,
     caller: &Caller,
-    f: &mut Fields,
+    errors: &mut FieldErrors,
     field: &str,
+    site_id: &str,
 ) -> Result<Option<Site>, ApiError> {
-    let Some(site_id) = f.required(field, id) else {
-        return Ok(None);
-    };
-    match visible_site(services, caller, &site_id).await {
+    match visible_site(services, caller, site_id).await {
         Ok(site) if caller.can_write_site(&site.id) => Ok(Some(site)),
         Ok(_) | Err(ApiError::NotFound(_)) => {
-            f.error(field, format!("Invalid pk \"{site_id}\" - object does not exist."));
+            errors.add(field, format!("Invalid pk \"{site_id}\" - object does not exist."));
             Ok(None)
         }
         Err(err) => Err(err),
@@ -298,26 +298,47 @@ fn domain(value: &Value) -> Result<String, String> {
     if valid { Ok(raw) } else { Err("Enter a valid domain or URL.".into()) }
 }
 
-async fn industry_field(f: &mut Fields, field: &str, services: &Services) -> Result<Option<String>, ApiError> {
-    let Some(industry_id) = f.optional(field, string).filter(|s| !s.is_empty()) else {
+async fn industry_field(
+    services: &Services,
+    errors: &mut FieldErrors,
+    industry_id: Option<String>,
+) -> Result<Option<String>, ApiError> {
+    let Some(industry_id) = industry_id.filter(|s| !s.is_empty()) else {
         return Ok(None);
     };
     if reference::industry(services, &industry_id).await?.is_none() {
-        f.error(field, format!("Invalid pk \"{industry_id}\" - object does not exist."));
+        errors.add("industry_id", format!("Invalid pk \"{industry_id}\" - object does not exist."));
         return Ok(None);
     }
     Ok(Some(industry_id))
 }
 
-pub async fn create_site(services: &Services, caller: &Caller, body: &[u8]) -> Result<Value, ApiError> {
+const DOMAIN: Custom<String> = Custom(domain, domain_schema);
+
+fn domain_schema() -> utoipa::openapi::schema::Schema {
+    Text(max::URL).schema()
+}
+
+crate::input! {
+    /// A site as `POST` and `PUT` send it (the name required), or, as `SiteChanges`, what
+    /// `PATCH` changes.
+    pub struct NewSite, changes SiteChanges {
+        name: required String = Bounded(max::NAME),
+        /// A domain (`example.com`) or a URL.
+        domain: optional String = DOMAIN,
+        description: optional String = Text(max::DESCRIPTION),
+        /// One of the industries of `auth/industries/`; blank for none.
+        industry_id: optional String = Text(max::ANY_TEXT),
+    }
+}
+
+pub async fn create_site(services: &Services, caller: &Caller, body: Submitted<NewSite>) -> Result<Value, ApiError> {
     caller.require_manager()?;
-    let mut f = Fields::parse(body)?;
-    let name = f.required("name", bounded(max::NAME));
-    let domain = f.optional("domain", domain);
-    let description = f.optional("description", text(max::DESCRIPTION)).unwrap_or_default();
-    let industry_id = industry_field(&mut f, "industry_id", services).await?;
-    f.finish()?;
-    let name = name.unwrap_or_default();
+    let NewSite { name, domain, description, industry_id } = body.read()?;
+    let mut errors = FieldErrors::new();
+    let industry_id = industry_field(services, &mut errors, industry_id).await?;
+    errors.finish()?;
+    let description = description.unwrap_or_default();
 
     let plan = crate::accounts::load_plan(services, &caller.account.plan_id).await?;
     let max_sites = plan.map_or(1, |p| p.max_sites);
@@ -358,21 +379,23 @@ pub async fn create_site(services: &Services, caller: &Caller, body: &[u8]) -> R
     }
 }
 
+/// The site as the API shows it.
+pub async fn show_site(services: &Services, caller: &Caller, site_id: &str) -> Result<Value, ApiError> {
+    Ok(visible_site(services, caller, site_id).await?.to_json())
+}
+
 pub async fn update_site(
     services: &Services,
     caller: &Caller,
     site_id: &str,
-    body: &[u8],
-    partial: bool,
+    body: Submitted<SiteChanges>,
 ) -> Result<Value, ApiError> {
     let mut site = visible_site(services, caller, site_id).await?;
     caller.require_site_write(&site.id)?;
-    let mut f = Fields::parse(body)?;
-    let name = f.field(!partial, "name", bounded(max::NAME));
-    let domain = f.optional("domain", domain);
-    let description = f.optional("description", text(max::DESCRIPTION));
-    let industry_id = industry_field(&mut f, "industry_id", services).await?;
-    f.finish()?;
+    let SiteChanges { name, domain, description, industry_id } = body.read()?;
+    let mut errors = FieldErrors::new();
+    let industry_id = industry_field(services, &mut errors, industry_id).await?;
+    errors.finish()?;
     if let Some(name) = name {
         site.slug = ids::slugify(&name);
         site.name = name;
@@ -469,39 +492,50 @@ pub async fn site_sectors(services: &Services, caller: &Caller, site_id: &str) -
         .collect())
 }
 
+crate::input! {
+    /// The body of `POST sites/{id}/select_sectors/`.
+    pub struct SectorSelection {
+        /// The site's industry when it has none yet (or another one).
+        industry_id: optional String = Text(max::ANY_TEXT),
+        /// Sectors of the industry (`auth/industries/`), at most five.
+        sector_ids: required Vec<String> = Texts(max::LIST_ITEMS, max::ANY_TEXT),
+    }
+}
+
 /// Chooses which sectors of the site's industry the site works on: the chosen ones become active
 /// (created if needed), the others inactive. At most five.
 pub async fn select_sectors(
     services: &Services,
     caller: &Caller,
     site_id: &str,
-    body: &[u8],
+    body: Submitted<SectorSelection>,
 ) -> Result<Value, ApiError> {
     let site = visible_site(services, caller, site_id).await?;
     caller.require_site_write(&site.id)?;
-    let mut f = Fields::parse(body)?;
-    let industry_id = f.optional("industry_id", string).filter(|s| !s.is_empty()).or(site.industry_id.clone());
-    let chosen = f.required("sector_ids", string_list);
+    let SectorSelection { industry_id, sector_ids } = body.read()?;
+    let mut f = FieldErrors::new();
+    let industry_id = industry_id.filter(|s| !s.is_empty()).or(site.industry_id.clone());
+    let chosen = Some(sector_ids);
     let industry = match &industry_id {
         Some(i) => reference::industry(services, i).await?,
         None => None,
     };
     if industry.is_none() {
-        f.error("industry_id", "Choose the site's industry first.");
+        f.add("industry_id", "Choose the site's industry first.");
     }
     let mut wanted: Vec<reference::IndustrySector> = Vec::new();
     if let (Some(industry), Some(chosen)) = (&industry, &chosen) {
         if chosen.is_empty() {
-            f.error("sector_ids", "Select at least one sector.");
+            f.add("sector_ids", "Select at least one sector.");
         }
         if chosen.len() > MAX_ACTIVE_SECTORS as usize {
-            f.error("sector_ids", format!("A site can have at most {MAX_ACTIVE_SECTORS} active sectors."));
+            f.add("sector_ids", format!("A site can have at most {MAX_ACTIVE_SECTORS} active sectors."));
         }
         for id in chosen {
             match industry.sectors.iter().find(|s| &s.id == id) {
                 Some(s) if !wanted.iter().any(|w| w.id == s.id) => wanted.push(s.clone()),
                 Some(_) => {}
-                None => f.error("sector_ids", format!("\"{id}\" is not a sector of {}.", industry.name)),
+                None => f.add("sector_ids", format!("\"{id}\" is not a sector of {}.", industry.name)),
             }
         }
     }
@@ -619,10 +653,11 @@ fn active_count(site: &Site, delta: i64) -> Write {
 
 async fn industry_sector_field(
     services: &Services,
-    f: &mut Fields,
+    f: &mut FieldErrors,
+    wanted: Option<String>,
     site: Option<&Site>,
 ) -> Result<Option<reference::IndustrySector>, ApiError> {
-    let Some(wanted) = f.optional("industry_sector_id", string).filter(|s| !s.is_empty()) else {
+    let Some(wanted) = wanted.filter(|s| !s.is_empty()) else {
         return Ok(None);
     };
     let industry_id = wanted.split("--").next().unwrap_or_default().to_owned();
@@ -630,35 +665,66 @@ async fn industry_sector_field(
         reference::industry(services, &industry_id).await?.and_then(|i| i.sectors.into_iter().find(|s| s.id == wanted));
     match (found, site.and_then(|s| s.industry_id.as_deref())) {
         (Some(sector), Some(site_industry)) if site_industry != industry_id => {
-            f.error("industry_sector_id", format!("\"{}\" is not a sector of the site's industry.", sector.id));
+            f.add("industry_sector_id", format!("\"{}\" is not a sector of the site's industry.", sector.id));
             Ok(None)
         }
         (Some(sector), _) => Ok(Some(sector)),
         (None, _) => {
-            f.error("industry_sector_id", format!("Invalid pk \"{wanted}\" - object does not exist."));
+            f.add("industry_sector_id", format!("Invalid pk \"{wanted}\" - object does not exist."));
             Ok(None)
         }
     }
 }
 
-pub async fn create_sector(services: &Services, caller: &Caller, body: &[u8]) -> Result<Value, ApiError> {
+crate::input! {
+    /// A sector as `POST` sends it.
+    pub struct NewSector {
+        /// The site, which the caller may write to.
+        site_id: required String = Id,
+        name: required String = Bounded(max::NAME),
+        description: optional String = Text(max::DESCRIPTION),
+        /// Defaults to true; a site has at most five active sectors.
+        is_active: optional bool = Boolean,
+        /// A sector of the site's industry.
+        industry_sector_id: optional String = Text(max::ANY_TEXT),
+    }
+}
+
+crate::input! {
+    /// A sector as `PUT` sends it (the name required), or, as `SectorChanges`, what `PATCH`
+    /// changes.
+    pub struct SectorFields, changes SectorChanges {
+        name: required String = Bounded(max::NAME),
+        description: optional String = Text(max::DESCRIPTION),
+        /// A site has at most five active sectors.
+        is_active: optional bool = Boolean,
+        /// A sector cannot move: it may only be sent as it is.
+        site_id: optional String = Text(max::ANY_TEXT),
+    }
+}
+
+pub async fn create_sector(
+    services: &Services,
+    caller: &Caller,
+    body: Submitted<NewSector>,
+) -> Result<Value, ApiError> {
     if caller.role() == Role::Viewer {
         return Err(ApiError::permission_denied());
     }
-    let mut f = Fields::parse(body)?;
-    let site = site_field(services, caller, &mut f, "site_id").await?;
-    let name = f.required("name", bounded(max::NAME));
-    let description = f.optional("description", text(max::DESCRIPTION)).unwrap_or_default();
-    let is_active = f.optional("is_active", boolean).unwrap_or(true);
-    let industry_sector = industry_sector_field(services, &mut f, site.as_ref()).await?;
+    let NewSector { site_id, name, description, is_active, industry_sector_id } = body.read()?;
+    let mut f = FieldErrors::new();
+    let site = site_field(services, caller, &mut f, "site_id", &site_id).await?;
+    let description = description.unwrap_or_default();
+    let is_active = is_active.unwrap_or(true);
+    let industry_sector = industry_sector_field(services, &mut f, industry_sector_id, site.as_ref()).await?;
     if let Some(site) = &site
         && is_active
         && site.active_sectors >= MAX_ACTIVE_SECTORS
     {
-        f.error("is_active", format!("A site can have at most {MAX_ACTIVE_SECTORS} active sectors."));
+        f.add("is_active", format!("A site can have at most {MAX_ACTIVE_SECTORS} active sectors."));
     }
     f.finish()?;
-    let (Some(site), Some(name)) = (site, name) else {
+    let Some(site) = site else {
         return Err(ApiError::internal("validated fields missing"));
     };
     let now = OffsetDateTime::now_utc();
@@ -685,27 +751,27 @@ pub async fn create_sector(services: &Services, caller: &Caller, body: &[u8]) ->
     }
 }
 
+/// The sector as the API shows it.
+pub async fn show_sector(services: &Services, caller: &Caller, sector_id: &str) -> Result<Value, ApiError> {
+    Ok(visible_sector(services, caller, sector_id).await?.to_json())
+}
+
 pub async fn update_sector(
     services: &Services,
     caller: &Caller,
     sector_id: &str,
-    body: &[u8],
-    partial: bool,
+    body: Submitted<SectorChanges>,
 ) -> Result<Value, ApiError> {
     let sector = visible_sector(services, caller, sector_id).await?;
     caller.require_site_write(&sector.site_id)?;
     let site = visible_site(services, caller, &sector.site_id).await?;
-    let mut f = Fields::parse(body)?;
-    let name = f.field(!partial, "name", bounded(max::NAME));
-    let description = f.optional("description", text(max::DESCRIPTION));
-    let is_active = f.optional("is_active", boolean);
-    if let Some(moved) = f.optional("site_id", string)
-        && moved != sector.site_id
-    {
-        f.error("site_id", "A sector cannot move to another site.");
+    let SectorChanges { name, description, is_active, site_id } = body.read()?;
+    let mut f = FieldErrors::new();
+    if site_id.is_some_and(|moved| moved != sector.site_id) {
+        f.add("site_id", "A sector cannot move to another site.");
     }
     if is_active == Some(true) && !sector.is_active && site.active_sectors >= MAX_ACTIVE_SECTORS {
-        f.error("is_active", format!("A site can have at most {MAX_ACTIVE_SECTORS} active sectors."));
+        f.add("is_active", format!("A site can have at most {MAX_ACTIVE_SECTORS} active sectors."));
     }
     f.finish()?;
     let mut updated = sector.clone();
@@ -790,16 +856,16 @@ pub async fn find_access(services: &Services, caller: &Caller, access_id: &str) 
 async fn check_grant(
     services: &Services,
     caller: &Caller,
-    f: &mut Fields,
+    f: &mut FieldErrors,
     user_id: Option<&str>,
     site_id: Option<&str>,
 ) -> Result<(), ApiError> {
     let store = services.store().await;
     if let Some(user_id) = user_id {
         match store.get::<User>(&Key::user(caller.account_id(), user_id)).await? {
-            None => f.error("user_id", format!("Invalid pk \"{user_id}\" - object does not exist.")),
+            None => f.add("user_id", format!("Invalid pk \"{user_id}\" - object does not exist.")),
             Some(user) if !matches!(user.role, Role::Editor | Role::Viewer) => {
-                f.error("user_id", "Only editors and viewers are granted sites; owners and admins see every site.")
+                f.add("user_id", "Only editors and viewers are granted sites; owners and admins see every site.")
             }
             Some(_) => {}
         }
@@ -807,7 +873,7 @@ async fn check_grant(
     if let Some(site_id) = site_id
         && store.get::<Site>(&Key::site(caller.account_id(), site_id)).await?.is_none()
     {
-        f.error("site_id", format!("Invalid pk \"{site_id}\" - object does not exist."));
+        f.add("site_id", format!("Invalid pk \"{site_id}\" - object does not exist."));
     }
     Ok(())
 }
@@ -816,19 +882,28 @@ fn already_granted() -> ApiError {
     ApiError::field("non_field_errors", "This user already has access to this site.")
 }
 
+crate::input! {
+    /// A grant as `POST` and `PUT` send it, or, as `GrantChanges`, what `PATCH` changes.
+    pub struct NewGrant, changes GrantChanges {
+        /// An editor or viewer of the account.
+        user_id: required String = Id,
+        /// A site of the account.
+        site_id: required String = Id,
+    }
+}
+
 /// Grants an editor or viewer access to a site.
-pub async fn grant_access(services: &Services, caller: &Caller, body: &[u8]) -> Result<Value, ApiError> {
+pub async fn grant_access(services: &Services, caller: &Caller, body: Submitted<NewGrant>) -> Result<Value, ApiError> {
     caller.require_manager()?;
-    let mut f = Fields::parse(body)?;
-    let user_id = f.required("user_id", id);
-    let site_id = f.required("site_id", id);
-    check_grant(services, caller, &mut f, user_id.as_deref(), site_id.as_deref()).await?;
+    let NewGrant { user_id, site_id } = body.read()?;
+    let mut f = FieldErrors::new();
+    check_grant(services, caller, &mut f, Some(&user_id), Some(&site_id)).await?;
     f.finish()?;
     let grant = SiteAccess {
         id: ids::new_id(),
         account_id: caller.account_id().to_owned(),
-        user_id: user_id.unwrap_or_default(),
-        site_id: site_id.unwrap_or_default(),
+        user_id,
+        site_id,
         granted_by: caller.user.id.clone(),
         created_at: OffsetDateTime::now_utc(),
     };
@@ -842,16 +917,20 @@ pub async fn grant_access(services: &Services, caller: &Caller, body: &[u8]) -> 
 
 /// `PUT`/`PATCH site-access/{id}/` `{user_id?, site_id?}`: the grant moves to another user or
 /// site (its key is the pair, so the old item goes and the new one comes in one transaction).
+/// The grant as the API shows it.
+pub async fn show_access(services: &Services, caller: &Caller, access_id: &str) -> Result<Value, ApiError> {
+    Ok(find_access(services, caller, access_id).await?.to_json())
+}
+
 pub async fn update_access(
     services: &Services,
     caller: &Caller,
     access_id: &str,
-    body: &[u8],
+    body: Submitted<GrantChanges>,
 ) -> Result<Value, ApiError> {
     let before = find_access(services, caller, access_id).await?;
-    let mut f = Fields::parse(body)?;
-    let user_id = f.optional("user_id", id);
-    let site_id = f.optional("site_id", id);
+    let GrantChanges { user_id, site_id } = body.read()?;
+    let mut f = FieldErrors::new();
     check_grant(services, caller, &mut f, user_id.as_deref(), site_id.as_deref()).await?;
     f.finish()?;
     let mut after = before.clone();

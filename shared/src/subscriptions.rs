@@ -11,7 +11,8 @@ use time::{Duration, OffsetDateTime};
 use crate::access::Caller;
 use crate::accounts::{Account, rfc3339};
 use crate::store::{self, Condition, Item, Key, Query, StoreError, Write, keys};
-use crate::validation::{Fields, bounded, max, string};
+use crate::validation::input::{Bounded, Choice, Custom};
+use crate::validation::{FieldErrors, Submitted, max, string};
 use crate::{ApiError, Services, ids, reference};
 
 pub const STATUSES: &[&str] = &["active", "trialing", "past_due", "cancelled"];
@@ -142,69 +143,96 @@ fn timestamp(value: &Value) -> Result<OffsetDateTime, String> {
         .map_err(|_| "Datetime has wrong format. Use ISO 8601 (RFC 3339).".to_owned())
 }
 
-fn status(value: &Value) -> Result<String, String> {
-    let s = string(value)?;
-    if STATUSES.contains(&s.as_str()) { Ok(s) } else { Err(format!("\"{s}\" is not a valid choice.")) }
+fn timestamp_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ObjectBuilder, SchemaFormat, Type};
+    ObjectBuilder::new().schema_type(Type::String).format(Some(SchemaFormat::Custom("date-time".into()))).into()
 }
 
-/// Reads the writable fields; `current` is the subscription being updated, if any.
-async fn read(
-    services: &Services,
-    body: &[u8],
-    current: Option<&Subscription>,
-    partial: bool,
-) -> Result<Subscription, ApiError> {
-    let mut f = Fields::parse(body)?;
-    let plan_id = f.field(!partial, "plan_id", bounded(max::REFERENCE));
-    let status = f.optional("status", status);
-    let start = f.optional("current_period_start", timestamp);
-    let end = f.optional("current_period_end", timestamp);
-    if let Some(plan_id) = &plan_id
-        && reference::plan(services, plan_id).await?.is_none()
-    {
-        f.error("plan_id", format!("Invalid pk \"{plan_id}\" - object does not exist."));
+const TIMESTAMP: Custom<OffsetDateTime> = Custom(timestamp, timestamp_schema);
+
+crate::input! {
+    /// A subscription as `POST` and `PUT` send it, or, as `SubscriptionChanges`, what `PATCH`
+    /// changes.
+    pub struct SubscriptionFields, changes SubscriptionChanges {
+        plan_id: required String = Bounded(max::REFERENCE),
+        status: optional String = Choice(STATUSES),
+        current_period_start: optional OffsetDateTime = TIMESTAMP,
+        /// After `current_period_start`.
+        current_period_end: optional OffsetDateTime = TIMESTAMP,
     }
+}
+
+/// Reads the body and checks the plan it names; a malformed body still has its plan checked,
+/// so that one 400 reports every problem.
+async fn read<T>(services: &Services, body: Submitted<T>) -> Result<T, ApiError> {
+    let named = body.sent_text("plan_id");
+    let read = body.read();
+    let mut errors = match &read {
+        Ok(_) => FieldErrors::new(),
+        Err(ApiError::Validation(errors)) => errors.clone(),
+        Err(_) => return read,
+    };
+    if let Some(plan_id) = named.filter(|p| errors.get("plan_id").is_none() && !p.is_empty())
+        && reference::plan(services, &plan_id).await?.is_none()
+    {
+        errors.add("plan_id", format!("Invalid pk \"{plan_id}\" - object does not exist."));
+    }
+    errors.finish()?;
+    read
+}
+
+/// Applies the change; `current` is the subscription being updated, if any.
+fn apply(input: SubscriptionChanges, current: Option<&Subscription>) -> Result<Subscription, ApiError> {
+    let mut errors = FieldErrors::new();
     let now = OffsetDateTime::now_utc();
     let mut sub = current.cloned().unwrap_or_else(|| Subscription::starting("", "", now));
-    if let Some(p) = plan_id {
+    if let Some(p) = input.plan_id {
         sub.plan_id = p;
     }
-    if let Some(s) = status {
+    if let Some(s) = input.status {
         sub.status = s;
     }
-    if let Some(s) = start {
+    if let Some(s) = input.current_period_start {
         sub.current_period_start = s;
     }
-    if let Some(e) = end {
+    if let Some(e) = input.current_period_end {
         sub.current_period_end = e;
     }
     if sub.current_period_end <= sub.current_period_start {
-        f.error("current_period_end", "The period must end after it starts.");
+        errors.add("current_period_end", "The period must end after it starts.");
     }
-    f.finish()?;
+    errors.finish()?;
     sub.updated_at = now;
     Ok(sub)
 }
 
-pub async fn create(services: &Services, caller: &Caller, body: &[u8]) -> Result<Value, ApiError> {
+pub async fn create(
+    services: &Services,
+    caller: &Caller,
+    body: Submitted<SubscriptionFields>,
+) -> Result<Value, ApiError> {
     caller.require_manager()?;
     caller.require_platform()?;
-    let mut sub = read(services, body, None, false).await?;
+    let mut sub = apply(read(services, body).await?.into(), None)?;
     sub.account_id = caller.account_id().to_owned();
     services.store().await.put(sub.item()?, Some(Condition::not_exists())).await?;
     Ok(sub.to_json())
+}
+
+/// The subscription as the API shows it.
+pub async fn show(services: &Services, caller: &Caller, id: &str) -> Result<Value, ApiError> {
+    Ok(get(services, caller, id).await?.to_json())
 }
 
 pub async fn update(
     services: &Services,
     caller: &Caller,
     id: &str,
-    body: &[u8],
-    partial: bool,
+    body: Submitted<SubscriptionChanges>,
 ) -> Result<Value, ApiError> {
     let current = get(services, caller, id).await?;
     caller.require_platform()?;
-    let sub = read(services, body, Some(&current), partial).await?;
+    let sub = apply(read(services, body).await?, Some(&current))?;
     services.store().await.put(sub.item()?, Some(Condition::exists())).await?;
     Ok(sub.to_json())
 }

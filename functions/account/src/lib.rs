@@ -5,8 +5,9 @@ use axum::extract::{Path, State};
 use igny8_domain::accounts::UserSummary;
 use igny8_domain::accounts::users;
 use igny8_domain::http::openapi::{Data, Paged};
-use igny8_domain::http::{AppState, Caller, Ctx, Module, RawBody, Reply};
+use igny8_domain::http::{AppState, Caller, Ctx, Module, Reply};
 use igny8_domain::throttle::scopes::Default as Scope;
+use igny8_domain::validation::Submitted;
 use igny8_domain::{ApiError, settings, usage};
 use serde_json::Value;
 use utoipa_axum::router::OpenApiRouter;
@@ -21,10 +22,10 @@ async fn team(State(s): State<AppState>, caller: Caller<Scope>, ctx: Ctx) -> Ans
 }
 
 /// Adds a member.
-#[utoipa::path(post, path = "/api/v1/account/team/", request_body = Value,
+#[utoipa::path(post, path = "/api/v1/account/team/", request_body = users::NewUser,
     responses((status = 201, description = "The member", body = Data<UserSummary>)))]
-async fn add_member(State(s): State<AppState>, caller: Caller<Scope>, RawBody(body): RawBody) -> Answer {
-    Ok(Reply::created(users::create(&s, &caller, &body, false).await?))
+async fn add_member(State(s): State<AppState>, caller: Caller<Scope>, body: Submitted<users::NewUser>) -> Answer {
+    Ok(Reply::created(users::create(&s, &caller, body).await?))
 }
 
 /// Removes a member.

@@ -9,7 +9,8 @@ use time::OffsetDateTime;
 use super::{Account, AccountStatus, RegisterInput, register, rfc3339};
 use crate::access::Caller;
 use crate::store::{self, Change, Condition, Key, Query, StoreError, keys, s};
-use crate::validation::{Fields, FromBody, bounded, string};
+use crate::validation::input::{Bounded, Json, Variant};
+use crate::validation::{FieldErrors, Submitted, max};
 use crate::{ApiError, Services, ids};
 
 async fn with_plan(services: &Services, account: &Account) -> Result<Value, ApiError> {
@@ -54,17 +55,32 @@ pub async fn get_account(services: &Services, caller: &Caller, account_id: &str)
 }
 
 /// Platform only: creates an account with its owner, like registration.
-pub async fn create_account(services: &Services, caller: &Caller, body: &[u8]) -> Result<Value, ApiError> {
+pub async fn create_account(
+    services: &Services,
+    caller: &Caller,
+    body: Submitted<RegisterInput>,
+) -> Result<Value, ApiError> {
     caller.require_manager()?;
     caller.require_platform()?;
-    let input = RegisterInput::from_body(body)?;
+    let input = body.read()?;
     let created = register(services, input, super::OpenedBy::Platform).await?;
     Ok(created["user"]["account"].clone())
 }
 
-fn status(value: &Value) -> Result<AccountStatus, String> {
-    let text = string(value)?;
-    serde_json::from_value(Value::String(text.clone())).map_err(|_| format!("\"{text}\" is not a valid choice."))
+crate::input! {
+    /// An account as `PUT` sends it (the name required), or, as `AccountChanges`, what `PATCH`
+    /// changes.
+    pub struct AccountFields, changes AccountChanges {
+        name: required String = Bounded(max::NAME),
+        /// Changed by the platform roles only.
+        status: optional AccountStatus = Variant::<AccountStatus>::new(),
+        /// Refused: credits change through billing.
+        credits: optional Value = Json,
+        /// Refused: the plan changes through a subscription.
+        plan_id: optional Value = Json,
+        /// Refused.
+        owner: optional Value = Json,
+    }
 }
 
 /// Renames the account; the platform roles may also change its status.
@@ -72,22 +88,20 @@ pub async fn update_account(
     services: &Services,
     caller: &Caller,
     account_id: &str,
-    body: &[u8],
-    partial: bool,
+    body: Submitted<AccountChanges>,
 ) -> Result<Value, ApiError> {
     let account = find(services, caller, account_id).await?;
-    let mut f = Fields::parse(body)?;
-    let name = f.field(!partial, "name", bounded(crate::validation::max::NAME));
-    let new_status = f.optional("status", status);
+    let AccountChanges { name, status: new_status, credits, plan_id, owner } = body.read()?;
+    let mut errors = FieldErrors::new();
     if new_status.is_some_and(|s| s != account.status) && !caller.crosses_accounts() {
-        f.error("status", "Only the platform changes an account's status.");
+        errors.add("status", "Only the platform changes an account's status.");
     }
-    for fixed in ["credits", "plan_id", "owner"] {
-        if f.optional(fixed, |_| Ok(())).is_some() {
-            f.error(fixed, "This field cannot be changed here.");
+    for (fixed, sent) in [("credits", credits), ("plan_id", plan_id), ("owner", owner)] {
+        if sent.is_some() {
+            errors.add(fixed, "This field cannot be changed here.");
         }
     }
-    f.finish()?;
+    errors.finish()?;
     let change = Change::new(Key::account(&account.id), "SET #name = :name, #status = :status, updated_at = :now")
         .name("#name", "name")
         .name("#status", "status")

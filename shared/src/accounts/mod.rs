@@ -1,7 +1,8 @@
 //! Accounts (tenants), their users and plans, and the credential use cases of `/api/v1/auth/`.
 
 mod email;
-mod manage;
+pub mod manage;
+pub mod routes;
 mod service;
 pub mod users;
 

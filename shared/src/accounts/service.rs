@@ -7,7 +7,8 @@ use super::{Account, AccountStatus, Email, Plan, Role, User, rfc3339};
 use crate::auth::{Password, PasswordHash, SigningKey, TokenError, TokenType};
 use crate::credits::{LedgerEntry, TransactionType};
 use crate::store::{self, Change, Condition, Item, Key, StoreError, Write, keys, n};
-use crate::validation::{Fields, raw_string};
+use crate::validation::input::{Bounded, Raw, Text};
+use crate::validation::max;
 use crate::{ApiError, Services, ids};
 
 pub const DEFAULT_PLAN_ID: &str = "free";
@@ -15,6 +16,24 @@ const INVALID_CREDENTIALS: &str = "Invalid credentials";
 const INVALID_TOKEN: &str = "Invalid or expired token";
 const INVALID_REFRESH: &str = "Invalid or expired refresh token";
 const PASSWORDS_DIFFER: &str = "Passwords do not match.";
+
+crate::input! {
+    /// The body of `POST auth/register/` (and of `POST auth/accounts/`, by the platform).
+    pub struct Registration {
+        email: required Email = Email::RULE,
+        password: required Password = Password::RULE,
+        /// When sent, it must equal `password`.
+        password_confirm: optional String = Raw(max::ANY_TEXT),
+        /// Defaults to the email's local part.
+        username: optional String = Text(max::PERSON_NAME),
+        first_name: optional String = Text(max::PERSON_NAME),
+        last_name: optional String = Text(max::PERSON_NAME),
+        /// Defaults to "<first name>'s Account".
+        account_name: optional String = Text(max::NAME),
+        /// Defaults to the free plan.
+        plan_id: optional String = Text(64),
+    }
+}
 
 /// A validated registration.
 #[derive(Debug)]
@@ -28,49 +47,53 @@ pub struct RegisterInput {
     pub plan_id: String,
 }
 
+/// Blank counts as not sent.
+fn given(text: Option<String>) -> Option<String> {
+    text.filter(|t| !t.is_empty())
+}
+
 impl crate::validation::FromBody for RegisterInput {
     fn from_body(body: &[u8]) -> Result<Self, ApiError> {
-        let mut f = Fields::parse(body)?;
-        let email = f.required("email", Email::from_json);
-        let password = f.required("password", |v| Password::parse(raw_string(v)?));
-        let confirm = f.optional("password_confirm", raw_string);
-        let username = f.optional_str("username", crate::validation::max::PERSON_NAME);
-        let first_name = f.optional_str("first_name", crate::validation::max::PERSON_NAME).unwrap_or_default();
-        let last_name = f.optional_str("last_name", crate::validation::max::PERSON_NAME).unwrap_or_default();
-        let account_name = f.optional_str("account_name", crate::validation::max::NAME);
-        let plan_id = f.optional_str("plan_id", 64).unwrap_or_else(|| DEFAULT_PLAN_ID.to_owned());
-        if let (Some(p), Some(c)) = (&password, &confirm)
-            && p.expose() != c
-        {
-            f.error("password_confirm", PASSWORDS_DIFFER);
+        let r = Registration::from_body(body)?;
+        if r.password_confirm.as_ref().is_some_and(|c| c != r.password.expose()) {
+            return Err(ApiError::field("password_confirm", PASSWORDS_DIFFER));
         }
-        f.finish()?;
-        match (email, password) {
-            (Some(email), Some(password)) => {
-                Ok(Self { email, password, username, first_name, last_name, account_name, plan_id })
-            }
-            _ => Err(ApiError::internal("validated fields missing")),
-        }
+        Ok(Self {
+            email: r.email,
+            password: r.password,
+            username: given(r.username),
+            first_name: r.first_name.unwrap_or_default(),
+            last_name: r.last_name.unwrap_or_default(),
+            account_name: given(r.account_name),
+            plan_id: given(r.plan_id).unwrap_or_else(|| DEFAULT_PLAN_ID.to_owned()),
+        })
     }
 }
 
-/// A validated login attempt (no password policy here: the hash decides).
-#[derive(Debug)]
-pub struct LoginInput {
-    pub email: String,
-    pub password: String,
+/// Documented as the [`Registration`] it is read from.
+impl utoipa::PartialSchema for RegisterInput {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        Registration::schema()
+    }
 }
 
-impl crate::validation::FromBody for LoginInput {
-    fn from_body(body: &[u8]) -> Result<Self, ApiError> {
-        let mut f = Fields::parse(body)?;
-        let email = f.required_str("email");
-        let password = f.required("password", raw_string);
-        f.finish()?;
-        match (email, password) {
-            (Some(email), Some(password)) => Ok(Self { email, password }),
-            _ => Err(ApiError::internal("validated fields missing")),
-        }
+impl utoipa::ToSchema for RegisterInput {}
+
+crate::input! {
+    /// A sign-in attempt (no password policy here: the stored hash decides).
+    pub struct LoginInput {
+        email: required String = Bounded(max::ANY_TEXT),
+        password: required String = Raw(max::ANY_TEXT),
+    }
+}
+
+crate::input! {
+    /// The body of `POST auth/change-password/`.
+    pub struct PasswordChange {
+        old_password: required String = Raw(max::ANY_TEXT),
+        new_password: required Password = Password::RULE,
+        /// When sent, it must equal `new_password`.
+        new_password_confirm: optional String = Raw(max::ANY_TEXT),
     }
 }
 
@@ -83,20 +106,28 @@ pub struct ChangePassword {
 
 impl crate::validation::FromBody for ChangePassword {
     fn from_body(body: &[u8]) -> Result<Self, ApiError> {
-        let mut f = Fields::parse(body)?;
-        let old_password = f.required("old_password", raw_string);
-        let new_password = f.required("new_password", |v| Password::parse(raw_string(v)?));
-        let confirm = f.optional("new_password_confirm", raw_string);
-        if let (Some(p), Some(c)) = (&new_password, &confirm)
-            && p.expose() != c
-        {
-            f.error("new_password_confirm", PASSWORDS_DIFFER);
+        let c = PasswordChange::from_body(body)?;
+        if c.new_password_confirm.as_ref().is_some_and(|confirm| confirm != c.new_password.expose()) {
+            return Err(ApiError::field("new_password_confirm", PASSWORDS_DIFFER));
         }
-        f.finish()?;
-        match (old_password, new_password) {
-            (Some(old_password), Some(new_password)) => Ok(Self { old_password, new_password }),
-            _ => Err(ApiError::internal("validated fields missing")),
-        }
+        Ok(Self { old_password: c.old_password, new_password: c.new_password })
+    }
+}
+
+/// Documented as the [`PasswordChange`] it is read from.
+impl utoipa::PartialSchema for ChangePassword {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        PasswordChange::schema()
+    }
+}
+
+impl utoipa::ToSchema for ChangePassword {}
+
+crate::input! {
+    /// The body of `POST auth/refresh/`.
+    pub struct RefreshInput {
+        /// The refresh token that sign-in answered.
+        refresh: required String = Bounded(max::ANY_TEXT),
     }
 }
 
@@ -287,11 +318,8 @@ pub async fn login(services: &Services, input: LoginInput) -> Result<Value, ApiE
 }
 
 /// Exchanges a refresh token for a new access token.
-pub async fn refresh(services: &Services, body: &[u8]) -> Result<Value, ApiError> {
-    let mut f = Fields::parse(body)?;
-    let token = f.required_str("refresh");
-    f.finish()?;
-    let token = token.unwrap_or_default();
+pub async fn refresh(services: &Services, input: RefreshInput) -> Result<Value, ApiError> {
+    let token = input.refresh;
     let key = services.signing_key().await?;
     let claims = key.verify(&token, TokenType::Refresh).map_err(|e| match e {
         TokenError::WrongType => ApiError::BadRequest("Invalid token type".into()),

@@ -11,7 +11,8 @@ use super::{Email, Role, User};
 use crate::access::Caller;
 use crate::auth::{Password, PasswordHash};
 use crate::store::{self, Change, Condition, Item, Key, Query, StoreError, Write, keys, n};
-use crate::validation::{Fields, boolean, bounded, max, raw_string, string, text};
+use crate::validation::input::{Boolean, Bounded, Text, Variant};
+use crate::validation::{FieldErrors, Submitted, max};
 use crate::{ApiError, Services, ids, sites};
 
 /// Roles an account manager may give; the owner role is the account's creator's alone, and the
@@ -24,11 +25,61 @@ fn assignable(caller: &Caller, role: Role) -> bool {
     }
 }
 
-fn role_field(caller: &Caller) -> impl Fn(&Value) -> Result<Role, String> + '_ {
-    move |value| {
-        let text = string(value)?;
-        let role = Role::parse(&text).ok_or_else(|| format!("\"{text}\" is not a valid choice."))?;
-        if assignable(caller, role) { Ok(role) } else { Err(format!("You cannot give the role \"{text}\".")) }
+/// The role a manager gives, checked against what `caller` may give.
+fn check_role(caller: &Caller, role: Role, errors: &mut FieldErrors) {
+    if !assignable(caller, role) {
+        let name = serde_json::to_value(role).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+        errors.add("role", format!("You cannot give the role \"{name}\"."));
+    }
+}
+
+const ROLE: Variant<Role> = Variant::new();
+
+crate::input! {
+    /// A new user, who can sign in at once (`POST auth/users/`, `account/team/`).
+    pub struct NewUser {
+        email: required Email = Email::RULE,
+        /// `admin`, `editor` or `viewer` (the platform roles are given by the platform only; the
+        /// owner role by nobody).
+        role: required Role = ROLE,
+        password: required Password = Password::RULE,
+        /// Defaults to the email's local part.
+        username: optional String = Text(max::PERSON_NAME),
+        first_name: optional String = Text(max::PERSON_NAME),
+        last_name: optional String = Text(max::PERSON_NAME),
+    }
+}
+
+crate::input! {
+    /// An invitation: the user is created inactive, and sets a password when activated.
+    pub struct Invitation {
+        email: required Email = Email::RULE,
+        /// `admin`, `editor` or `viewer`.
+        role: required Role = ROLE,
+        /// Defaults to the email's local part.
+        username: optional String = Text(max::PERSON_NAME),
+        first_name: optional String = Text(max::PERSON_NAME),
+        last_name: optional String = Text(max::PERSON_NAME),
+    }
+}
+
+crate::input! {
+    /// A user as `PUT` sends it (the role required), or, as `UserChanges`, what `PATCH` changes.
+    pub struct UserFields, changes UserChanges {
+        role: required Role = ROLE,
+        username: optional String = Bounded(max::PERSON_NAME),
+        first_name: optional String = Text(max::PERSON_NAME),
+        last_name: optional String = Text(max::PERSON_NAME),
+        is_active: optional bool = Boolean,
+        /// The email cannot change: it may only be sent as it is.
+        email: optional String = Text(max::ANY_TEXT),
+    }
+}
+
+crate::input! {
+    /// The body of `POST users/{id}/activate/`: an invited user's password (required for them).
+    pub struct Activation {
+        password: optional Password = Password::RULE,
     }
 }
 
@@ -71,22 +122,33 @@ pub async fn get(services: &Services, caller: &Caller, user_id: &str) -> Result<
     services.store().await.by_id(user_id, |id| Key::user(caller.account_id(), id)).await
 }
 
-/// Creates a user: with a password it can sign in at once; `invite` creates it inactive and
-/// without a usable password until it is activated.
-pub async fn create(services: &Services, caller: &Caller, body: &[u8], invite: bool) -> Result<Value, ApiError> {
+/// Creates a user who can sign in at once.
+pub async fn create(services: &Services, caller: &Caller, body: Submitted<NewUser>) -> Result<Value, ApiError> {
     caller.require_manager()?;
-    let mut f = Fields::parse(body)?;
-    let email = f.required("email", Email::from_json);
-    let role = f.required("role", role_field(caller));
-    let password = if invite { None } else { f.required("password", |v| Password::parse(raw_string(v)?)) };
-    let username = f.optional_str("username", max::PERSON_NAME);
-    let first_name = f.optional_str("first_name", max::PERSON_NAME).unwrap_or_default();
-    let last_name = f.optional_str("last_name", max::PERSON_NAME).unwrap_or_default();
-    f.finish()?;
-    let (Some(email), Some(role)) = (email, role) else {
-        return Err(ApiError::internal("validated fields missing"));
-    };
+    let NewUser { email, role, password, username, first_name, last_name } = body.read()?;
+    let invitation = Invitation { email, role, username, first_name, last_name };
+    add(services, caller, invitation, Some(password)).await
+}
 
+/// Creates an invited user: inactive, without a usable password until it is activated.
+pub async fn invite(services: &Services, caller: &Caller, body: Submitted<Invitation>) -> Result<Value, ApiError> {
+    caller.require_manager()?;
+    add(services, caller, body.read()?, None).await
+}
+
+async fn add(
+    services: &Services,
+    caller: &Caller,
+    person: Invitation,
+    password: Option<Password>,
+) -> Result<Value, ApiError> {
+    let mut errors = FieldErrors::new();
+    check_role(caller, person.role, &mut errors);
+    errors.finish()?;
+    let Invitation { email, role, username, first_name, last_name } = person;
+    let username = username.filter(|u| !u.is_empty());
+    let (first_name, last_name) = (first_name.unwrap_or_default(), last_name.unwrap_or_default());
+    let invite = password.is_none();
     let password = match password {
         Some(p) => p,
         // An invited user gets a random password nobody knows; activation sets a real one.
@@ -152,25 +214,28 @@ fn require_may_change(caller: &Caller, target: &User) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// The user as the API shows it (managers only).
+pub async fn show(services: &Services, caller: &Caller, user_id: &str) -> Result<Value, ApiError> {
+    Ok(get(services, caller, user_id).await?.summary_json())
+}
+
 pub async fn update(
     services: &Services,
     caller: &Caller,
     user_id: &str,
-    body: &[u8],
-    partial: bool,
+    body: Submitted<UserChanges>,
 ) -> Result<Value, ApiError> {
     let mut user = get(services, caller, user_id).await?;
     require_may_change(caller, &user)?;
-    let mut f = Fields::parse(body)?;
-    let role = f.field(!partial, "role", role_field(caller));
-    let username = f.optional("username", bounded(max::PERSON_NAME));
-    let first_name = f.optional("first_name", text(max::PERSON_NAME));
-    let last_name = f.optional("last_name", text(max::PERSON_NAME));
-    let is_active = f.optional("is_active", boolean);
-    if f.optional("email", string).is_some_and(|e| e != user.email) {
-        f.error("email", "The email cannot change.");
+    let UserChanges { role, username, first_name, last_name, is_active, email } = body.read()?;
+    let mut errors = FieldErrors::new();
+    if let Some(role) = role {
+        check_role(caller, role, &mut errors);
     }
-    f.finish()?;
+    if email.is_some_and(|e| e != user.email) {
+        errors.add("email", "The email cannot change.");
+    }
+    errors.finish()?;
     if let Some(role) = role {
         user.role = role;
     }
@@ -197,16 +262,18 @@ pub async fn update(
 }
 
 /// Activates a user; an invited user must be given its password here.
-pub async fn activate(services: &Services, caller: &Caller, user_id: &str, body: &[u8]) -> Result<Value, ApiError> {
+pub async fn activate(
+    services: &Services,
+    caller: &Caller,
+    user_id: &str,
+    body: Submitted<Activation>,
+) -> Result<Value, ApiError> {
     let user = get(services, caller, user_id).await?;
     require_may_change(caller, &user)?;
-    let mut f = Fields::parse(body)?;
-    let password = if user.invited {
-        f.required("password", |v| Password::parse(raw_string(v)?))
-    } else {
-        f.optional("password", |v| Password::parse(raw_string(v)?))
-    };
-    f.finish()?;
+    let Activation { password } = body.read()?;
+    if user.invited && password.is_none() {
+        return Err(ApiError::field("password", crate::validation::REQUIRED));
+    }
     let mut change = Change::new(Key::user(&user.account_id, &user.id), "SET is_active = :yes, invited = :no")
         .value(":yes", store::boolean(true))
         .value(":no", store::boolean(false));

@@ -35,6 +35,20 @@ impl Password {
     pub fn expose(&self) -> &str {
         &self.0
     }
+
+    /// The field rule of a new password in a typed body (taken as sent, not trimmed).
+    pub const RULE: crate::validation::input::Custom<Password> =
+        crate::validation::input::Custom(|v| Self::parse(crate::validation::raw_string(v)?), Self::schema);
+
+    fn schema() -> utoipa::openapi::schema::Schema {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .min_length(Some(8))
+            .max_length(Some(128))
+            .description(Some("At least 8 characters, not only digits."))
+            .into()
+    }
 }
 
 /// An argon2id hash in PHC string format.

@@ -175,3 +175,12 @@ impl<S: Send + Sync, T: FromBody> FromRequest<S> for JsonBody<T> {
         Ok(Self(T::from_body(&bytes)?))
     }
 }
+
+impl<S: Send + Sync, T: FromBody> FromRequest<S> for crate::validation::Submitted<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        let RawBody(bytes) = RawBody::from_request(request, state).await?;
+        Ok(Self::new(bytes))
+    }
+}

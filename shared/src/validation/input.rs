@@ -161,6 +161,43 @@ impl Rule for Json {
     }
 }
 
+/// One of the names of the enum `T` (as serde spells them); the schema is the enum's.
+pub struct Variant<T>(std::marker::PhantomData<fn() -> T>);
+
+impl<T> Variant<T> {
+    pub const fn new() -> Self {
+        Self(std::marker::PhantomData)
+    }
+}
+
+impl<T> Clone for Variant<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for Variant<T> {}
+
+impl<T> std::fmt::Debug for Variant<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Variant")
+    }
+}
+
+impl<T: serde::de::DeserializeOwned + utoipa::PartialSchema> Rule for Variant<T> {
+    type Out = T;
+    fn parse(&self, value: &Value) -> Result<T, String> {
+        let text = super::string(value)?;
+        serde_json::from_value(Value::String(text.clone())).map_err(|_| format!("\"{text}\" is not a valid choice."))
+    }
+    fn schema(&self) -> Schema {
+        match T::schema() {
+            RefOr::T(schema) => schema,
+            RefOr::Ref(_) => string_schema().into(),
+        }
+    }
+}
+
 /// A rule of the module's own: its parser and its schema.
 #[derive(Clone, Copy)]
 pub struct Custom<T: 'static>(pub fn(&Value) -> Result<T, String>, pub fn() -> Schema);

@@ -54,6 +54,46 @@ pub trait FromBody: Sized {
     fn from_body(body: &[u8]) -> Result<Self, ApiError>;
 }
 
+/// A body received but not read yet: the handler first finds the record it acts on and checks
+/// the caller's right to act (so that another account's record is a 404, and a read-only caller
+/// a 403, whatever the body says), then [`Submitted::read`]s it.
+pub struct Submitted<T> {
+    bytes: Vec<u8>,
+    parse: fn(&[u8]) -> Result<T, ApiError>,
+}
+
+impl<T: FromBody> Submitted<T> {
+    pub fn new(bytes: Vec<u8>) -> Self {
+        Self { bytes, parse: T::from_body }
+    }
+}
+
+impl<T> Submitted<T> {
+    /// The typed body, or the 400 with every field's errors.
+    pub fn read(self) -> Result<T, ApiError> {
+        (self.parse)(&self.bytes)
+    }
+
+    /// The text of the top-level field `name` as sent, before any rule: for checking what a
+    /// malformed body names (does the plan exist), so that one 400 reports every problem.
+    pub fn sent_text(&self, name: &str) -> Option<String> {
+        let value: Value = serde_json::from_slice(&self.bytes).ok()?;
+        value.get(name)?.as_str().map(|s| s.trim().to_owned())
+    }
+
+    /// A `PUT` sends the whole record: read as `N` (whose required fields are required), then
+    /// taken as the change `T`.
+    pub fn whole<N: FromBody + Into<T>>(self) -> Self {
+        Self { bytes: self.bytes, parse: |bytes| N::from_body(bytes).map(Into::into) }
+    }
+}
+
+impl<T> std::fmt::Debug for Submitted<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Submitted({} bytes)", self.bytes.len())
+    }
+}
+
 /// Field name → messages, serialised as the envelope's `errors`.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
