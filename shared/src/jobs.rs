@@ -119,29 +119,61 @@ impl Job {
 
     /// The progress as `GET system/settings/task_progress/{id}/` answers it.
     pub fn progress_json(&self) -> Value {
-        let mut meta = json!({
-            "phase": self.phase,
-            "percentage": self.percentage,
-            "message": self.message,
-            "function": self.function,
-            "parts_done": self.parts_done,
-            "parts_total": self.parts_total,
-            "attempts": self.attempts,
-            "credits_reserved": self.reserved,
-            "updated_at": rfc3339(self.updated_at),
-        });
-        if self.settled {
-            meta["credits_charged"] = json!(self.charged);
-        }
-        if let Some(result) = &self.result {
-            meta["result"] = result.clone();
-        }
-        if let Some(error) = &self.error {
-            meta["error"] = json!(error);
-            meta["error_type"] = json!(self.error_type);
-        }
-        json!({ "task_id": self.id, "state": self.state, "meta": meta })
+        crate::http::answer(JobProgress {
+            task_id: self.id.clone(),
+            state: self.state,
+            meta: ProgressMeta {
+                phase: self.phase,
+                percentage: self.percentage,
+                message: self.message.clone(),
+                function: self.function,
+                parts_done: self.parts_done,
+                parts_total: self.parts_total,
+                attempts: self.attempts,
+                credits_reserved: self.reserved,
+                updated_at: rfc3339(self.updated_at),
+                credits_charged: self.settled.then_some(self.charged),
+                result: self.result.clone(),
+                error: self.error.clone(),
+                error_type: self.error.as_ref().and(self.error_type.clone()),
+            },
+        })
     }
+}
+
+/// An AI job's state and progress (`system/settings/task_progress/{task_id}/`).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct JobProgress {
+    pub task_id: String,
+    pub state: JobState,
+    pub meta: ProgressMeta,
+}
+
+/// What a job has done so far.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ProgressMeta {
+    #[schema(value_type = String)]
+    pub phase: Phase,
+    pub percentage: u8,
+    pub message: String,
+    /// The AI function the job runs.
+    #[schema(value_type = String)]
+    pub function: AiFunction,
+    pub parts_done: u32,
+    pub parts_total: u32,
+    pub attempts: u32,
+    pub credits_reserved: i64,
+    pub updated_at: String,
+    /// Once the job is settled: what it cost.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credits_charged: Option<i64>,
+    /// The function's result, when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_type: Option<String>,
 }
 
 /// Reserves `reserve` credits and queues the job; answers the job (its id is the `task_id`).

@@ -13,6 +13,7 @@
 //! - [`telemetry`]: structured JSON logs.
 
 pub mod access;
+pub mod account;
 pub mod accounts;
 pub mod ai;
 pub mod auth;
@@ -34,6 +35,7 @@ pub mod settings;
 pub mod sites;
 pub mod store;
 pub mod subscriptions;
+pub mod system;
 pub mod telemetry;
 pub mod throttle;
 pub mod usage;

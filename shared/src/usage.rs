@@ -167,14 +167,29 @@ pub async fn analytics(
             value
         })
         .collect();
-    Ok(json!({
-        "period": if period == Period::Day { "day" } else { "month" },
-        "start_date": bucket(Period::Day, start),
-        "end_date": bucket(Period::Day, end),
-        "periods": periods,
-        "totals": totals,
-        "credits_balance": caller.account.credits,
+    Ok(crate::http::answer(Analytics {
+        period: if period == Period::Day { "day" } else { "month" },
+        start_date: bucket(Period::Day, start),
+        end_date: bucket(Period::Day, end),
+        periods,
+        totals: totals.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+        credits_balance: caller.account.credits,
     }))
+}
+
+/// Credits used and AI operations run, by day or month.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Analytics {
+    /// `day` or `month`: the size of a period.
+    pub period: &'static str,
+    pub start_date: String,
+    pub end_date: String,
+    /// One object per period: `period` (its label) and a count per metric (`credits_used`,
+    /// `credits_added` and the operations run).
+    pub periods: Vec<Value>,
+    /// Metric → its total over the range.
+    pub totals: BTreeMap<String, i64>,
+    pub credits_balance: i64,
 }
 
 #[cfg(test)]

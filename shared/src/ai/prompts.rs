@@ -5,6 +5,8 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::store::{Key, keys};
+use crate::validation::Submitted;
+use crate::validation::input::{Bounded, Custom, Text};
 use crate::{ApiError, Services};
 
 pub const TYPES: &[&str] = &[
@@ -69,12 +71,23 @@ pub fn with_input(instructions: &str, input: &serde_json::Value) -> String {
     format!("{instructions}\n\nINPUT: {input}")
 }
 
+/// A prompt type with the account's text for it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PromptAnswer {
+    pub prompt_type: String,
+    /// The text the AI functions use: the account's own, or the default.
+    pub prompt_value: String,
+    /// Whether the account overrides the default.
+    pub is_custom: bool,
+    pub default_value: Option<String>,
+}
+
 fn to_json(prompt_type: &str, value: &str, is_custom: bool) -> serde_json::Value {
-    serde_json::json!({
-        "prompt_type": prompt_type,
-        "prompt_value": value,
-        "is_custom": is_custom,
-        "default_value": default_prompt(prompt_type),
+    crate::http::answer(PromptAnswer {
+        prompt_type: prompt_type.to_owned(),
+        prompt_value: value.to_owned(),
+        is_custom,
+        default_value: default_prompt(prompt_type).map(str::to_owned),
     })
 }
 
@@ -118,21 +131,53 @@ fn prompt_type_field(value: &serde_json::Value) -> Result<String, String> {
     }
 }
 
+const PROMPT_TYPE: Custom<String> = Custom(prompt_type_field, prompt_type_schema);
+
+fn prompt_type_schema() -> utoipa::openapi::schema::Schema {
+    let names = TYPES.iter().copied().chain(ACTION_NAMES.iter().map(|(action, _)| *action));
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(names))
+        .description(Some("A prompt type, or the name of the AI action that uses it."))
+        .into()
+}
+
+/// The most characters a prompt may have.
+pub const MAX_PROMPT: usize = 20_000;
+
+crate::input! {
+    /// The body of `POST prompts/` and `prompts/save/`.
+    pub struct NewPrompt {
+        prompt_type: required String = PROMPT_TYPE,
+        prompt_value: required String = Bounded(MAX_PROMPT),
+    }
+}
+
+crate::input! {
+    /// The body of `PUT`/`PATCH prompts/{prompt_type}/`.
+    pub struct PromptChange {
+        prompt_value: required String = Bounded(MAX_PROMPT),
+        /// The path's type: it may only be sent as it is.
+        prompt_type: optional String = Text(crate::validation::max::ANY_TEXT),
+    }
+}
+
+crate::input! {
+    /// The body of `POST prompts/reset/`.
+    pub struct PromptReset {
+        prompt_type: required String = PROMPT_TYPE,
+    }
+}
+
 /// `POST prompts/save/` and `POST prompts/`: overrides the prompt type named in the body.
 pub async fn save(
     services: &Services,
     caller: &crate::access::Caller,
-    body: &[u8],
+    body: Submitted<NewPrompt>,
 ) -> Result<serde_json::Value, ApiError> {
     caller.require_manager()?;
-    let mut f = crate::validation::Fields::parse(body)?;
-    let prompt_type = f.required("prompt_type", prompt_type_field);
-    let value = f.required("prompt_value", crate::validation::bounded(20_000));
-    f.finish()?;
-    let (Some(prompt_type), Some(value)) = (prompt_type, value) else {
-        return Err(ApiError::internal("validated fields missing"));
-    };
-    write_override(services, caller.account_id(), &prompt_type, value).await
+    let NewPrompt { prompt_type, prompt_value } = body.read()?;
+    write_override(services, caller.account_id(), &prompt_type, prompt_value).await
 }
 
 /// `PUT`/`PATCH prompts/{prompt_type}/`: overrides the prompt type of the path.
@@ -140,21 +185,16 @@ pub async fn update(
     services: &Services,
     caller: &crate::access::Caller,
     prompt_type: &str,
-    body: &[u8],
+    body: Submitted<PromptChange>,
 ) -> Result<serde_json::Value, ApiError> {
     default_prompt(prompt_type).ok_or_else(ApiError::not_found)?;
     caller.require_manager()?;
-    let mut f = crate::validation::Fields::parse(body)?;
-    let value = f.required("prompt_value", crate::validation::bounded(20_000));
+    let PromptChange { prompt_value, prompt_type: named } = body.read()?;
     // The type is the path's; a body naming another one is a mistake, not a rename.
-    if let Some(named) = f.optional("prompt_type", crate::validation::string)
-        && named != prompt_type
-    {
-        f.error("prompt_type", "The prompt type cannot be changed.");
+    if named.is_some_and(|named| named != prompt_type) {
+        return Err(ApiError::field("prompt_type", "The prompt type cannot be changed."));
     }
-    f.finish()?;
-    let value = value.ok_or_else(|| ApiError::internal("validated fields missing"))?;
-    write_override(services, caller.account_id(), prompt_type, value).await
+    write_override(services, caller.account_id(), prompt_type, prompt_value).await
 }
 
 async fn write_override(
@@ -177,13 +217,10 @@ async fn write_override(
 pub async fn reset(
     services: &Services,
     caller: &crate::access::Caller,
-    body: &[u8],
+    body: Submitted<PromptReset>,
 ) -> Result<serde_json::Value, ApiError> {
     caller.require_manager()?;
-    let mut f = crate::validation::Fields::parse(body)?;
-    let prompt_type = f.required("prompt_type", prompt_type_field);
-    f.finish()?;
-    let prompt_type = prompt_type.unwrap_or_default();
+    let PromptReset { prompt_type } = body.read()?;
     delete(services, caller, &prompt_type).await?;
     get(services, caller.account_id(), &prompt_type).await
 }

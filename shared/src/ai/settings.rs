@@ -10,7 +10,8 @@ use time::OffsetDateTime;
 use crate::access::Caller;
 use crate::accounts::rfc3339;
 use crate::store::{Item, Key, keys};
-use crate::validation::{Fields, boolean, max, raw_string, too_long};
+use crate::validation::input::{Boolean, Custom, Raw};
+use crate::validation::{FieldErrors, Submitted, max, raw_string, too_long};
 use crate::{ApiError, Services};
 
 pub const TYPES: &[&str] = &["openai", "runware", "image_generation"];
@@ -128,29 +129,70 @@ pub async fn get(services: &Services, caller: &Caller, integration_type: &str) -
     })
 }
 
+fn config_object(value: &Value) -> Result<serde_json::Map<String, Value>, String> {
+    value.as_object().cloned().ok_or_else(|| "Expected an object.".to_owned())
+}
+
+fn config_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    let text = |max: usize| ObjectBuilder::new().schema_type(Type::String).max_length(Some(max));
+    let integer =
+        |min: i64, max: i64| ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(min)).maximum(Some(max));
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .description(Some("The settings to change; the others keep their saved values."))
+        .property("model", text(MAX_SETTING_TEXT))
+        .property("image_type", text(MAX_SETTING_TEXT))
+        .property("image_format", text(MAX_SETTING_TEXT))
+        .property("provider", text(MAX_SETTING_TEXT))
+        .property("max_tokens", integer(1, 128_000))
+        .property("temperature", ObjectBuilder::new().schema_type(Type::Number).minimum(Some(0)).maximum(Some(2)))
+        .property("base_url", text(max::URL).description(Some("A public http(s) URL.")))
+        .property("max_in_article_images", integer(0, 10))
+        .property("desktop_enabled", ObjectBuilder::new().schema_type(Type::Boolean))
+        .property("mobile_enabled", ObjectBuilder::new().schema_type(Type::Boolean))
+        .property("featured_image_size", text(20).description(Some("`WIDTHxHEIGHT`")))
+        .property("desktop_image_size", text(20).description(Some("`WIDTHxHEIGHT`")))
+        .property(
+            "apiKey",
+            text(512).description(Some("Where the original's clients send the key: kept like `apiKey`.")),
+        )
+        .additional_properties(Some(utoipa::openapi::schema::AdditionalProperties::FreeForm(false)))
+        .into()
+}
+
+crate::input! {
+    /// The body of `PUT settings/integrations/{pk}/` and `POST .../save/`.
+    pub struct SettingsInput {
+        /// Defaults to the saved value (true for new settings).
+        is_active: optional bool = Boolean,
+        /// The provider's key: stored in Secrets Manager, answered only masked.
+        apiKey: optional String = Raw(max::ANY_TEXT),
+        config: optional serde_json::Map<String, Value> = Custom(config_object, config_schema),
+    }
+}
+
 /// Saves settings: `config` fields are validated; `apiKey`, when given, goes to Secrets Manager.
 pub async fn save(
     services: &Services,
     caller: &Caller,
     integration_type: &str,
-    body: &[u8],
+    body: Submitted<SettingsInput>,
 ) -> Result<Value, ApiError> {
     caller.require_manager()?;
     let account_id = caller.account_id();
     if !TYPES.contains(&integration_type) {
         return Err(ApiError::not_found());
     }
-    let mut f = Fields::parse(body)?;
+    let SettingsInput { is_active, apiKey: api_key, config } = body.read()?;
+    let mut f = FieldErrors::new();
     let current = load(services, account_id, integration_type).await?;
-    let is_active = f.optional("is_active", boolean).or(current.as_ref().map(|c| c.is_active)).unwrap_or(true);
-    let api_key = f.optional("apiKey", raw_string);
-    let mut config = f
-        .optional("config", |v| v.as_object().cloned().ok_or_else(|| "Expected an object.".to_owned()))
-        .unwrap_or_default();
+    let is_active = is_active.or(current.as_ref().map(|c| c.is_active)).unwrap_or(true);
+    let mut config = config.unwrap_or_default();
     // The original's clients send the key inside `config`: it goes to Secrets Manager all the same.
     let api_key = match (api_key, config.remove("apiKey")) {
         (Some(key), _) => Some(key),
-        (None, Some(nested)) => raw_string(&nested).map_err(|message| f.error("config.apiKey", message)).ok(),
+        (None, Some(nested)) => raw_string(&nested).map_err(|message| f.add("config.apiKey", message)).ok(),
         (None, None) => None,
     };
     let mut merged = current.as_ref().and_then(|c| c.config.as_object().cloned()).unwrap_or_default();
@@ -173,7 +215,7 @@ pub async fn save(
                 short_text(&value, 20).and_then(|()| check(value.as_str().is_some_and(|s| s.contains('x'))))
             }
             _ => {
-                f.error(&format!("config.{name}"), "Unknown setting.");
+                f.add(&format!("config.{name}"), "Unknown setting.");
                 continue;
             }
         };
@@ -181,13 +223,13 @@ pub async fn save(
             Ok(()) => {
                 merged.insert(name, value);
             }
-            Err(message) => f.error(&format!("config.{name}"), message),
+            Err(message) => f.add(&format!("config.{name}"), message),
         }
     }
     if let Some(k) = &api_key
         && (k.len() < 8 || k.len() > 512 || k.chars().any(char::is_whitespace))
     {
-        f.error("apiKey", "Enter the provider's API key.");
+        f.add("apiKey", "Enter the provider's API key.");
     }
     f.finish()?;
     let mut hint = current.as_ref().and_then(|c| c.api_key_hint.clone());
@@ -348,8 +390,13 @@ pub async fn test_connection(services: &Services, caller: &Caller, integration_t
         json: true,
     };
     match client.chat(&request).await {
-        Ok(reply) => Ok(json!({"success": true, "model": reply.model, "duration_ms": reply.duration_ms,
-                              "tokens": reply.input_tokens + reply.output_tokens, "cost_usd": reply.cost_usd})),
+        Ok(reply) => Ok(crate::http::answer(ConnectionTest {
+            success: true,
+            model: reply.model,
+            duration_ms: reply.duration_ms,
+            tokens: reply.input_tokens + reply.output_tokens,
+            cost_usd: reply.cost_usd,
+        })),
         Err(err) => Err(ApiError::BadRequest(format!("The provider did not answer as expected: {err}"))),
     }
 }
@@ -358,11 +405,33 @@ pub async fn test_connection(services: &Services, caller: &Caller, integration_t
 /// settings.
 pub async fn image_generation(services: &Services, account_id: &str) -> Result<Value, ApiError> {
     let settings = load(services, account_id, "image_generation").await?;
-    Ok(json!({
-        "providers": ["openai", "runware"],
-        "models": {"openai": ["dall-e-3", "dall-e-2", "gpt-image-1"], "runware": ["runware:97@1", "runware:100@1"]},
-        "settings": settings.map(|s| s.config).unwrap_or_else(|| json!({})),
+    let models =
+        [("openai", &["dall-e-3", "dall-e-2", "gpt-image-1"][..]), ("runware", &["runware:97@1", "runware:100@1"])];
+    Ok(crate::http::answer(ImageGenerationAnswer {
+        providers: vec!["openai".into(), "runware".into()],
+        models: models.iter().map(|(p, m)| ((*p).to_owned(), m.iter().map(|s| (*s).to_owned()).collect())).collect(),
+        settings: settings.map(|s| s.config).unwrap_or_else(|| json!({})),
     }))
+}
+
+/// What one small call to the provider showed.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ConnectionTest {
+    pub success: bool,
+    pub model: String,
+    pub duration_ms: u64,
+    pub tokens: u64,
+    pub cost_usd: f64,
+}
+
+/// The image providers, their models, and the account's image settings.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ImageGenerationAnswer {
+    pub providers: Vec<String>,
+    /// Provider → its models.
+    pub models: std::collections::BTreeMap<String, Vec<String>>,
+    /// The saved `image_generation` settings (`{}` before any).
+    pub settings: Value,
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 //! before the provider is asked) and given back if the provider or the upload fails, so a failed
 //! test costs nothing.
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::functions::{JobError, draw, image_provider, put_image};
@@ -13,7 +13,8 @@ use super::images::ImageRequest;
 use crate::access::Caller;
 use crate::credits::{self, Operation, TransactionType};
 use crate::store::StoreError;
-use crate::validation::{Fields, bounded};
+use crate::validation::Submitted;
+use crate::validation::input::{Bounded, Choice, Custom, Rule};
 use crate::{ApiError, Services, ids};
 
 /// How long the answered image URL stays valid.
@@ -24,6 +25,34 @@ fn image_type(value: &Value) -> Result<String, String> {
         Some(t @ ("featured" | "in_article")) => Ok(t.to_owned()),
         _ => Err("Must be \"featured\" or \"in_article\".".into()),
     }
+}
+
+fn image_type_schema() -> utoipa::openapi::schema::Schema {
+    Choice(&["featured", "in_article"]).schema()
+}
+
+crate::input! {
+    /// The body of `POST settings/integrations/{pk}/generate/`.
+    pub struct TestImage {
+        /// What to draw.
+        prompt: required String = Bounded(2000),
+        /// `featured` (the default) or `in_article`: which of the saved sizes to use.
+        image_type: optional String = Custom(image_type, image_type_schema),
+    }
+}
+
+/// The test image: where it is, and what it cost.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct TestImageAnswer {
+    pub provider: String,
+    pub model: String,
+    pub image_type: String,
+    pub s3_key: String,
+    /// A presigned URL, valid for a while.
+    pub image_url: String,
+    pub credits_used: i64,
+    pub cost_usd: f64,
+    pub duration_ms: u64,
 }
 
 fn job_error(err: JobError) -> ApiError {
@@ -40,17 +69,14 @@ pub async fn generate(
     services: &Services,
     caller: &Caller,
     integration_type: &str,
-    body: &[u8],
+    body: Submitted<TestImage>,
 ) -> Result<Value, ApiError> {
     caller.require_manager()?;
     if !super::settings::TYPES.contains(&integration_type) {
         return Err(ApiError::not_found());
     }
-    let mut f = Fields::parse(body)?;
-    let prompt = f.required("prompt", bounded(2000));
-    let kind = f.optional("image_type", image_type).unwrap_or_else(|| "featured".into());
-    f.finish()?;
-    let prompt = prompt.ok_or_else(|| ApiError::internal("validated prompt missing"))?;
+    let TestImage { prompt, image_type: kind } = body.read()?;
+    let kind = kind.unwrap_or_else(|| "featured".into());
     let account_id = caller.account_id();
     let bucket =
         services.config.images_bucket.clone().ok_or_else(|| ApiError::internal("no images bucket configured"))?;
@@ -113,9 +139,14 @@ pub async fn generate(
         created_at: now,
     };
     store.put(log.item()?, None).await?;
-    Ok(json!({
-        "provider": provider, "model": image.model, "image_type": kind, "s3_key": s3_key,
-        "image_url": crate::writer::presigned_url(services, &s3_key, URL_TTL).await?,
-        "credits_used": cost, "cost_usd": image.cost_usd, "duration_ms": image.duration_ms,
+    Ok(crate::http::answer(TestImageAnswer {
+        provider: provider.to_string(),
+        model: image.model,
+        image_type: kind,
+        image_url: crate::writer::presigned_url(services, &s3_key, URL_TTL).await?,
+        s3_key,
+        credits_used: cost,
+        cost_usd: image.cost_usd,
+        duration_ms: image.duration_ms,
     }))
 }

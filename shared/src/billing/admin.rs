@@ -3,16 +3,17 @@
 
 use std::collections::HashMap;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::invoices::confirm_writes;
-use super::{Invoice, PAYMENT_PREFIX, Payment};
+use super::{Invoice, PAYMENT_PREFIX, Payment, PaymentStatus};
 use crate::access::Caller;
-use crate::accounts::Account;
+use crate::accounts::{Account, AccountStatus};
 use crate::credits::TransactionType;
 use crate::store::{Change, Condition, Key, Query, StoreError, Write, keys, s};
-use crate::validation::{Fields, bounded, integer};
+use crate::validation::Submitted;
+use crate::validation::input::{Bounded, Integer};
 use crate::{ApiError, Services};
 
 /// `admin/accounts/`: every account with its plan, status and balance; filters `status`, `search`.
@@ -28,30 +29,69 @@ pub async fn accounts(
     let needle = query.get("search").map(|s| s.to_lowercase()).filter(|s| !s.is_empty());
     Ok(all
         .iter()
-        .filter(|a| status.is_none_or(|s| serde_json::to_value(a.status).ok().and_then(|v| v.as_str().map(|v| v == s)).unwrap_or(false)))
+        .filter(|a| {
+            status.is_none_or(|s| {
+                serde_json::to_value(a.status).ok().and_then(|v| v.as_str().map(|v| v == s)).unwrap_or(false)
+            })
+        })
         .filter(|a| needle.as_ref().is_none_or(|n| a.name.to_lowercase().contains(n) || a.slug.contains(n)))
-        .map(|a| json!({"id": a.id, "name": a.name, "slug": a.slug, "plan_id": a.plan_id, "status": a.status, "credits": a.credits}))
+        .map(|a| {
+            crate::http::answer(AccountBalance {
+                id: a.id.clone(),
+                name: a.name.clone(),
+                slug: a.slug.clone(),
+                plan_id: a.plan_id.clone(),
+                status: a.status,
+                credits: a.credits,
+            })
+        })
         .collect())
 }
 
-/// `admin/accounts/{id}/adjust_credits/` `{amount, reason}`: a signed adjustment with its ledger
-/// entry; a debit never takes the balance below zero.
+/// An account on the billing desk: who it is and its balance.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct AccountBalance {
+    pub id: String,
+    pub name: String,
+    pub slug: String,
+    pub plan_id: String,
+    pub status: AccountStatus,
+    pub credits: i64,
+}
+
+crate::input! {
+    /// The body of `POST admin/accounts/{id}/adjust_credits/`.
+    pub struct Adjustment {
+        /// Credits to add (positive) or remove (negative); the balance never goes below zero.
+        amount: required i64 = Integer(-10_000_000, 10_000_000),
+        /// Why: kept in the ledger entry.
+        reason: required String = Bounded(500),
+    }
+}
+
+/// The balance after an adjustment.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Adjusted {
+    pub account_id: String,
+    pub amount: i64,
+    pub reason: String,
+    pub credits: i64,
+}
+
+/// `admin/accounts/{id}/adjust_credits/`: a signed adjustment with its ledger entry; a debit
+/// never takes the balance below zero.
 pub async fn adjust_credits(
     services: &Services,
     caller: &Caller,
     account_id: &str,
-    body: &[u8],
+    body: Submitted<Adjustment>,
 ) -> Result<Value, ApiError> {
     caller.require_platform()?;
     let account: Account = services.store().await.by_id(account_id, Key::account).await?;
-    let mut f = Fields::parse(body)?;
-    let amount = f.required("amount", integer(-10_000_000, 10_000_000));
-    let reason = f.required("reason", bounded(500));
-    if amount == Some(0) {
-        f.error("amount", "An adjustment of zero changes nothing.");
+    let Adjustment { amount, reason } = body.read()?;
+    if amount == 0 {
+        return Err(ApiError::field("amount", "An adjustment of zero changes nothing."));
     }
-    f.finish()?;
-    let (amount, reason) = (amount.unwrap_or_default(), reason.unwrap_or_default());
     let description = format!("Adjustment by {}: {reason}", caller.user.email);
     let now = OffsetDateTime::now_utc();
     let writes = if amount > 0 {
@@ -72,7 +112,7 @@ pub async fn adjust_credits(
     }
     let after: Account = store.get(&Key::account(&account.id)).await?.ok_or_else(ApiError::not_found)?;
     tracing::info!(account_id = %account.id, amount, admin = %caller.user.id, "credits adjusted");
-    Ok(json!({"account_id": account.id, "amount": amount, "reason": reason, "credits": after.credits}))
+    Ok(crate::http::answer(Adjusted { account_id: account.id, amount, reason, credits: after.credits }))
 }
 
 /// `admin/payments/?status=pending` (the default): payments of one status, oldest first.
@@ -124,17 +164,46 @@ pub async fn approve(services: &Services, caller: &Caller, payment_id: &str) -> 
     }
     let account: Account = store.get(&Key::account(&payment.account_id)).await?.ok_or_else(ApiError::not_found)?;
     tracing::info!(payment_id = %payment.id, account_id = %payment.account_id, credits = invoice.credits, "payment confirmed");
-    Ok(
-        json!({"payment_id": payment.id, "status": "confirmed", "invoice_id": invoice.id, "credits_added": invoice.credits, "credits": account.credits}),
-    )
+    Ok(crate::http::answer(Decision {
+        payment_id: payment.id,
+        status: PaymentStatus::Confirmed,
+        invoice_id: Some(invoice.id),
+        credits_added: Some(invoice.credits),
+        credits: Some(account.credits),
+    }))
 }
 
-/// `admin/payments/{id}/reject/` `{reason}`: the invoice stays pending for another payment.
-pub async fn reject(services: &Services, caller: &Caller, payment_id: &str, body: &[u8]) -> Result<Value, ApiError> {
+/// What the desk decided about a payment.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Decision {
+    pub payment_id: String,
+    pub status: PaymentStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invoice_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credits_added: Option<i64>,
+    /// The account's balance after the payment.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credits: Option<i64>,
+}
+
+crate::input! {
+    /// The body of `POST admin/payments/{id}/reject/`.
+    pub struct Rejection {
+        /// Why: kept on the payment.
+        reason: required String = Bounded(500),
+    }
+}
+
+/// `admin/payments/{id}/reject/`: the invoice stays pending for another payment.
+pub async fn reject(
+    services: &Services,
+    caller: &Caller,
+    payment_id: &str,
+    body: Submitted<Rejection>,
+) -> Result<Value, ApiError> {
     caller.require_platform()?;
-    let mut f = Fields::parse(body)?;
-    let reason = f.required("reason", bounded(500));
-    f.finish()?;
+    let Rejection { reason } = body.read()?;
     let payment = find_payment(services, payment_id).await?;
     let change = Change::new(
         Payment::key(&payment.account_id, &payment.id),
@@ -142,13 +211,19 @@ pub async fn reject(services: &Services, caller: &Caller, payment_id: &str, body
     )
     .name("#status", "status")
     .value(":rejected", s("rejected"))
-    .value(":note", s(reason.unwrap_or_default()))
+    .value(":note", s(reason))
     .value(":at", s(crate::accounts::rfc3339(OffsetDateTime::now_utc())))
     .value(":admin", s(&caller.user.id))
     .value(":gsi", s("PAYMENTS#rejected"))
     .condition(Condition::new("#status = :pending").value(":pending", s("pending")));
     match services.store().await.transact(vec![Write::Update(change)]).await {
-        Ok(()) => Ok(json!({"payment_id": payment.id, "status": "rejected"})),
+        Ok(()) => Ok(crate::http::answer(Decision {
+            payment_id: payment.id,
+            status: PaymentStatus::Rejected,
+            invoice_id: None,
+            credits_added: None,
+            credits: None,
+        })),
         Err(StoreError::TransactionCancelled { .. }) => Err(decided()),
         Err(err) => Err(err.into()),
     }

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use time::{Date, OffsetDateTime, Time};
 
 use crate::access::Caller;
@@ -66,12 +66,62 @@ pub async fn balance(services: &Services, caller: &Caller) -> Result<Value, ApiE
         .map(credits_of)
         .sum();
     let plan = reference::plan(services, &caller.account.plan_id).await?;
-    Ok(json!({
-        "credits": caller.account.credits,
-        "plan_credits_per_month": plan.map_or(0, |p| p.included_credits),
-        "credits_used_this_month": used,
-        "credits_remaining": caller.account.credits,
+    Ok(crate::http::answer(Balance {
+        credits: caller.account.credits,
+        plan_credits_per_month: plan.map_or(0, |p| p.included_credits),
+        credits_used_this_month: used,
+        credits_remaining: caller.account.credits,
     }))
+}
+
+/// The account's credit balance and this month's use.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Balance {
+    pub credits: i64,
+    pub plan_credits_per_month: i64,
+    pub credits_used_this_month: i64,
+    pub credits_remaining: i64,
+}
+
+/// Credits used, by operation, over a period.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct UsageSummary {
+    pub total_credits_used: i64,
+    pub total_cost_usd: f64,
+    pub total_calls: usize,
+    /// Operation → credits.
+    pub by_operation: BTreeMap<String, i64>,
+    pub by_operation_detail: Vec<OperationUsage>,
+    pub start_date: Option<String>,
+    pub end_date: Option<String>,
+}
+
+/// One operation's use over the period.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct OperationUsage {
+    pub operation_type: String,
+    pub credits: i64,
+    pub cost_usd: f64,
+    pub calls: i64,
+}
+
+/// The plan's limits and how much of them is used.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Limits {
+    pub limits: Vec<Limit>,
+}
+
+/// One limit: what it allows, what is used, what is left (`null` where it does not apply).
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Limit {
+    pub title: &'static str,
+    pub limit: Option<i64>,
+    pub used: Option<i64>,
+    pub available: Option<i64>,
+    pub unit: &'static str,
+    pub category: &'static str,
+    /// Of the limit used, to one decimal.
+    pub percentage: Option<f64>,
 }
 
 /// `credits/usage/`: the usage log, newest first; filters `operation_type`, `start_date`, `end_date`.
@@ -106,13 +156,22 @@ pub async fn summary(services: &Services, caller: &Caller, query: &HashMap<Strin
         entry.2 += 1;
     }
     let round = |usd: f64| (usd * 1_000_000.0).round() / 1_000_000.0;
-    Ok(json!({
-        "total_credits_used": by_operation.values().map(|e| e.0).sum::<i64>(),
-        "total_cost_usd": round(by_operation.values().map(|e| e.1).sum::<f64>()),
-        "total_calls": logs.len(),
-        "by_operation": by_operation.iter().map(|(op, e)| (op.clone(), json!(e.0))).collect::<serde_json::Map<_, _>>(),
-        "by_operation_detail": by_operation.iter().map(|(op, e)| json!({"operation_type": op, "credits": e.0, "cost_usd": round(e.1), "calls": e.2})).collect::<Vec<_>>(),
-        "start_date": from.map(|d| d.to_string()), "end_date": to.map(|d| d.to_string()),
+    Ok(crate::http::answer(UsageSummary {
+        total_credits_used: by_operation.values().map(|e| e.0).sum::<i64>(),
+        total_cost_usd: round(by_operation.values().map(|e| e.1).sum::<f64>()),
+        total_calls: logs.len(),
+        by_operation: by_operation.iter().map(|(op, e)| (op.clone(), e.0)).collect(),
+        by_operation_detail: by_operation
+            .iter()
+            .map(|(op, e)| OperationUsage {
+                operation_type: op.clone(),
+                credits: e.0,
+                cost_usd: round(e.1),
+                calls: e.2 as i64,
+            })
+            .collect(),
+        start_date: from.map(|d| d.to_string()),
+        end_date: to.map(|d| d.to_string()),
     }))
 }
 
@@ -120,7 +179,7 @@ pub async fn summary(services: &Services, caller: &Caller, query: &HashMap<Strin
 /// per kind of operation, and the plan's user and site limits.
 pub async fn limits(services: &Services, caller: &Caller) -> Result<Value, ApiError> {
     let Some(plan) = reference::plan(services, &caller.account.plan_id).await? else {
-        return Ok(json!({"limits": []}));
+        return Ok(crate::http::answer(Limits { limits: Vec::new() }));
     };
     let now = OffsetDateTime::now_utc();
     let logs = usage_logs(services, caller.account_id(), Some(start_of_month(now).date()), Some(now.date())).await?;
@@ -130,20 +189,40 @@ pub async fn limits(services: &Services, caller: &Caller) -> Result<Value, ApiEr
     let used: i64 = logs.iter().map(credits_of).sum();
     let limit = plan.included_credits;
     let pct = |used: i64, limit: i64| {
-        if limit > 0 { json!((used as f64 / limit as f64 * 1000.0).round() / 10.0) } else { json!(0) }
+        Some(if limit > 0 { (used as f64 / limit as f64 * 1000.0).round() / 10.0 } else { 0.0 })
     };
-    let kind = |title: &str, ops: &[&str]| json!({"title": title, "limit": null, "used": used_by(ops), "available": null, "unit": "credits", "category": "credits", "percentage": null});
+    let credits = |title, limit, used, available, percentage| Limit {
+        title,
+        limit,
+        used,
+        available,
+        unit: "credits",
+        category: "credits",
+        percentage,
+    };
+    let kind = |title, ops: &[&str]| credits(title, None, Some(used_by(ops)), None, None);
+    let counted = |title, unit, limit: u32, used: u32| Limit {
+        title,
+        limit: Some(limit.into()),
+        used: Some(used.into()),
+        available: Some(limit.saturating_sub(used).into()),
+        unit,
+        category: "account",
+        percentage: pct(used.into(), limit.into()),
+    };
     let account = &caller.account;
-    Ok(json!({"limits": [
-        {"title": "Monthly Credits", "limit": limit, "used": used, "available": (limit - used).max(0), "unit": "credits", "category": "credits", "percentage": pct(used, limit)},
-        {"title": "Current Balance", "limit": null, "used": null, "available": account.credits, "unit": "credits", "category": "credits", "percentage": null},
-        kind("Clustering Credits", &["clustering"]),
-        kind("Content Generation Credits", &["content", "content_generation"]),
-        kind("Image Generation Credits", &["images", "image_generation", "image_prompt_extraction"]),
-        kind("Idea Generation Credits", &["ideas", "idea_generation"]),
-        {"title": "Users", "limit": plan.max_users, "used": account.user_count, "available": plan.max_users.saturating_sub(account.user_count), "unit": "users", "category": "account", "percentage": pct(account.user_count as i64, plan.max_users as i64)},
-        {"title": "Sites", "limit": plan.max_sites, "used": account.site_count, "available": plan.max_sites.saturating_sub(account.site_count), "unit": "sites", "category": "account", "percentage": pct(account.site_count as i64, plan.max_sites as i64)},
-    ]}))
+    Ok(crate::http::answer(Limits {
+        limits: vec![
+            credits("Monthly Credits", Some(limit), Some(used), Some((limit - used).max(0)), pct(used, limit)),
+            credits("Current Balance", None, None, Some(account.credits), None),
+            kind("Clustering Credits", &["clustering"]),
+            kind("Content Generation Credits", &["content", "content_generation"]),
+            kind("Image Generation Credits", &["images", "image_generation", "image_prompt_extraction"]),
+            kind("Idea Generation Credits", &["ideas", "idea_generation"]),
+            counted("Users", "users", plan.max_users, account.user_count),
+            counted("Sites", "sites", plan.max_sites, account.site_count),
+        ],
+    }))
 }
 
 /// `credits/transactions/` (and `transactions/`): the ledger, newest first; filters

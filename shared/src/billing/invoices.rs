@@ -9,7 +9,8 @@ use super::{
 };
 use crate::access::Caller;
 use crate::store::{Change, Condition, Query, Write, keys, s};
-use crate::validation::{Fields, bounded, choice, id};
+use crate::validation::input::{Bounded, Choice, Custom, Id, Text};
+use crate::validation::{FieldErrors, Submitted};
 use crate::{ApiError, Services, ids};
 
 /// `credit-packages/`: the packages on sale.
@@ -88,13 +89,26 @@ pub async fn invoice_pdf(
     Ok((format!("{}.pdf", invoice.number), bytes))
 }
 
+/// A way to pay, with what to do.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct PaymentOption {
+    pub r#type: &'static str,
+    pub name: &'static str,
+    pub instructions: &'static str,
+}
+
 /// `payments/available_methods/`.
 pub fn available_methods(caller: &Caller) -> Result<Value, ApiError> {
     caller.require_manager()?;
-    Ok(json!([
-        {"type": "bank_transfer", "name": "Bank transfer", "instructions": "Pay the invoice amount with the invoice number as the reference, then submit the payment here."},
-        {"type": "paypal", "name": "PayPal", "instructions": "Send the invoice amount, then submit the PayPal transaction id here."},
-        {"type": "manual", "name": "Other", "instructions": "Arrange the payment with support, then submit its reference here."},
+    let option = |r#type, name, instructions| PaymentOption { r#type, name, instructions };
+    Ok(crate::http::answer([
+        option(
+            "bank_transfer",
+            "Bank transfer",
+            "Pay the invoice amount with the invoice number as the reference, then submit the payment here.",
+        ),
+        option("paypal", "PayPal", "Send the invoice amount, then submit the PayPal transaction id here."),
+        option("manual", "Other", "Arrange the payment with support, then submit its reference here."),
     ]))
 }
 
@@ -105,35 +119,43 @@ pub async fn payments(services: &Services, caller: &Caller) -> Result<Vec<Value>
     Ok(all.iter().map(Payment::to_json).collect())
 }
 
-/// `payments/` (POST) `{invoice_id, method, reference, amount?}`: a manual payment for a pending
-/// invoice, waiting for the platform to confirm it.
-pub async fn submit_payment(services: &Services, caller: &Caller, body: &[u8]) -> Result<Value, ApiError> {
+crate::input! {
+    /// The body of `POST payments/`: a manual payment of a pending invoice.
+    pub struct PaymentReport {
+        invoice_id: required String = Id,
+        method: required String = Choice(&["bank_transfer", "paypal", "manual"]),
+        /// The bank reference or the PayPal transaction id.
+        reference: required String = Bounded(200),
+        /// When sent, it must be the invoice's amount.
+        amount: optional String = Text(crate::validation::max::ANY_TEXT),
+    }
+}
+
+/// `payments/` (POST): a manual payment for a pending invoice, waiting for the platform to
+/// confirm it.
+pub async fn submit_payment(
+    services: &Services,
+    caller: &Caller,
+    body: Submitted<PaymentReport>,
+) -> Result<Value, ApiError> {
     caller.require_manager()?;
-    let mut f = Fields::parse(body)?;
-    let invoice_id = f.required("invoice_id", id);
-    let method = f.required("method", choice(&["bank_transfer", "paypal", "manual"]));
-    let reference = f.required("reference", bounded(200));
-    let amount = f.optional("amount", crate::validation::string);
-    let invoice = match &invoice_id {
-        Some(invoice_id) => {
-            match services.store().await.get::<Invoice>(&Invoice::key(caller.account_id(), invoice_id)).await? {
-                Some(invoice) if invoice.status == InvoiceStatus::Pending => Some(invoice),
-                Some(_) => {
-                    f.error("invoice_id", "This invoice is not waiting for a payment.");
-                    None
-                }
-                None => {
-                    f.error("invoice_id", format!("Invalid pk \"{invoice_id}\" - object does not exist."));
-                    None
-                }
-            }
+    let PaymentReport { invoice_id, method, reference, amount } = body.read()?;
+    let mut f = FieldErrors::new();
+    let invoice = match services.store().await.get::<Invoice>(&Invoice::key(caller.account_id(), &invoice_id)).await? {
+        Some(invoice) if invoice.status == InvoiceStatus::Pending => Some(invoice),
+        Some(_) => {
+            f.add("invoice_id", "This invoice is not waiting for a payment.");
+            None
         }
-        None => None,
+        None => {
+            f.add("invoice_id", format!("Invalid pk \"{invoice_id}\" - object does not exist."));
+            None
+        }
     };
     if let (Some(invoice), Some(amount)) = (&invoice, &amount)
         && cents(amount) != cents(&invoice.amount)
     {
-        f.error("amount", format!("The invoice is for {} {}.", invoice.amount, invoice.currency));
+        f.add("amount", format!("The invoice is for {} {}.", invoice.amount, invoice.currency));
     }
     f.finish()?;
     let invoice = invoice.ok_or_else(|| ApiError::internal("validated invoice missing"))?;
@@ -141,8 +163,8 @@ pub async fn submit_payment(services: &Services, caller: &Caller, body: &[u8]) -
         id: ids::new_id(),
         account_id: caller.account_id().to_owned(),
         invoice_id: invoice.id.clone(),
-        method: method.unwrap_or_default(),
-        reference: reference.unwrap_or_default(),
+        method,
+        reference,
         amount: invoice.amount.clone(),
         currency: invoice.currency.clone(),
         status: PaymentStatus::Pending,
@@ -162,32 +184,55 @@ pub async fn methods(services: &Services, caller: &Caller) -> Result<Vec<Value>,
     Ok(all.iter().map(PaymentMethod::to_json).collect())
 }
 
-/// `payment-methods/` (POST) `{type, label, last4?}`; the first one is the default.
-pub async fn add_method(services: &Services, caller: &Caller, body: &[u8]) -> Result<Value, ApiError> {
-    caller.require_manager()?;
-    let mut f = Fields::parse(body)?;
-    let method_type = f.required("type", choice(METHOD_TYPES));
-    let label = f.required("label", bounded(100));
-    let last4 = f.optional("last4", |v| {
-        let s = crate::validation::string(v)?;
-        if s.len() == 4 && s.chars().all(|c| c.is_ascii_digit()) { Ok(s) } else { Err("Exactly 4 digits.".to_owned()) }
-    });
-    for secret in ["card_number", "number", "cvc", "account_number", "iban"] {
-        if f.sent(secret) {
-            f.error(secret, "Full payment details are never stored here.");
-        }
+fn last4(value: &Value) -> Result<String, String> {
+    let s = crate::validation::string(value)?;
+    if s.len() == 4 && s.chars().all(|c| c.is_ascii_digit()) { Ok(s) } else { Err("Exactly 4 digits.".to_owned()) }
+}
+
+fn last4_schema() -> utoipa::openapi::schema::Schema {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .pattern(Some("^[0-9]{4}$"))
+        .into()
+}
+
+crate::input! {
+    /// The body of `POST payment-methods/`. Full card or account numbers are refused wherever
+    /// they are sent; only the last four digits may be kept.
+    pub struct NewPaymentMethod {
+        #[doc = "The kind of method."]
+        r#type: required String = Choice(METHOD_TYPES),
+        /// What the account calls it.
+        label: required String = Bounded(100),
+        /// The card's or account's last four digits.
+        last4: optional String = Custom(last4, last4_schema),
     }
-    f.refuse_digit_runs(
-        crate::billing::MAX_DIGIT_RUN + 1,
-        "This looks like a card or account number; only the last 4 digits may be kept.",
-    );
-    f.finish()?;
+}
+
+/// `payment-methods/` (POST); the first one is the default.
+pub async fn add_method(
+    services: &Services,
+    caller: &Caller,
+    body: Submitted<NewPaymentMethod>,
+) -> Result<Value, ApiError> {
+    caller.require_manager()?;
+    let NewPaymentMethod { r#type: method_type, label, last4 } = body.read_screened(|f| {
+        for secret in ["card_number", "number", "cvc", "account_number", "iban"] {
+            if f.sent(secret) {
+                f.error(secret, "Full payment details are never stored here.");
+            }
+        }
+        f.refuse_digit_runs(
+            crate::billing::MAX_DIGIT_RUN + 1,
+            "This looks like a card or account number; only the last 4 digits may be kept.",
+        );
+    })?;
     let existing: Vec<PaymentMethod> = account_items(services, caller.account_id(), METHOD_PREFIX).await?;
     let method = PaymentMethod {
         id: ids::new_id(),
         account_id: caller.account_id().to_owned(),
-        method_type: method_type.unwrap_or_default(),
-        label: label.unwrap_or_default(),
+        method_type,
+        label,
         last4,
         is_default: existing.is_empty(),
         created_at: OffsetDateTime::now_utc(),

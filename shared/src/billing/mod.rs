@@ -11,6 +11,7 @@ pub mod credits;
 pub mod invoices;
 pub mod pdf;
 pub mod replenish;
+pub mod routes;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

@@ -151,18 +151,18 @@ macro_rules! crud {
             use super::*;
 
             #[utoipa::path(
-                        get, path = $list, operation_id = concat!("list_", stringify!($name)),
-                        responses((status = 200, description = "One page of the list", body = Paged<$answer>))
-                    )]
+                                get, path = $list, operation_id = concat!("list_", stringify!($name)),
+                                responses((status = 200, description = "One page of the list", body = Paged<$answer>))
+                            )]
             pub async fn list(State(s): State<AppState>, caller: Caller<$scope>, ctx: Ctx) -> Result<Reply, ApiError> {
                 ctx.page($index(&s, &caller, ctx.query()).await?)
             }
 
             #[utoipa::path(
-                        post, path = $list, operation_id = concat!("create_", stringify!($name)),
-                        request_body = $new,
-                        responses((status = 201, description = "Created", body = Data<$answer>))
-                    )]
+                                post, path = $list, operation_id = concat!("create_", stringify!($name)),
+                                request_body = $new,
+                                responses((status = 201, description = "Created", body = Data<$answer>))
+                            )]
             pub async fn create(
                 State(s): State<AppState>,
                 caller: Caller<$scope>,
@@ -172,9 +172,9 @@ macro_rules! crud {
             }
 
             #[utoipa::path(
-                        get, path = $item, operation_id = concat!("get_", stringify!($name)),
-                        responses((status = 200, description = "The record", body = Data<$answer>))
-                    )]
+                                get, path = $item, operation_id = concat!("get_", stringify!($name)),
+                                responses((status = 200, description = "The record", body = Data<$answer>))
+                            )]
             pub async fn get(
                 State(s): State<AppState>,
                 caller: Caller<$scope>,
@@ -184,10 +184,10 @@ macro_rules! crud {
             }
 
             #[utoipa::path(
-                        method(put, patch), path = $item, operation_id = concat!("update_", stringify!($name)),
-                        request_body = $changes,
-                        responses((status = 200, description = "The record as saved", body = Data<$answer>))
-                    )]
+                                method(put, patch), path = $item, operation_id = concat!("update_", stringify!($name)),
+                                request_body = $changes,
+                                responses((status = 200, description = "The record as saved", body = Data<$answer>))
+                            )]
             pub async fn update(
                 State(s): State<AppState>,
                 caller: Caller<$scope>,
@@ -200,9 +200,9 @@ macro_rules! crud {
             }
 
             #[utoipa::path(
-                        delete, path = $item, operation_id = concat!("delete_", stringify!($name)),
-                        responses((status = 204, description = "Deleted"))
-                    )]
+                                delete, path = $item, operation_id = concat!("delete_", stringify!($name)),
+                                responses((status = 204, description = "Deleted"))
+                            )]
             pub async fn delete(
                 State(s): State<AppState>,
                 caller: Caller<$scope>,

@@ -263,6 +263,11 @@ pub fn object_schema(
     RefOr::T(object.into())
 }
 
+/// A field's name in JSON: its Rust name without the raw prefix (`r#type` is `type`).
+pub fn wire(name: &'static str) -> &'static str {
+    name.strip_prefix("r#").unwrap_or(name)
+}
+
 /// Joins the lines of a doc comment into one description.
 pub fn doc(lines: &[&str]) -> String {
     lines.iter().map(|l| l.trim()).collect::<Vec<_>>().join(" ").trim().to_owned()
@@ -323,17 +328,19 @@ macro_rules! input {
     }) => {
         $(#[doc = $doc])*
         #[derive(Debug, Clone, PartialEq)]
+        #[allow(non_snake_case)] // a field is named as the API spells it (`apiKey`)
         pub struct $name {
             $( $(#[doc = $fdoc])* pub $field: $crate::input!(@type $mode $need $ty), )*
         }
 
         impl $crate::validation::FromBody for $name {
+            #[allow(non_snake_case)]
             fn from_body(body: &[u8]) -> ::std::result::Result<Self, $crate::ApiError> {
                 #[allow(unused_mut)]
                 let mut f = $crate::validation::Fields::parse(body)?;
-                $( let $field = $crate::input!(@read $mode $need f, stringify!($field), $rule); )*
+                $( let $field = $crate::input!(@read $mode $need f, $crate::validation::input::wire(stringify!($field)), $rule); )*
                 #[allow(unused_variables)]
-                let known: &[&str] = &[$(stringify!($field)),*];
+                let known: &[&str] = &[$($crate::validation::input::wire(stringify!($field))),*];
                 $( for name in f.unknown(known) { f.error(&name, $unknown); } )?
                 f.finish()?;
                 Ok(Self { $( $field: $crate::input!(@take $mode $need $field), )* })
@@ -348,7 +355,7 @@ macro_rules! input {
                     &$crate::validation::input::doc(&[$($doc),*]),
                     false $( || !$unknown.is_empty() )?,
                     vec![$((
-                        stringify!($field),
+                        $crate::validation::input::wire(stringify!($field)),
                         $crate::validation::input::doc(&[$($fdoc),*]),
                         $crate::input!(@need $mode $need),
                         $rule.schema(),
