@@ -118,8 +118,7 @@ pub async fn granted_sites(services: &Services, account_id: &str, user_id: &str)
 }
 
 /// The roles (`/api/v1/auth/groups/`), with what each may do.
-pub fn roles() -> Vec<serde_json::Value> {
-    use serde_json::json;
+pub fn roles() -> Vec<RoleAnswer> {
     [
         (Role::Owner, "Owner", "Created the account; manages its users, billing and every site."),
         (Role::Admin, "Admin", "Manages the account's users, billing and every site."),
@@ -129,6 +128,14 @@ pub fn roles() -> Vec<serde_json::Value> {
         (Role::SystemBot, "System bot", "Platform automation: may act on any account."),
     ]
     .into_iter()
-    .map(|(role, name, description)| json!({"id": role, "name": name, "description": description}))
+    .map(|(id, name, description)| RoleAnswer { id, name, description })
     .collect()
+}
+
+/// A role a user may have (`auth/groups/`).
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct RoleAnswer {
+    pub id: Role,
+    pub name: &'static str,
+    pub description: &'static str,
 }

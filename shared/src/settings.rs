@@ -97,17 +97,25 @@ pub async fn get(State(services): State<AppState>, caller: http::Caller<Scope>) 
     Ok(Reply::ok(to_json(&caller, &load(&services, caller.account_id()).await?)))
 }
 
-fn text_schema() -> utoipa::openapi::schema::Schema {
-    Text(max::ANY_TEXT).schema()
+fn timezone_schema() -> utoipa::openapi::schema::Schema {
+    Text(64).schema()
+}
+
+fn language_schema() -> utoipa::openapi::schema::Schema {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .min_length(Some(2))
+        .max_length(Some(5))
+        .into()
 }
 
 crate::input! {
     /// The settings to change; a field that is not a setting is refused.
     pub struct SettingsChanges, unknown "Unknown setting." {
         /// An IANA time zone, e.g. `Europe/Berlin`.
-        timezone: optional String = Custom(timezone, text_schema),
+        timezone: optional String = Custom(timezone, timezone_schema),
         /// A language code such as `en` or `pt-br`.
-        language: optional String = Custom(language, text_schema),
+        language: optional String = Custom(language, language_schema),
         date_format: optional String = Choice(DATE_FORMATS),
         billing_email: optional Email = Email::RULE,
         email_notifications: optional bool = Boolean,

@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::access::Caller;
@@ -599,7 +599,17 @@ pub async fn select_sectors(
         Err(err) => return Err(err.into()),
     }
     let sectors = site_sectors(services, caller, &site.id).await?;
-    Ok(json!({ "site": visible_site(services, caller, &site.id).await?.to_json(), "sectors": sectors }))
+    let site = visible_site(services, caller, &site.id).await?.to_json();
+    Ok(crate::http::answer(SectorsSelected { site, sectors }))
+}
+
+/// The site and its sectors after a selection.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SectorsSelected {
+    #[schema(value_type = SiteAnswer)]
+    pub site: Value,
+    #[schema(value_type = Vec<SectorAnswer>)]
+    pub sectors: Vec<Value>,
 }
 
 /// Sectors of the sites the caller may see; filters `site_id`, `is_active`.

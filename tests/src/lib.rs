@@ -16,6 +16,7 @@ use provider_test_server::ProviderTestServer;
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
 
+pub mod field_limits;
 pub mod lambda;
 
 pub const PASSWORD: &str = "correct horse battery";

@@ -2,7 +2,7 @@
 //! `template.yaml`, is valid OpenAPI 3.1, and the pages that read it are served with everything
 //! they load.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use api_tests::spawn_app;
 use local_stack::names::workspace_root;
@@ -62,11 +62,8 @@ async fn the_document_names_exactly_the_routes_of_the_template() {
     {
         assert_eq!(schemas[name]["additionalProperties"], json!(false), "{name} is closed");
     }
-    // The planner's and the writer's bodies are typed: each names a schema that states its fields.
+    // Every JSON body is typed: each names a schema that states its fields.
     for (path, item) in answer.body["paths"].as_object().expect("paths") {
-        if !(path.starts_with("/api/v1/planner/") || path.starts_with("/api/v1/writer/")) {
-            continue;
-        }
         for method in METHODS {
             let Some(body) = item.get(*method).and_then(|op| op["requestBody"]["content"].get("application/json"))
             else {
@@ -356,4 +353,69 @@ async fn the_original_example_bodies_are_accepted_as_written() {
         let deleted = ok(&app.post(path, &json!({"ids": records}), tok).await, path);
         assert_eq!(deleted["deleted_count"], json!(records.len()), "{path}");
     }
+}
+
+/// `docs/field-limits.md` and the document agree: every limit of the table is the `maxLength` of
+/// its field in the route's body schema, and every `maxLength` of a body's text field is in the
+/// table (so that the hardening sweep sends it one character too many).
+#[tokio::test]
+async fn the_field_limits_table_is_the_documents() {
+    let app = spawn_app().await;
+    let spec = app.send(app.client.get(app.url("/api/schema/"))).await.body;
+    let schemas = &spec["components"]["schemas"];
+    let resolve = |schema: &Value| -> Value {
+        match schema["$ref"].as_str().and_then(|r| r.strip_prefix("#/components/schemas/")) {
+            Some(name) => schemas[name].clone(),
+            None => schema.clone(),
+        }
+    };
+    // The text fields of one body, by the table's names (`a.b`, `a[]`), with their maxLength.
+    let text_fields = |body: &Value| -> BTreeMap<String, u64> {
+        let mut found = BTreeMap::new();
+        let body = resolve(body);
+        for (name, field) in body["properties"].as_object().into_iter().flatten() {
+            let field = match field.get("oneOf") {
+                Some(options) => options[0].clone(),
+                None => field.clone(),
+            };
+            if let Some(max) = field["maxLength"].as_u64() {
+                found.insert(name.clone(), max);
+            }
+            if let Some(max) = field["items"]["maxLength"].as_u64() {
+                found.insert(format!("{name}[]"), max);
+            }
+            for (inner, schema) in field["properties"].as_object().into_iter().flatten() {
+                if let Some(max) = schema["maxLength"].as_u64() {
+                    found.insert(format!("{name}.{inner}"), max);
+                }
+            }
+        }
+        found
+    };
+    let (limits, _) = api_tests::field_limits::table();
+    let mut documented: BTreeMap<(String, String, String), u64> = BTreeMap::new();
+    for (path, item) in spec["paths"].as_object().expect("paths") {
+        for method in METHODS {
+            let Some(body) = item.get(*method).and_then(|op| op["requestBody"]["content"].get("application/json"))
+            else {
+                continue;
+            };
+            for (field, max) in text_fields(&body["schema"]) {
+                documented.insert((path.clone(), method.to_uppercase(), field), max);
+            }
+        }
+    }
+    let mut tabled: BTreeMap<(String, String, String), u64> = BTreeMap::new();
+    for limit in &limits {
+        for method in &limit.methods {
+            tabled.insert((limit.route.clone(), method.clone(), limit.field.clone()), limit.max as u64);
+        }
+    }
+    let line = |((route, method, field), max): (&(String, String, String), &u64)| {
+        format!("| {route} | {method} | {field} | {max} |")
+    };
+    let differ: Vec<_> = tabled.iter().filter(|(k, max)| documented.get(*k) != Some(max)).map(line).collect();
+    assert!(differ.is_empty(), "rows of docs/field-limits.md the document states otherwise:\n{}", differ.join("\n"));
+    let untabled: Vec<_> = documented.iter().filter(|(k, _)| !tabled.contains_key(*k)).map(line).collect();
+    assert!(untabled.is_empty(), "text fields missing from docs/field-limits.md:\n{}", untabled.join("\n"));
 }

@@ -200,37 +200,6 @@ async fn self_registration_is_on_the_free_plan_only() {
     assert_eq!(paid.data()["credits"], json!(20000));
 }
 
-/// One row of `docs/field-limits.md`.
-#[derive(Debug, Clone)]
-struct Limit {
-    route: String,
-    methods: Vec<String>,
-    field: String,
-    max: usize,
-}
-
-fn doc_tables() -> (Vec<Limit>, Vec<(String, Vec<String>)>) {
-    let path = local_stack::names::workspace_root().join("docs/field-limits.md");
-    let text = std::fs::read_to_string(path).expect("docs/field-limits.md");
-    let mut limits = Vec::new();
-    let mut no_text = Vec::new();
-    for line in text.lines().filter(|l| l.starts_with("| /api/")) {
-        let cells: Vec<&str> = line.trim_matches('|').split('|').map(str::trim).collect();
-        let methods = cells[1].split(',').map(|m| m.trim().to_owned()).collect();
-        match cells.len() {
-            4 => limits.push(Limit {
-                route: cells[0].to_owned(),
-                methods,
-                field: cells[2].to_owned(),
-                max: cells[3].parse().expect("a number"),
-            }),
-            2 => no_text.push((cells[0].to_owned(), methods)),
-            _ => panic!("unexpected row {line}"),
-        }
-    }
-    (limits, no_text)
-}
-
 /// A body whose `field` (`a.b` nested, `a[]` a list item) holds `value`.
 fn body_with(field: &str, value: &str) -> Value {
     if let Some(list) = field.strip_suffix("[]") {
@@ -462,7 +431,7 @@ fn write_routes(template: &Template) -> BTreeSet<(String, String)> {
 
 #[tokio::test]
 async fn every_text_field_at_its_maximum_plus_one_is_refused_and_at_its_maximum_accepted() {
-    let (limits, no_text) = doc_tables();
+    let (limits, no_text) = api_tests::field_limits::table();
     // The document covers every write route of the template, and names no route it lacks.
     let template = Template::load_default().expect("template.yaml");
     let routes = write_routes(&template);

@@ -46,7 +46,7 @@ impl Email {
         ObjectBuilder::new()
             .schema_type(Type::String)
             .format(Some(SchemaFormat::Custom("email".into())))
-            .max_length(Some(crate::validation::max::ANY_TEXT))
+            .max_length(Some(254))
             .into()
     }
 

@@ -7,12 +7,13 @@
 use std::collections::HashMap;
 
 use axum::extract::{Path, State};
-use serde_json::{Value, json};
+use serde_json::Value;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::service::RefreshInput;
+use super::service::{AccessToken, Me, RefreshInput, Registered, SignedIn, Tokens};
 use super::{AccountAnswer, ChangePassword, LoginInput, PlanAnswer, RegisterInput, UserSummary, manage, users};
+use crate::access::RoleAnswer;
 use crate::http::openapi::{Data, Paged};
 use crate::http::{Anonymous, AppState, Caller, Ctx, JsonBody, Module, Principal, Reply};
 use crate::reference::{IndustryAnswer, SeedKeywordAnswer};
@@ -28,7 +29,7 @@ type Answer = Result<Reply, ApiError>;
 
 /// Opens an account on the free plan and signs its owner in.
 #[utoipa::path(post, path = "/api/v1/auth/register/", security(()), request_body = RegisterInput,
-    responses((status = 201, description = "The user, the account and tokens", body = Data<Value>)))]
+    responses((status = 201, description = "The user, its account and plan", body = Data<Registered>)))]
 async fn register(State(s): State<AppState>, _: Anonymous<Auth>, JsonBody(input): JsonBody<RegisterInput>) -> Answer {
     Ok(Reply::created(accounts::register(&s, input, accounts::OpenedBy::SelfRegistration).await?)
         .with_message("Registration successful"))
@@ -36,21 +37,21 @@ async fn register(State(s): State<AppState>, _: Anonymous<Auth>, JsonBody(input)
 
 /// Signs in with email and password.
 #[utoipa::path(post, path = "/api/v1/auth/login/", security(()), request_body = LoginInput,
-    responses((status = 200, description = "The user and tokens", body = Data<Value>)))]
+    responses((status = 200, description = "The user and tokens", body = Data<SignedIn>)))]
 async fn login(State(s): State<AppState>, _: Anonymous<Auth>, JsonBody(input): JsonBody<LoginInput>) -> Answer {
     Ok(Reply::ok(accounts::login(&s, input).await?).with_message("Login successful"))
 }
 
 /// A new access token for a refresh token.
 #[utoipa::path(post, path = "/api/v1/auth/refresh/", security(()), request_body = RefreshInput,
-    responses((status = 200, description = "A new access token", body = Data<Value>)))]
+    responses((status = 200, description = "A new access token", body = Data<AccessToken>)))]
 async fn refresh(State(s): State<AppState>, _: Anonymous<Auth>, JsonBody(input): JsonBody<RefreshInput>) -> Answer {
     Ok(Reply::ok(accounts::refresh(&s, input).await?))
 }
 
 /// Changes the caller's password; every token issued before stops working.
 #[utoipa::path(post, path = "/api/v1/auth/change-password/", request_body = ChangePassword,
-    responses((status = 200, description = "New tokens", body = Data<Value>)))]
+    responses((status = 200, description = "New tokens", body = Data<Tokens>)))]
 async fn change_password(
     State(s): State<AppState>,
     principal: Principal<AuthStrict>,
@@ -61,28 +62,28 @@ async fn change_password(
 }
 
 /// The caller: user, account, plan, and the sites the user may work on (`user.accessible_sites`).
-#[utoipa::path(get, path = "/api/v1/auth/me/", responses((status = 200, description = "The caller", body = Data<Value>)))]
+#[utoipa::path(get, path = "/api/v1/auth/me/", responses((status = 200, description = "The caller", body = Data<Me>)))]
 async fn me(State(s): State<AppState>, principal: Principal<Auth>) -> Answer {
     let own = HashMap::new();
     // The caller's own account, whatever its role: `account_id` is not read here.
     let caller = access::Caller::resolve(&s, principal.0.clone(), &own).await?;
-    let (mut me, sites) = tokio::try_join!(accounts::me(&s, &principal), sites::list_sites(&s, &caller, &own))?;
-    me["user"]["accessible_sites"] = Value::Array(sites);
-    Ok(Reply::ok(me))
+    let sites = sites::list_sites(&s, &caller, &own).await?;
+    Ok(Reply::ok(accounts::me(&s, &principal, sites).await?))
 }
 
 // Roles.
 
 /// The roles a user may have.
-#[utoipa::path(get, path = "/api/v1/auth/groups/", responses((status = 200, description = "The roles", body = Paged<Value>)))]
+#[utoipa::path(get, path = "/api/v1/auth/groups/", responses((status = 200, description = "The roles", body = Paged<RoleAnswer>)))]
 async fn groups(_: Caller<Auth>, ctx: Ctx) -> Answer {
-    ctx.page(access::roles())
+    ctx.page(access::roles().into_iter().map(crate::http::answer).collect())
 }
 
 /// One role.
-#[utoipa::path(get, path = "/api/v1/auth/groups/{id}/", responses((status = 200, description = "The role", body = Data<Value>)))]
+#[utoipa::path(get, path = "/api/v1/auth/groups/{id}/", responses((status = 200, description = "The role", body = Data<RoleAnswer>)))]
 async fn group(_: Caller<Auth>, Path(id): Path<String>) -> Answer {
-    access::roles().into_iter().find(|r| r["id"] == json!(id)).map(Reply::ok).ok_or_else(ApiError::not_found)
+    let role = access::roles().into_iter().find(|r| crate::http::answer(r.id) == Value::String(id.clone()));
+    role.map(|r| Reply::ok(crate::http::answer(r))).ok_or_else(ApiError::not_found)
 }
 
 // Users.
@@ -260,7 +261,7 @@ async fn set_active(State(s): State<AppState>, caller: Caller<Auth>, Path(id): P
 
 /// Chooses a site's sectors from its industry.
 #[utoipa::path(post, path = "/api/v1/auth/sites/{id}/select_sectors/", request_body = sites::SectorSelection,
-    responses((status = 200, description = "The site's sectors", body = Data<Value>)))]
+    responses((status = 200, description = "The site's sectors", body = Data<sites::SectorsSelected>)))]
 async fn select_sectors(
     State(s): State<AppState>,
     caller: Caller<Auth>,

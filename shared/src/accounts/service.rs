@@ -1,9 +1,10 @@
 //! The use cases behind `/api/v1/auth/` register, login, refresh, change-password and me.
 
+use serde::Serialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use super::{Account, AccountStatus, Email, Plan, Role, User, rfc3339};
+use super::{Account, AccountStatus, Email, Plan, Role, User, UserAnswer, rfc3339};
 use crate::auth::{Password, PasswordHash, SigningKey, TokenError, TokenType};
 use crate::credits::{LedgerEntry, TransactionType};
 use crate::store::{self, Change, Condition, Item, Key, StoreError, Write, keys, n};
@@ -161,19 +162,64 @@ async fn load_user(services: &Services, account_id: &str, user_id: &str) -> Resu
     }
 }
 
-fn token_pair(key: &SigningKey, user: &User, now: OffsetDateTime) -> Result<Value, ApiError> {
+fn token_pair(key: &SigningKey, user: &User, now: OffsetDateTime) -> Result<Tokens, ApiError> {
     let access = key
         .issue(TokenType::Access, &user.id, &user.account_id, user.token_version, now)
         .map_err(ApiError::internal)?;
     let refresh = key
         .issue(TokenType::Refresh, &user.id, &user.account_id, user.token_version, now)
         .map_err(ApiError::internal)?;
-    Ok(json!({
-        "access": access.token,
-        "refresh": refresh.token,
-        "access_expires_at": rfc3339(access.expires_at),
-        "refresh_expires_at": rfc3339(refresh.expires_at),
-    }))
+    Ok(Tokens {
+        access: access.token,
+        refresh: refresh.token,
+        access_expires_at: rfc3339(access.expires_at),
+        refresh_expires_at: rfc3339(refresh.expires_at),
+    })
+}
+
+/// A token pair: `access` for `Authorization: Bearer`, `refresh` for `auth/refresh/`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Tokens {
+    pub access: String,
+    pub refresh: String,
+    pub access_expires_at: String,
+    pub refresh_expires_at: String,
+}
+
+/// A new access token.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AccessToken {
+    pub access: String,
+    pub access_expires_at: String,
+}
+
+/// The user just registered, with its account and plan.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Registered {
+    pub user: UserAnswer,
+}
+
+/// A signed-in user and its tokens.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SignedIn {
+    pub user: UserAnswer,
+    #[serde(flatten)]
+    pub tokens: Tokens,
+}
+
+/// The caller (`auth/me/`).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Me {
+    pub user: CallerAnswer,
+}
+
+/// The calling user with its account, plan, and the sites it may work on.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CallerAnswer {
+    #[serde(flatten)]
+    pub user: UserAnswer,
+    #[schema(value_type = Vec<crate::sites::SiteAnswer>)]
+    pub accessible_sites: Vec<Value>,
 }
 
 /// Who opens an account: a person registering, or the platform (an operator, or billing after a
@@ -272,7 +318,7 @@ pub async fn register(services: &Services, input: RegisterInput, opened_by: Open
         Err(err) => return Err(err.into()),
     }
     tracing::info!(account_id = %account_id, user_id = %user_id, plan = %plan.id, "account registered");
-    Ok(json!({ "user": user.to_json(&account, Some(&plan)) }))
+    Ok(crate::http::answer(Registered { user: UserAnswer::new(&user, &account, Some(&plan)) }))
 }
 
 /// Checks the credentials and issues a token pair. An unknown email and a wrong password get the
@@ -310,11 +356,7 @@ pub async fn login(services: &Services, input: LoginInput) -> Result<Value, ApiE
         .await?;
     user.last_login = Some(now);
     let plan = load_plan(services, &account.plan_id).await?;
-    let mut data = json!({ "user": user.to_json(&account, plan.as_ref()) });
-    if let (Some(data), Value::Object(tokens)) = (data.as_object_mut(), tokens) {
-        data.extend(tokens);
-    }
-    Ok(data)
+    Ok(crate::http::answer(SignedIn { user: UserAnswer::new(&user, &account, plan.as_ref()), tokens }))
 }
 
 /// Exchanges a refresh token for a new access token.
@@ -335,7 +377,7 @@ pub async fn refresh(services: &Services, input: RefreshInput) -> Result<Value, 
     let access = key
         .issue(TokenType::Access, &user.id, &user.account_id, user.token_version, OffsetDateTime::now_utc())
         .map_err(ApiError::internal)?;
-    Ok(json!({ "access": access.token, "access_expires_at": rfc3339(access.expires_at) }))
+    Ok(crate::http::answer(AccessToken { access: access.token, access_expires_at: rfc3339(access.expires_at) }))
 }
 
 /// Resolves a bearer access token to its user and account. Refresh tokens, expired, tampered or
@@ -352,9 +394,10 @@ pub async fn authenticate(services: &Services, bearer: Option<&str>) -> Result<P
 }
 
 /// The caller, with account and plan.
-pub async fn me(services: &Services, principal: &Principal) -> Result<Value, ApiError> {
+pub async fn me(services: &Services, principal: &Principal, accessible_sites: Vec<Value>) -> Result<Value, ApiError> {
     let plan = load_plan(services, &principal.account.plan_id).await?;
-    Ok(json!({ "user": principal.user.to_json(&principal.account, plan.as_ref()) }))
+    let user = UserAnswer::new(&principal.user, &principal.account, plan.as_ref());
+    Ok(crate::http::answer(Me { user: CallerAnswer { user, accessible_sites } }))
 }
 
 /// Replaces the password after checking the current one. Every token issued before stops working;
@@ -385,7 +428,7 @@ pub async fn change_password(
     }
     user.token_version += 1;
     user.password_hash = new_hash;
-    token_pair(services.signing_key().await?, &user, OffsetDateTime::now_utc())
+    token_pair(services.signing_key().await?, &user, OffsetDateTime::now_utc()).map(crate::http::answer)
 }
 
 #[cfg(test)]

@@ -167,7 +167,7 @@ crate::input! {
         /// Defaults to the saved value (true for new settings).
         is_active: optional bool = Boolean,
         /// The provider's key: stored in Secrets Manager, answered only masked.
-        apiKey: optional String = Raw(max::ANY_TEXT),
+        apiKey: optional String = Raw(512),
         config: optional serde_json::Map<String, Value> = Custom(config_object, config_schema),
     }
 }
@@ -190,10 +190,12 @@ pub async fn save(
     let is_active = is_active.or(current.as_ref().map(|c| c.is_active)).unwrap_or(true);
     let mut config = config.unwrap_or_default();
     // The original's clients send the key inside `config`: it goes to Secrets Manager all the same.
-    let api_key = match (api_key, config.remove("apiKey")) {
-        (Some(key), _) => Some(key),
-        (None, Some(nested)) => raw_string(&nested).map_err(|message| f.add("config.apiKey", message)).ok(),
-        (None, None) => None,
+    let (api_key, key_field) = match (api_key, config.remove("apiKey")) {
+        (Some(key), _) => (Some(key), "apiKey"),
+        (None, Some(nested)) => {
+            (raw_string(&nested).map_err(|message| f.add("config.apiKey", message)).ok(), "config.apiKey")
+        }
+        (None, None) => (None, "apiKey"),
     };
     let mut merged = current.as_ref().and_then(|c| c.config.as_object().cloned()).unwrap_or_default();
     let policy = services.config.deployment.outbound_policy();
@@ -229,7 +231,7 @@ pub async fn save(
     if let Some(k) = &api_key
         && (k.len() < 8 || k.len() > 512 || k.chars().any(char::is_whitespace))
     {
-        f.add("apiKey", "Enter the provider's API key.");
+        f.add(key_field, "Enter the provider's API key.");
     }
     f.finish()?;
     let mut hint = current.as_ref().and_then(|c| c.api_key_hint.clone());
