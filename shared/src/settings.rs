@@ -12,7 +12,7 @@ use crate::store::{Item, Key};
 use crate::throttle::scopes::Default as Scope;
 use crate::validation::FromBody;
 use crate::validation::input::{Boolean, Choice, Custom, Rule, Text};
-use crate::validation::{max, string};
+use crate::validation::string;
 use crate::{ApiError, Services};
 use axum::extract::State;
 

@@ -170,6 +170,12 @@ impl<T> Variant<T> {
     }
 }
 
+impl<T> Default for Variant<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl<T> Clone for Variant<T> {
     fn clone(&self) -> Self {
         *self
