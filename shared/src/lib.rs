@@ -30,6 +30,7 @@ pub mod outbound;
 pub mod pagination;
 pub mod planner;
 pub mod reference;
+pub mod runtime;
 pub mod services;
 pub mod settings;
 pub mod sites;

@@ -1,20 +1,9 @@
-use std::sync::Arc;
-
-use igny8_domain::{Config, Services, telemetry};
-use lambda_runtime::{Error, LambdaEvent, service_fn};
-use serde_json::Value;
+#![recursion_limit = "256"] // the replenishment's future (accounts credited concurrently) is deep
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
-    telemetry::init();
-    // Clients are built on first use, inside the first invocation.
-    let services = Arc::new(Services::new(Config::from_env()?));
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
-        let services = Arc::clone(&services);
-        async move {
-            let report = credit_replenisher::handle(&services, &event.payload).await?;
-            Ok::<_, Error>(serde_json::to_value(report)?)
-        }
-    }))
+async fn main() -> Result<(), igny8_domain::http::LambdaError> {
+    igny8_domain::runtime::run_events(|services, event: serde_json::Value| async move {
+        Ok(credit_replenisher::handle(&services, &event).await?)
+    })
     .await
 }
