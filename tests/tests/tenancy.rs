@@ -551,6 +551,19 @@ async fn editors_and_viewers_see_only_granted_sites() {
     let mut expected = vec![a.site1.clone(), a.site2.clone()];
     expected.sort();
     assert_eq!(all, expected);
+    // `auth/me/` names the same sites as the user's `accessible_sites`.
+    let accessible = |answer: Answer| -> Vec<String> {
+        let mut found: Vec<String> = answer.data()["user"]["accessible_sites"]
+            .as_array()
+            .expect("accessible_sites")
+            .iter()
+            .map(|s| s["id"].as_str().expect("id").to_owned())
+            .collect();
+        found.sort();
+        found
+    };
+    assert_eq!(accessible(app.get("/api/v1/auth/me/", Some(&a.editor.token)).await), vec![a.site1.clone()]);
+    assert_eq!(accessible(app.get("/api/v1/auth/me/", Some(&a.owner.token)).await), expected);
     // Revoking the grant takes the site away at once.
     let revoked =
         app.call("DELETE", &format!("/api/v1/auth/site-access/{}/", a.grant), None, Some(&a.owner.token)).await;

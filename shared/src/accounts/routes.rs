@@ -67,8 +67,7 @@ async fn me(State(s): State<AppState>, principal: Principal<Auth>) -> Answer {
     let own = HashMap::new();
     // The caller's own account, whatever its role: `account_id` is not read here.
     let caller = access::Caller::resolve(&s, principal.0.clone(), &own).await?;
-    let sites = sites::list_sites(&s, &caller, &own).await?;
-    Ok(Reply::ok(accounts::me(&s, &principal, sites).await?))
+    Ok(Reply::ok(accounts::me(&s, &principal, sites::list_sites(&s, &caller, &own)).await?))
 }
 
 // Roles.

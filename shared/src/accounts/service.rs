@@ -394,8 +394,13 @@ pub async fn authenticate(services: &Services, bearer: Option<&str>) -> Result<P
 }
 
 /// The caller, with account and plan.
-pub async fn me(services: &Services, principal: &Principal, accessible_sites: Vec<Value>) -> Result<Value, ApiError> {
-    let plan = load_plan(services, &principal.account.plan_id).await?;
+/// The caller with its account and plan; `accessible_sites` is read at the same time as the plan.
+pub async fn me(
+    services: &Services,
+    principal: &Principal,
+    accessible_sites: impl std::future::Future<Output = Result<Vec<Value>, ApiError>>,
+) -> Result<Value, ApiError> {
+    let (plan, accessible_sites) = tokio::try_join!(load_plan(services, &principal.account.plan_id), accessible_sites)?;
     let user = UserAnswer::new(&principal.user, &principal.account, plan.as_ref());
     Ok(crate::http::answer(Me { user: CallerAnswer { user, accessible_sites } }))
 }
