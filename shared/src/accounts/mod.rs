@@ -254,6 +254,10 @@ pub struct UserAnswer {
     #[schema(format = DateTime)]
     pub last_login: Option<String>,
     pub account: AccountAnswer,
+    /// The sites the user may work on: only in `auth/me/`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<crate::sites::SiteAnswer>>)]
+    pub accessible_sites: Option<Vec<Value>>,
 }
 
 impl UserAnswer {
@@ -269,6 +273,7 @@ impl UserAnswer {
             date_joined: rfc3339(user.date_joined),
             last_login: user.last_login.map(rfc3339),
             account: AccountAnswer::new(account, plan),
+            accessible_sites: None,
         }
     }
 }

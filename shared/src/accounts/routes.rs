@@ -14,7 +14,7 @@ use utoipa_axum::routes;
 use super::service::{AccessToken, Me, RefreshInput, Registered, SignedIn, Tokens};
 use super::{AccountAnswer, ChangePassword, LoginInput, PlanAnswer, RegisterInput, UserSummary, manage, users};
 use crate::access::RoleAnswer;
-use crate::http::openapi::{Data, Paged};
+use crate::http::openapi::{Data, Paged, Problem};
 use crate::http::{Anonymous, AppState, Caller, Ctx, JsonBody, Module, Principal, Reply};
 use crate::reference::{IndustryAnswer, SeedKeywordAnswer};
 use crate::sites::{SectorAnswer, SiteAccessAnswer, SiteAnswer};
@@ -37,14 +37,16 @@ async fn register(State(s): State<AppState>, _: Anonymous<Auth>, JsonBody(input)
 
 /// Signs in with email and password.
 #[utoipa::path(post, path = "/api/v1/auth/login/", security(()), request_body = LoginInput,
-    responses((status = 200, description = "The user and tokens", body = Data<SignedIn>)))]
+    responses((status = 200, description = "The user and tokens", body = Data<SignedIn>),
+        (status = 401, description = "The email and password do not match an active user.", body = Problem)))]
 async fn login(State(s): State<AppState>, _: Anonymous<Auth>, JsonBody(input): JsonBody<LoginInput>) -> Answer {
     Ok(Reply::ok(accounts::login(&s, input).await?).with_message("Login successful"))
 }
 
 /// A new access token for a refresh token.
 #[utoipa::path(post, path = "/api/v1/auth/refresh/", security(()), request_body = RefreshInput,
-    responses((status = 200, description = "A new access token", body = Data<AccessToken>)))]
+    responses((status = 200, description = "A new access token", body = Data<AccessToken>),
+        (status = 401, description = "The refresh token is invalid, expired or revoked.", body = Problem)))]
 async fn refresh(State(s): State<AppState>, _: Anonymous<Auth>, JsonBody(input): JsonBody<RefreshInput>) -> Answer {
     Ok(Reply::ok(accounts::refresh(&s, input).await?))
 }

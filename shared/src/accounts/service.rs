@@ -203,23 +203,16 @@ pub struct Registered {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SignedIn {
     pub user: UserAnswer,
-    #[serde(flatten)]
-    pub tokens: Tokens,
+    pub access: String,
+    pub refresh: String,
+    pub access_expires_at: String,
+    pub refresh_expires_at: String,
 }
 
-/// The caller (`auth/me/`).
+/// The caller (`auth/me/`): with its account, plan, and the sites it may work on.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Me {
-    pub user: CallerAnswer,
-}
-
-/// The calling user with its account, plan, and the sites it may work on.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct CallerAnswer {
-    #[serde(flatten)]
     pub user: UserAnswer,
-    #[schema(value_type = Vec<crate::sites::SiteAnswer>)]
-    pub accessible_sites: Vec<Value>,
 }
 
 /// Who opens an account: a person registering, or the platform (an operator, or billing after a
@@ -356,7 +349,14 @@ pub async fn login(services: &Services, input: LoginInput) -> Result<Value, ApiE
         .await?;
     user.last_login = Some(now);
     let plan = load_plan(services, &account.plan_id).await?;
-    Ok(crate::http::answer(SignedIn { user: UserAnswer::new(&user, &account, plan.as_ref()), tokens }))
+    let user = UserAnswer::new(&user, &account, plan.as_ref());
+    Ok(crate::http::answer(SignedIn {
+        user,
+        access: tokens.access,
+        refresh: tokens.refresh,
+        access_expires_at: tokens.access_expires_at,
+        refresh_expires_at: tokens.refresh_expires_at,
+    }))
 }
 
 /// Exchanges a refresh token for a new access token.
@@ -401,8 +401,11 @@ pub async fn me(
     accessible_sites: impl std::future::Future<Output = Result<Vec<Value>, ApiError>>,
 ) -> Result<Value, ApiError> {
     let (plan, accessible_sites) = tokio::try_join!(load_plan(services, &principal.account.plan_id), accessible_sites)?;
-    let user = UserAnswer::new(&principal.user, &principal.account, plan.as_ref());
-    Ok(crate::http::answer(Me { user: CallerAnswer { user, accessible_sites } }))
+    let user = UserAnswer {
+        accessible_sites: Some(accessible_sites),
+        ..UserAnswer::new(&principal.user, &principal.account, plan.as_ref())
+    };
+    Ok(crate::http::answer(Me { user }))
 }
 
 /// Replaces the password after checking the current one. Every token issued before stops working;
