@@ -10,9 +10,12 @@ use std::collections::HashMap;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
+pub use super::images::image_key;
+use super::images::{draw, image_provider, put_image};
+pub use super::model::JobError;
+use super::model::{model, store_err};
 use super::prompts;
-use super::provider::{ChatReply, ChatRequest, ProviderClient, ProviderError, RetryPolicy};
-use super::settings::{self, ModelConfig};
+use super::provider::RetryPolicy;
 use crate::credits::CreditCosts;
 use crate::jobs::{self, AiFunction, Job, Phase};
 use crate::planner::membership::{self, KeywordChange, Refused};
@@ -27,40 +30,6 @@ pub const CLUSTER_BATCH: usize = 20;
 pub const CLUSTER_CONCURRENCY: usize = 4;
 /// Article calls in flight at once for one job.
 pub const CONTENT_CONCURRENCY: usize = 4;
-
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum JobError {
-    /// Worth another attempt (provider unavailable, malformed answer).
-    #[error("{message}")]
-    Retry { message: String, kind: &'static str },
-    /// Will fail again (no settings, nothing to work on, refused request).
-    #[error("{message}")]
-    Fatal { message: String, kind: &'static str },
-}
-
-impl JobError {
-    fn malformed(detail: impl std::fmt::Display) -> Self {
-        Self::Retry {
-            message: format!("The model's answer was not the JSON asked for: {detail}"),
-            kind: "MalformedOutput",
-        }
-    }
-
-    fn fatal(message: impl Into<String>, kind: &'static str) -> Self {
-        Self::Fatal { message: message.into(), kind }
-    }
-}
-
-impl From<ProviderError> for JobError {
-    fn from(err: ProviderError) -> Self {
-        match err {
-            ProviderError::Refused { .. } | ProviderError::Blocked(_) => {
-                Self::Fatal { message: err.to_string(), kind: err.kind() }
-            }
-            other => Self::Retry { message: other.to_string(), kind: other.kind() },
-        }
-    }
-}
 
 /// How many credits to reserve for a job, and in how many parts it runs.
 pub fn estimate(costs: &CreditCosts, function: AiFunction, input: &Value) -> (i64, u32) {
@@ -90,47 +59,6 @@ pub fn estimate(costs: &CreditCosts, function: AiFunction, input: &Value) -> (i6
     }
 }
 
-/// What one model call cost.
-fn call_record(reply: &ChatReply) -> Value {
-    json!({
-        "id": ids::new_id(), "model": reply.model, "input_tokens": reply.input_tokens, "output_tokens": reply.output_tokens,
-        "cost_usd": reply.cost_usd, "duration_ms": reply.duration_ms, "attempts": reply.attempts,
-    })
-}
-
-struct Model {
-    client: ProviderClient,
-    config: ModelConfig,
-}
-
-impl Model {
-    async fn ask(&self, system: &str, instructions: &str, input: &Value) -> Result<(Value, Value), JobError> {
-        let request = ChatRequest {
-            model: self.config.model.clone(),
-            system: system.to_owned(),
-            user: prompts::with_input(instructions, input),
-            temperature: self.config.temperature,
-            max_tokens: self.config.max_tokens,
-            json: true,
-        };
-        let reply = self.client.chat(&request).await?;
-        let parsed: Value = serde_json::from_str(reply.content.trim()).map_err(JobError::malformed)?;
-        if !parsed.is_object() {
-            return Err(JobError::malformed("not a JSON object"));
-        }
-        Ok((parsed, call_record(&reply)))
-    }
-}
-
-async fn model(services: &Services, account_id: &str, retry: RetryPolicy) -> Result<Model, JobError> {
-    let config = settings::model_config(services, account_id)
-        .await
-        .map_err(|e| JobError::Retry { message: e.to_string(), kind: "StoreError" })?
-        .map_err(|e| JobError::fatal(e.0, "ConfigurationError"))?;
-    let client = ProviderClient::new(services.http().await.clone(), &config.base_url, &config.api_key, retry);
-    Ok(Model { client, config })
-}
-
 fn sector_of(job: &Job) -> Result<String, JobError> {
     job.input["sector_id"]
         .as_str()
@@ -143,10 +71,6 @@ fn id_list(job: &Job, field: &str) -> Vec<String> {
         .as_array()
         .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
         .unwrap_or_default()
-}
-
-fn store_err(e: ApiError) -> JobError {
-    JobError::Retry { message: e.to_string(), kind: "StoreError" }
 }
 
 /// Moves the writer tasks of a content job from `from` to `to` (each only if it is still in `from`).
@@ -731,82 +655,6 @@ async fn apply_image_prompts(
     }
     services.store().await.put_batch(items).await?;
     Ok((json!({"image_ids": ids_out, "images_created": ids_out.len()}), vec![]))
-}
-
-/// The image provider of an account: its `image_generation` settings name the provider and model,
-/// the key comes from that provider's settings; without settings only the provider TEST server
-/// stands in.
-pub(crate) async fn image_provider(
-    services: &Services,
-    account_id: &str,
-    retry: RetryPolicy,
-) -> Result<(ProviderClient, String, String), JobError> {
-    let settings =
-        settings::load(services, account_id, "image_generation").await.map_err(store_err)?.filter(|s| s.is_active);
-    let http = services.http().await.clone();
-    let Some(settings) = settings else {
-        return match &services.config.provider_test_server_url {
-            Some(url) => {
-                Ok((ProviderClient::new(http, url, "test-server", retry), "openai".into(), "test-image".into()))
-            }
-            None => Err(JobError::fatal(
-                format!("Image generation is not configured for account {account_id}."),
-                "ConfigurationError",
-            )),
-        };
-    };
-    let provider = settings.config["provider"].as_str().unwrap_or("openai").to_owned();
-    let model = settings.config["model"].as_str().map(str::to_owned).ok_or_else(|| {
-        JobError::fatal("No image model is set in the image_generation settings.", "ConfigurationError")
-    })?;
-    let key = settings::api_key(services, account_id, &provider)
-        .await
-        .map_err(store_err)?
-        .map_err(|e| JobError::fatal(e.0, "ConfigurationError"))?;
-    let base = settings.config["base_url"].as_str().unwrap_or(if provider == "runware" {
-        settings::RUNWARE_BASE_URL
-    } else {
-        settings::OPENAI_BASE_URL
-    });
-    Ok((ProviderClient::new(http, base, key, retry), provider, model))
-}
-
-/// The S3 key of an image: under the account's prefix, so that a bucket policy or a listing can
-/// never mix tenants.
-pub fn image_key(account_id: &str, image_id: &str) -> String {
-    format!("accounts/{account_id}/images/{image_id}.png")
-}
-
-/// One image from the account's provider.
-pub(crate) async fn draw(
-    client: &ProviderClient,
-    provider: &str,
-    request: &super::images::ImageRequest,
-) -> Result<super::images::GeneratedImage, ProviderError> {
-    if provider == "runware" {
-        super::images::runware_image(client, request).await
-    } else {
-        super::images::openai_image(client, request).await
-    }
-}
-
-/// Stores an image's bytes in the images bucket.
-pub(crate) async fn put_image(services: &Services, bucket: &str, key: &str, bytes: Vec<u8>) -> Result<(), JobError> {
-    services
-        .s3()
-        .await
-        .put_object()
-        .bucket(bucket)
-        .key(key)
-        .content_type("image/png")
-        .body(bytes.into())
-        .send()
-        .await
-        .map(|_| ())
-        .map_err(|e| JobError::Retry {
-            message: aws_sdk_s3::error::DisplayErrorContext(e).to_string(),
-            kind: "StorageError",
-        })
 }
 
 async fn generate_images(services: &Services, job: &Job, retry: RetryPolicy) -> Result<Value, JobError> {

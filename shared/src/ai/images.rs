@@ -7,7 +7,10 @@ use std::time::Instant;
 use base64::Engine;
 use serde_json::{Value, json};
 
-use super::provider::{ProviderClient, ProviderError};
+use super::model::{JobError, store_err};
+use super::provider::{ProviderClient, ProviderError, RetryPolicy};
+use super::settings;
+use crate::Services;
 
 /// USD per image, by model; unknown models use the last row.
 pub const IMAGE_RATES: &[(&str, f64)] =
@@ -90,4 +93,76 @@ pub async fn runware_image(client: &ProviderClient, request: &ImageRequest) -> R
         duration_ms: started.elapsed().as_millis() as u64,
         attempts,
     })
+}
+
+/// The image provider of an account: its `image_generation` settings name the provider and model,
+/// the key comes from that provider's settings; without settings only the provider TEST server
+/// stands in.
+pub(crate) async fn image_provider(
+    services: &Services,
+    account_id: &str,
+    retry: RetryPolicy,
+) -> Result<(ProviderClient, String, String), JobError> {
+    let settings =
+        settings::load(services, account_id, "image_generation").await.map_err(store_err)?.filter(|s| s.is_active);
+    let http = services.http().await.clone();
+    let Some(settings) = settings else {
+        return match &services.config.provider_test_server_url {
+            Some(url) => {
+                Ok((ProviderClient::new(http, url, "test-server", retry), "openai".into(), "test-image".into()))
+            }
+            None => Err(JobError::fatal(
+                format!("Image generation is not configured for account {account_id}."),
+                "ConfigurationError",
+            )),
+        };
+    };
+    let provider = settings.config["provider"].as_str().unwrap_or("openai").to_owned();
+    let model = settings.config["model"].as_str().map(str::to_owned).ok_or_else(|| {
+        JobError::fatal("No image model is set in the image_generation settings.", "ConfigurationError")
+    })?;
+    let key = settings::api_key(services, account_id, &provider)
+        .await
+        .map_err(store_err)?
+        .map_err(|e| JobError::fatal(e.0, "ConfigurationError"))?;
+    let base = settings.config["base_url"].as_str().unwrap_or(if provider == "runware" {
+        settings::RUNWARE_BASE_URL
+    } else {
+        settings::OPENAI_BASE_URL
+    });
+    Ok((ProviderClient::new(http, base, key, retry), provider, model))
+}
+
+/// The S3 key of an image: under the account's prefix, so that a bucket policy or a listing can
+/// never mix tenants.
+pub fn image_key(account_id: &str, image_id: &str) -> String {
+    format!("accounts/{account_id}/images/{image_id}.png")
+}
+
+/// One image from the account's provider.
+pub(crate) async fn draw(
+    client: &ProviderClient,
+    provider: &str,
+    request: &ImageRequest,
+) -> Result<GeneratedImage, ProviderError> {
+    if provider == "runware" { runware_image(client, request).await } else { openai_image(client, request).await }
+}
+
+/// Stores an image's bytes in the images bucket.
+pub(crate) async fn put_image(services: &Services, bucket: &str, key: &str, bytes: Vec<u8>) -> Result<(), JobError> {
+    services
+        .s3()
+        .await
+        .put_object()
+        .bucket(bucket)
+        .key(key)
+        .content_type("image/png")
+        .body(bytes.into())
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| JobError::Retry {
+            message: aws_sdk_s3::error::DisplayErrorContext(e).to_string(),
+            kind: "StorageError",
+        })
 }

@@ -3,6 +3,7 @@
 
 pub mod functions;
 pub mod images;
+pub mod model;
 pub mod prompts;
 pub mod provider;
 pub mod settings;

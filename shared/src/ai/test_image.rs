@@ -8,8 +8,9 @@
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use super::functions::{JobError, draw, image_provider, put_image};
 use super::images::ImageRequest;
+use super::images::{draw, image_provider, put_image};
+use super::model::JobError;
 use crate::access::Caller;
 use crate::credits::{self, Operation, TransactionType};
 use crate::store::StoreError;
