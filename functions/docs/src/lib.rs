@@ -151,7 +151,12 @@ pub fn routes() -> OpenApiRouter<AppState> {
 }
 
 /// The docs function's part of the API.
-pub const MODULE: Module = Module { tag: "docs", description: "This document, and pages that read it.", routes };
+pub const MODULE: Module = Module { tag: "docs", description: "This document, and pages that read it.", routes, serve };
+
+/// The docs function serves the document, so it builds its own routes' descriptions anyway.
+fn serve() -> axum::Router<AppState> {
+    routes().split_for_parts().0
+}
 
 /// The function's router: its routes, and every other path answered 404 or 405.
 pub fn router(services: AppState) -> Router {

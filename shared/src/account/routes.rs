@@ -2,8 +2,6 @@
 //! their contract, over [`crate::settings`], [`crate::accounts::users`] and [`crate::usage`].
 
 use axum::extract::{Path, State};
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use crate::accounts::{UserSummary, users};
 use crate::http::openapi::{Data, Paged};
@@ -41,15 +39,13 @@ async fn analytics(State(s): State<AppState>, caller: Caller<Scope>, ctx: Ctx) -
     Ok(Reply::ok(usage::analytics(&s, &caller, ctx.query()).await?))
 }
 
-/// The account module's routes and their documentation.
-pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(settings::get, settings::patch))
-        .routes(routes!(team, add_member))
-        .routes(routes!(remove_member))
-        .routes(routes!(analytics))
+crate::module_routes! {
+    [settings::get, settings::patch],
+    [team, add_member],
+    [remove_member],
+    [analytics],
 }
 
 /// The account function's part of the API.
 pub const MODULE: Module =
-    Module { tag: "account", description: "The account's settings, team and usage analytics.", routes };
+    Module { tag: "account", description: "The account's settings, team and usage analytics.", routes, serve };

@@ -8,8 +8,6 @@ use std::collections::HashMap;
 
 use axum::extract::{Path, State};
 use serde_json::Value;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use super::service::{AccessToken, Me, RefreshInput, Registered, SignedIn, Tokens};
 use super::{AccountAnswer, ChangePassword, LoginInput, PlanAnswer, RegisterInput, UserSummary, manage, users};
@@ -272,40 +270,38 @@ async fn select_sectors(
     Ok(Reply::ok(sites::select_sectors(&s, &caller, &id, body).await?))
 }
 
-/// The auth module's routes and their documentation.
-pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(register))
-        .routes(routes!(login))
-        .routes(routes!(refresh))
-        .routes(routes!(change_password))
-        .routes(routes!(me))
-        .routes(routes!(groups))
-        .routes(routes!(group))
-        .routes(routes!(user::list, user::create))
-        .routes(routes!(invite_user))
-        .routes(routes!(activate_user))
-        .routes(routes!(user::get, user::update, user::delete))
-        .routes(routes!(account::list, account::create))
-        .routes(routes!(account::get, account::update, account::delete))
-        .routes(routes!(subscriptions_by_account))
-        .routes(routes!(subscription::list, subscription::create))
-        .routes(routes!(subscription::get, subscription::update, subscription::delete))
-        .routes(routes!(site_access::list, site_access::create))
-        .routes(routes!(site_access::get, site_access::update, site_access::delete))
-        .routes(routes!(plans))
-        .routes(routes!(plan))
-        .routes(routes!(industries))
-        .routes(routes!(industry))
-        .routes(routes!(seed_keywords))
-        .routes(routes!(seed_keyword))
-        .routes(routes!(site::list, site::create))
-        .routes(routes!(site_sectors))
-        .routes(routes!(set_active))
-        .routes(routes!(select_sectors))
-        .routes(routes!(site::get, site::update, site::delete))
-        .routes(routes!(sector::list, sector::create))
-        .routes(routes!(sector::get, sector::update, sector::delete))
+crate::module_routes! {
+    [register],
+    [login],
+    [refresh],
+    [change_password],
+    [me],
+    [groups],
+    [group],
+    [user::list, user::create],
+    [invite_user],
+    [activate_user],
+    [user::get, user::update, user::delete],
+    [account::list, account::create],
+    [account::get, account::update, account::delete],
+    [subscriptions_by_account],
+    [subscription::list, subscription::create],
+    [subscription::get, subscription::update, subscription::delete],
+    [site_access::list, site_access::create],
+    [site_access::get, site_access::update, site_access::delete],
+    [plans],
+    [plan],
+    [industries],
+    [industry],
+    [seed_keywords],
+    [seed_keyword],
+    [site::list, site::create],
+    [site_sectors],
+    [set_active],
+    [select_sectors],
+    [site::get, site::update, site::delete],
+    [sector::list, sector::create],
+    [sector::get, sector::update, sector::delete],
 }
 
 /// The auth function's part of the API.
@@ -314,4 +310,5 @@ pub const MODULE: Module = Module {
     description: "Sign-up, sign-in and tokens; users, accounts, subscriptions; sites, sectors and site access; \
          the public plans, industries and seed keywords.",
     routes,
+    serve,
 };

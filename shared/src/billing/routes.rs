@@ -8,8 +8,6 @@
 
 use axum::extract::{Path, State};
 use http::{HeaderName, HeaderValue};
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use super::admin::{AccountBalance, Adjusted, Adjustment, Decision, Rejection};
 use super::credits::{Balance, Limits, UsageSummary};
@@ -251,35 +249,33 @@ async fn reject(
     Ok(Reply::ok(admin::reject(&s, &caller, &id, body).await?).with_message("Payment rejected"))
 }
 
-/// The billing module's routes and their documentation.
-pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(balance))
-        .routes(routes!(balance_again))
-        .routes(routes!(usage_summary))
-        .routes(routes!(usage_limits))
-        .routes(routes!(usage_entry))
-        .routes(routes!(usage))
-        .routes(routes!(credit_transaction))
-        .routes(routes!(credit_transactions))
-        .routes(routes!(transaction))
-        .routes(routes!(transactions))
-        .routes(routes!(packages))
-        .routes(routes!(package))
-        .routes(routes!(purchase))
-        .routes(routes!(list_invoices))
-        .routes(routes!(invoice))
-        .routes(routes!(invoice_pdf))
-        .routes(routes!(available_methods))
-        .routes(routes!(list_payments, submit_payment))
-        .routes(routes!(list_methods, add_method))
-        .routes(routes!(set_default))
-        .routes(routes!(remove_method))
-        .routes(routes!(admin_accounts))
-        .routes(routes!(adjust_credits))
-        .routes(routes!(admin_payments))
-        .routes(routes!(approve))
-        .routes(routes!(reject))
+crate::module_routes! {
+    [balance],
+    [balance_again],
+    [usage_summary],
+    [usage_limits],
+    [usage_entry],
+    [usage],
+    [credit_transaction],
+    [credit_transactions],
+    [transaction],
+    [transactions],
+    [packages],
+    [package],
+    [purchase],
+    [list_invoices],
+    [invoice],
+    [invoice_pdf],
+    [available_methods],
+    [list_payments, submit_payment],
+    [list_methods, add_method],
+    [set_default],
+    [remove_method],
+    [admin_accounts],
+    [adjust_credits],
+    [admin_payments],
+    [approve],
+    [reject],
 }
 
 /// The billing function's part of the API.
@@ -288,4 +284,5 @@ pub const MODULE: Module = Module {
     description: "Credits, usage, packages, invoices, payments and payment methods; the platform's billing desk \
                   under /api/v1/admin/.",
     routes,
+    serve,
 };

@@ -15,6 +15,7 @@ mod crud;
 mod extract;
 pub mod openapi;
 mod reply;
+mod routes;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -258,12 +259,14 @@ pub struct Module {
     pub tag: &'static str,
     pub description: &'static str,
     pub routes: fn() -> utoipa_axum::router::OpenApiRouter<AppState>,
+    /// The same routes without their documentation: what the function serves.
+    pub serve: fn() -> Router<AppState>,
 }
 
 impl Module {
     /// The function's router, with the shared pipeline; a path it does not know is a 404.
     pub fn router(&self, services: AppState) -> Router {
-        app((self.routes)().split_for_parts().0.fallback(not_found), services)
+        app((self.serve)().fallback(not_found), services)
     }
 
     /// The function's part of the OpenAPI document.

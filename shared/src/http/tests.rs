@@ -123,3 +123,46 @@ async fn a_body_over_the_limit_is_413_before_the_handler() {
     assert_eq!(headers["content-type"], "text/plain");
     assert_eq!(body, b"abc");
 }
+
+/// Every module serves exactly what it documents: each path of its document is routed (another
+/// method is a 405, not the fallback's 404), and each operation that needs a token reaches its
+/// handler's authentication (401), not a 405.
+#[tokio::test]
+async fn each_module_serves_the_operations_it_documents() {
+    let modules = [
+        crate::accounts::routes::MODULE,
+        crate::account::routes::MODULE,
+        crate::planner::routes::MODULE,
+        crate::writer::routes::MODULE,
+        crate::billing::routes::MODULE,
+        crate::system::routes::MODULE,
+    ];
+    for module in modules {
+        let document = serde_json::to_value(module.openapi()).expect("document");
+        let paths = document["paths"].as_object().expect("paths");
+        assert!(!paths.is_empty(), "{} documents nothing", module.tag);
+        for (path, item) in paths {
+            let uri = path
+                .split('/')
+                .map(|s| if s.starts_with('{') { "01a20875-2d27-70c3-bb02-f33fec943b01" } else { s })
+                .collect::<Vec<_>>()
+                .join("/");
+            let send = |method: &str| {
+                let request = Request::builder().method(method).uri(&uri).body(Body::empty()).expect("request");
+                module.router(services()).oneshot(request)
+            };
+            let other = send("TRACE").await.expect("infallible");
+            assert_eq!(other.status(), StatusCode::METHOD_NOT_ALLOWED, "{} {path} is not routed", module.tag);
+            for (method, op) in item.as_object().expect("item") {
+                let public = op["security"]
+                    .as_array()
+                    .is_some_and(|s| s.iter().all(|r| r.as_object().is_some_and(|o| o.is_empty())));
+                if public {
+                    continue;
+                }
+                let answer = send(&method.to_uppercase()).await.expect("infallible");
+                assert_eq!(answer.status(), StatusCode::UNAUTHORIZED, "{method} {path} of {}", module.tag);
+            }
+        }
+    }
+}

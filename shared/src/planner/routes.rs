@@ -2,11 +2,8 @@
 //! collections' five routes are declared by [`crate::sector_crud`]; every other handler is the
 //! domain function itself, in [`super::keywords`], [`super::clusters`] and [`super::ideas`].
 
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
-
 use super::{Cluster, ClusterAnswer, Idea, IdeaAnswer, Keyword, KeywordAnswer, clusters, ideas, keywords};
-use crate::http::{AppState, Module};
+use crate::http::Module;
 use crate::sector_crud;
 use crate::throttle::scopes::Planner;
 
@@ -44,27 +41,26 @@ sector_crud!(
     answer: IdeaAnswer,
 );
 
-/// The planner's routes and their documentation.
-pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(keyword::list, keyword::create))
-        .routes(routes!(keyword::get, keyword::update, keyword::delete))
-        .routes(routes!(keywords::bulk_delete))
-        .routes(routes!(keywords::bulk_update_status))
-        .routes(routes!(keywords::bulk_update))
-        .routes(routes!(keywords::bulk_add_from_seed))
-        .routes(routes!(keywords::export))
-        .routes(routes!(keywords::import_keywords))
-        .routes(routes!(keywords::auto_cluster))
-        .routes(routes!(cluster::list, cluster::create))
-        .routes(routes!(cluster::get, cluster::update, cluster::delete))
-        .routes(routes!(clusters::bulk_delete))
-        .routes(routes!(clusters::auto_generate_ideas))
-        .routes(routes!(idea::list, idea::create))
-        .routes(routes!(idea::get, idea::update, idea::delete))
-        .routes(routes!(ideas::bulk_delete))
-        .routes(routes!(ideas::bulk_queue_to_writer))
+crate::module_routes! {
+    [keyword::list, keyword::create],
+    [keyword::get, keyword::update, keyword::delete],
+    [keywords::bulk_delete],
+    [keywords::bulk_update_status],
+    [keywords::bulk_update],
+    [keywords::bulk_add_from_seed],
+    [keywords::export],
+    [keywords::import_keywords],
+    [keywords::auto_cluster],
+    [cluster::list, cluster::create],
+    [cluster::get, cluster::update, cluster::delete],
+    [clusters::bulk_delete],
+    [clusters::auto_generate_ideas],
+    [idea::list, idea::create],
+    [idea::get, idea::update, idea::delete],
+    [ideas::bulk_delete],
+    [ideas::bulk_queue_to_writer],
 }
 
 /// The planner function's part of the API.
-pub const MODULE: Module = Module { tag: "planner", description: "Keywords, clusters and content ideas.", routes };
+pub const MODULE: Module =
+    Module { tag: "planner", description: "Keywords, clusters and content ideas.", routes, serve };

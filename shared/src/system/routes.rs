@@ -3,8 +3,6 @@
 //! [`crate::ai::settings`] and [`crate::ai::test_image`].
 
 use axum::extract::{Path, State};
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use crate::ai::prompts::{NewPrompt, PromptAnswer, PromptChange, PromptReset};
 use crate::ai::settings::{ConnectionTest, ImageGenerationAnswer, IntegrationSettingsAnswer, SettingsInput};
@@ -153,22 +151,24 @@ async fn delete_prompt(State(s): State<AppState>, caller: Caller<System>, Path(p
     Ok(Reply::no_content())
 }
 
-/// The system module's routes and their documentation.
-pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(task_progress))
-        .routes(routes!(integration, put_integration))
-        .routes(routes!(save_integration))
-        .routes(routes!(test_integration))
-        .routes(routes!(generate_test_image))
-        .routes(routes!(image_generation))
-        .routes(routes!(list_prompts, create_prompt))
-        .routes(routes!(save_prompt))
-        .routes(routes!(reset_prompt))
-        .routes(routes!(prompt_by_type))
-        .routes(routes!(prompt, update_prompt, delete_prompt))
+crate::module_routes! {
+    [task_progress],
+    [integration, put_integration],
+    [save_integration],
+    [test_integration],
+    [generate_test_image],
+    [image_generation],
+    [list_prompts, create_prompt],
+    [save_prompt],
+    [reset_prompt],
+    [prompt_by_type],
+    [prompt, update_prompt, delete_prompt],
 }
 
 /// The system function's part of the API.
-pub const MODULE: Module =
-    Module { tag: "system", description: "AI job progress, prompts and the account's AI provider settings.", routes };
+pub const MODULE: Module = Module {
+    tag: "system",
+    description: "AI job progress, prompts and the account's AI provider settings.",
+    routes,
+    serve,
+};

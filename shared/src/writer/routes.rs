@@ -3,11 +3,8 @@
 //! domain function itself, in [`super::tasks`], [`super::content`], [`super::images`] and
 //! [`super::taxonomies`].
 
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
-
 use super::{Content, ContentAnswer, ImageAnswer, ImageRecord, Task, TaskAnswer, content, images, tasks, taxonomies};
-use crate::http::{AppState, Module};
+use crate::http::Module;
 use crate::sector_crud;
 use crate::throttle::scopes::Writer;
 
@@ -45,26 +42,24 @@ sector_crud!(
     answer: ImageAnswer,
 );
 
-/// The writer's routes and their documentation.
-pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(task::list, task::create))
-        .routes(routes!(task::get, task::update, task::delete))
-        .routes(routes!(tasks::bulk_delete))
-        .routes(routes!(tasks::bulk_update))
-        .routes(routes!(tasks::auto_generate_content))
-        .routes(routes!(content_item::list, content_item::create))
-        .routes(routes!(content_item::get, content_item::update, content_item::delete))
-        .routes(routes!(content::generate_image_prompts))
-        .routes(routes!(image::list, image::create))
-        .routes(routes!(image::get, image::update, image::delete))
-        .routes(routes!(images::content_images))
-        .routes(routes!(images::generate_images))
-        .routes(routes!(images::auto_generate))
-        .routes(routes!(images::bulk_update))
-        .routes(routes!(images::file))
-        .routes(routes!(taxonomies::list, taxonomies::create))
-        .routes(routes!(taxonomies::get, taxonomies::update, taxonomies::delete))
+crate::module_routes! {
+    [task::list, task::create],
+    [task::get, task::update, task::delete],
+    [tasks::bulk_delete],
+    [tasks::bulk_update],
+    [tasks::auto_generate_content],
+    [content_item::list, content_item::create],
+    [content_item::get, content_item::update, content_item::delete],
+    [content::generate_image_prompts],
+    [image::list, image::create],
+    [image::get, image::update, image::delete],
+    [images::content_images],
+    [images::generate_images],
+    [images::auto_generate],
+    [images::bulk_update],
+    [images::file],
+    [taxonomies::list, taxonomies::create],
+    [taxonomies::get, taxonomies::update, taxonomies::delete],
 }
 
 /// The writer function's part of the API.
@@ -72,4 +67,5 @@ pub const MODULE: Module = Module {
     tag: "writer",
     description: "Writer tasks, AI content, images and the sites' categories and tags.",
     routes,
+    serve,
 };
