@@ -89,7 +89,10 @@ pub async fn handle_batch(
         async move {
             // A message that is not a job cannot get better: let it reach the DLQ for a person.
             let job: JobMessage = serde_json::from_str(&body).map_err(|_| "unreadable message".to_owned())?;
-            match handle(services, &job, receives, config.job_max_receives, config.provider_retry).await {
+            let handled = handle(services, &job, receives, config.job_max_receives, config.provider_retry);
+            let (outcome, requests) = crate::store::counting(handled).await;
+            tracing::info!(job_id = %job.job_id, receives, dynamodb_requests = requests, "job message handled");
+            match outcome {
                 Ok(Outcome::Done) => Ok(()),
                 Ok(Outcome::Retry(reason)) => Err(reason),
                 Err(err) => Err(err.to_string()),

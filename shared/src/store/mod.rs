@@ -271,6 +271,28 @@ pub fn requests_sent() -> u64 {
     REQUESTS.load(std::sync::atomic::Ordering::Relaxed)
 }
 
+tokio::task_local! {
+    /// The requests of the work that [`counting`] runs.
+    static COUNTED: std::sync::atomic::AtomicU64;
+}
+
+/// Notes one DynamoDB request: for the process, and for the work being [`counting`] it, if any.
+fn note_request() {
+    REQUESTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let _ = COUNTED.try_with(|n| n.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+}
+
+/// Runs `work` and answers, with its result, the DynamoDB requests it sent; work running at the
+/// same time elsewhere (another job of the batch) is not counted.
+pub async fn counting<F: std::future::Future>(work: F) -> (F::Output, u64) {
+    COUNTED
+        .scope(std::sync::atomic::AtomicU64::new(0), async {
+            let out = work.await;
+            (out, COUNTED.with(|n| n.load(std::sync::atomic::Ordering::Relaxed)))
+        })
+        .await
+}
+
 fn key_map(key: &Key) -> RawItem {
     HashMap::from([
         (keys::PK.to_owned(), AttributeValue::S(key.pk.clone())),
@@ -288,7 +310,7 @@ impl Store {
     }
 
     fn counted(&self) -> &Client {
-        REQUESTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        note_request();
         &self.client
     }
 
@@ -623,4 +645,35 @@ pub fn boolean(value: bool) -> AttributeValue {
 /// The null attribute value.
 pub fn null() -> AttributeValue {
     AttributeValue::Null(true)
+}
+
+#[cfg(test)]
+mod tests {
+    #[tokio::test]
+    async fn counting_counts_the_work_it_runs_and_nothing_else() {
+        let (out, n) = super::counting(async {
+            super::note_request();
+            super::note_request();
+            7
+        })
+        .await;
+        assert_eq!((out, n), (7, 2));
+        // Two jobs at once: each counts its own requests.
+        let one = super::counting(async {
+            tokio::task::yield_now().await;
+            super::note_request();
+        });
+        let three = super::counting(async {
+            for _ in 0..3 {
+                super::note_request();
+                tokio::task::yield_now().await;
+            }
+        });
+        let ((_, a), (_, b)) = tokio::join!(one, three);
+        assert_eq!((a, b), (1, 3));
+        // Outside any count only the process's total moves.
+        let before = super::requests_sent();
+        super::note_request();
+        assert!(super::requests_sent() > before);
+    }
 }
