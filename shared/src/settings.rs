@@ -7,10 +7,10 @@ use serde_json::Value;
 use crate::access::Caller;
 use crate::accounts::Email;
 use crate::http::openapi::Data;
-use crate::http::{self, AppState, RawBody, Reply};
+use crate::http::{self, AppState, Reply};
 use crate::store::{Item, Key};
 use crate::throttle::scopes::Default as Scope;
-use crate::validation::FromBody;
+use crate::validation::Submitted;
 use crate::validation::input::{Boolean, Choice, Custom, Rule, Text};
 use crate::validation::string;
 use crate::{ApiError, Services};
@@ -128,10 +128,10 @@ crate::input! {
 pub async fn patch(
     State(services): State<AppState>,
     caller: http::Caller<Scope>,
-    RawBody(body): RawBody,
+    body: Submitted<SettingsChanges>,
 ) -> Result<Reply, ApiError> {
     caller.require_manager()?;
-    let input = SettingsChanges::from_body(&body)?;
+    let input = body.read()?;
     let mut settings = load(&services, caller.account_id()).await?;
     settings.timezone = input.timezone.unwrap_or(settings.timezone);
     settings.language = input.language.unwrap_or(settings.language);

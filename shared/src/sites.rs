@@ -16,7 +16,7 @@ use crate::accounts::{Account, Role, User, rfc3339};
 use crate::reference;
 use crate::store::{self, Change, Condition, Item, Key, Query, StoreError, Write, keys, n, s};
 use crate::validation::input::{Boolean, Bounded, Custom, Id, Rule, Text, Texts};
-use crate::validation::{FieldErrors, Submitted, max, text};
+use crate::validation::{FieldErrors, Submitted, given, max, text};
 use crate::{ApiError, Services, ids};
 
 pub const MAX_ACTIVE_SECTORS: u32 = 5;
@@ -303,7 +303,7 @@ async fn industry_field(
     errors: &mut FieldErrors,
     industry_id: Option<String>,
 ) -> Result<Option<String>, ApiError> {
-    let Some(industry_id) = industry_id.filter(|s| !s.is_empty()) else {
+    let Some(industry_id) = given(industry_id) else {
         return Ok(None);
     };
     if reference::industry(services, &industry_id).await?.is_none() {
@@ -514,7 +514,7 @@ pub async fn select_sectors(
     caller.require_site_write(&site.id)?;
     let SectorSelection { industry_id, sector_ids } = body.read()?;
     let mut f = FieldErrors::new();
-    let industry_id = industry_id.filter(|s| !s.is_empty()).or(site.industry_id.clone());
+    let industry_id = given(industry_id).or(site.industry_id.clone());
     let chosen = Some(sector_ids);
     let industry = match &industry_id {
         Some(i) => reference::industry(services, i).await?,
@@ -667,7 +667,7 @@ async fn industry_sector_field(
     wanted: Option<String>,
     site: Option<&Site>,
 ) -> Result<Option<reference::IndustrySector>, ApiError> {
-    let Some(wanted) = wanted.filter(|s| !s.is_empty()) else {
+    let Some(wanted) = given(wanted) else {
         return Ok(None);
     };
     let industry_id = wanted.split("--").next().unwrap_or_default().to_owned();

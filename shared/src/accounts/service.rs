@@ -9,7 +9,7 @@ use crate::auth::{Password, PasswordHash, SigningKey, TokenError, TokenType};
 use crate::credits::{LedgerEntry, TransactionType};
 use crate::store::{self, Change, Condition, Item, Key, StoreError, Write, keys, n};
 use crate::validation::input::{Bounded, Raw, Text};
-use crate::validation::max;
+use crate::validation::{given, max};
 use crate::{ApiError, Services, ids};
 
 pub const DEFAULT_PLAN_ID: &str = "free";
@@ -46,11 +46,6 @@ pub struct RegisterInput {
     pub last_name: String,
     pub account_name: Option<String>,
     pub plan_id: String,
-}
-
-/// Blank counts as not sent.
-fn given(text: Option<String>) -> Option<String> {
-    text.filter(|t| !t.is_empty())
 }
 
 impl crate::validation::FromBody for RegisterInput {

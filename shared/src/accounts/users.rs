@@ -12,7 +12,7 @@ use crate::access::Caller;
 use crate::auth::{Password, PasswordHash};
 use crate::store::{self, Change, Condition, Item, Key, Query, StoreError, Write, keys, n};
 use crate::validation::input::{Boolean, Bounded, Text, Variant};
-use crate::validation::{FieldErrors, Submitted, max};
+use crate::validation::{FieldErrors, Submitted, given, max};
 use crate::{ApiError, Services, ids, sites};
 
 /// Roles an account manager may give; the owner role is the account's creator's alone, and the
@@ -146,7 +146,7 @@ async fn add(
     check_role(caller, person.role, &mut errors);
     errors.finish()?;
     let Invitation { email, role, username, first_name, last_name } = person;
-    let username = username.filter(|u| !u.is_empty());
+    let username = given(username);
     let (first_name, last_name) = (first_name.unwrap_or_default(), last_name.unwrap_or_default());
     let invite = password.is_none();
     let password = match password {

@@ -192,16 +192,6 @@ impl Fields {
         }
     }
 
-    /// A field that is required when `required` (a create or a PUT) and optional otherwise (a PATCH).
-    pub fn field<T>(
-        &mut self,
-        required: bool,
-        field: &str,
-        parse: impl FnOnce(&Value) -> Result<T, String>,
-    ) -> Option<T> {
-        if required { self.required(field, parse) } else { self.optional(field, parse) }
-    }
-
     /// An optional field: absent and `null` are `None`.
     pub fn optional<T>(&mut self, field: &str, parse: impl FnOnce(&Value) -> Result<T, String>) -> Option<T> {
         match self.object.get(field) {
@@ -224,24 +214,9 @@ impl Fields {
         self.object.contains_key(field)
     }
 
-    /// Whether the body sets `field` to `null` (to clear it).
-    pub fn sent_null(&self, field: &str) -> bool {
-        matches!(self.object.get(field), Some(Value::Null))
-    }
-
     /// The body's fields that are not in `known`.
     pub fn unknown(&self, known: &[&str]) -> Vec<String> {
         self.object.keys().filter(|k| !known.contains(&k.as_str())).cloned().collect()
-    }
-
-    /// A required, non-blank string.
-    pub fn required_str(&mut self, field: &str) -> Option<String> {
-        self.required(field, non_blank_string)
-    }
-
-    /// An optional string (blank counts as absent), at most `max` characters.
-    pub fn optional_str(&mut self, field: &str, max: usize) -> Option<String> {
-        self.optional(field, text(max)).filter(|s| !s.is_empty())
     }
 
     /// Refuses every field whose text holds a run of `min` or more digits (spaces, dashes and dots
@@ -311,11 +286,6 @@ pub fn boolean(value: &Value) -> Result<bool, String> {
 pub fn id(value: &Value) -> Result<String, String> {
     let s = string(value)?;
     if crate::ids::is_valid_id(&s) { Ok(s) } else { Err(format!("Invalid pk \"{s}\" - object does not exist.")) }
-}
-
-/// A list of at most [`max::LIST_ITEMS`] strings of at most [`max::ANY_TEXT`] characters.
-pub fn string_list(value: &Value) -> Result<Vec<String>, String> {
-    text_list(max::LIST_ITEMS, max::ANY_TEXT)(value)
 }
 
 /// A list of at most `items` strings, each at most `length` characters.
@@ -421,10 +391,9 @@ pub fn string(value: &Value) -> Result<String, String> {
     text(max::ANY_TEXT)(value)
 }
 
-/// A JSON string that is not blank once trimmed.
-pub fn non_blank_string(value: &Value) -> Result<String, String> {
-    let s = string(value)?;
-    if s.is_empty() { Err(BLANK.to_owned()) } else { Ok(s) }
+/// An optional text where blank counts as not sent (a username, an account name, a plan id).
+pub fn given(text: Option<String>) -> Option<String> {
+    text.filter(|t| !t.is_empty())
 }
 
 /// A JSON string taken exactly as sent (passwords are not trimmed), at most
@@ -441,9 +410,9 @@ mod tests {
     #[test]
     fn collects_every_field_error() {
         let mut f = Fields::parse(br#"{"email": 5, "name": "  "}"#).unwrap();
-        assert_eq!(f.required_str("email"), None);
-        assert_eq!(f.required_str("name"), None);
-        assert_eq!(f.required_str("password"), None);
+        assert_eq!(f.required("email", bounded(max::ANY_TEXT)), None);
+        assert_eq!(f.required("name", bounded(max::ANY_TEXT)), None);
+        assert_eq!(f.required("password", bounded(max::ANY_TEXT)), None);
         let ApiError::Validation(errors) = f.finish().unwrap_err() else { panic!("not a validation error") };
         assert_eq!(errors.get("email").unwrap(), [NOT_A_STRING]);
         assert_eq!(errors.get("name").unwrap(), [BLANK]);
@@ -471,9 +440,9 @@ mod tests {
     #[test]
     fn optional_fields_enforce_length_and_treat_blank_as_absent() {
         let mut f = Fields::from_object(json!({"a": "", "b": "xyz", "c": null}).as_object().unwrap().clone());
-        assert_eq!(f.optional_str("a", 5), None);
-        assert_eq!(f.optional_str("b", 2), None);
-        assert_eq!(f.optional_str("c", 5), None);
+        assert_eq!(given(f.optional("a", text(5))), None);
+        assert_eq!(given(f.optional("b", text(2))), None);
+        assert_eq!(given(f.optional("c", text(5))), None);
         assert!(f.has_error("b"));
         assert!(!f.has_error("a"));
     }

@@ -9,12 +9,11 @@ use time::OffsetDateTime;
 use crate::access::Caller;
 use crate::accounts::rfc3339;
 use crate::http::openapi::{Data, Paged};
-use crate::http::{self, AppState, Ctx, JsonBody, RawBody, Reply};
+use crate::http::{self, AppState, Ctx, JsonBody, Reply};
 use crate::store::{Condition, Item, Key, Query, StoreError, Write, keys};
 use crate::throttle::scopes::Writer;
-use crate::validation::FromBody;
 use crate::validation::input::{Bounded, Choice, Id, Text};
-use crate::validation::{FieldErrors, max};
+use crate::validation::{FieldErrors, Submitted, max};
 use crate::{ApiError, Services, ids, sites};
 use axum::extract::{Path, State};
 
@@ -263,11 +262,11 @@ pub async fn update(
     State(services): State<AppState>,
     caller: http::Caller<Writer>,
     Path(taxonomy_id): Path<String>,
-    RawBody(body): RawBody,
+    body: Submitted<TaxonomyChanges>,
 ) -> Result<Reply, ApiError> {
     let before = visible(&services, &caller, &taxonomy_id).await?;
     caller.require_site_write(&before.site_id)?;
-    let input = TaxonomyChanges::from_body(&body)?;
+    let input = body.read()?;
     let mut errors = FieldErrors::new();
     let mut after = before.clone();
     after.name = input.name.unwrap_or(after.name);
