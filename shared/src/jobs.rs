@@ -13,35 +13,40 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use crate::accounts::{Account, rfc3339};
-use crate::credits::{self, Operation, TransactionType};
+use crate::credits::{self, TransactionType};
 use crate::store::{self, Change, Condition, Item, Key, StoreError, Write, keys, n, s};
 use crate::{ApiError, Services, ids};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AiFunction {
-    AutoCluster,
-    GenerateIdeas,
-    GenerateContent,
-    GenerateImagePrompts,
-    GenerateImages,
+/// The queue (and so the worker) that runs a job: image generation has its own, so that slow
+/// images never hold up text jobs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Queue {
+    Ai,
+    Image,
 }
 
-impl AiFunction {
-    pub fn operation(self) -> Operation {
-        match self {
-            Self::AutoCluster => Operation::Clustering,
-            Self::GenerateIdeas => Operation::IdeaGeneration,
-            Self::GenerateContent => Operation::ContentGeneration,
-            Self::GenerateImagePrompts => Operation::ImagePromptExtraction,
-            Self::GenerateImages => Operation::ImageGeneration,
-        }
-    }
+/// A job to reserve and queue: which function runs it, on what, and what it may cost.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Submission {
+    /// The name the AI function is registered under.
+    pub function: String,
+    pub queue: Queue,
+    pub input: Value,
+    /// Credits to reserve.
+    pub reserve: i64,
+    /// The model calls it will make.
+    pub parts: u32,
+}
 
-    /// Image generation has its own queue and worker.
-    pub fn uses_image_queue(self) -> bool {
-        self == Self::GenerateImages
-    }
+/// How ledger lines name a function: `auto_cluster` is `AutoCluster`.
+pub fn label(function: &str) -> String {
+    function
+        .split('_')
+        .map(|word| {
+            let mut chars = word.chars();
+            chars.next().map(|first| first.to_uppercase().chain(chars).collect::<String>()).unwrap_or_default()
+        })
+        .collect()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -69,7 +74,9 @@ pub struct Job {
     pub id: String,
     pub account_id: String,
     pub user_id: String,
-    pub function: AiFunction,
+    /// The AI function's registered name (`auto_cluster`, ...).
+    pub function: String,
+    /// The function's typed input, as JSON.
     pub input: Value,
     pub state: JobState,
     pub phase: Phase,
@@ -84,7 +91,7 @@ pub struct Job {
     pub attempts: u32,
     pub parts_total: u32,
     pub parts_done: u32,
-    /// The model's parsed output, saved before any write.
+    /// The function's parsed output and the record of its model calls, saved before any write.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -126,7 +133,7 @@ impl Job {
                 phase: self.phase,
                 percentage: self.percentage,
                 message: self.message.clone(),
-                function: self.function,
+                function: self.function.clone(),
                 parts_done: self.parts_done,
                 parts_total: self.parts_total,
                 attempts: self.attempts,
@@ -157,8 +164,7 @@ pub struct ProgressMeta {
     pub percentage: u8,
     pub message: String,
     /// The AI function the job runs.
-    #[schema(value_type = String)]
-    pub function: AiFunction,
+    pub function: String,
     pub parts_done: u32,
     pub parts_total: u32,
     pub attempts: u32,
@@ -176,18 +182,15 @@ pub struct ProgressMeta {
     pub error_type: Option<String>,
 }
 
-/// Reserves `reserve` credits and queues the job; answers the job (its id is the `task_id`).
-#[allow(clippy::too_many_arguments)]
+/// Reserves the submission's credits and queues the job; answers the job (its id is the `task_id`).
 pub async fn submit(
     services: &Services,
     account: &Account,
     user_id: &str,
-    function: AiFunction,
-    input: Value,
-    reserve: i64,
-    parts_total: u32,
+    submission: Submission,
     description: &str,
 ) -> Result<Job, ApiError> {
+    let Submission { function, queue, input, reserve, parts: parts_total } = submission;
     let now = OffsetDateTime::now_utc();
     let job = Job {
         id: ids::new_id(),
@@ -226,10 +229,9 @@ pub async fn submit(
         }
         Err(err) => return Err(err.into()),
     }
-    let queue = if function.uses_image_queue() {
-        &services.config.image_jobs_queue_url
-    } else {
-        &services.config.ai_jobs_queue_url
+    let queue = match queue {
+        Queue::Image => &services.config.image_jobs_queue_url,
+        Queue::Ai => &services.config.ai_jobs_queue_url,
     };
     let body = serde_json::to_string(&JobMessage { account_id: job.account_id.clone(), job_id: job.id.clone() })
         .map_err(ApiError::internal)?;
@@ -251,7 +253,7 @@ pub async fn submit(
         fail(services, &job, "The job could not be queued; try again.", "QueueError").await?;
         return Err(ApiError::internal(format!("queueing job {}: {reason}", job.id)));
     }
-    tracing::info!(job_id = %job.id, account_id = %job.account_id, function = ?function, reserved = reserve, "job queued");
+    tracing::info!(job_id = %job.id, account_id = %job.account_id, function = %job.function, reserved = reserve, "job queued");
     Ok(job)
 }
 
@@ -286,10 +288,24 @@ pub async fn progress(
     }
 }
 
-/// Counts an attempt; answers the job as it is now.
-pub async fn start_attempt(services: &Services, job: &Job) -> Result<Job, ApiError> {
-    let change = Change::new(
-        job.key(),
+/// Counts an attempt of the job `job_id` in one request; answers the job as it is now, or nothing
+/// when there is no such job or it is settled already.
+pub async fn begin_attempt(services: &Services, account_id: &str, job_id: &str) -> Result<Option<Job>, ApiError> {
+    if !ids::is_valid_id(job_id) || !ids::is_valid_id(account_id) {
+        return Ok(None);
+    }
+    let change = attempt(job_key(account_id, job_id))
+        .condition(Condition::new("attribute_exists(PK) AND settled = :no").value(":no", store::boolean(false)));
+    match services.store().await.update(change).await {
+        Ok(item) => Ok(Some(store::decode(item)?)),
+        Err(StoreError::ConditionFailed) => Ok(None),
+        Err(err) => Err(err.into()),
+    }
+}
+
+fn attempt(key: Key) -> Change {
+    Change::new(
+        key,
         "SET attempts = attempts + :one, #state = :progress, phase = :prep, message = :msg, updated_at = :now",
     )
     .name("#state", "state")
@@ -298,7 +314,11 @@ pub async fn start_attempt(services: &Services, job: &Job) -> Result<Job, ApiErr
     .value(":prep", s("PREP"))
     .value(":msg", s("Preparing"))
     .value(":now", s(rfc3339(OffsetDateTime::now_utc())))
-    .condition(Condition::new("settled = :no").value(":no", store::boolean(false)));
+}
+
+/// Counts an attempt; answers the job as it is now.
+pub async fn start_attempt(services: &Services, job: &Job) -> Result<Job, ApiError> {
+    let change = attempt(job.key()).condition(Condition::new("settled = :no").value(":no", store::boolean(false)));
     let item = services.store().await.update(change).await?;
     Ok(store::decode(item)?)
 }
@@ -398,14 +418,20 @@ pub async fn save_output(services: &Services, job: &Job, output: Value) -> Resul
     }
 }
 
+/// The most writes one settlement transaction holds (DynamoDB's limit).
+const MAX_TRANSACTION_WRITES: usize = 100;
+
 /// Settles a successful job: charges `charged` (at most the reservation), refunds the rest, applies
-/// `extra` writes (usage counters) and records the result — all or nothing, once.
+/// `extra` writes (usage counters) and records the result — all or nothing, once. The usage `logs`
+/// go in the same transaction when they fit; otherwise they are put first (their ids are fixed,
+/// so a replay puts the same ones again).
 pub async fn complete(
     services: &Services,
     job: &Job,
     charged: i64,
     result: Value,
     extra: Vec<Write>,
+    logs: Vec<Item>,
 ) -> Result<bool, ApiError> {
     let charged = charged.clamp(0, job.reserved);
     let now = OffsetDateTime::now_utc();
@@ -425,9 +451,14 @@ pub async fn complete(
     .value(":now", s(rfc3339(now)))
     .condition(Condition::new("settled = :no").value(":no", store::boolean(false)));
     let mut writes = vec![Write::Update(change)];
-    let what = format!("{:?} (job {})", job.function, job.id);
+    let what = format!("{} (job {})", label(&job.function), job.id);
     writes.extend(credits::settle_reservation(&job.account_id, job.reserved, charged, &what, &job.id, now)?);
     writes.extend(extra);
+    if writes.len() + logs.len() <= MAX_TRANSACTION_WRITES {
+        writes.extend(logs.into_iter().map(|log| Write::Put(log, None)));
+    } else {
+        services.store().await.put_batch(logs).await?;
+    }
     settle(services, writes).await
 }
 
@@ -449,7 +480,7 @@ pub async fn fail(services: &Services, job: &Job, error: &str, error_type: &str)
         .condition(Condition::new("settled = :no").value(":no", store::boolean(false)));
     let mut writes = vec![Write::Update(change)];
     if job.reserved > 0 {
-        let description = format!("Refund of {:?}: {error}", job.function);
+        let description = format!("Refund of {}: {error}", label(&job.function));
         writes.extend(credits::credit(
             &job.account_id,
             job.reserved,
@@ -470,19 +501,6 @@ async fn settle(services: &Services, writes: Vec<Write>) -> Result<bool, ApiErro
         Err(StoreError::TransactionCancelled { failed }) if failed.contains(&0) => Ok(false),
         Err(err) => Err(err.into()),
     }
-}
-
-/// Starts an AI job for the caller: estimates its credits from the input, reserves them and
-/// queues it (402 when the balance is short). Answers the job.
-pub async fn start(
-    services: &Services,
-    caller: &crate::access::Caller,
-    function: AiFunction,
-    input: Value,
-    description: &str,
-) -> Result<Job, ApiError> {
-    let (reserve, parts) = crate::ai::functions::estimate(&services.config.credit_costs, function, &input);
-    submit(services, &caller.account, &caller.user.id, function, input, reserve, parts, description).await
 }
 
 /// What an API action answers for a queued job.
@@ -509,7 +527,14 @@ pub struct JobQueued {
 
 #[cfg(test)]
 mod tests {
-    use super::split_text;
+    use super::{label, split_text};
+
+    #[test]
+    fn ledger_labels_are_the_original_names() {
+        assert_eq!(label("auto_cluster"), "AutoCluster");
+        assert_eq!(label("generate_image_prompts"), "GenerateImagePrompts");
+        assert_eq!(label("odd__name_"), "OddName");
+    }
 
     #[test]
     fn outputs_split_on_character_boundaries() {

@@ -26,6 +26,7 @@ pub mod error;
 pub mod http;
 pub mod ids;
 pub mod jobs;
+pub mod modules;
 pub mod outbound;
 pub mod pagination;
 pub mod planner;

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use api_tests::spawn_app;
 use igny8_domain::accounts::Account;
-use igny8_domain::jobs::{self, AiFunction, Job, JobState};
+use igny8_domain::jobs::{self, Job, JobState, Queue};
 use igny8_domain::planner::Keyword;
 use igny8_domain::store::{Key, Query, decode};
 use serde_json::json;
@@ -69,9 +69,15 @@ async fn run(delay: Duration, count: usize) -> (Duration, Duration) {
     let started = Instant::now();
     let mut ids = Vec::new();
     for input in inputs {
-        let job = jobs::submit(&app.services, &account, &user_id, AiFunction::AutoCluster, input, 10, 1, "bench")
-            .await
-            .unwrap();
+        let job = jobs::submit(
+            &app.services,
+            &account,
+            &user_id,
+            api_tests::jobs::raw("auto_cluster", Queue::Ai, input, 10, 1),
+            "bench",
+        )
+        .await
+        .unwrap();
         ids.push(job.id);
     }
     // One query a poll, so that watching does not slow the pipeline down.

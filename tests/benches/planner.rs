@@ -180,8 +180,8 @@ async fn main() {
     let elapsed = started.elapsed();
     assert_eq!(done["state"], json!("SUCCESS"), "{done}");
     let requests = store::requests_sent() - before;
-    let calls = 2000usize.div_ceil(igny8_domain::ai::functions::CLUSTER_BATCH);
-    let concurrency = igny8_domain::ai::functions::CLUSTER_CONCURRENCY;
+    let calls = 2000usize.div_ceil(igny8_domain::planner::ai::CLUSTER_BATCH);
+    let concurrency = igny8_domain::ai::settings::DEFAULT_CONCURRENCY;
     let ideal = PROVIDER_DELAY.as_secs_f64() * calls as f64 / concurrency as f64;
     let clusters = app.get(&format!("/api/v1/planner/clusters/?sector_id={sector}"), tok).await;
     table.push_str(&format!(

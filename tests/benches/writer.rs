@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use api_tests::spawn_app;
-use igny8_domain::ai::functions::CONTENT_CONCURRENCY;
+use igny8_domain::ai::settings::DEFAULT_CONCURRENCY as CONTENT_CONCURRENCY;
 use serde_json::json;
 
 const TASKS: usize = 50;

@@ -17,6 +17,7 @@ use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
 
 pub mod field_limits;
+pub mod jobs;
 pub mod lambda;
 
 pub const PASSWORD: &str = "correct horse battery";
@@ -83,6 +84,7 @@ impl Answer {
 }
 
 /// An account owner with a site and a sector, as most module tests start.
+#[derive(Debug, Clone)]
 pub struct Tenant {
     pub token: String,
     pub account_id: String,
@@ -119,6 +121,20 @@ pub async fn spawn_app_with_rates(rates: &str) -> TestApp {
 /// A fresh app whose configuration `configure` changes after the bootstrap (e.g. a deployment
 /// that is not a local one).
 pub async fn spawn_app_configured(rates: &str, configure: impl FnOnce(&mut igny8_domain::Config)) -> TestApp {
+    spawn(rates, configure, igny8_domain::modules::ai_functions()).await
+}
+
+/// A fresh app whose workers run the AI functions of `functions` (the modules' own and any a test
+/// adds).
+pub async fn spawn_app_with_functions(functions: igny8_domain::ai::Registry) -> TestApp {
+    spawn(RELAXED_RATES, |_| {}, functions).await
+}
+
+async fn spawn(
+    rates: &str,
+    configure: impl FnOnce(&mut igny8_domain::Config),
+    functions: igny8_domain::ai::Registry,
+) -> TestApp {
     let endpoint = endpoint();
     let template = Template::load_default().expect("template.yaml parses");
     let names = LocalNames::unique();
@@ -140,7 +156,7 @@ pub async fn spawn_app_configured(rates: &str, configure: impl FnOnce(&mut igny8
     configure(&mut provisioned.config);
     let sdk = local_sdk_config(&endpoint).await;
     let handlers = functions::handlers(&provisioned.config, &sdk);
-    let workers = functions::sqs_handlers(&provisioned.config, &sdk);
+    let workers = functions::sqs_handlers(&provisioned.config, &sdk, functions);
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     local_stack::workers::start_all(&template, &provisioned.queue_urls, &workers, &sqs, std::time::Duration::ZERO)
         .expect("start the queue workers");
@@ -295,6 +311,32 @@ impl TestApp {
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
         panic!("job {task_id} did not settle");
+    }
+
+    /// Waits until the queue holds no message, visible or in flight; answers whether it did
+    /// within 10 seconds.
+    pub async fn queue_drained(&self, queue_url: &str) -> bool {
+        use aws_sdk_sqs::types::QueueAttributeName;
+        for _ in 0..100 {
+            let attributes = self
+                .sqs
+                .get_queue_attributes()
+                .queue_url(queue_url)
+                .attribute_names(QueueAttributeName::All)
+                .send()
+                .await
+                .expect("queue attributes")
+                .attributes
+                .unwrap_or_default();
+            let count = |name: &QueueAttributeName| attributes.get(name).map(String::as_str) == Some("0");
+            if count(&QueueAttributeName::ApproximateNumberOfMessages)
+                && count(&QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+            {
+                return true;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        false
     }
 
     /// The sum of an account's ledger.

@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use api_tests::{Tenant, TestApp, spawn_app};
 use igny8_domain::accounts::Account;
-use igny8_domain::jobs::{self, AiFunction, JobMessage};
+use igny8_domain::ai::AiFunction;
+use igny8_domain::jobs::{self, JobMessage, Queue};
+use igny8_domain::planner::ai::{AutoCluster, ClusterInput, ClusterOutput};
 use igny8_domain::planner::{self, Cluster, Idea, Keyword};
 use igny8_domain::store::Key;
 use igny8_domain::{ai, credits};
@@ -45,15 +47,10 @@ async fn account(app: &TestApp, t: &Tenant) -> Account {
     app.services.store().await.get::<Account>(&Key::account(&t.account_id)).await.unwrap().unwrap()
 }
 
-async fn submit(
-    app: &TestApp,
-    t: &Tenant,
-    function: AiFunction,
-    input: Value,
-) -> Result<String, igny8_domain::ApiError> {
-    let (reserve, parts) = ai::functions::estimate(&app.services.config.credit_costs, function, &input);
+async fn submit(app: &TestApp, t: &Tenant, function: &str, input: Value) -> Result<String, igny8_domain::ApiError> {
+    let submission = api_tests::jobs::submission(&app.services, function, input);
     let account = account(app, t).await;
-    jobs::submit(&app.services, &account, &t.user_id, function, input, reserve, parts, "test job").await.map(|j| j.id)
+    jobs::submit(&app.services, &account, &t.user_id, submission, "test job").await.map(|j| j.id)
 }
 
 async fn records<T: serde::de::DeserializeOwned>(app: &TestApp, t: &Tenant, prefix: &str) -> Vec<T> {
@@ -63,7 +60,7 @@ async fn records<T: serde::de::DeserializeOwned>(app: &TestApp, t: &Tenant, pref
 async fn cluster_job(app: &TestApp, t: &Tenant, n: usize) -> (String, Vec<String>) {
     let ids = keywords(app, t, n).await;
     let input = json!({"site_id": t.site, "sector_id": t.sector, "keyword_ids": ids});
-    (submit(app, t, AiFunction::AutoCluster, input).await.unwrap(), ids)
+    (submit(app, t, "auto_cluster", input).await.unwrap(), ids)
 }
 
 #[tokio::test]
@@ -95,7 +92,7 @@ async fn auto_cluster_then_ideas_are_written_and_charged_once() {
 
     // Ideas for two clusters: 15 credits each.
     let input = json!({"site_id": t.site, "sector_id": t.sector, "cluster_ids": [clusters[0].id, clusters[1].id]});
-    let task = submit(&app, &t, AiFunction::GenerateIdeas, input).await.unwrap();
+    let task = submit(&app, &t, "generate_ideas", input).await.unwrap();
     let done = app.settled(&t.token, &task).await;
     assert_eq!(done["state"], json!("SUCCESS"), "{done}");
     let ideas: Vec<Idea> = records(&app, &t, planner::IDEA_PREFIX).await;
@@ -210,7 +207,7 @@ async fn a_worker_killed_between_writes_and_settlement_is_completed_by_the_next_
     let t = app.tenant("crash@pipe.example", "starter").await;
     let ids = keywords(&app, &t, 15).await;
     let input = json!({"site_id": t.site, "sector_id": t.sector, "keyword_ids": ids});
-    let (reserve, parts) = ai::functions::estimate(&app.services.config.credit_costs, AiFunction::AutoCluster, &input);
+    let (reserve, parts) = api_tests::jobs::estimate(&app.services, "auto_cluster", &input);
     // Submit through services whose queue nobody polls, then do the first run's work by hand and
     // stop before the settlement, as a killed worker would.
     let mut parked = app.services.config.clone();
@@ -222,18 +219,19 @@ async fn a_worker_killed_between_writes_and_settlement_is_completed_by_the_next_
         &parked,
         &account(&app, &t).await,
         &t.user_id,
-        AiFunction::AutoCluster,
-        input,
-        reserve,
-        parts,
+        api_tests::jobs::raw("auto_cluster", Queue::Ai, input, reserve, parts),
         "crash test",
     )
     .await
     .unwrap();
     let job = jobs::start_attempt(&app.services, &job).await.unwrap();
-    let output = ai::functions::run_model(&app.services, &job, app.services.config.provider_retry).await.unwrap();
-    let output = jobs::save_output(&app.services, &job, output).await.unwrap();
-    ai::functions::apply(&app.services, &job, &output).await.unwrap();
+    let batch = ai::Batch::new();
+    let context = ai::JobContext::new(&app.services, &job, app.services.config.provider_retry, &batch);
+    let input: ClusterInput = serde_json::from_value(job.input.clone()).unwrap();
+    let run = AutoCluster.run(&context, &input).await.unwrap();
+    let output = jobs::save_output(&app.services, &job, serde_json::to_value(&run).unwrap()).await.unwrap();
+    let run: ai::Run<ClusterOutput> = serde_json::from_value(output).unwrap();
+    AutoCluster.apply(&context, &input, &run.output).await.unwrap();
     let written: Vec<Cluster> = records(&app, &t, planner::CLUSTER_PREFIX).await;
     assert_eq!(account(&app, &t).await.credits, 1000 - reserve, "reserved, not settled");
 
@@ -265,7 +263,7 @@ async fn twice_as_many_jobs_as_credits_exactly_the_affordable_ones_are_accepted(
     let t = app.tenant("race@pipe.example", "free").await;
     let ids = keywords(&app, &t, 5).await;
     let input = json!({"site_id": t.site, "sector_id": t.sector, "keyword_ids": ids});
-    let attempts = (0..20).map(|_| submit(&app, &t, AiFunction::AutoCluster, input.clone()));
+    let attempts = (0..20).map(|_| submit(&app, &t, "auto_cluster", input.clone()));
     let results = futures_util::future::join_all(attempts).await;
     let accepted: Vec<&String> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
     let refused: Vec<_> = results.iter().filter_map(|r| r.as_ref().err()).collect();

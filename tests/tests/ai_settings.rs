@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use api_tests::spawn_app;
 use igny8_domain::accounts::Account;
-use igny8_domain::jobs::{self, AiFunction};
+use igny8_domain::jobs::{self, Queue};
 use igny8_domain::planner::Keyword;
 use igny8_domain::store::Key;
 use serde_json::json;
@@ -99,10 +99,15 @@ async fn keys_are_masked_stored_in_secrets_manager_and_used_by_jobs() {
     app.services.store().await.put(keyword.item().unwrap(), None).await.unwrap();
     let account: Account = app.services.store().await.get(&Key::account(&account_id)).await.unwrap().unwrap();
     let input = json!({"site_id": site, "sector_id": sector, "keyword_ids": [keyword.id]});
-    let job =
-        jobs::submit(&app.services, &account, user["id"].as_str().unwrap(), AiFunction::AutoCluster, input, 10, 1, "t")
-            .await
-            .unwrap();
+    let job = jobs::submit(
+        &app.services,
+        &account,
+        user["id"].as_str().unwrap(),
+        api_tests::jobs::raw("auto_cluster", Queue::Ai, input, 10, 1),
+        "t",
+    )
+    .await
+    .unwrap();
     let mut state = String::new();
     for _ in 0..100 {
         let p = app.get(&format!("/api/v1/system/settings/task_progress/{}/", job.id), t).await;

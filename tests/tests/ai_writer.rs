@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use api_tests::{TestApp, spawn_app};
 use igny8_domain::accounts::Account;
-use igny8_domain::jobs::{self, AiFunction};
+use igny8_domain::jobs::{self, Queue};
+use igny8_domain::planner;
 use igny8_domain::store::Key;
 use igny8_domain::writer::{self, Content, ImageRecord, Task};
-use igny8_domain::{ai, planner};
 use provider_test_server::Step;
 use serde_json::{Value, json};
 
@@ -69,17 +69,13 @@ async fn content_and_image_prompts() {
         json!({"title": "Implants", "meta_title": "Implants", "meta_description": "d", "content_html": hostile}),
     )]);
     let input = json!({"site_id": site, "sector_id": sector, "task_ids": task_ids, "estimated_word_count": 2000});
-    let (reserve, parts) =
-        ai::functions::estimate(&app.services.config.credit_costs, AiFunction::GenerateContent, &input);
+    let (reserve, parts) = api_tests::jobs::estimate(&app.services, "generate_content", &input);
     assert_eq!((reserve, parts), (20, 2));
     let job = jobs::submit(
         &app.services,
         &account().await,
         &user_id,
-        AiFunction::GenerateContent,
-        input,
-        reserve,
-        parts,
+        api_tests::jobs::raw("generate_content", Queue::Ai, input, reserve, parts),
         "t",
     )
     .await
@@ -112,16 +108,12 @@ async fn content_and_image_prompts() {
     // Image prompts: a featured and two in-article prompts per content, 2 credits per content.
     let content_ids: Vec<&String> = contents.iter().map(|c| &c.id).collect();
     let input = json!({"site_id": site, "sector_id": sector, "content_ids": content_ids, "in_article_count": 2});
-    let (reserve, parts) =
-        ai::functions::estimate(&app.services.config.credit_costs, AiFunction::GenerateImagePrompts, &input);
+    let (reserve, parts) = api_tests::jobs::estimate(&app.services, "generate_image_prompts", &input);
     let job = jobs::submit(
         &app.services,
         &account().await,
         &user_id,
-        AiFunction::GenerateImagePrompts,
-        input,
-        reserve,
-        parts,
+        api_tests::jobs::raw("generate_image_prompts", Queue::Ai, input, reserve, parts),
         "t",
     )
     .await
@@ -145,13 +137,17 @@ async fn content_and_image_prompts() {
     // prefix, readable through a short-lived presigned URL; 5 credits each.
     let image_ids: Vec<&String> = images.iter().map(|i| &i.id).collect();
     let input = json!({"site_id": site, "sector_id": sector, "image_ids": image_ids});
-    let (reserve, parts) =
-        ai::functions::estimate(&app.services.config.credit_costs, AiFunction::GenerateImages, &input);
+    let (reserve, parts) = api_tests::jobs::estimate(&app.services, "generate_images", &input);
     assert_eq!((reserve, parts), (30, 6));
-    let job =
-        jobs::submit(&app.services, &account().await, &user_id, AiFunction::GenerateImages, input, reserve, parts, "t")
-            .await
-            .unwrap();
+    let job = jobs::submit(
+        &app.services,
+        &account().await,
+        &user_id,
+        api_tests::jobs::raw("generate_images", Queue::Image, input, reserve, parts),
+        "t",
+    )
+    .await
+    .unwrap();
     let done = settle(&app, &token, &job.id).await;
     assert_eq!(done["state"], json!("SUCCESS"), "{done}");
     let images: Vec<ImageRecord> =
@@ -212,10 +208,7 @@ async fn an_image_provider_that_stays_down_fails_the_job_refunds_it_and_stores_n
         &app.services,
         &account,
         user["id"].as_str().unwrap(),
-        AiFunction::GenerateImages,
-        input,
-        5,
-        1,
+        api_tests::jobs::raw("generate_images", Queue::Image, input, 5, 1),
         "t",
     )
     .await

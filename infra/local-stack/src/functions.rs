@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use aws_config::SdkConfig;
 use axum::Router;
+use igny8_domain::ai::Registry;
 use igny8_domain::http::AppState;
 use igny8_domain::{Config, Services};
 use lambda_http::Request;
@@ -44,13 +45,19 @@ pub fn handlers(config: &Config, sdk: &SdkConfig) -> HashMap<&'static str, Handl
     ])
 }
 
-/// The SQS workers by the binary name the template gives them, with their own [`Services`].
-pub fn sqs_handlers(config: &Config, sdk: &SdkConfig) -> HashMap<&'static str, crate::workers::SqsHandler> {
+/// The SQS workers by the binary name the template gives them, with their own [`Services`],
+/// running the AI functions of `functions` (the modules' own: [`igny8_domain::modules::ai_functions`]).
+pub fn sqs_handlers(
+    config: &Config,
+    sdk: &SdkConfig,
+    functions: Registry,
+) -> HashMap<&'static str, crate::workers::SqsHandler> {
     let services = Arc::new(Services::with_sdk_config(config.clone(), sdk.clone()));
+    let functions = Arc::new(functions);
     // Both workers run the same domain pipeline; each Lambda has its own queue.
     let worker: crate::workers::SqsHandler = Arc::new(move |event| {
-        let services = Arc::clone(&services);
-        Box::pin(async move { igny8_domain::ai::worker::handle_batch(&services, event).await })
+        let (services, functions) = (Arc::clone(&services), Arc::clone(&functions));
+        Box::pin(async move { igny8_domain::ai::worker::handle_batch(&services, &functions, event).await })
     });
     HashMap::from([("ai-worker", Arc::clone(&worker)), ("image-worker", worker)])
 }

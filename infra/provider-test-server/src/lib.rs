@@ -38,6 +38,11 @@ struct State {
     delay: Duration,
     requests: Vec<Value>,
     authorizations: Vec<String>,
+    /// Requests being answered now, and the most there have been at once.
+    in_flight: usize,
+    peak_in_flight: usize,
+    /// For each request, how many were being answered when it arrived (itself included).
+    arrivals: Vec<usize>,
 }
 
 /// A running test server on 127.0.0.1.
@@ -105,6 +110,17 @@ impl ProviderTestServer {
         self.state.lock().map(|s| s.authorizations.clone()).unwrap_or_default()
     }
 
+    /// The most requests that were being answered at once so far.
+    pub fn peak_in_flight(&self) -> usize {
+        self.state.lock().map(|s| s.peak_in_flight).unwrap_or_default()
+    }
+
+    /// For each request so far, in order, how many were being answered when it arrived (itself
+    /// included).
+    pub fn in_flight_at_arrival(&self) -> Vec<usize> {
+        self.state.lock().map(|s| s.arrivals.clone()).unwrap_or_default()
+    }
+
     /// The bodies of the requests received so far.
     pub fn requests(&self) -> Vec<Value> {
         self.state.lock().map(|s| s.requests.clone()).unwrap_or_default()
@@ -132,12 +148,19 @@ async fn answer(state: &Mutex<State>, req: http::Request<Incoming>) -> http::Res
         Ok(mut s) => {
             s.requests.push(body.clone());
             s.authorizations.push(authorization);
+            s.in_flight += 1;
+            s.peak_in_flight = s.peak_in_flight.max(s.in_flight);
+            let now = s.in_flight;
+            s.arrivals.push(now);
             (s.script.pop_front(), s.delay)
         }
         Err(_) => (None, Duration::ZERO),
     };
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
+    }
+    if let Ok(mut s) = state.lock() {
+        s.in_flight -= 1;
     }
     match step {
         Some(Step::Status { code, retry_after }) => {

@@ -7,10 +7,11 @@ use std::time::Instant;
 use base64::Engine;
 use serde_json::{Value, json};
 
-use super::model::{JobError, store_err};
+use super::model::JobError;
 use super::provider::{ProviderClient, ProviderError, RetryPolicy};
 use super::settings;
-use crate::Services;
+use super::settings::IntegrationSettings;
+use crate::{ApiError, Services};
 
 /// USD per image, by model; unknown models use the last row.
 pub const IMAGE_RATES: &[(&str, f64)] =
@@ -95,22 +96,47 @@ pub async fn runware_image(client: &ProviderClient, request: &ImageRequest) -> R
     })
 }
 
-/// The image provider of an account: its `image_generation` settings name the provider and model,
-/// the key comes from that provider's settings; without settings only the provider TEST server
-/// stands in.
+/// The account's image provider: its client, which API it speaks, and the model.
+pub struct ImageProvider {
+    client: ProviderClient,
+    provider: String,
+    pub model: String,
+}
+
+impl ImageProvider {
+    /// `openai` or `runware`.
+    pub fn provider(&self) -> &str {
+        &self.provider
+    }
+
+    /// One image.
+    pub async fn draw(&self, request: &ImageRequest) -> Result<GeneratedImage, ProviderError> {
+        if self.provider == "runware" {
+            runware_image(&self.client, request).await
+        } else {
+            openai_image(&self.client, request).await
+        }
+    }
+}
+
+/// The image provider of an account: its `image_generation` settings (`saved`, if active) name
+/// the provider and model, `key(provider)` answers that provider's saved key; without settings
+/// only the provider TEST server stands in.
 pub(crate) async fn image_provider(
     services: &Services,
     account_id: &str,
     retry: RetryPolicy,
-) -> Result<(ProviderClient, String, String), JobError> {
-    let settings =
-        settings::load(services, account_id, "image_generation").await.map_err(store_err)?.filter(|s| s.is_active);
+    saved: Option<&IntegrationSettings>,
+    key: impl AsyncFnOnce(&str) -> Result<String, JobError>,
+) -> Result<ImageProvider, JobError> {
     let http = services.http().await.clone();
-    let Some(settings) = settings else {
+    let Some(settings) = saved else {
         return match &services.config.provider_test_server_url {
-            Some(url) => {
-                Ok((ProviderClient::new(http, url, "test-server", retry), "openai".into(), "test-image".into()))
-            }
+            Some(url) => Ok(ImageProvider {
+                client: ProviderClient::new(http, url, "test-server", retry),
+                provider: "openai".into(),
+                model: "test-image".into(),
+            }),
             None => Err(JobError::fatal(
                 format!("Image generation is not configured for account {account_id}."),
                 "ConfigurationError",
@@ -121,31 +147,12 @@ pub(crate) async fn image_provider(
     let model = settings.config["model"].as_str().map(str::to_owned).ok_or_else(|| {
         JobError::fatal("No image model is set in the image_generation settings.", "ConfigurationError")
     })?;
-    let key = settings::api_key(services, account_id, &provider)
-        .await
-        .map_err(store_err)?
-        .map_err(|e| JobError::fatal(e.0, "ConfigurationError"))?;
-    let base = settings.config["base_url"].as_str().unwrap_or(if provider == "runware" {
-        settings::RUNWARE_BASE_URL
-    } else {
-        settings::OPENAI_BASE_URL
-    });
-    Ok((ProviderClient::new(http, base, key, retry), provider, model))
-}
-
-/// The S3 key of an image: under the account's prefix, so that a bucket policy or a listing can
-/// never mix tenants.
-pub fn image_key(account_id: &str, image_id: &str) -> String {
-    format!("accounts/{account_id}/images/{image_id}.png")
-}
-
-/// One image from the account's provider.
-pub(crate) async fn draw(
-    client: &ProviderClient,
-    provider: &str,
-    request: &ImageRequest,
-) -> Result<GeneratedImage, ProviderError> {
-    if provider == "runware" { runware_image(client, request).await } else { openai_image(client, request).await }
+    let base = settings.config["base_url"]
+        .as_str()
+        .unwrap_or(if provider == "runware" { settings::RUNWARE_BASE_URL } else { settings::OPENAI_BASE_URL })
+        .to_owned();
+    let key = key(&provider).await?;
+    Ok(ImageProvider { client: ProviderClient::new(http, base, key, retry), provider, model })
 }
 
 /// Stores an image's bytes in the images bucket.
@@ -165,4 +172,21 @@ pub(crate) async fn put_image(services: &Services, bucket: &str, key: &str, byte
             message: aws_sdk_s3::error::DisplayErrorContext(e).to_string(),
             kind: "StorageError",
         })
+}
+
+/// A short-lived URL to read an image's file straight from S3.
+pub async fn presigned_url(services: &Services, s3_key: &str, ttl: std::time::Duration) -> Result<String, ApiError> {
+    let bucket =
+        services.config.images_bucket.clone().ok_or_else(|| ApiError::internal("no images bucket configured"))?;
+    let config = aws_sdk_s3::presigning::PresigningConfig::expires_in(ttl).map_err(ApiError::internal)?;
+    let request = services
+        .s3()
+        .await
+        .get_object()
+        .bucket(bucket)
+        .key(s3_key)
+        .presigned(config)
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(request.uri().to_owned())
 }

@@ -1,12 +1,13 @@
 //! What every AI function shares: the job's error kinds, and the account's chat model (its
 //! provider client and settings) with the record of what each call cost.
 
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use super::prompts;
-use super::provider::{ChatReply, ChatRequest, ProviderClient, ProviderError, RetryPolicy};
-use super::settings::{self, ModelConfig};
-use crate::{ApiError, Services, ids};
+use super::provider::{ChatReply, ChatRequest, ProviderClient, ProviderError};
+use super::settings::ModelConfig;
+use crate::{ApiError, ids};
 
 /// Why a job's run stopped.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -20,14 +21,14 @@ pub enum JobError {
 }
 
 impl JobError {
-    pub(crate) fn malformed(detail: impl std::fmt::Display) -> Self {
+    pub fn malformed(detail: impl std::fmt::Display) -> Self {
         Self::Retry {
             message: format!("The model's answer was not the JSON asked for: {detail}"),
             kind: "MalformedOutput",
         }
     }
 
-    pub(crate) fn fatal(message: impl Into<String>, kind: &'static str) -> Self {
+    pub fn fatal(message: impl Into<String>, kind: &'static str) -> Self {
         Self::Fatal { message: message.into(), kind }
     }
 }
@@ -43,26 +44,46 @@ impl From<ProviderError> for JobError {
     }
 }
 
-/// What one model call cost.
-pub(crate) fn call_record(reply: &ChatReply) -> Value {
-    json!({
-        "id": ids::new_id(), "model": reply.model, "input_tokens": reply.input_tokens, "output_tokens": reply.output_tokens,
-        "cost_usd": reply.cost_usd, "duration_ms": reply.duration_ms, "attempts": reply.attempts,
-    })
+/// What one model (or image) call cost: one usage log each.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CallRecord {
+    /// The usage log's id: fixed when the call is made, so that a replay writes the same log.
+    pub id: String,
+    pub model: String,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub cost_usd: f64,
+    pub duration_ms: u64,
+    pub attempts: u32,
 }
 
-pub(crate) struct Model {
+impl CallRecord {
+    pub fn of_chat(reply: &ChatReply) -> Self {
+        Self {
+            id: ids::new_id(),
+            model: reply.model.clone(),
+            input_tokens: reply.input_tokens,
+            output_tokens: reply.output_tokens,
+            cost_usd: reply.cost_usd,
+            duration_ms: reply.duration_ms,
+            attempts: reply.attempts,
+        }
+    }
+}
+
+/// The account's chat model, for one job.
+pub struct Model {
     client: ProviderClient,
     config: ModelConfig,
 }
 
 impl Model {
-    pub(crate) async fn ask(
-        &self,
-        system: &str,
-        instructions: &str,
-        input: &Value,
-    ) -> Result<(Value, Value), JobError> {
+    pub(crate) fn new(client: ProviderClient, config: ModelConfig) -> Self {
+        Self { client, config }
+    }
+
+    /// Asks for a JSON object: `instructions` then `input` as the user message.
+    pub async fn ask(&self, system: &str, instructions: &str, input: &Value) -> Result<(Value, CallRecord), JobError> {
         let request = ChatRequest {
             model: self.config.model.clone(),
             system: system.to_owned(),
@@ -76,20 +97,21 @@ impl Model {
         if !parsed.is_object() {
             return Err(JobError::malformed("not a JSON object"));
         }
-        Ok((parsed, call_record(&reply)))
+        Ok((parsed, CallRecord::of_chat(&reply)))
+    }
+
+    /// The calls the account lets one job have in flight.
+    pub fn concurrency(&self) -> usize {
+        self.config.max_concurrency
+    }
+
+    /// How many 429 answers this job's calls have met so far.
+    pub fn throttled(&self) -> u32 {
+        self.client.throttled()
     }
 }
 
-pub(crate) async fn model(services: &Services, account_id: &str, retry: RetryPolicy) -> Result<Model, JobError> {
-    let config = settings::model_config(services, account_id)
-        .await
-        .map_err(|e| JobError::Retry { message: e.to_string(), kind: "StoreError" })?
-        .map_err(|e| JobError::fatal(e.0, "ConfigurationError"))?;
-    let client = ProviderClient::new(services.http().await.clone(), &config.base_url, &config.api_key, retry);
-    Ok(Model { client, config })
-}
-
 /// A store failure during a job: worth another attempt.
-pub(crate) fn store_err(e: ApiError) -> JobError {
+pub fn store_err(e: ApiError) -> JobError {
     JobError::Retry { message: e.to_string(), kind: "StoreError" }
 }

@@ -118,6 +118,8 @@ pub struct ProviderClient {
     base_url: String,
     api_key: String,
     retry: RetryPolicy,
+    /// 429 answers this client (and its clones) met, retried or not.
+    throttled: std::sync::Arc<std::sync::atomic::AtomicU32>,
 }
 
 impl std::fmt::Debug for ProviderClient {
@@ -148,7 +150,18 @@ fn refusal_reason(status: u16) -> &'static str {
 
 impl ProviderClient {
     pub fn new(http: Outbound, base_url: impl Into<String>, api_key: impl Into<String>, retry: RetryPolicy) -> Self {
-        Self { http, base_url: base_url.into().trim_end_matches('/').to_owned(), api_key: api_key.into(), retry }
+        Self {
+            http,
+            base_url: base_url.into().trim_end_matches('/').to_owned(),
+            api_key: api_key.into(),
+            retry,
+            throttled: Default::default(),
+        }
+    }
+
+    /// How many 429 answers the client has met so far.
+    pub fn throttled(&self) -> u32 {
+        self.throttled.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Sends `body` to `path`, retrying what is worth retrying; returns the JSON answer and the
@@ -165,6 +178,9 @@ impl ProviderClient {
                     return Ok((value, attempt + 1));
                 }
                 Ok(response) if response.status == 429 || response.status >= 500 => {
+                    if response.status == 429 {
+                        self.throttled.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
                     last = format!("HTTP {}", response.status);
                     retry_after(&response.headers)
                 }

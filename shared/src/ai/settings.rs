@@ -17,6 +17,10 @@ use crate::{ApiError, Services};
 pub const TYPES: &[&str] = &["openai", "runware", "image_generation"];
 pub const OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
 pub const RUNWARE_BASE_URL: &str = "https://api.runware.ai/v1";
+/// Model calls one job has in flight unless the account's `max_concurrency` says otherwise.
+pub const DEFAULT_CONCURRENCY: usize = 4;
+/// The most calls one job may have in flight, whatever the setting.
+pub const MAX_CONCURRENCY: u64 = 16;
 /// Longest text setting (`model`, `provider`, `image_type`, `image_format`; characters).
 pub const MAX_SETTING_TEXT: usize = 100;
 
@@ -47,7 +51,7 @@ pub struct IntegrationSettings {
     pub updated_at: OffsetDateTime,
 }
 
-fn key(account_id: &str, integration_type: &str) -> Key {
+pub fn key(account_id: &str, integration_type: &str) -> Key {
     Key::new(keys::account_pk(account_id), format!("INTEGRATION#{integration_type}"))
 }
 
@@ -146,6 +150,12 @@ fn config_schema() -> utoipa::openapi::schema::Schema {
         .property("image_format", text(MAX_SETTING_TEXT))
         .property("provider", text(MAX_SETTING_TEXT))
         .property("max_tokens", integer(1, 128_000))
+        .property(
+            "max_concurrency",
+            integer(1, MAX_CONCURRENCY as i64).description(Some(
+                "Model calls one job may have in flight (4 unless set); a 429 halves it for the rest of the job.",
+            )),
+        )
         .property("temperature", ObjectBuilder::new().schema_type(Type::Number).minimum(Some(0)).maximum(Some(2)))
         .property("base_url", text(max::URL).description(Some("A public http(s) URL.")))
         .property("max_in_article_images", integer(0, 10))
@@ -203,6 +213,7 @@ pub async fn save(
         let valid: Result<(), String> = match name.as_str() {
             "model" | "image_type" | "image_format" | "provider" => short_text(&value, MAX_SETTING_TEXT),
             "max_tokens" => check(value.as_u64().is_some_and(|n| (1..=128_000).contains(&n))),
+            "max_concurrency" => check(value.as_u64().is_some_and(|n| (1..=MAX_CONCURRENCY).contains(&n))),
             "temperature" => check(value.as_f64().is_some_and(|t| (0.0..=2.0).contains(&t))),
             "base_url" => match value.as_str() {
                 Some(u) if u.chars().count() > max::URL => Err(too_long(max::URL)),
@@ -278,6 +289,8 @@ pub struct ModelConfig {
     pub model: String,
     pub max_tokens: u32,
     pub temperature: f64,
+    /// Calls one job may have in flight.
+    pub max_concurrency: usize,
 }
 
 impl std::fmt::Debug for ModelConfig {
@@ -300,8 +313,19 @@ pub async fn model_config(
     services: &Services,
     account_id: &str,
 ) -> Result<Result<ModelConfig, ConfigurationError>, ApiError> {
-    let settings = load(services, account_id, "openai").await?.filter(|s| s.is_active);
-    let Some(settings) = settings else {
+    let settings = load(services, account_id, "openai").await?;
+    model_config_from(services, account_id, settings.as_ref(), async || fetch_key(services, account_id, "openai").await)
+        .await
+}
+
+/// [`model_config`] from settings already read; `key` fetches the saved key when one is needed.
+pub async fn model_config_from(
+    services: &Services,
+    account_id: &str,
+    settings: Option<&IntegrationSettings>,
+    key: impl AsyncFnOnce() -> Result<String, ApiError>,
+) -> Result<Result<ModelConfig, ConfigurationError>, ApiError> {
+    let Some(settings) = settings.filter(|s| s.is_active) else {
         return Ok(match &services.config.provider_test_server_url {
             Some(url) => Ok(ModelConfig {
                 base_url: url.clone(),
@@ -309,6 +333,7 @@ pub async fn model_config(
                 model: "test-model".into(),
                 max_tokens: 4000,
                 temperature: 0.7,
+                max_concurrency: DEFAULT_CONCURRENCY,
             }),
             None => Err(ConfigurationError(format!(
                 "OpenAI IntegrationSettings not configured for account {account_id}. Please configure OpenAI settings in the integration page."
@@ -321,49 +346,35 @@ pub async fn model_config(
             "Model not configured in IntegrationSettings for account {account_id}. Please set 'model' in OpenAI integration settings."
         ))));
     };
-    let api_key = match settings.api_key_hint {
-        Some(_) => services
-            .secrets()
-            .await
-            .get_secret_value()
-            .secret_id(secret_id(services, account_id, "openai"))
-            .send()
-            .await
-            .map_err(|e| ApiError::internal(aws_sdk_secretsmanager::error::DisplayErrorContext(e)))?
-            .secret_string()
-            .unwrap_or_default()
-            .to_owned(),
-        None => return Ok(Err(ConfigurationError("OpenAI API key not configured".into()))),
-    };
+    if settings.api_key_hint.is_none() {
+        return Ok(Err(ConfigurationError("OpenAI API key not configured".into())));
+    }
     Ok(Ok(ModelConfig {
         base_url: config["base_url"].as_str().unwrap_or(OPENAI_BASE_URL).to_owned(),
-        api_key,
+        api_key: key().await?,
         model,
         max_tokens: config["max_tokens"].as_u64().unwrap_or(4000) as u32,
         temperature: config["temperature"].as_f64().unwrap_or(0.7),
+        max_concurrency: config["max_concurrency"]
+            .as_u64()
+            .map_or(DEFAULT_CONCURRENCY, |n| n.clamp(1, MAX_CONCURRENCY) as usize),
     }))
 }
 
-/// The API key saved for `integration_type`, from Secrets Manager.
-pub async fn api_key(
-    services: &Services,
-    account_id: &str,
-    integration_type: &str,
-) -> Result<Result<String, ConfigurationError>, ApiError> {
-    match load(services, account_id, integration_type).await?.and_then(|s| s.api_key_hint) {
-        None => Ok(Err(ConfigurationError(format!("No API key is saved for {integration_type}.")))),
-        Some(_) => Ok(Ok(services
-            .secrets()
-            .await
-            .get_secret_value()
-            .secret_id(secret_id(services, account_id, integration_type))
-            .send()
-            .await
-            .map_err(|e| ApiError::internal(aws_sdk_secretsmanager::error::DisplayErrorContext(e)))?
-            .secret_string()
-            .unwrap_or_default()
-            .to_owned())),
-    }
+/// The key saved for `integration_type`, from Secrets Manager (whether one is saved is the
+/// caller's to check, from the settings' hint).
+pub async fn fetch_key(services: &Services, account_id: &str, integration_type: &str) -> Result<String, ApiError> {
+    Ok(services
+        .secrets()
+        .await
+        .get_secret_value()
+        .secret_id(secret_id(services, account_id, integration_type))
+        .send()
+        .await
+        .map_err(|e| ApiError::internal(aws_sdk_secretsmanager::error::DisplayErrorContext(e)))?
+        .secret_string()
+        .unwrap_or_default()
+        .to_owned())
 }
 
 /// `settings/integrations/{pk}/test/`: one small call with the account's settings, to show that

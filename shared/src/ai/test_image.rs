@@ -9,8 +9,8 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::images::ImageRequest;
-use super::images::{draw, image_provider, put_image};
-use super::model::JobError;
+use super::images::{image_provider, presigned_url, put_image};
+use super::model::{JobError, store_err};
 use crate::access::Caller;
 use crate::credits::{self, Operation, TransactionType};
 use crate::store::StoreError;
@@ -81,8 +81,18 @@ pub async fn generate(
     let account_id = caller.account_id();
     let bucket =
         services.config.images_bucket.clone().ok_or_else(|| ApiError::internal("no images bucket configured"))?;
-    let (client, provider, model) =
-        image_provider(services, account_id, services.config.provider_retry).await.map_err(job_error)?;
+    let saved = super::settings::load(services, account_id, "image_generation").await?.filter(|s| s.is_active);
+    let key = async |provider: &str| -> Result<String, JobError> {
+        let saved = super::settings::load(services, account_id, provider).await.map_err(store_err)?;
+        if saved.and_then(|s| s.api_key_hint).is_none() {
+            return Err(JobError::fatal(format!("No API key is saved for {provider}."), "ConfigurationError"));
+        }
+        super::settings::fetch_key(services, account_id, provider).await.map_err(store_err)
+    };
+    let drawer = image_provider(services, account_id, services.config.provider_retry, saved.as_ref(), key)
+        .await
+        .map_err(job_error)?;
+    let provider = drawer.provider().to_owned();
     if integration_type != "image_generation" && integration_type != provider {
         return Err(ApiError::field(
             "integration_type",
@@ -105,13 +115,13 @@ pub async fn generate(
     let image_id = ids::new_id();
     let s3_key = format!("accounts/{account_id}/images/test-{image_id}.png");
     let request = ImageRequest {
-        model: model.clone(),
+        model: drawer.model.clone(),
         prompt,
         negative_prompt: None,
         width: 1024,
         height: if kind == "featured" { 576 } else { 1024 },
     };
-    let drawn = match draw(&client, &provider, &request).await {
+    let drawn = match drawer.draw(&request).await {
         Ok(mut image) => {
             let bytes = std::mem::take(&mut image.bytes);
             put_image(services, &bucket, &s3_key, bytes).await.map(|()| image)
@@ -144,7 +154,7 @@ pub async fn generate(
         provider: provider.to_string(),
         model: image.model,
         image_type: kind,
-        image_url: crate::writer::presigned_url(services, &s3_key, URL_TTL).await?,
+        image_url: presigned_url(services, &s3_key, URL_TTL).await?,
         s3_key,
         credits_used: cost,
         cost_usd: image.cost_usd,

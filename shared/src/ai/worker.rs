@@ -1,8 +1,14 @@
-//! One job message, handled by the AI worker (and the image worker).
+//! One job message, handled by the AI worker (and the image worker): the job's attempt is
+//! counted, its function found in the registry and bound to its input, the model asked (unless an
+//! earlier attempt saved the output), the output written and the job settled.
 
-use super::functions::{self, JobError};
+use super::context::{Batch, JobContext};
+use super::model::JobError;
+use super::plugin::{BoundJob, Registry, Settlement};
 use super::provider::RetryPolicy;
-use crate::jobs::{self, JobMessage};
+use crate::credits::UsageLog;
+use crate::jobs::{self, Job, JobMessage};
+use crate::store::Item;
 use crate::{ApiError, Services};
 
 /// What the queue should do with the message.
@@ -14,82 +20,165 @@ pub enum Outcome {
     Retry(String),
 }
 
-/// Runs the job of `message` on its `receive_count`-th delivery (the queue gives up after
-/// `max_receives`).
+/// How one delivery is run.
+#[derive(Debug, Clone, Copy)]
+pub struct Delivery {
+    /// This is the message's `receive_count`-th delivery...
+    pub receive_count: u32,
+    /// ...of at most `max_receives`.
+    pub max_receives: u32,
+    pub retry: RetryPolicy,
+}
+
+impl Delivery {
+    fn is_last(&self) -> bool {
+        self.receive_count >= self.max_receives
+    }
+}
+
+/// Runs the job of `message` with the functions of `registry` (a job of a batch shares `batch`).
 pub async fn handle(
     services: &Services,
+    registry: &Registry,
+    batch: &Batch,
     message: &JobMessage,
-    receive_count: u32,
-    max_receives: u32,
-    retry: RetryPolicy,
+    delivery: Delivery,
 ) -> Result<Outcome, ApiError> {
-    let Some(job) = jobs::load(services, &message.account_id, &message.job_id).await? else {
-        tracing::warn!(job_id = %message.job_id, "message for an unknown job dropped");
+    let Some(job) = jobs::begin_attempt(services, &message.account_id, &message.job_id).await? else {
+        tracing::info!(job_id = %message.job_id, "no job to run: unknown, or settled already (a duplicate delivery)");
         return Ok(Outcome::Done);
     };
-    if job.settled {
-        tracing::info!(job_id = %job.id, "job already settled: duplicate delivery ignored");
-        return Ok(Outcome::Done);
-    }
-    let job = jobs::start_attempt(services, &job).await?;
-    let output = match jobs::stored_output(services, &job).await? {
-        Some(output) => output,
+    let bound = match registry.bind(&job) {
+        Some(Ok(bound)) => bound,
+        Some(Err(why)) => {
+            jobs::fail(services, &job, &format!("The job's input cannot be read: {why}"), "InvalidInput").await?;
+            return Ok(Outcome::Done);
+        }
         None => {
-            functions::before_run(services, &job).await?;
-            match functions::run_model(services, &job, retry).await {
+            let message = format!("No AI function named \"{}\" is registered.", job.function);
+            jobs::fail(services, &job, &message, "UnknownFunction").await?;
+            return Ok(Outcome::Done);
+        }
+    };
+    let context = JobContext::new(services, &job, delivery.retry, batch);
+    let saved = match jobs::stored_output(services, &job).await? {
+        Some(saved) => saved,
+        None => {
+            bound.before_run(&context).await?;
+            match bound.run(&context).await {
                 Ok(output) => jobs::save_output(services, &job, output).await?,
-                Err(JobError::Fatal { message, kind }) => {
-                    jobs::fail(services, &job, &message, kind).await?;
-                    functions::after_failure(services, &job).await?;
-                    return Ok(Outcome::Done);
-                }
-                Err(JobError::Retry { message, kind }) => {
-                    if receive_count >= max_receives {
-                        jobs::fail(services, &job, &message, kind).await?;
-                        functions::after_failure(services, &job).await?;
-                    } else {
-                        let note = format!("Attempt {receive_count} failed ({kind}); retrying");
-                        jobs::progress(services, &job, job.phase, job.percentage, &note, job.parts_done).await?;
-                    }
-                    return Ok(Outcome::Retry(message));
-                }
+                Err(err) => return give_up_or_retry(&context, bound.as_ref(), err, delivery).await,
             }
         }
     };
-    let settled = match functions::apply(services, &job, &output).await {
-        Ok(applied) => jobs::complete(services, &job, applied.charged, applied.result, applied.once).await,
+    let settled = match bound.apply(&context, saved).await {
+        Ok(settlement) => settle(services, &job, settlement)
+            .await
+            .map_err(|e| JobError::Retry { message: e.to_string(), kind: "StoreError" }),
         Err(err) => Err(err),
     };
     match settled {
-        Ok(true) => {}
-        Ok(false) => tracing::info!(job_id = %job.id, "job settled meanwhile by another delivery"),
+        Ok(true) => Ok(Outcome::Done),
+        Ok(false) => {
+            tracing::info!(job_id = %job.id, "job settled meanwhile by another delivery");
+            Ok(Outcome::Done)
+        }
         // The writes are idempotent: another delivery replays them. On the last one the job must
         // not stay open with its credits reserved.
-        Err(err) if receive_count >= max_receives => {
+        Err(JobError::Retry { message, .. }) if delivery.is_last() => {
             jobs::fail(services, &job, "The results could not be saved.", "StoreError").await?;
-            functions::after_failure(services, &job).await?;
-            return Ok(Outcome::Retry(err.to_string()));
+            bound.after_failure(&context).await?;
+            Ok(Outcome::Retry(message))
         }
-        Err(err) => return Ok(Outcome::Retry(err.to_string())),
+        Err(JobError::Retry { message, .. }) => Ok(Outcome::Retry(message)),
+        Err(JobError::Fatal { message, kind }) => {
+            jobs::fail(services, &job, &message, kind).await?;
+            bound.after_failure(&context).await?;
+            Ok(Outcome::Done)
+        }
     }
-    Ok(Outcome::Done)
+}
+
+/// A run that stopped: fails the job for good, or leaves it for the next delivery.
+async fn give_up_or_retry(
+    context: &JobContext<'_>,
+    bound: &dyn BoundJob,
+    err: JobError,
+    delivery: Delivery,
+) -> Result<Outcome, ApiError> {
+    let (services, job) = (context.services, context.job);
+    match err {
+        JobError::Fatal { message, kind } => {
+            jobs::fail(services, job, &message, kind).await?;
+            bound.after_failure(context).await?;
+            Ok(Outcome::Done)
+        }
+        JobError::Retry { message, kind } => {
+            if delivery.is_last() {
+                jobs::fail(services, job, &message, kind).await?;
+                bound.after_failure(context).await?;
+            } else {
+                let note = format!("Attempt {} failed ({kind}); retrying", delivery.receive_count);
+                jobs::progress(services, job, job.phase, job.percentage, &note, job.parts_done).await?;
+            }
+            Ok(Outcome::Retry(message))
+        }
+    }
+}
+
+/// Settles a job whose output is written: the charge for its units, its usage logs (the charge
+/// spread over its calls), its exactly-once writes.
+async fn settle(services: &Services, job: &Job, settlement: Settlement) -> Result<bool, ApiError> {
+    let Settlement { result, once, operation, units, calls } = settlement;
+    let charged = services.config.credit_costs.cost(operation, units).clamp(0, job.reserved);
+    let now = time::OffsetDateTime::now_utc();
+    let n = calls.len().max(1) as i64;
+    let logs = calls
+        .iter()
+        .enumerate()
+        .map(|(i, call)| {
+            UsageLog {
+                id: call.id.clone(),
+                account_id: job.account_id.clone(),
+                job_id: Some(job.id.clone()),
+                operation_type: operation.as_str().to_owned(),
+                credits_used: charged / n + i64::from((i as i64) < charged % n),
+                tokens_input: call.input_tokens,
+                tokens_output: call.output_tokens,
+                model_used: call.model.clone(),
+                cost_usd: call.cost_usd,
+                duration_ms: call.duration_ms,
+                created_at: now,
+            }
+            .item()
+        })
+        .collect::<Result<Vec<Item>, _>>()?;
+    jobs::complete(services, job, charged, result, once, logs).await
 }
 
 /// One SQS batch: the messages run concurrently; the answer names the ones to deliver again
 /// (`ReportBatchItemFailures`).
 pub async fn handle_batch(
     services: &Services,
+    registry: &Registry,
     event: aws_lambda_events::event::sqs::SqsEvent,
 ) -> aws_lambda_events::event::sqs::SqsBatchResponse {
     use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse};
     let config = &services.config;
+    let batch = Batch::new();
+    let batch = &batch;
     let one = |message: &aws_lambda_events::event::sqs::SqsMessage| {
         let body = message.body.clone().unwrap_or_default();
         let receives = message.attributes.get("ApproximateReceiveCount").and_then(|c| c.parse().ok()).unwrap_or(1);
         async move {
             // A message that is not a job cannot get better: let it reach the DLQ for a person.
             let job: JobMessage = serde_json::from_str(&body).map_err(|_| "unreadable message".to_owned())?;
-            let handled = handle(services, &job, receives, config.job_max_receives, config.provider_retry);
+            let delivery = Delivery {
+                receive_count: receives,
+                max_receives: config.job_max_receives,
+                retry: config.provider_retry,
+            };
+            let handled = handle(services, registry, batch, &job, delivery);
             let (outcome, requests) = crate::store::counting(handled).await;
             tracing::info!(job_id = %job.job_id, receives, dynamodb_requests = requests, "job message handled");
             match outcome {

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
+use super::ai::{GenerateIdeas, IdeasInput};
 use super::listing::{ListSpec, Match};
 use super::membership::{self, KeywordChange};
 use super::scope::{Deleted, Selection};
@@ -14,7 +15,7 @@ use super::{Cluster, SectorRecord, scope};
 use crate::access::Caller;
 use crate::http::openapi::{Data, Queued};
 use crate::http::{self, AppState, JsonBody, Reply};
-use crate::jobs::{self, AiFunction, JobQueued};
+use crate::jobs::JobQueued;
 use crate::store::{Change, Condition, Item, StoreError, Write, s};
 use crate::throttle::scopes::{Planner, PlannerAi};
 use crate::validation::input::{Bounded, Choice, Id, Ids, Json, Text};
@@ -236,7 +237,7 @@ pub async fn auto_generate_ideas(
 ) -> Result<Reply, ApiError> {
     let clusters = scope::writable_many::<Cluster>(&services, &caller, "ids", &ids, None).await?;
     let first = scope::one_sector(&clusters)?;
-    let input = json!({"site_id": first.site_id, "sector_id": first.sector_id, "cluster_ids": ids});
     let description = format!("Ideas for {} clusters", ids.len());
-    Ok(Reply::job(&jobs::start(&services, &caller, AiFunction::GenerateIdeas, input, &description).await?))
+    let input = IdeasInput { site_id: first.site_id.clone(), sector_id: first.sector_id.clone(), cluster_ids: ids };
+    Ok(Reply::job(&crate::ai::plugin::start(&services, &caller, &GenerateIdeas, input, &description).await?))
 }

@@ -2,7 +2,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::listing::{ListSpec, Match};
@@ -13,7 +13,8 @@ use crate::access::Caller;
 use crate::http::openapi::{Data, Queued};
 use crate::http::{self, AppState, Ctx, JsonBody, RawBody, Reply};
 use crate::jobs::JobQueued;
-use crate::jobs::{self, AiFunction};
+
+use super::ai::{AutoCluster, ClusterInput};
 use crate::sites::Sector;
 use crate::throttle::scopes::{Planner, PlannerAi};
 use crate::validation::input::{Choice, Id, Ids, Integer, Text, Texts};
@@ -582,7 +583,7 @@ pub async fn auto_cluster(
     let sector = sector.ok_or_else(|| ApiError::internal("validated sector missing"))?;
     let ids = input.ids;
     scope::writable_many::<Keyword>(&services, &caller, "ids", &ids, Some(&sector.id)).await?;
-    let input = json!({"site_id": sector.site_id, "sector_id": sector.id, "keyword_ids": ids});
     let description = format!("Clustering {} keywords", ids.len());
-    Ok(Reply::job(&jobs::start(&services, &caller, AiFunction::AutoCluster, input, &description).await?))
+    let input = ClusterInput { site_id: sector.site_id, sector_id: sector.id, keyword_ids: ids };
+    Ok(Reply::job(&crate::ai::plugin::start(&services, &caller, &AutoCluster, input, &description).await?))
 }

@@ -8,6 +8,7 @@
 //! - [`membership`]: keyword writes that keep the clusters' `keywords_count` and `volume` exact;
 //! - [`keywords`], [`clusters`], [`ideas`]: the endpoints' domain logic; [`csv`]: import/export.
 
+pub mod ai;
 pub mod clusters;
 pub mod csv;
 pub mod ideas;

@@ -3,14 +3,15 @@
 
 use std::collections::HashMap;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use time::OffsetDateTime;
 
+use super::ai::{GenerateImagePrompts, ImagePromptsInput};
 use super::{Content, Task, sanitize_html, word_count};
 use crate::access::Caller;
 use crate::http::openapi::Queued;
 use crate::http::{self, AppState, JsonBody, Reply};
-use crate::jobs::{self, AiFunction, JobQueued};
+use crate::jobs::JobQueued;
 use crate::planner::listing::{ListSpec, Match};
 use crate::planner::{SectorRecord, scope};
 use crate::store::{Change, Condition, StoreError, Write, s};
@@ -231,10 +232,12 @@ pub async fn generate_image_prompts(
 ) -> Result<Reply, ApiError> {
     let contents = scope::writable_many::<Content>(&services, &caller, "ids", &ids, None).await?;
     let first = scope::one_sector(&contents)?;
-    let input = json!({
-        "site_id": first.site_id, "sector_id": first.sector_id, "content_ids": ids,
-        "in_article_count": in_article_count.unwrap_or(2),
-    });
     let description = format!("Image prompts for {} contents", ids.len());
-    Ok(Reply::job(&jobs::start(&services, &caller, AiFunction::GenerateImagePrompts, input, &description).await?))
+    let input = ImagePromptsInput {
+        site_id: first.site_id.clone(),
+        sector_id: first.sector_id.clone(),
+        content_ids: ids,
+        in_article_count: Some(in_article_count.unwrap_or(2).max(0) as u64),
+    };
+    Ok(Reply::job(&crate::ai::plugin::start(&services, &caller, &GenerateImagePrompts, input, &description).await?))
 }

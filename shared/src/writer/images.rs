@@ -3,14 +3,15 @@
 
 use std::collections::HashMap;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use time::OffsetDateTime;
 
+use super::ai::{GenerateImages, ImagesInput};
 use super::{Content, IMAGE_PREFIX, ImageRecord, Task};
 use crate::access::Caller;
 use crate::http::openapi::{Data, Queued};
 use crate::http::{self, AppState, Ctx, JsonBody, Reply};
-use crate::jobs::{self, AiFunction, JobQueued};
+use crate::jobs::JobQueued;
 use crate::planner::listing::{ListSpec, Match};
 use crate::planner::scope::Updated;
 use crate::planner::{SectorRecord, find, in_sector, scope};
@@ -266,11 +267,10 @@ async fn images_of_content(
 
 async fn submit(services: &Services, caller: &Caller, images: &[ImageRecord]) -> Result<Reply, ApiError> {
     let first = scope::one_sector(images)?;
-    let ids: Vec<&str> = images.iter().map(|i| i.id.as_str()).collect();
-    let input = json!({"site_id": first.site_id, "sector_id": first.sector_id, "image_ids": ids});
-    let job =
-        jobs::start(services, caller, AiFunction::GenerateImages, input, &format!("{} images", ids.len())).await?;
-    Ok(Reply::job(&job))
+    let image_ids: Vec<String> = images.iter().map(|i| i.id.clone()).collect();
+    let description = format!("{} images", image_ids.len());
+    let input = ImagesInput { site_id: first.site_id.clone(), sector_id: first.sector_id.clone(), image_ids };
+    Ok(Reply::job(&crate::ai::plugin::start(services, caller, &GenerateImages, input, &description).await?))
 }
 
 crate::input! {

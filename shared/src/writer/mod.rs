@@ -5,6 +5,7 @@
 //! - [`tasks`], [`content`], [`images`], [`taxonomies`]: the endpoints' domain logic;
 //! - [`removal`]: deleting a task, content or image with what belongs to it.
 
+pub mod ai;
 pub mod content;
 pub mod images;
 pub mod removal;
@@ -333,29 +334,7 @@ pub fn word_count(html: &str) -> u32 {
     text.split(|c: char| c.is_whitespace()).filter(|w| w.chars().any(char::is_alphanumeric)).count() as u32
 }
 
-/// A short-lived URL to read an image's file straight from S3.
-pub async fn presigned_url(
-    services: &crate::Services,
-    s3_key: &str,
-    ttl: std::time::Duration,
-) -> Result<String, crate::ApiError> {
-    let bucket = services
-        .config
-        .images_bucket
-        .clone()
-        .ok_or_else(|| crate::ApiError::internal("no images bucket configured"))?;
-    let config = aws_sdk_s3::presigning::PresigningConfig::expires_in(ttl).map_err(crate::ApiError::internal)?;
-    let request = services
-        .s3()
-        .await
-        .get_object()
-        .bucket(bucket)
-        .key(s3_key)
-        .presigned(config)
-        .await
-        .map_err(crate::ApiError::internal)?;
-    Ok(request.uri().to_owned())
-}
+pub use crate::ai::images::presigned_url;
 
 #[cfg(test)]
 mod tests {

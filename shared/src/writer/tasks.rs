@@ -2,14 +2,15 @@
 
 use std::collections::HashMap;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::Task;
+use super::ai::{ContentInput, GenerateContent};
 use crate::access::Caller;
 use crate::http::openapi::{Data, Queued};
 use crate::http::{self, AppState, JsonBody, Reply};
-use crate::jobs::{self, AiFunction, JobQueued};
+use crate::jobs::JobQueued;
 use crate::planner::listing::{ListSpec, Match};
 use crate::planner::scope::{Deleted, Selection, Updated};
 use crate::planner::{Cluster, SectorRecord, ideas, scope};
@@ -220,8 +221,12 @@ pub async fn auto_generate_content(
     let tasks = scope::writable_many::<Task>(&services, &caller, "ids", &ids, None).await?;
     let first = scope::one_sector(&tasks)?;
     let words: u64 = tasks.iter().map(|t| t.word_count as u64).sum();
-    let input =
-        json!({"site_id": first.site_id, "sector_id": first.sector_id, "task_ids": ids, "estimated_word_count": words});
     let description = format!("Content for {} tasks", ids.len());
-    Ok(Reply::job(&jobs::start(&services, &caller, AiFunction::GenerateContent, input, &description).await?))
+    let input = ContentInput {
+        site_id: first.site_id.clone(),
+        sector_id: first.sector_id.clone(),
+        task_ids: ids,
+        estimated_word_count: Some(words),
+    };
+    Ok(Reply::job(&crate::ai::plugin::start(&services, &caller, &GenerateContent, input, &description).await?))
 }

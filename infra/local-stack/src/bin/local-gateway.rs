@@ -37,7 +37,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     provisioned.config.public_base_url = Some(base.clone());
     let sdk = local_sdk_config(&endpoint).await;
     let handlers = functions::handlers(&provisioned.config, &sdk);
-    let workers = functions::sqs_handlers(&provisioned.config, &sdk);
+    let workers = functions::sqs_handlers(&provisioned.config, &sdk, igny8_domain::modules::ai_functions());
     local_stack::workers::start_all(
         &template,
         &provisioned.queue_urls,
