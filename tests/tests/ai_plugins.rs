@@ -10,7 +10,7 @@ use igny8_domain::ai::worker::{self, Delivery, Outcome};
 use igny8_domain::ai::{AiFunction, Applied, Batch, Estimate, JobContext, JobError, Run};
 use igny8_domain::credits::{CreditCosts, Operation};
 use igny8_domain::jobs::{self, JobMessage, Queue};
-use igny8_domain::planner::{Keyword, SectorRecord};
+use igny8_domain::planner::{self, Cluster, Keyword, SectorRecord};
 use igny8_domain::store::{self, Item, Key};
 use igny8_domain::{ApiError, Services, modules};
 use provider_test_server::Step;
@@ -155,12 +155,13 @@ async fn a_job_whose_input_no_longer_reads_fails_refunded_and_leaves_the_queue()
 async fn keywords(app: &TestApp, t: &Tenant, n: usize, tag: &str) -> Vec<String> {
     let heads = ["implants", "braces", "whitening"];
     let fresh: Vec<Keyword> = (0..n)
-        .map(|i| Keyword {
-            id: igny8_domain::ids::new_id(),
+        .map(|i| (i, igny8_domain::ids::new_id()))
+        .map(|(i, id)| Keyword {
+            keyword: format!("keyword {} {tag}{}", &id[id.len() - 8..], heads[i % heads.len()]),
+            id,
             account_id: t.account_id.clone(),
             site_id: t.site.clone(),
             sector_id: t.sector.clone(),
-            keyword: format!("keyword {i} {tag}{}", heads[i % heads.len()]),
             volume: 100,
             difficulty: 30,
             intent: "informational".into(),
@@ -193,9 +194,12 @@ async fn a_one_call_clustering_job_makes_at_most_eight_requests_and_a_batch_read
     let config = &app.services.config;
     let delivery = Delivery { receive_count: 1, max_receives: config.job_max_receives, retry: config.provider_retry };
     let mut counts = Vec::new();
-    for round in ["first", "second"] {
-        // New cluster names each time: a name the sector has already costs a read to reuse it.
-        let ids = keywords(&app, &t, 5, round).await;
+    // New cluster names; then the first ones again with new ones: names the sector has are reused.
+    for round in [&["first"][..], &["second"], &["first", "third"]] {
+        let mut ids = Vec::new();
+        for tag in round {
+            ids.extend(keywords(&app, &t, 3, tag).await);
+        }
         let input = json!({"site_id": t.site, "sector_id": t.sector, "keyword_ids": ids});
         let job = api_tests::jobs::submit(&parked, &account(&app, &t).await, &t.user_id, "auto_cluster", input).await;
         let message = JobMessage { account_id: t.account_id.clone(), job_id: job.id.clone() };
@@ -208,6 +212,25 @@ async fn a_one_call_clustering_job_makes_at_most_eight_requests_and_a_batch_read
     }
     assert!(counts[0] <= 8, "a one-call clustering job made {} DynamoDB requests", counts[0]);
     assert_eq!(counts[1], counts[0] - 1, "the second job of the batch read no settings or prompts: {counts:?}");
+    assert_eq!(
+        counts[2],
+        counts[1] + 2,
+        "reusing three of the sector's clusters costs a read of their names and a second transaction: {counts:?}"
+    );
+    let clusters: Vec<Cluster> =
+        planner::in_sector(&app.services, &t.account_id, &t.sector, planner::CLUSTER_PREFIX).await.unwrap();
+    assert_eq!(clusters.len(), 9, "first, second and third of each head, once");
+    let keywords: Vec<Keyword> =
+        planner::in_sector(&app.services, &t.account_id, &t.sector, planner::KEYWORD_PREFIX).await.unwrap();
+    for cluster in &clusters {
+        let members: Vec<&Keyword> =
+            keywords.iter().filter(|k| k.cluster_id.as_deref() == Some(cluster.id.as_str())).collect();
+        let expected = if cluster.name.starts_with("first") { 2 } else { 1 };
+        assert_eq!(members.len(), expected, "{}", cluster.name);
+        assert_eq!(cluster.keywords_count as usize, expected, "{}", cluster.name);
+        let head = cluster.name.trim_end_matches(" topics");
+        assert!(members.iter().all(|k| k.keyword.ends_with(head)), "{}", cluster.name);
+    }
 }
 
 async fn use_provider(app: &TestApp, t: &Tenant, max_concurrency: u32) {
@@ -240,7 +263,7 @@ async fn calls_in_flight_follow_the_accounts_setting_and_halve_after_a_429() {
     assert!(!bad.field_errors("config.max_concurrency").is_empty(), "{}", bad.body);
 
     use_provider(&app, &t, 2).await;
-    app.provider.set_delay(std::time::Duration::from_millis(150));
+    app.provider.set_delay(std::time::Duration::from_millis(300));
     let ids = keywords(&app, &t, 100, "").await;
     let queued = app
         .post("/api/v1/planner/keywords/auto_cluster/", &json!({"ids": ids, "sector_id": t.sector}), Some(&t.token))

@@ -172,7 +172,7 @@ impl<F: AiFunction> BoundJob for Bound<'_, F> {
 
     fn apply<'a>(&'a self, job: &'a JobContext<'a>, saved: Value) -> BoxFuture<'a, Result<Settlement, JobError>> {
         Box::pin(async move {
-            let run: Run<F::Output> = serde_json::from_value(saved)
+            let run = read_run::<F::Output>(saved)
                 .map_err(|e| JobError::fatal(format!("The saved output cannot be read: {e}"), "OutputError"))?;
             let units = self.function.units(&run);
             let applied = self.function.apply(job, &self.input, &run.output).await.map_err(store_err)?;
@@ -189,6 +189,17 @@ impl<F: AiFunction> BoundJob for Bound<'_, F> {
     fn after_failure<'a>(&'a self, job: &'a JobContext<'a>) -> BoxFuture<'a, Result<(), ApiError>> {
         Box::pin(self.function.after_failure(job, &self.input))
     }
+}
+
+/// A saved run. Earlier releases saved the output's fields, `calls` and `parts` side by side (the
+/// same fields, without the `output` wrapper): a job saved so and delivered again still completes.
+fn read_run<O: DeserializeOwned>(saved: Value) -> Result<Run<O>, serde_json::Error> {
+    if saved.get("output").is_some() {
+        return serde_json::from_value(saved);
+    }
+    let calls = serde_json::from_value(saved.get("calls").cloned().unwrap_or(Value::Array(vec![])))?;
+    let parts = saved.get("parts").and_then(Value::as_u64).unwrap_or(1) as u32;
+    Ok(Run { output: serde_json::from_value(saved)?, calls, parts })
 }
 
 /// A registered function, its types erased.
@@ -253,5 +264,30 @@ impl Registry {
     /// its input does not read.
     pub(crate) fn bind<'r>(&'r self, job: &Job) -> Option<Result<Box<dyn BoundJob + 'r>, String>> {
         self.functions.get(job.function.as_str()).map(|function| function.bind(job))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::{Run, read_run};
+
+    #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+    struct Output {
+        clusters: Vec<String>,
+    }
+
+    #[test]
+    fn saved_runs_read_in_both_shapes() {
+        let call = json!({"id": "c1", "model": "m", "input_tokens": 1, "output_tokens": 2, "cost_usd": 0.5,
+                          "duration_ms": 3, "attempts": 1});
+        let now: Run<Output> =
+            read_run(json!({"output": {"clusters": ["a"]}, "calls": [call.clone()], "parts": 2})).unwrap();
+        let earlier: Run<Output> = read_run(json!({"clusters": ["a"], "calls": [call], "parts": 2})).unwrap();
+        assert_eq!(now, earlier);
+        assert_eq!(now.output.clusters, ["a"]);
+        assert_eq!((now.calls[0].id.as_str(), now.parts), ("c1", 2));
+        assert!(read_run::<Output>(json!({"clusters": "no"})).is_err());
     }
 }

@@ -13,7 +13,7 @@ use crate::ai::JobContext;
 use crate::ai::model::{JobError, store_err};
 use crate::ai::plugin::{AiFunction, Applied, Estimate, Run};
 use crate::credits::{CreditCosts, Operation};
-use crate::store::{StoreError, Write};
+use crate::store::{self, Key, StoreError, Write};
 use crate::validation::max;
 use crate::{ApiError, ids, usage};
 
@@ -235,59 +235,92 @@ impl AiFunction for AutoCluster {
     }
 }
 
-/// Creates the proposed clusters with their name guards: all in one transaction when none exists
-/// yet (the usual case), else one by one. Answers how many are this job's and, per proposal, the
-/// cluster its keywords go to: the proposal itself, or the sector's cluster of that name.
+/// Creates the proposed clusters with their name guards, [`CLUSTERS_PER_TRANSACTION`] a
+/// transaction. Answers how many are this job's and, per proposal, the cluster its keywords go to.
+/// A cancelled transaction says which writes failed: a cluster already there is this job's own (a
+/// replay, since the id is the job's); a name guard already there is the sector's cluster of that
+/// name, which is reused (its guards read in one request); the rest go again together.
 async fn create_clusters(job: &JobContext<'_>, proposed: &[Cluster]) -> Result<(i64, Vec<String>), ApiError> {
     let store = job.services.store().await;
     let mut created = 0;
-    let mut ids = Vec::with_capacity(proposed.len());
-    for chunk in proposed.chunks(CLUSTERS_PER_TRANSACTION) {
-        let mut writes: Vec<Write> = Vec::with_capacity(chunk.len() * 2);
-        for cluster in chunk {
-            writes.extend(super::clusters::create_writes(cluster)?);
-        }
-        // Two names with one guard cannot go in one transaction.
-        let guards: HashSet<_> = chunk.iter().map(|c| super::normalise(&c.name)).collect();
-        let together = if guards.len() == chunk.len() {
-            store.transact(writes).await
-        } else {
-            Err(StoreError::TransactionCancelled { failed: vec![] })
-        };
-        match together {
-            Ok(()) => {
-                created += chunk.len() as i64;
-                ids.extend(chunk.iter().map(|c| c.id.clone()));
-                continue;
+    let mut resolved: Vec<Option<String>> = vec![None; proposed.len()];
+    // Two names with one guard cannot go in one transaction: the later ones go one by one.
+    let mut names = HashSet::new();
+    let (mut pending, mut alone): (Vec<usize>, Vec<usize>) =
+        (0..proposed.len()).partition(|&i| names.insert(super::normalise(&proposed[i].name)));
+    for _ in 0..3 {
+        let mut next = Vec::new();
+        for chunk in pending.chunks(CLUSTERS_PER_TRANSACTION) {
+            let mut writes: Vec<Write> = Vec::with_capacity(chunk.len() * 2);
+            for &i in chunk {
+                writes.extend(super::clusters::create_writes(&proposed[i])?);
             }
-            Err(StoreError::TransactionCancelled { .. }) => {}
-            Err(err) => return Err(err.into()),
-        }
-        // A replay (the clusters are there) or a name the sector has: one at a time. The
-        // proposed id is this job's own, so finding it already there means a replay; a taken
-        // name means the sector has that cluster: it is reused.
-        for cluster in chunk {
-            let id = match store.transact(super::clusters::create_writes(cluster)?).await {
-                Ok(()) => {
-                    created += 1;
-                    cluster.id.clone()
-                }
-                Err(StoreError::TransactionCancelled { failed }) if failed.contains(&0) => {
-                    created += 1;
-                    cluster.id.clone()
-                }
-                Err(StoreError::TransactionCancelled { failed }) if failed.contains(&1) => {
-                    let guard: Option<serde_json::Value> = store.get(&cluster.name_guard()).await?;
-                    guard
-                        .and_then(|g| g["cluster_id"].as_str().map(str::to_owned))
-                        .ok_or_else(|| ApiError::internal("cluster name guard without a cluster"))?
+            let failed = match store.transact(writes).await {
+                Ok(()) => Vec::new(),
+                Err(StoreError::TransactionCancelled { failed }) if !failed.is_empty() => failed,
+                // A conflict with another write: these go one by one.
+                Err(StoreError::TransactionCancelled { .. }) => {
+                    alone.extend(chunk);
+                    continue;
                 }
                 Err(err) => return Err(err.into()),
             };
-            ids.push(id);
+            if failed.is_empty() {
+                created += chunk.len() as i64;
+                chunk.iter().for_each(|&i| resolved[i] = Some(proposed[i].id.clone()));
+                continue;
+            }
+            let mut taken = Vec::new();
+            for (n, &i) in chunk.iter().enumerate() {
+                if failed.contains(&(2 * n)) {
+                    created += 1;
+                    resolved[i] = Some(proposed[i].id.clone());
+                } else if failed.contains(&(2 * n + 1)) {
+                    taken.push(i);
+                } else {
+                    next.push(i);
+                }
+            }
+            if taken.is_empty() {
+                continue;
+            }
+            let guards: Vec<Key> = taken.iter().map(|&i| proposed[i].name_guard()).collect();
+            for (&i, guard) in taken.iter().zip(store.get_many(&guards).await?) {
+                match guard.map(store::decode::<serde_json::Value>).transpose()? {
+                    Some(guard) => resolved[i] = guard["cluster_id"].as_str().map(str::to_owned),
+                    // The name was freed meanwhile: the proposal goes again.
+                    None => next.push(i),
+                }
+            }
+        }
+        pending = next;
+        if pending.is_empty() {
+            break;
         }
     }
-    Ok((created, ids))
+    alone.extend(pending);
+    for i in alone {
+        let cluster = &proposed[i];
+        resolved[i] = Some(match store.transact(super::clusters::create_writes(cluster)?).await {
+            Ok(()) => {
+                created += 1;
+                cluster.id.clone()
+            }
+            Err(StoreError::TransactionCancelled { failed }) if failed.contains(&0) => {
+                created += 1;
+                cluster.id.clone()
+            }
+            Err(StoreError::TransactionCancelled { failed }) if failed.contains(&1) => {
+                let guard: Option<serde_json::Value> = store.get(&cluster.name_guard()).await?;
+                guard
+                    .and_then(|g| g["cluster_id"].as_str().map(str::to_owned))
+                    .ok_or_else(|| ApiError::internal("cluster name guard without a cluster"))?
+            }
+            Err(err) => return Err(err.into()),
+        });
+    }
+    let ids = resolved.into_iter().collect::<Option<Vec<String>>>();
+    Ok((created, ids.ok_or_else(|| ApiError::internal("a proposed cluster was left unresolved"))?))
 }
 
 /// `generate_ideas`: content ideas for clusters, one call per cluster.

@@ -348,6 +348,9 @@ impl Store {
     /// Reads several items in one request; the answer is in the order of `keys`, `None` where an
     /// item does not exist. At most 100 keys.
     pub async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<RawItem>>, StoreError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut wanted = KeysAndAttributes::builder().consistent_read(true);
         for key in keys {
             wanted = wanted.keys(key_map(key));

@@ -38,6 +38,28 @@ fn task_key(account_id: &str, sector_id: &str, task_id: &str) -> Key {
     Key::new(planner::sector_pk(account_id, sector_id), format!("{}{task_id}", super::TASK_PREFIX))
 }
 
+/// The article of `task` in the model's `answer`: sanitised, its words counted from the text.
+fn article(task: &Task, answer: &serde_json::Value) -> Result<Article, JobError> {
+    let html = super::sanitize_html(&text(answer, "content_html", super::content::MAX_HTML)?);
+    if html.len() > super::content::MAX_HTML_BYTES {
+        return Err(JobError::malformed("an article longer than a content record may hold"));
+    }
+    let word_count = super::word_count(&html);
+    if word_count == 0 {
+        return Err(JobError::malformed("an article without text"));
+    }
+    Ok(Article {
+        id: ids::new_id(),
+        task_id: task.id.clone(),
+        title: text(answer, "title", 300).unwrap_or_else(|_| task.title.clone()),
+        meta_title: answer["meta_title"].as_str().unwrap_or_default().chars().take(300).collect(),
+        meta_description: answer["meta_description"].as_str().unwrap_or_default().chars().take(500).collect(),
+        html,
+        word_count,
+        primary_keyword: task.keywords.first().cloned().unwrap_or_default(),
+    })
+}
+
 /// `generate_content`: one article per writer task, a few at a time.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct GenerateContent;
@@ -129,8 +151,8 @@ impl AiFunction for GenerateContent {
         }
         let model = job.model().await?;
         let instructions = job.prompt("content_generation").await?;
-        // Written in task order.
-        let answers = job
+        // Written in task order; an article that is not usable ends the run after its wave.
+        let written = job
             .each(
                 &model,
                 &tasks,
@@ -139,34 +161,15 @@ impl AiFunction for GenerateContent {
                                        "keywords": task.keywords, "content_type": task.content_type,
                                        "content_structure": task.content_structure, "word_count": task.word_count});
                     let (model, instructions) = (&model, &instructions);
-                    async move { model.ask(SYSTEM, instructions, &asked).await }
+                    async move {
+                        let (answer, call) = model.ask(SYSTEM, instructions, &asked).await?;
+                        Ok((article(task, &answer)?, call))
+                    }
                 },
                 |done, total| format!("Wrote {done} of {total} articles"),
             )
             .await?;
-        let mut contents = Vec::new();
-        let mut calls = Vec::new();
-        for (task, (answer, call)) in tasks.iter().zip(answers) {
-            calls.push(call);
-            let html = super::sanitize_html(&text(&answer, "content_html", super::content::MAX_HTML)?);
-            if html.len() > super::content::MAX_HTML_BYTES {
-                return Err(JobError::malformed("an article longer than a content record may hold"));
-            }
-            let word_count = super::word_count(&html);
-            if word_count == 0 {
-                return Err(JobError::malformed("an article without text"));
-            }
-            contents.push(Article {
-                id: ids::new_id(),
-                task_id: task.id.clone(),
-                title: text(&answer, "title", 300).unwrap_or_else(|_| task.title.clone()),
-                meta_title: answer["meta_title"].as_str().unwrap_or_default().chars().take(300).collect(),
-                meta_description: answer["meta_description"].as_str().unwrap_or_default().chars().take(500).collect(),
-                html,
-                word_count,
-                primary_keyword: task.keywords.first().cloned().unwrap_or_default(),
-            });
-        }
+        let (contents, calls) = written.into_iter().unzip();
         Ok(Run { output: ContentOutput { contents }, calls, parts: tasks.len() as u32 })
     }
 
