@@ -22,12 +22,9 @@ const CONCURRENCY: f64 = 5.0;
 async fn run(delay: Duration, count: usize) -> (Duration, Duration) {
     let app = spawn_app().await;
     app.provider.set_delay(delay);
+    // A paid plan is opened by the platform (public sign-up is on the free plan).
     let reg = app
-        .post(
-            "/api/v1/auth/register/",
-            &json!({"email": "bench@pipe.example", "password": api_tests::PASSWORD, "plan_id": "agency"}),
-            None,
-        )
+        .register_on_plan(json!({"email": "bench@pipe.example", "password": api_tests::PASSWORD, "plan_id": "agency"}))
         .await;
     let user = reg.data()["user"].clone();
     let account_id = user["account"]["id"].as_str().unwrap().to_owned();

@@ -253,7 +253,7 @@ async fn create_clusters(job: &JobContext<'_>, proposed: &[Cluster]) -> Result<(
         for chunk in pending.chunks(CLUSTERS_PER_TRANSACTION) {
             let mut writes: Vec<Write> = Vec::with_capacity(chunk.len() * 2);
             for &i in chunk {
-                writes.extend(super::clusters::create_writes(&proposed[i])?);
+                writes.extend(proposed[i].create_writes()?);
             }
             let failed = match store.transact(writes).await {
                 Ok(()) => Vec::new(),
@@ -301,7 +301,7 @@ async fn create_clusters(job: &JobContext<'_>, proposed: &[Cluster]) -> Result<(
     alone.extend(pending);
     for i in alone {
         let cluster = &proposed[i];
-        resolved[i] = Some(match store.transact(super::clusters::create_writes(cluster)?).await {
+        resolved[i] = Some(match store.transact(cluster.create_writes()?).await {
             Ok(()) => {
                 created += 1;
                 cluster.id.clone()

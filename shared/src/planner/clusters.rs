@@ -16,7 +16,7 @@ use crate::access::Caller;
 use crate::http::openapi::{Data, Queued};
 use crate::http::{self, AppState, JsonBody, Reply};
 use crate::jobs::JobQueued;
-use crate::store::{Change, Condition, Item, StoreError, Write, s};
+use crate::store::{Change, Condition, StoreError, Write, s};
 use crate::throttle::scopes::{Planner, PlannerAi};
 use crate::validation::input::{Bounded, Choice, Id, Ids, Json, Text};
 use crate::validation::{FieldErrors, max};
@@ -56,20 +56,8 @@ pub async fn list(
     scope::listed::<Cluster>(services, caller, query, &LIST).await
 }
 
-fn guard_item(cluster: &Cluster) -> Result<Item, StoreError> {
-    Item::new(&cluster.name_guard(), "ClusterName", &json!({"cluster_id": cluster.id, "name": cluster.name}))
-}
-
 fn taken() -> ApiError {
     ApiError::field("name", "A cluster with this name already exists in the sector.")
-}
-
-/// The writes that create `cluster` with its name guard (index 1 fails when the name is taken).
-pub fn create_writes(cluster: &Cluster) -> Result<Vec<Write>, StoreError> {
-    Ok(vec![
-        Write::Put(cluster.item()?, Some(Condition::not_exists())),
-        Write::Put(guard_item(cluster)?, Some(Condition::not_exists())),
-    ])
 }
 
 crate::input! {
@@ -115,7 +103,7 @@ pub async fn create(services: &Services, caller: &Caller, input: NewCluster) -> 
         difficulty_sum: 0,
         created_at: now,
     };
-    let mut writes = create_writes(&cluster)?;
+    let mut writes = cluster.create_writes()?;
     writes.push(usage::count_write(&cluster.account_id, "clusters", 1, now));
     match services.store().await.transact(writes).await {
         Ok(()) => Ok(cluster.to_json()),
@@ -160,7 +148,7 @@ pub async fn update(
         .condition(Condition::exists());
     let mut writes = vec![Write::Update(change)];
     if super::normalise(&after.name) != super::normalise(&before.name) {
-        writes.push(Write::Put(guard_item(&after)?, Some(Condition::not_exists())));
+        writes.push(Write::Put(after.guard_item()?, Some(Condition::not_exists())));
         writes.push(Write::Delete(before.name_guard(), None));
     }
     match services.store().await.transact(writes).await {

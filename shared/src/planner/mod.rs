@@ -26,7 +26,7 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use crate::accounts::rfc3339;
-use crate::store::{self, Item, Key, Query, StoreError, keys};
+use crate::store::{self, Condition, Item, Key, Query, StoreError, Write, keys};
 use crate::{ApiError, Services};
 
 /// The partition of one sector's planner and writer records.
@@ -348,6 +348,19 @@ impl Cluster {
     /// The uniqueness guard of this cluster's name.
     pub fn name_guard(&self) -> Key {
         name_guard(&self.account_id, &self.sector_id, &self.name)
+    }
+
+    /// The guard item of this cluster's name.
+    pub fn guard_item(&self) -> Result<Item, StoreError> {
+        Item::new(&self.name_guard(), "ClusterName", &json!({"cluster_id": self.id, "name": self.name}))
+    }
+
+    /// The writes that create the cluster with its name guard (index 1 fails when the name is taken).
+    pub fn create_writes(&self) -> Result<Vec<Write>, StoreError> {
+        Ok(vec![
+            Write::Put(self.item()?, Some(Condition::not_exists())),
+            Write::Put(self.guard_item()?, Some(Condition::not_exists())),
+        ])
     }
 }
 

@@ -40,8 +40,8 @@ fn task_key(account_id: &str, sector_id: &str, task_id: &str) -> Key {
 
 /// The article of `task` in the model's `answer`: sanitised, its words counted from the text.
 fn article(task: &Task, answer: &serde_json::Value) -> Result<Article, JobError> {
-    let html = super::sanitize_html(&text(answer, "content_html", super::content::MAX_HTML)?);
-    if html.len() > super::content::MAX_HTML_BYTES {
+    let html = super::sanitize_html(&text(answer, "content_html", super::MAX_HTML)?);
+    if html.len() > super::MAX_HTML_BYTES {
         return Err(JobError::malformed("an article longer than a content record may hold"));
     }
     let word_count = super::word_count(&html);

@@ -22,11 +22,7 @@ use crate::{ApiError, Services, ids, usage};
 use axum::extract::State;
 
 pub const STATUSES: &[&str] = &["draft", "review", "published"];
-/// Largest HTML body accepted (characters).
-pub const MAX_HTML: usize = 200_000;
-/// Largest HTML kept once sanitised (UTF-8 bytes): with the other fields, a content item stays
-/// well under DynamoDB's 400 KB.
-pub const MAX_HTML_BYTES: usize = 300_000;
+pub use super::{MAX_HTML, MAX_HTML_BYTES};
 
 pub const LIST: ListSpec = ListSpec {
     filters: &[("status", "status", Match::Eq), ("task_id", "task_id", Match::Eq)],

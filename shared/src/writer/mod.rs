@@ -21,6 +21,11 @@ use crate::accounts::rfc3339;
 use crate::planner::{SectorRecord, sector_record};
 use crate::{ApiError, Services};
 
+/// Largest HTML body accepted (characters).
+pub const MAX_HTML: usize = 200_000;
+/// Largest HTML kept once sanitised (UTF-8 bytes): with the other fields, a content item stays
+/// well under DynamoDB's 400 KB.
+pub const MAX_HTML_BYTES: usize = 300_000;
 pub const TASK_PREFIX: &str = "TASK#";
 pub const CONTENT_PREFIX: &str = "CONTENT#";
 pub const IMAGE_PREFIX: &str = "IMAGE#";
