@@ -30,6 +30,17 @@ impl Caller {
         principal: Principal,
         query: &HashMap<String, String>,
     ) -> Result<Self, ApiError> {
+        Self::resolve_with(services, principal, query, None).await
+    }
+
+    /// [`Self::resolve`] with the user's grants in its own account when they were read already
+    /// (at the same time as the user, for a token whose role hint was editor or viewer).
+    pub async fn resolve_with(
+        services: &Services,
+        principal: Principal,
+        query: &HashMap<String, String>,
+        grants_read: Option<BTreeSet<String>>,
+    ) -> Result<Self, ApiError> {
         let Principal { user, account } = principal;
         let crosses = crosses_accounts(user.role);
         let account = match query.get("account_id").filter(|id| crosses && **id != account.id) {
@@ -39,8 +50,9 @@ impl Caller {
             Some(_) => return Err(ApiError::not_found()),
             None => account,
         };
-        let grants = match user.role {
-            Role::Editor | Role::Viewer => Some(granted_sites(services, &account.id, &user.id).await?),
+        let grants = match (user.role, grants_read) {
+            (role, Some(read)) if sees_granted_sites_only(role) && account.id == user.account_id => Some(read),
+            (role, _) if sees_granted_sites_only(role) => Some(granted_sites(services, &account.id, &user.id).await?),
             _ => None,
         };
         Ok(Self { user, account, grants })
@@ -96,6 +108,11 @@ impl Caller {
             Ok(())
         }
     }
+}
+
+/// Whether a user of `role` sees only the sites granted to it.
+pub fn sees_granted_sites_only(role: Role) -> bool {
+    matches!(role, Role::Editor | Role::Viewer)
 }
 
 fn crosses_accounts(role: Role) -> bool {

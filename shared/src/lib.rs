@@ -4,7 +4,8 @@
 //! [`http::serve`] with a router, and the router calls the domain services defined here.
 //!
 //! - [`config`]: settings read from the environment.
-//! - [`aws`]: lazily built AWS SDK clients (one set per container).
+//! - [`aws`]: lazily built AWS SDK clients (one set per container); [`metering`]: what their
+//!   requests cost a piece of work.
 //! - [`store`]: the single-table DynamoDB store and its key design (see `docs/data-model.md`).
 //! - [`auth`]: JWT access/refresh tokens, argon2id password hashing, the signing key.
 //! - [`accounts`]: accounts, users and plans, and the auth use cases (register, login, ...).
@@ -26,6 +27,7 @@ pub mod error;
 pub mod http;
 pub mod ids;
 pub mod jobs;
+pub mod metering;
 pub mod modules;
 pub mod outbound;
 pub mod pagination;

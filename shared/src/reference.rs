@@ -133,42 +133,38 @@ impl From<&SeedKeyword> for SeedKeywordAnswer {
     }
 }
 
-#[derive(Debug)]
-struct Cached<T> {
-    loaded: Option<(Instant, Arc<Vec<T>>)>,
-}
-
-impl<T> Default for Cached<T> {
-    fn default() -> Self {
-        Self { loaded: None }
-    }
-}
-
-/// The container's copy of the reference data.
+/// The container's copy of the reference data: each partition as it was read, for
+/// [`CACHE_TTL`].
 #[derive(Debug, Default)]
 pub struct Cache {
-    industries: RwLock<Cached<Industry>>,
-    seed_keywords: RwLock<Cached<SeedKeyword>>,
+    partitions: RwLock<HashMap<&'static str, Loaded>>,
 }
 
-async fn cached<T: serde::de::DeserializeOwned>(
-    services: &Services,
-    lock: &RwLock<Cached<T>>,
-    pk: &str,
-) -> Result<Arc<Vec<T>>, ApiError> {
-    if let Some((at, data)) = &lock.read().await.loaded
+type Loaded = (Instant, Arc<dyn std::any::Any + Send + Sync>);
+
+/// Every item of the reference partition `pk`, decoded as `T`: from the container's copy while
+/// it is younger than [`CACHE_TTL`], else read again (one paged `Query`). Other modules' reference
+/// data (credit packages) is cached here too.
+pub async fn partition<T>(services: &Services, pk: &'static str) -> Result<Arc<Vec<T>>, ApiError>
+where
+    T: serde::de::DeserializeOwned + Send + Sync + 'static,
+{
+    let cache = &services.reference.partitions;
+    if let Some((at, data)) = cache.read().await.get(pk)
         && at.elapsed() < CACHE_TTL
+        && let Ok(data) = Arc::clone(data).downcast::<Vec<T>>()
     {
-        return Ok(Arc::clone(data));
+        return Ok(data);
     }
     let items = services.store().await.query_all(Query::partition(pk)).await?;
     let data = Arc::new(items.into_iter().map(store::decode).collect::<Result<Vec<T>, _>>()?);
-    lock.write().await.loaded = Some((Instant::now(), Arc::clone(&data)));
+    let erased: Arc<dyn std::any::Any + Send + Sync> = Arc::clone(&data) as _;
+    cache.write().await.insert(pk, (Instant::now(), erased));
     Ok(data)
 }
 
 pub async fn industries(services: &Services) -> Result<Arc<Vec<Industry>>, ApiError> {
-    cached(services, &services.reference.industries, keys::INDUSTRIES_PK).await
+    partition(services, keys::INDUSTRIES_PK).await
 }
 
 pub async fn industry(services: &Services, id: &str) -> Result<Option<Industry>, ApiError> {
@@ -176,20 +172,20 @@ pub async fn industry(services: &Services, id: &str) -> Result<Option<Industry>,
 }
 
 pub async fn seed_keywords(services: &Services) -> Result<Arc<Vec<SeedKeyword>>, ApiError> {
-    cached(services, &services.reference.seed_keywords, keys::SEED_KEYWORDS_PK).await
+    partition(services, keys::SEED_KEYWORDS_PK).await
 }
 
+/// Every plan, the retired ones too (an account on a retired plan keeps its terms).
+pub async fn all_plans(services: &Services) -> Result<Arc<Vec<Plan>>, ApiError> {
+    partition(services, keys::PLANS_PK).await
+}
+
+/// The plans on offer.
 pub async fn plans(services: &Services) -> Result<Vec<Plan>, ApiError> {
-    let items = services.store().await.query_all(Query::partition(keys::PLANS_PK).sk_prefix("PLAN#")).await?;
-    Ok(items
-        .into_iter()
-        .map(store::decode::<Plan>)
-        .collect::<Result<Vec<_>, _>>()?
-        .into_iter()
-        .filter(|p| p.is_active)
-        .collect())
+    Ok(all_plans(services).await?.iter().filter(|p| p.is_active).cloned().collect())
 }
 
+/// A plan on offer.
 pub async fn plan(services: &Services, id: &str) -> Result<Option<Plan>, ApiError> {
     Ok(crate::accounts::load_plan(services, id).await?.filter(|p| p.is_active))
 }

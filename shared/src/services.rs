@@ -1,10 +1,11 @@
 //! What a function holds for the life of its container: configuration and the lazily built AWS
-//! clients and signing key. Building it does no I/O, so it costs nothing at cold start.
+//! clients (each metered: [`crate::metering`]) and signing key. Building it does no I/O, so it costs nothing at cold start.
 
 use tokio::sync::OnceCell;
 
 use crate::auth::{SigningKey, SigningKeySource};
 use crate::aws::LazySdk;
+use crate::metering::{Metered, Service};
 use crate::store::Store;
 use crate::{ApiError, Config};
 
@@ -19,6 +20,7 @@ pub struct Services {
     http: OnceCell<crate::outbound::Outbound>,
     signing_key: SigningKeySource,
     pub(crate) reference: crate::reference::Cache,
+    pub(crate) leases: crate::throttle::Leases,
 }
 
 impl Services {
@@ -44,6 +46,7 @@ impl Services {
             http: OnceCell::new(),
             signing_key,
             reference: crate::reference::Cache::default(),
+            leases: crate::throttle::Leases::default(),
         }
     }
 
@@ -52,19 +55,33 @@ impl Services {
         self.store
             .get_or_init(|| async {
                 let sdk = self.sdk.get(&self.config).await;
-                Store::new(aws_sdk_dynamodb::Client::new(sdk), self.config.table_name.clone())
+                let config =
+                    aws_sdk_dynamodb::config::Builder::from(sdk).interceptor(Metered(Service::DynamoDb)).build();
+                Store::new(aws_sdk_dynamodb::Client::from_conf(config), self.config.table_name.clone())
             })
             .await
     }
 
     pub async fn secrets(&self) -> &aws_sdk_secretsmanager::Client {
         self.secrets
-            .get_or_init(|| async { aws_sdk_secretsmanager::Client::new(self.sdk.get(&self.config).await) })
+            .get_or_init(|| async {
+                let sdk = self.sdk.get(&self.config).await;
+                let config =
+                    aws_sdk_secretsmanager::config::Builder::from(sdk).interceptor(Metered(Service::SecretsManager));
+                aws_sdk_secretsmanager::Client::from_conf(config.build())
+            })
             .await
     }
 
     pub async fn sqs(&self) -> &aws_sdk_sqs::Client {
-        self.sqs.get_or_init(|| async { aws_sdk_sqs::Client::new(self.sdk.get(&self.config).await) }).await
+        self.sqs
+            .get_or_init(|| async {
+                let sdk = self.sdk.get(&self.config).await;
+                aws_sdk_sqs::Client::from_conf(
+                    aws_sdk_sqs::config::Builder::from(sdk).interceptor(Metered(Service::Sqs)).build(),
+                )
+            })
+            .await
     }
 
     /// S3, path-style when a local endpoint is configured (any local endpoint needs it).
@@ -74,6 +91,7 @@ impl Services {
                 let sdk = self.sdk.get(&self.config).await;
                 let config = aws_sdk_s3::config::Builder::from(sdk)
                     .force_path_style(self.config.aws_endpoint_url.is_some())
+                    .interceptor(Metered(Service::S3))
                     .build();
                 aws_sdk_s3::Client::from_conf(config)
             })
@@ -86,6 +104,11 @@ impl Services {
         self.http
             .get_or_init(|| async { crate::outbound::Outbound::new(self.config.deployment.outbound_policy()) })
             .await
+    }
+
+    /// The JWT signing key if this container has fetched it already.
+    pub fn loaded_signing_key(&self) -> Option<&SigningKey> {
+        self.signing_key.loaded()
     }
 
     /// The JWT signing key, fetched from Secrets Manager on first use.

@@ -230,6 +230,23 @@ async fn all_grants(services: &Services, account_id: &str) -> Result<Vec<SiteAcc
     account_items(services, account_id, keys::SITE_ACCESS_PREFIX).await
 }
 
+/// The site `site_id` of the account, if `site_id` is an id and the site exists (no caller's
+/// rights checked: read ahead of them, see [`crate::http::Reading`]).
+pub async fn site_of(services: &Services, account_id: &str, site_id: &str) -> Result<Option<Site>, ApiError> {
+    if !ids::is_valid_id(site_id) {
+        return Ok(None);
+    }
+    Ok(services.store().await.get::<Site>(&Key::site(account_id, site_id)).await?)
+}
+
+/// The sector `sector_id` of the account, like [`site_of`].
+pub async fn sector_of(services: &Services, account_id: &str, sector_id: &str) -> Result<Option<Sector>, ApiError> {
+    if !ids::is_valid_id(sector_id) {
+        return Ok(None);
+    }
+    Ok(services.store().await.get::<Sector>(&Key::sector(account_id, sector_id)).await?)
+}
+
 /// A site the caller may see, else 404.
 pub async fn visible_site(services: &Services, caller: &Caller, site_id: &str) -> Result<Site, ApiError> {
     if !ids::is_valid_id(site_id) || !caller.can_read_site(site_id) {
@@ -271,9 +288,13 @@ pub async fn list_sites(
     caller: &Caller,
     query: &HashMap<String, String>,
 ) -> Result<Vec<Value>, ApiError> {
+    Ok(visible_sites(caller, all_sites(services, caller.account_id()).await?, query))
+}
+
+/// Of the account's `sites`, those the caller may see, filtered as `query` asks ([`list_sites`]).
+pub fn visible_sites(caller: &Caller, sites: Vec<Site>, query: &HashMap<String, String>) -> Vec<Value> {
     let search = query.get("search").map(|s| s.to_lowercase());
-    Ok(all_sites(services, caller.account_id())
-        .await?
+    sites
         .into_iter()
         .filter(|site| caller.can_read_site(&site.id))
         .filter(|site| matches_bool(query, "is_active", site.is_active))
@@ -284,7 +305,7 @@ pub async fn list_sites(
             })
         })
         .map(|site| site.to_json())
-        .collect())
+        .collect()
 }
 
 fn domain(value: &Value) -> Result<String, String> {

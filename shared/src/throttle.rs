@@ -1,5 +1,6 @@
 //! Rate limiting by scope, per user (per client IP when anonymous), counted atomically in
-//! DynamoDB with expiring items: one fixed window per scope and caller.
+//! DynamoDB with expiring items: one fixed window per scope and caller, taken by each container
+//! in leases of several requests ([`Leases`]) so that most requests write nothing.
 //!
 //! The rates are configuration: [`DEFAULT_RATES`] holds the original API's scopes, and
 //! `THROTTLE_RATES` (e.g. `auth=20/min,planner_ai=5/min,auth_strict=3/10s`) overrides any of them.
@@ -163,10 +164,73 @@ impl Status {
     }
 }
 
-/// Counts one request of `identity` in `scope` and says whether it is over the limit.
+/// Tokens of the current window that this container has already counted in DynamoDB and may
+/// spend without writing: one `ADD` takes a lease of up to a tenth of the limit, fewer as the
+/// window fills, so that a caller of one container is held to its limit exactly and a busy caller
+/// costs about one write per ten requests. Tokens leased by a container that then sees no more
+/// requests are lost for the window (the limit can only be under-served, by at most the leases
+/// other containers hold: never over-served).
+#[derive(Debug, Default)]
+pub struct Leases(std::sync::Mutex<HashMap<String, Lease>>);
+
+#[derive(Debug, Clone, Copy)]
+struct Lease {
+    window_start: i64,
+    /// Tokens leased and not spent yet.
+    left: u32,
+    /// The window's hits as far as this container knows: all leased before, plus what it spent.
+    spent: u64,
+}
+
+/// Beyond this many callers a container forgets the leases of past windows.
+const LEASES_KEPT: usize = 10_000;
+
+impl Leases {
+    /// Spends a leased token of `key`'s window, if this container holds one; `Some(true)` when the
+    /// window is known to be over its limit (no write can lease more).
+    fn spend(&self, key: &str, window_start: i64, limit: u32) -> Option<(bool, u64)> {
+        let mut leases = self.0.lock().ok()?;
+        let lease = leases.get_mut(key).filter(|l| l.window_start == window_start)?;
+        if lease.left > 0 {
+            lease.left -= 1;
+            lease.spent += 1;
+            Some((false, lease.spent))
+        } else if lease.spent >= u64::from(limit) {
+            Some((true, lease.spent))
+        } else {
+            None
+        }
+    }
+
+    /// How many tokens the next write should lease: a tenth of the limit, at most half of what
+    /// is left of it, at least one.
+    fn size(&self, key: &str, window_start: i64, limit: u32) -> u32 {
+        let known = self
+            .0
+            .lock()
+            .ok()
+            .and_then(|l| l.get(key).filter(|l| l.window_start == window_start).map(|l| l.spent))
+            .unwrap_or(0);
+        let left = u64::from(limit).saturating_sub(known);
+        (limit / 10).min((left / 2) as u32).max(1)
+    }
+
+    fn record(&self, key: &str, lease: Lease) {
+        if let Ok(mut leases) = self.0.lock() {
+            if leases.len() >= LEASES_KEPT {
+                leases.retain(|_, l| l.window_start >= lease.window_start);
+            }
+            leases.insert(key.to_owned(), lease);
+        }
+    }
+}
+
+/// Counts one request of `identity` in `scope` and says whether it is over the limit: from a
+/// token this container has leased, else with one `ADD` of a new lease.
 pub async fn hit(
     store: &Store,
     rates: &Rates,
+    leases: &Leases,
     scope: &str,
     identity: &str,
     now: OffsetDateTime,
@@ -175,16 +239,35 @@ pub async fn hit(
     let window = rate.window_secs as i64;
     let start = now.unix_timestamp().div_euclid(window) * window;
     let reset = start + window;
-    let key = Key::new(format!("THROTTLE#{scope}#{identity}"), format!("WINDOW#{start}"));
+    let pk = format!("THROTTLE#{scope}#{identity}");
+    let status = |spent: u64, exceeded: bool| Status {
+        limit: rate.limit,
+        remaining: u64::from(rate.limit).saturating_sub(spent).min(u64::from(u32::MAX)) as u32,
+        reset,
+        exceeded,
+    };
+    if let Some((exceeded, spent)) = leases.spend(&pk, start, rate.limit) {
+        return Ok(status(spent, exceeded));
+    }
+    let size = leases.size(&pk, start, rate.limit);
+    let key = Key::new(pk.clone(), format!("WINDOW#{start}"));
     let item = store
         .update(
-            Change::new(key, "ADD hits :one SET expires_at = :expires")
-                .value(":one", n(1))
+            Change::new(key, "ADD hits :lease SET expires_at = :expires")
+                .value(":lease", n(size))
                 .value(":expires", n(reset + 60)),
         )
         .await?;
-    let hits: u32 = item.get("hits").and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok()).unwrap_or(u32::MAX);
-    Ok(Status { limit: rate.limit, remaining: rate.limit.saturating_sub(hits), reset, exceeded: hits > rate.limit })
+    let total: u64 = item.get("hits").and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok()).unwrap_or(u64::MAX);
+    let before = total.saturating_sub(u64::from(size));
+    let granted = u64::from(size).min(u64::from(rate.limit).saturating_sub(before));
+    if granted == 0 {
+        leases.record(&pk, Lease { window_start: start, left: 0, spent: total.max(u64::from(rate.limit)) });
+        return Ok(status(total, true));
+    }
+    let spent = before + 1;
+    leases.record(&pk, Lease { window_start: start, left: (granted - 1) as u32, spent });
+    Ok(status(spent, false))
 }
 
 #[cfg(test)]

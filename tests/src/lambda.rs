@@ -170,6 +170,129 @@ pub async fn cold_start(binary: &Path, env: &[(&'static str, String)], event: Va
     (init.unwrap_or(at), at, body)
 }
 
+/// What one process did with a run of events: its cold start (process start → first answer),
+/// each later event's latency (event handed over → answer posted), its CPU time over the later
+/// events, and its peak resident memory.
+#[derive(Debug, Clone)]
+pub struct WarmRun {
+    pub cold: Duration,
+    pub latencies: Vec<Duration>,
+    /// CPU time (every thread, user and system) spent on the events after the first.
+    pub cpu: Duration,
+    pub peak_rss_kb: u64,
+    pub last_answer: Value,
+}
+
+/// CPU time of every thread of process `pid` so far (`/proc/<pid>/task/*/schedstat`, in ns).
+fn cpu_time(pid: u32) -> Duration {
+    let mut total = 0u64;
+    if let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) {
+        for task in tasks.flatten() {
+            let stat = std::fs::read_to_string(task.path().join("schedstat")).unwrap_or_default();
+            total += stat.split_whitespace().next().and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+        }
+    }
+    Duration::from_nanos(total)
+}
+
+fn peak_rss_kb(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Spawns `binary` once and hands it `event` `count` times in a row, as Lambda would a warm
+/// container's invocations (see [`WarmRun`]).
+pub async fn warm_run(binary: &Path, env: &[(&'static str, String)], event: Value, count: usize) -> WarmRun {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let (tx, mut rx) = mpsc::unbounded_channel::<(Instant, Instant, Value)>();
+    // The next poll hands out the event; the answer comes back on its own request.
+    let handed: Arc<std::sync::Mutex<Instant>> = Arc::new(std::sync::Mutex::new(Instant::now()));
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else { return };
+            let (tx, event, handed) = (tx.clone(), event.clone(), Arc::clone(&handed));
+            tokio::spawn(async move {
+                let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                    let (tx, event, handed) = (tx.clone(), event.clone(), Arc::clone(&handed));
+                    async move {
+                        let response = if req.uri().path().ends_with("/invocation/next") {
+                            if let Ok(mut at) = handed.lock() {
+                                *at = Instant::now();
+                            }
+                            let deadline = (std::time::SystemTime::now() + Duration::from_secs(30))
+                                .duration_since(std::time::UNIX_EPOCH)
+                                .map(|d| d.as_millis())
+                                .unwrap_or_default();
+                            hyper::Response::builder()
+                                .header("lambda-runtime-aws-request-id", uuid::Uuid::new_v4().to_string())
+                                .header("lambda-runtime-deadline-ms", deadline.to_string())
+                                .header(
+                                    "lambda-runtime-invoked-function-arn",
+                                    "arn:aws:lambda:us-east-1:000000000000:function:bench",
+                                )
+                                .header("lambda-runtime-trace-id", "Root=1-00000000-000000000000000000000000")
+                                .body(Full::new(Bytes::from(event.to_string())))
+                        } else {
+                            let bytes = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+                            let value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+                            let at = handed.lock().map(|a| *a).unwrap_or_else(|_| Instant::now());
+                            let _ = tx.send((at, Instant::now(), value));
+                            hyper::Response::builder().status(202).body(Full::new(Bytes::new()))
+                        };
+                        Ok::<_, Infallible>(response.expect("static response"))
+                    }
+                });
+                let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+            });
+        }
+    });
+    let started = Instant::now();
+    let mut child = tokio::process::Command::new(binary)
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .env("AWS_LAMBDA_RUNTIME_API", format!("127.0.0.1:{port}"))
+        .env("AWS_LAMBDA_FUNCTION_NAME", binary.file_name().and_then(|n| n.to_str()).unwrap_or("function"))
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench")
+        .env("AWS_LAMBDA_LOG_GROUP_NAME", "bench")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn the release binary");
+    let pid = child.id().expect("pid");
+    let mut latencies = Vec::with_capacity(count);
+    let mut cold = Duration::ZERO;
+    let mut cpu_after_first = Duration::ZERO;
+    let mut last_answer = Value::Null;
+    for n in 0..count {
+        let (handed_at, answered_at, answer) = match tokio::time::timeout(Duration::from_secs(30), rx.recv()).await {
+            Ok(Some(event)) => event,
+            _ => panic!("the binary did not answer within 30 s"),
+        };
+        if n == 0 {
+            cold = answered_at - started;
+            cpu_after_first = cpu_time(pid);
+        } else {
+            latencies.push(answered_at - handed_at);
+        }
+        last_answer = answer;
+    }
+    // The last answer is posted before its next poll: let the process settle before reading.
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let cpu = cpu_time(pid).saturating_sub(cpu_after_first);
+    let peak_rss_kb = peak_rss_kb(pid);
+    let _ = child.kill().await;
+    WarmRun { cold, latencies, cpu, peak_rss_kb, last_answer }
+}
+
 /// Builds the release binaries `bins` of package `package`; answers their paths.
 pub fn build_release(package: &str, bins: &[&str]) -> Vec<PathBuf> {
     build_releases(&bins.iter().map(|bin| (package, *bin)).collect::<Vec<_>>())

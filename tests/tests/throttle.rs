@@ -60,3 +60,40 @@ async fn users_are_counted_apart_and_platform_roles_are_not_throttled() {
         assert!(answer.headers.get("x-throttle-limit").is_none());
     }
 }
+
+#[tokio::test]
+async fn containers_taking_leases_never_serve_more_than_the_limit_and_write_about_once_per_ten_requests() {
+    use igny8_domain::throttle::{Leases, Rates, hit};
+    let app = api_tests::spawn_app().await;
+    let store = app.services.store().await;
+    let rates = Rates::from_config(Some("planner=100/h")).unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    // One container alone: exactly the limit, with about one write per ten requests.
+    let one = Leases::default();
+    let (served, writes) = {
+        let before = igny8_domain::store::requests_sent();
+        let mut served = 0;
+        for _ in 0..130 {
+            if !hit(store, &rates, &one, "planner", "user:alone", now).await.unwrap().exceeded {
+                served += 1;
+            }
+        }
+        (served, igny8_domain::store::requests_sent() - before)
+    };
+    assert_eq!(served, 100);
+    assert!(writes <= 25, "{writes} writes for 130 requests");
+    // Two containers taking turns: never more than the limit, and at most their leases less.
+    let (a, b) = (Leases::default(), Leases::default());
+    let mut served = 0;
+    let mut remaining = Vec::new();
+    for i in 0..160 {
+        let leases = if i % 2 == 0 { &a } else { &b };
+        let status = hit(store, &rates, leases, "planner", "user:shared", now).await.unwrap();
+        if !status.exceeded {
+            served += 1;
+            remaining.push(status.remaining);
+        }
+    }
+    assert!((90..=100).contains(&served), "served {served}");
+    assert!(remaining.iter().all(|r| *r < 100));
+}

@@ -9,8 +9,8 @@ pub mod users;
 pub use email::Email;
 pub use manage::{create_account, delete_account, get_account, list_accounts, update_account};
 pub use service::{
-    ChangePassword, LoginInput, OpenedBy, PAID_PLAN_AT_REGISTRATION, Principal, RegisterInput, authenticate,
-    change_password, load_plan, login, me, refresh, register,
+    Bearer, ChangePassword, LoginInput, OpenedBy, PAID_PLAN_AT_REGISTRATION, Principal, RegisterInput, authenticate,
+    authenticate_token, change_password, load_plan, login, me, refresh, register,
 };
 
 use serde::{Deserialize, Serialize};

@@ -13,7 +13,7 @@ use super::service::{AccessToken, Me, RefreshInput, Registered, SignedIn, Tokens
 use super::{AccountAnswer, ChangePassword, LoginInput, PlanAnswer, RegisterInput, UserSummary, manage, users};
 use crate::access::RoleAnswer;
 use crate::http::openapi::{Data, Paged, Problem};
-use crate::http::{Anonymous, AppState, Caller, Ctx, JsonBody, Module, Principal, Reply};
+use crate::http::{Anonymous, AppState, Caller, Ctx, JsonBody, Module, Principal, Reading, Reply};
 use crate::reference::{IndustryAnswer, SeedKeywordAnswer};
 use crate::sites::{SectorAnswer, SiteAccessAnswer, SiteAnswer};
 use crate::subscriptions::SubscriptionAnswer;
@@ -63,11 +63,13 @@ async fn change_password(
 
 /// The caller: user, account, plan, and the sites the user may work on (`user.accessible_sites`).
 #[utoipa::path(get, path = "/api/v1/auth/me/", responses((status = 200, description = "The caller", body = Data<Me>)))]
-async fn me(State(s): State<AppState>, principal: Principal<Auth>) -> Answer {
-    let own = HashMap::new();
-    // The caller's own account, whatever its role: `account_id` is not read here.
-    let caller = access::Caller::resolve(&s, principal.0.clone(), &own).await?;
-    Ok(Reply::ok(accounts::me(&s, &principal, sites::list_sites(&s, &caller, &own)).await?))
+async fn me(State(s): State<AppState>, reading: Reading<Auth>) -> Answer {
+    // The caller's own account, whatever its role: `account_id` is not read here. Its sites are
+    // read while the caller is confirmed.
+    let account_id = reading.own_account_id().to_owned();
+    let (caller, sites) = reading.read_own(sites::all_sites(&s, &account_id)).await?;
+    let visible = sites::visible_sites(&caller, sites, &HashMap::new());
+    Ok(Reply::ok(accounts::me(&s, &caller.user, &caller.account, visible).await?))
 }
 
 // Roles.

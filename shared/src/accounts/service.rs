@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use super::{Account, AccountStatus, Email, Plan, Role, User, UserAnswer, rfc3339};
-use crate::auth::{Password, PasswordHash, SigningKey, TokenError, TokenType};
+use crate::auth::{Claims, IssuedToken, Password, PasswordHash, SigningKey, TokenError, TokenType};
 use crate::credits::{LedgerEntry, TransactionType};
 use crate::store::{self, Change, Condition, Item, Key, StoreError, Write, keys, n};
 use crate::validation::input::{Bounded, Raw, Text};
@@ -140,8 +140,9 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
 }
 
 /// A plan by id (also an inactive one: an account on a retired plan keeps its terms).
+/// Read from the container's copy of the plans ([`crate::reference`]).
 pub async fn load_plan(services: &Services, plan_id: &str) -> Result<Option<Plan>, ApiError> {
-    Ok(services.store().await.get::<Plan>(&Key::plan(plan_id)).await?)
+    Ok(crate::reference::all_plans(services).await?.iter().find(|p| p.id == plan_id).cloned())
 }
 
 /// Loads a user and its account in one request.
@@ -157,13 +158,15 @@ async fn load_user(services: &Services, account_id: &str, user_id: &str) -> Resu
     }
 }
 
+fn issue(key: &SigningKey, token_type: TokenType, user: &User, now: OffsetDateTime) -> Result<IssuedToken, ApiError> {
+    let role = crate::http::answer(user.role);
+    key.issue(token_type, &user.id, &user.account_id, user.token_version, role.as_str().unwrap_or_default(), now)
+        .map_err(ApiError::internal)
+}
+
 fn token_pair(key: &SigningKey, user: &User, now: OffsetDateTime) -> Result<Tokens, ApiError> {
-    let access = key
-        .issue(TokenType::Access, &user.id, &user.account_id, user.token_version, now)
-        .map_err(ApiError::internal)?;
-    let refresh = key
-        .issue(TokenType::Refresh, &user.id, &user.account_id, user.token_version, now)
-        .map_err(ApiError::internal)?;
+    let access = issue(key, TokenType::Access, user, now)?;
+    let refresh = issue(key, TokenType::Refresh, user, now)?;
     Ok(Tokens {
         access: access.token,
         refresh: refresh.token,
@@ -369,37 +372,96 @@ pub async fn refresh(services: &Services, input: RefreshInput) -> Result<Value, 
     if !user.is_active || user.token_version != claims.ver {
         return Err(ApiError::Unauthenticated(INVALID_REFRESH.into()));
     }
-    let access = key
-        .issue(TokenType::Access, &user.id, &user.account_id, user.token_version, OffsetDateTime::now_utc())
-        .map_err(ApiError::internal)?;
+    let access = issue(key, TokenType::Access, &user, OffsetDateTime::now_utc())?;
     Ok(crate::http::answer(AccessToken { access: access.token, access_expires_at: rfc3339(access.expires_at) }))
+}
+
+/// A bearer access token as a request brings it: its claims verified with the container's
+/// signing key, or, in a container that has not fetched the key yet, read unverified so that the
+/// caller's reads can start while the key is fetched ([`authenticate_token`] verifies them before
+/// anything is used).
+#[derive(Debug, Clone)]
+pub struct Bearer {
+    token: String,
+    claims: Claims,
+    verified: bool,
+}
+
+impl Bearer {
+    /// Reads the token; a refresh, expired, tampered, foreign or malformed token is a 401.
+    pub fn read(services: &Services, token: Option<&str>) -> Result<Self, ApiError> {
+        let token = token.ok_or_else(ApiError::authentication_required)?;
+        let invalid = |_| ApiError::Unauthenticated(INVALID_TOKEN.into());
+        let (claims, verified) = match services.loaded_signing_key() {
+            Some(key) => (key.verify(token, TokenType::Access).map_err(invalid)?, true),
+            None => (crate::auth::unverified_claims(token).map_err(invalid)?, false),
+        };
+        Ok(Self { token: token.to_owned(), claims, verified })
+    }
+
+    /// The user the token names (verified or not: see [`Bearer`]).
+    pub fn user_id(&self) -> &str {
+        &self.claims.user_id
+    }
+
+    /// The account the token names (verified or not: see [`Bearer`]).
+    pub fn account_id(&self) -> &str {
+        &self.claims.account_id
+    }
+
+    /// The role the user had when the token was issued: a hint, never a right.
+    pub fn role_hint(&self) -> Option<Role> {
+        self.claims.role.as_deref().and_then(Role::parse)
+    }
+
+    /// Whether the claims were checked against the signing key.
+    pub fn is_verified(&self) -> bool {
+        self.verified
+    }
 }
 
 /// Resolves a bearer access token to its user and account. Refresh tokens, expired, tampered or
 /// foreign tokens, tokens of an inactive user and tokens older than the last password change are
 /// all 401.
 pub async fn authenticate(services: &Services, bearer: Option<&str>) -> Result<Principal, ApiError> {
-    let token = bearer.ok_or_else(ApiError::authentication_required)?;
-    let key = services.signing_key().await?;
-    let claims = key.verify(token, TokenType::Access).map_err(|_| ApiError::Unauthenticated(INVALID_TOKEN.into()))?;
-    match load_user(services, &claims.account_id, &claims.user_id).await? {
-        Some((user, account)) if user.is_active && user.token_version == claims.ver => Ok(Principal { user, account }),
-        _ => Err(ApiError::Unauthenticated(INVALID_TOKEN.into())),
+    authenticate_token(services, &Bearer::read(services, bearer)?).await
+}
+
+/// [`authenticate`] of a token already read. With its claims verified that is one request (user
+/// and account together); unverified, the signing key is fetched at the same time, and the token
+/// verified before the user read is used.
+pub async fn authenticate_token(services: &Services, bearer: &Bearer) -> Result<Principal, ApiError> {
+    let invalid = || ApiError::Unauthenticated(INVALID_TOKEN.into());
+    let found = if bearer.verified {
+        load_user(services, &bearer.claims.account_id, &bearer.claims.user_id).await?
+    } else {
+        let (key, found) = tokio::join!(
+            services.signing_key(),
+            load_user(services, &bearer.claims.account_id, &bearer.claims.user_id)
+        );
+        let claims = key?.verify(&bearer.token, TokenType::Access).map_err(|_| invalid())?;
+        if claims != bearer.claims {
+            return Err(invalid());
+        }
+        found?
+    };
+    match found {
+        Some((user, account)) if user.is_active && user.token_version == bearer.claims.ver => {
+            Ok(Principal { user, account })
+        }
+        _ => Err(invalid()),
     }
 }
 
-/// The caller, with account and plan.
-/// The caller with its account and plan; `accessible_sites` is read at the same time as the plan.
+/// The caller with its account and plan (the container's copy) and the sites it may work on.
 pub async fn me(
     services: &Services,
-    principal: &Principal,
-    accessible_sites: impl std::future::Future<Output = Result<Vec<Value>, ApiError>>,
+    user: &User,
+    account: &Account,
+    accessible_sites: Vec<Value>,
 ) -> Result<Value, ApiError> {
-    let (plan, accessible_sites) = tokio::try_join!(load_plan(services, &principal.account.plan_id), accessible_sites)?;
-    let user = UserAnswer {
-        accessible_sites: Some(accessible_sites),
-        ..UserAnswer::new(&principal.user, &principal.account, plan.as_ref())
-    };
+    let plan = load_plan(services, &account.plan_id).await?;
+    let user = UserAnswer { accessible_sites: Some(accessible_sites), ..UserAnswer::new(user, account, plan.as_ref()) };
     Ok(crate::http::answer(Me { user }))
 }
 

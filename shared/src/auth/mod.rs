@@ -6,4 +6,4 @@ pub mod tokens;
 
 pub use password::{Password, PasswordHash};
 pub use signing_key::{SigningKey, SigningKeySource};
-pub use tokens::{Claims, IssuedToken, TokenError, TokenType};
+pub use tokens::{Claims, IssuedToken, TokenError, TokenType, unverified_claims};

@@ -50,6 +50,11 @@ impl SigningKeySource {
         Self { secret_id: secret_id.into(), cell: OnceCell::new() }
     }
 
+    /// The key, if this container has fetched it already.
+    pub fn loaded(&self) -> Option<&SigningKey> {
+        self.cell.get()
+    }
+
     pub async fn get(&self, client: &aws_sdk_secretsmanager::Client) -> Result<&SigningKey, SigningKeyError> {
         self.cell
             .get_or_try_init(|| async {

@@ -16,9 +16,12 @@ use crate::{ApiError, Services, ids};
 /// `credit-packages/`: the packages on sale.
 pub async fn packages(services: &Services, caller: &Caller) -> Result<Vec<CreditPackage>, ApiError> {
     caller.require_manager()?;
-    let items = services.store().await.query_all(Query::partition(PACKAGES_PK).sk_prefix("PACKAGE#")).await?;
-    let mut all: Vec<CreditPackage> = items.into_iter().map(crate::store::decode).collect::<Result<_, _>>()?;
-    all.retain(|p| p.is_active);
+    let mut all: Vec<CreditPackage> = crate::reference::partition::<CreditPackage>(services, PACKAGES_PK)
+        .await?
+        .iter()
+        .filter(|p| p.is_active)
+        .cloned()
+        .collect();
     all.sort_by_key(|p| p.credits);
     Ok(all)
 }
@@ -26,10 +29,8 @@ pub async fn packages(services: &Services, caller: &Caller) -> Result<Vec<Credit
 /// `credit-packages/{id}/`: a package on sale.
 pub async fn package(services: &Services, caller: &Caller, package_id: &str) -> Result<CreditPackage, ApiError> {
     caller.require_manager()?;
-    match services.store().await.get::<CreditPackage>(&CreditPackage::key(package_id)).await? {
-        Some(p) if p.is_active => Ok(p),
-        _ => Err(ApiError::not_found()),
-    }
+    let all = crate::reference::partition::<CreditPackage>(services, PACKAGES_PK).await?;
+    all.iter().find(|p| p.id == package_id && p.is_active).cloned().ok_or_else(ApiError::not_found)
 }
 
 async fn account_items<T: serde::de::DeserializeOwned>(

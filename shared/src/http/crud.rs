@@ -44,11 +44,7 @@ macro_rules! crud {
     };
     (@handlers $name:ident, $list:literal, $item:literal, $scope:ty, $answer:ty, [$($params:ty)?],
         $index:path, $new:ty => $create:path, $show:path, $whole:ty, $changes:ty => $update:path, $remove:path) => {
-        use ::axum::extract::{Path, State};
-        use $crate::ApiError;
-        use $crate::http::openapi::{Data, Paged};
-        use $crate::http::{AppState, Caller, Ctx, Reply};
-        use $crate::validation::Submitted;
+        $crate::crud!(@imports);
 
         #[utoipa::path(
             get, path = $list, operation_id = concat!("list_", stringify!($name)),
@@ -57,19 +53,6 @@ macro_rules! crud {
         )]
         pub async fn list(State(s): State<AppState>, caller: Caller<$scope>, ctx: Ctx) -> Result<Reply, ApiError> {
             ctx.page($index(&s, &caller, ctx.query()).await?)
-        }
-
-        #[utoipa::path(
-            post, path = $list, operation_id = concat!("create_", stringify!($name)),
-            request_body = $new,
-            responses((status = 201, description = "Created", body = Data<$answer>))
-        )]
-        pub async fn create(
-            State(s): State<AppState>,
-            caller: Caller<$scope>,
-            body: Submitted<$new>,
-        ) -> Result<Reply, ApiError> {
-            Ok(Reply::created($create(&s, &caller, body).await?))
         }
 
         #[utoipa::path(
@@ -82,6 +65,35 @@ macro_rules! crud {
             Path(id): Path<String>,
         ) -> Result<Reply, ApiError> {
             Ok(Reply::ok($show(&s, &caller, &id).await?))
+        }
+
+        $crate::crud!(@writes $name, $list, $item, $scope, $answer, $new => $create, $whole, $changes => $update, $remove);
+    };
+    (@imports) => {
+        #[allow(unused_imports)]
+        use ::axum::extract::{Path, State};
+        #[allow(unused_imports)]
+        use $crate::ApiError;
+        #[allow(unused_imports)]
+        use $crate::http::openapi::{Data, Paged};
+        #[allow(unused_imports)]
+        use $crate::http::{AppState, Caller, Ctx, Reading, Reply};
+        #[allow(unused_imports)]
+        use $crate::validation::Submitted;
+    };
+    (@writes $name:ident, $list:literal, $item:literal, $scope:ty, $answer:ty,
+        $new:ty => $create:path, $whole:ty, $changes:ty => $update:path, $remove:path) => {
+        #[utoipa::path(
+            post, path = $list, operation_id = concat!("create_", stringify!($name)),
+            request_body = $new,
+            responses((status = 201, description = "Created", body = Data<$answer>))
+        )]
+        pub async fn create(
+            State(s): State<AppState>,
+            caller: Caller<$scope>,
+            body: Submitted<$new>,
+        ) -> Result<Reply, ApiError> {
+            Ok(Reply::created($create(&s, &caller, body).await?))
         }
 
         #[utoipa::path(
@@ -158,15 +170,6 @@ macro_rules! sector_crud {
                 $($domain)::+::create(s, caller, body.read()?).await
             }
 
-            async fn show(
-                s: &$crate::Services,
-                caller: &$crate::access::Caller,
-                id: &str,
-            ) -> Result<::serde_json::Value, $crate::ApiError> {
-                let record = scope::visible::<$record>(s, caller, id).await?;
-                <$record as SectorRecord>::answer(s, record).await
-            }
-
             async fn change(
                 s: &$crate::Services,
                 caller: &$crate::access::Caller,
@@ -178,8 +181,47 @@ macro_rules! sector_crud {
                 $($domain)::+::update(s, caller, before, body.read()?).await
             }
 
-            $crate::crud!(@handlers $name, $list, $item, $scope, $answer, [Filters],
-                $($domain)::+::list, $new => new, show, $changes, $changes => change, $($domain)::+::delete);
+            $crate::crud!(@imports);
+
+            #[utoipa::path(
+                get, path = $list, operation_id = concat!("list_", stringify!($name)),
+                params(Filters),
+                responses((status = 200, description = "One page of the list", body = Paged<$answer>))
+            )]
+            pub async fn list(
+                State(s): State<AppState>,
+                reading: Reading<$scope>,
+                ctx: Ctx,
+            ) -> Result<Reply, ApiError> {
+                let (services, query) = (&*s, ctx.query());
+                let read = move |account: String| async move {
+                    scope::read_list::<$record>(services, &account, query).await
+                };
+                let (caller, read) = reading.read(read).await?;
+                let records = scope::visible_list(&caller, read, query)?;
+                ctx.page($($domain)::+::list(services, records, query).await?)
+            }
+
+            #[utoipa::path(
+                get, path = $item, operation_id = concat!("get_", stringify!($name)),
+                responses((status = 200, description = "The record", body = Data<$answer>))
+            )]
+            pub async fn get(
+                State(s): State<AppState>,
+                reading: Reading<$scope>,
+                Path(id): Path<String>,
+            ) -> Result<Reply, ApiError> {
+                let (services, id) = (&*s, id.as_str());
+                let find = move |account: String| async move {
+                    $crate::planner::find::<$record>(services, &account, id).await
+                };
+                let (caller, found) = reading.read(find).await?;
+                let record = scope::visible_found(&caller, found)?;
+                Ok(Reply::ok(<$record as SectorRecord>::answer(services, record).await?))
+            }
+
+            $crate::crud!(@writes $name, $list, $item, $scope, $answer,
+                $new => new, $changes, $changes => change, $($domain)::+::delete);
         }
     };
 }

@@ -32,30 +32,76 @@ pub(super) fn bearer(headers: &http::HeaderMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
 }
 
-/// Counts this request against `S` for the caller (the user, or the client IP when anonymous);
-/// over the limit it is a 429. The `X-Throttle-*` headers go on the answer either way.
-async fn throttle<S: Scope>(
-    services: &Services,
-    state: &RequestState,
-    user: Option<&accounts::User>,
-) -> Result<(), ApiError> {
-    if user.is_some_and(|u| throttle::BYPASS_ROLES.contains(&u.role)) {
-        return Ok(());
-    }
-    let identity = match user {
-        Some(u) => format!("user:{}", u.id),
-        None => format!("ip:{}", state.client_ip),
-    };
-    let status = throttle::hit(
-        services.store().await,
-        &services.config.throttle,
-        S::NAME,
-        &identity,
-        time::OffsetDateTime::now_utc(),
-    )
-    .await?;
+/// Counts this request against `S` for `identity` (`user:<id>`, or `ip:<addr>` when anonymous).
+async fn count<S: Scope>(services: &Services, identity: &str) -> Result<throttle::Status, ApiError> {
+    let store = services.store().await;
+    let now = time::OffsetDateTime::now_utc();
+    throttle::hit(store, &services.config.throttle, &services.leases, S::NAME, identity, now).await
+}
+
+/// Applies a request's count: the `X-Throttle-*` headers go on the answer either way; over the
+/// limit it is a 429.
+fn apply(state: &RequestState, status: throttle::Status) -> Result<(), ApiError> {
     state.add_headers(status.headers());
     if status.exceeded { Err(ApiError::Throttled) } else { Ok(()) }
+}
+
+/// Authenticates the request's bearer token and counts the request in `S`, at the same time: the
+/// user and account are read while the count is written, so a warm request waits for one round
+/// trip. (In a container that has no signing key yet, the key is fetched while the user is read,
+/// and the request counted once the token is verified.) An authentication failure comes before
+/// the count's 429; the platform roles are not throttled.
+async fn authenticate<S: Scope>(
+    services: &Services,
+    state: &RequestState,
+    bearer: &accounts::Bearer,
+) -> Result<accounts::Principal, ApiError> {
+    let identity = format!("user:{}", bearer.user_id());
+    let (principal, counted) = if bearer.is_verified() {
+        let (principal, counted) =
+            tokio::join!(accounts::authenticate_token(services, bearer), count::<S>(services, &identity));
+        (principal?, counted)
+    } else {
+        let principal = accounts::authenticate_token(services, bearer).await?;
+        (principal, count::<S>(services, &identity).await)
+    };
+    state.set_principal(&principal.account.id, &principal.user.id);
+    if !throttle::BYPASS_ROLES.contains(&principal.user.role) {
+        apply(state, counted?)?;
+    }
+    Ok(principal)
+}
+
+/// The caller of an authenticated request (see [`Caller::resolve_with`](access::Caller)): the
+/// token's user and account, the request's count, and, when the token's role hint says so, the
+/// user's site grants, all read at once.
+async fn resolve_caller<S: Scope>(
+    services: &Services,
+    state: &RequestState,
+    bearer: &accounts::Bearer,
+) -> Result<access::Caller, ApiError> {
+    resolve_caller_in::<S>(services, state, bearer, state.query()).await
+}
+
+/// [`resolve_caller`] with the request's account named by `query` (empty: the caller's own).
+async fn resolve_caller_in<S: Scope>(
+    services: &Services,
+    state: &RequestState,
+    bearer: &accounts::Bearer,
+    query: &HashMap<String, String>,
+) -> Result<access::Caller, ApiError> {
+    let grants = async {
+        match bearer.role_hint() {
+            Some(role) if access::sees_granted_sites_only(role) => {
+                access::granted_sites(services, bearer.account_id(), bearer.user_id()).await.map(Some)
+            }
+            _ => Ok(None),
+        }
+    };
+    let (principal, grants) = tokio::join!(authenticate::<S>(services, state, bearer), grants);
+    let principal = principal?;
+    // Grants read for an unverified token's claims are the verified token's: the claims matched.
+    access::Caller::resolve_with(services, principal, query, grants?).await
 }
 
 /// An anonymous request, throttled by client IP in scope `S`.
@@ -67,7 +113,7 @@ impl<S: Scope> FromRequestParts<AppState> for Anonymous<S> {
 
     async fn from_request_parts(parts: &mut Parts, services: &AppState) -> Result<Self, ApiError> {
         let state = request_state(parts)?;
-        throttle::<S>(services, &state, None).await?;
+        apply(&state, count::<S>(services, &format!("ip:{}", state.client_ip)).await?)?;
         Ok(Self(PhantomData))
     }
 }
@@ -81,10 +127,8 @@ impl<S: Scope> FromRequestParts<AppState> for Principal<S> {
 
     async fn from_request_parts(parts: &mut Parts, services: &AppState) -> Result<Self, ApiError> {
         let state = request_state(parts)?;
-        let principal = accounts::authenticate(services, bearer(&parts.headers)).await?;
-        state.set_principal(&principal.account.id, &principal.user.id);
-        throttle::<S>(services, &state, Some(&principal.user)).await?;
-        Ok(Self(principal, PhantomData))
+        let bearer = accounts::Bearer::read(services, bearer(&parts.headers))?;
+        Ok(Self(authenticate::<S>(services, &state, &bearer).await?, PhantomData))
     }
 }
 
@@ -104,9 +148,9 @@ impl<S: Scope> FromRequestParts<AppState> for Caller<S> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, services: &AppState) -> Result<Self, ApiError> {
-        let Principal(principal, _) = Principal::<S>::from_request_parts(parts, services).await?;
         let state = request_state(parts)?;
-        Ok(Self(access::Caller::resolve(services, principal, state.query()).await?, PhantomData))
+        let bearer = accounts::Bearer::read(services, bearer(&parts.headers))?;
+        Ok(Self(resolve_caller::<S>(services, &state, &bearer).await?, PhantomData))
     }
 }
 
@@ -114,6 +158,76 @@ impl<S> Deref for Caller<S> {
     type Target = access::Caller;
     fn deref(&self) -> &access::Caller {
         &self.0
+    }
+}
+
+/// An authenticated read whose caller is confirmed (token, user, account, grants, the request's
+/// count: [`Caller`]) while the handler's own first reads run, so that a warm read waits for one
+/// round trip in all. Nothing the reads found is released before the caller is confirmed: a
+/// failed authentication or a 429 wins over whatever they found.
+pub struct Reading<S> {
+    services: AppState,
+    state: Arc<RequestState>,
+    bearer: accounts::Bearer,
+    scope: PhantomData<S>,
+}
+
+impl<S> std::fmt::Debug for Reading<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reading").field("account_id", &self.bearer.account_id()).finish_non_exhaustive()
+    }
+}
+
+impl<S: Scope> FromRequestParts<AppState> for Reading<S> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, services: &AppState) -> Result<Self, ApiError> {
+        let state = request_state(parts)?;
+        let bearer = accounts::Bearer::read(services, bearer(&parts.headers))?;
+        Ok(Self { services: Arc::clone(services), state, bearer, scope: PhantomData })
+    }
+}
+
+impl<S: Scope> Reading<S> {
+    /// The account the token names: the caller's own once it is confirmed (see [`Self::read`]).
+    pub fn own_account_id(&self) -> &str {
+        self.bearer.account_id()
+    }
+
+    /// Runs `read` for the account the request acts on at the same time as the caller is
+    /// confirmed, and answers both. The account is the token's own unless the request names
+    /// another (`?account_id=`, for the platform roles): then `read` runs after the caller, for
+    /// the account it acts on.
+    pub async fn read<T, F, Fut>(self, read: F) -> Result<(access::Caller, T), ApiError>
+    where
+        F: Fn(String) -> Fut,
+        Fut: std::future::Future<Output = Result<T, ApiError>>,
+    {
+        let names_another = self.state.query().get("account_id").is_some_and(|id| id != self.bearer.account_id());
+        if names_another {
+            let caller = resolve_caller::<S>(&self.services, &self.state, &self.bearer).await?;
+            let found = read(caller.account_id().to_owned()).await?;
+            return Ok((caller, found));
+        }
+        let caller = resolve_caller::<S>(&self.services, &self.state, &self.bearer);
+        let (caller, found) = tokio::join!(caller, read(self.bearer.account_id().to_owned()));
+        let caller = caller?;
+        if caller.account_id() != self.bearer.account_id() {
+            let found = read(caller.account_id().to_owned()).await?;
+            return Ok((caller, found));
+        }
+        Ok((caller, found?))
+    }
+
+    /// [`Self::read`] for the caller's own account, whatever the request names (`auth/me/`).
+    pub async fn read_own<T, Fut>(self, read: Fut) -> Result<(access::Caller, T), ApiError>
+    where
+        Fut: std::future::Future<Output = Result<T, ApiError>>,
+    {
+        let own = HashMap::new();
+        let principal = resolve_caller_in::<S>(&self.services, &self.state, &self.bearer, &own);
+        let (caller, found) = tokio::join!(principal, read);
+        Ok((caller?, found?))
     }
 }
 

@@ -6,7 +6,7 @@
 //!   line per request naming the matched route;
 //! - 404 for an unknown path and 405 for a known path with another method, in the envelope.
 //!
-//! Handlers take extractors ([`Caller`], [`Principal`], [`Anonymous`], [`Ctx`], [`JsonBody`])
+//! Handlers take extractors ([`Caller`], [`Reading`], [`Principal`], [`Anonymous`], [`Ctx`], [`JsonBody`])
 //! and answer a [`Reply`] or an [`ApiError`]; both become responses that the pipeline finishes
 //! with the request id. [`run`] serves the router on Lambda; the local gateway calls the same
 //! router in process.
@@ -34,7 +34,7 @@ use crate::{ApiError, Config, Services};
 
 pub use lambda_http::Error as LambdaError;
 
-pub use extract::{Anonymous, Caller, Ctx, JsonBody, Principal, RawBody};
+pub use extract::{Anonymous, Caller, Ctx, JsonBody, Principal, RawBody, Reading};
 pub use reply::{Reply, answer};
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";

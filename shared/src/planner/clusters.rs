@@ -48,12 +48,13 @@ pub const LIST: ListSpec = ListSpec {
     default_ordering: "-created_at",
 };
 
+/// The list's page source: the `records` the caller may see, filtered and ordered.
 pub async fn list(
     services: &Services,
-    caller: &Caller,
+    records: Vec<Cluster>,
     query: &HashMap<String, String>,
 ) -> Result<Vec<Value>, ApiError> {
-    scope::listed::<Cluster>(services, caller, query, &LIST).await
+    scope::listed(services, records, query, &LIST).await
 }
 
 fn taken() -> ApiError {

@@ -57,12 +57,13 @@ pub fn content_structure_of(value: &str) -> String {
     if CONTENT_STRUCTURES.contains(&v.as_str()) { v } else { "supporting_page".into() }
 }
 
+/// The list's page source: the `records` the caller may see, filtered and ordered.
 pub async fn list(
     services: &Services,
-    caller: &Caller,
+    records: Vec<Idea>,
     query: &HashMap<String, String>,
 ) -> Result<Vec<Value>, ApiError> {
-    scope::listed::<Idea>(services, caller, query, &LIST).await
+    scope::listed(services, records, query, &LIST).await
 }
 
 crate::input! {

@@ -56,12 +56,13 @@ pub const LIST: ListSpec = ListSpec {
 };
 
 /// The keywords a list request asks for, filtered and ordered.
+/// The list's page source: the `records` the caller may see, filtered and ordered.
 pub async fn list(
     services: &Services,
-    caller: &Caller,
+    records: Vec<Keyword>,
     query: &HashMap<String, String>,
 ) -> Result<Vec<Value>, ApiError> {
-    scope::listed::<Keyword>(services, caller, query, &LIST).await
+    scope::listed(services, records, query, &LIST).await
 }
 
 fn refused(refusal: Refused) -> ApiError {
@@ -380,7 +381,7 @@ pub async fn export(
     ctx: Ctx,
 ) -> Result<Reply, ApiError> {
     let (services, query) = (&*services, ctx.query());
-    let mut rows = list(services, &caller, query).await?;
+    let mut rows = list(services, scope::list::<Keyword>(services, &caller, query).await?, query).await?;
     if let Some(ids) = query.get("ids").filter(|v| !v.trim().is_empty()) {
         let wanted: HashSet<&str> = ids.split(',').map(str::trim).collect();
         rows.retain(|r| r["id"].as_str().is_some_and(|id| wanted.contains(id)));

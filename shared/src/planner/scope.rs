@@ -10,44 +10,106 @@ use crate::sites::{self, Sector};
 use crate::validation::{FieldErrors, Fields, id};
 use crate::{ApiError, Services};
 
-/// The records of kind `T` a list request covers: one sector's partition when `sector_id` is
-/// given, else the account's records (GSI1) on live sectors of sites the caller may see.
+/// What a list request reads, all at once, before the caller is known to may see it: the site
+/// and sector the query names (`site_id`, `sector_id`), and the records of kind `T` (the sector's
+/// partition when `sector_id` is given, else the account's records on GSI1 with the account's
+/// sectors). [`visible_list`] then keeps what the caller may see.
+#[derive(Debug)]
+pub struct ListRead<T> {
+    site: Option<Option<sites::Site>>,
+    sector: Option<Option<Sector>>,
+    sectors: Vec<Sector>,
+    records: Vec<T>,
+}
+
+fn param<'a>(query: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
+    query.get(name).map(|v| v.trim()).filter(|v| !v.is_empty())
+}
+
+/// Reads what a list of `account_id`'s records of kind `T` needs (see [`ListRead`]): one round
+/// trip.
+pub async fn read_list<T: SectorRecord>(
+    services: &Services,
+    account_id: &str,
+    query: &HashMap<String, String>,
+) -> Result<ListRead<T>, ApiError> {
+    let site = async {
+        match param(query, "site_id") {
+            Some(id) => sites::site_of(services, account_id, id).await.map(Some),
+            None => Ok(None),
+        }
+    };
+    match param(query, "sector_id") {
+        Some(sector_id) if crate::ids::is_valid_id(sector_id) => {
+            let (site, sector, records) = tokio::try_join!(
+                site,
+                sites::sector_of(services, account_id, sector_id),
+                in_sector::<T>(services, account_id, sector_id, T::PREFIX),
+            )?;
+            Ok(ListRead { site, sector: Some(sector), sectors: Vec::new(), records })
+        }
+        Some(_) => Ok(ListRead { site: site.await?, sector: Some(None), sectors: Vec::new(), records: Vec::new() }),
+        None => {
+            let (site, sectors, records) = tokio::try_join!(
+                site,
+                sites::all_sectors(services, account_id),
+                in_account::<T>(services, account_id)
+            )?;
+            Ok(ListRead { site, sector: None, sectors, records })
+        }
+    }
+}
+
+/// Of what [`read_list`] read, the records the caller may see: a site or sector it may not see
+/// is a 404; without `sector_id`, records of live sectors of the sites it may see.
+pub fn visible_list<T: SectorRecord>(
+    caller: &Caller,
+    read: ListRead<T>,
+    query: &HashMap<String, String>,
+) -> Result<Vec<T>, ApiError> {
+    let ListRead { site, sector, sectors, records } = read;
+    if let Some(site) = site {
+        match site {
+            Some(site) if caller.can_read_site(&site.id) => {}
+            _ => return Err(ApiError::not_found()),
+        }
+    }
+    if let Some(sector) = sector {
+        let sector = match sector {
+            Some(sector) if caller.can_read_site(&sector.site_id) => sector,
+            _ => return Err(ApiError::not_found()),
+        };
+        if param(query, "site_id").is_some_and(|site| site != sector.site_id) {
+            return Ok(Vec::new());
+        }
+        return Ok(records);
+    }
+    let live: HashSet<String> =
+        sectors.into_iter().filter(|s| caller.can_read_site(&s.site_id)).map(|s| s.id).collect();
+    let site = param(query, "site_id");
+    Ok(records.into_iter().filter(|r| live.contains(r.sector_id()) && site.is_none_or(|s| s == r.site_id())).collect())
+}
+
+/// The records of kind `T` a list request covers ([`read_list`] then [`visible_list`]).
 pub async fn list<T: SectorRecord>(
     services: &Services,
     caller: &Caller,
     query: &HashMap<String, String>,
 ) -> Result<Vec<T>, ApiError> {
-    let param = |name: &str| query.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
-    if let Some(site_id) = param("site_id") {
-        sites::visible_site(services, caller, site_id).await?;
+    visible_list(caller, read_list::<T>(services, caller.account_id(), query).await?, query)
+}
+
+/// A record found by id for the caller's account (see [`find`]), if the caller may see it; else 404.
+pub fn visible_found<T: SectorRecord>(caller: &Caller, found: Option<T>) -> Result<T, ApiError> {
+    match found {
+        Some(record) if caller.can_read_site(record.site_id()) => Ok(record),
+        _ => Err(ApiError::not_found()),
     }
-    if let Some(sector_id) = param("sector_id") {
-        let sector = sites::visible_sector(services, caller, sector_id).await?;
-        if param("site_id").is_some_and(|site| site != sector.site_id) {
-            return Ok(Vec::new());
-        }
-        return in_sector(services, caller.account_id(), &sector.id, T::PREFIX).await;
-    }
-    let live: HashSet<String> = sites::all_sectors(services, caller.account_id())
-        .await?
-        .into_iter()
-        .filter(|s| caller.can_read_site(&s.site_id))
-        .map(|s| s.id)
-        .collect();
-    let site = param("site_id");
-    Ok(in_account::<T>(services, caller.account_id())
-        .await?
-        .into_iter()
-        .filter(|r| live.contains(r.sector_id()) && site.is_none_or(|s| s == r.site_id()))
-        .collect())
 }
 
 /// A record the caller may see, else 404.
 pub async fn visible<T: SectorRecord>(services: &Services, caller: &Caller, id: &str) -> Result<T, ApiError> {
-    match find::<T>(services, caller.account_id(), id).await? {
-        Some(record) if caller.can_read_site(record.site_id()) => Ok(record),
-        _ => Err(ApiError::not_found()),
-    }
+    visible_found(caller, find::<T>(services, caller.account_id(), id).await?)
 }
 
 /// A record the caller may change: 404 if it may not see it, 403 if it may only read it.
@@ -135,14 +197,13 @@ pub async fn writable_many<T: SectorRecord>(
     Ok(found)
 }
 
-/// A list endpoint's answer: the records `query` reaches, filtered and ordered by `spec`.
+/// A list endpoint's answer: the visible `records`, filtered and ordered by `spec` as `query` asks.
 pub async fn listed<T: SectorRecord>(
     services: &Services,
-    caller: &Caller,
+    records: Vec<T>,
     query: &HashMap<String, String>,
     spec: &super::listing::ListSpec,
 ) -> Result<Vec<serde_json::Value>, ApiError> {
-    let records = list::<T>(services, caller, query).await?;
     spec.apply(T::answers(services, records).await?, query)
 }
 

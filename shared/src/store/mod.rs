@@ -262,35 +262,16 @@ pub struct Store {
     table: String,
 }
 
-/// DynamoDB requests sent by this process (a Lambda process runs one function): read by the
-/// benchmarks to count the requests of an API call.
-static REQUESTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-
-/// How many DynamoDB requests this process has sent so far.
+/// How many DynamoDB requests this process has sent so far ([`crate::metering`] counts them).
 pub fn requests_sent() -> u64 {
-    REQUESTS.load(std::sync::atomic::Ordering::Relaxed)
-}
-
-tokio::task_local! {
-    /// The requests of the work that [`counting`] runs.
-    static COUNTED: std::sync::atomic::AtomicU64;
-}
-
-/// Notes one DynamoDB request: for the process, and for the work being [`counting`] it, if any.
-fn note_request() {
-    REQUESTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let _ = COUNTED.try_with(|n| n.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+    crate::metering::process_usage().of(crate::metering::Service::DynamoDb)
 }
 
 /// Runs `work` and answers, with its result, the DynamoDB requests it sent; work running at the
 /// same time elsewhere (another job of the batch) is not counted.
 pub async fn counting<F: std::future::Future>(work: F) -> (F::Output, u64) {
-    COUNTED
-        .scope(std::sync::atomic::AtomicU64::new(0), async {
-            let out = work.await;
-            (out, COUNTED.with(|n| n.load(std::sync::atomic::Ordering::Relaxed)))
-        })
-        .await
+    let (out, usage) = crate::metering::measure(work).await;
+    (out, usage.of(crate::metering::Service::DynamoDb))
 }
 
 fn key_map(key: &Key) -> RawItem {
@@ -309,11 +290,6 @@ impl Store {
         Self { client, table: table.into() }
     }
 
-    fn counted(&self) -> &Client {
-        note_request();
-        &self.client
-    }
-
     pub fn table(&self) -> &str {
         &self.table
     }
@@ -325,7 +301,7 @@ impl Store {
     /// Reads one item (strongly consistent) and decodes it.
     pub async fn get<T: DeserializeOwned>(&self, key: &Key) -> Result<Option<T>, StoreError> {
         let out = self
-            .counted()
+            .client
             .get_item()
             .table_name(&self.table)
             .set_key(Some(key_map(key)))
@@ -361,7 +337,7 @@ impl Store {
         // Unprocessed keys are retried; DynamoDB returns them under throttling.
         for _ in 0..5 {
             let out = self
-                .counted()
+                .client
                 .batch_get_item()
                 .set_request_items(Some(pending))
                 .send()
@@ -386,7 +362,7 @@ impl Store {
     /// Writes an item, optionally under a condition ([`StoreError::ConditionFailed`] when it fails).
     pub async fn put(&self, item: Item, condition: Option<Condition>) -> Result<(), StoreError> {
         let Parts { expression, names, values } = split(condition);
-        self.counted()
+        self.client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item.into_raw()))
@@ -440,7 +416,7 @@ impl Store {
             let mut pending = chunk.to_vec();
             for attempt in 0..8 {
                 let out = self
-                    .counted()
+                    .client
                     .batch_write_item()
                     .request_items(&self.table, pending)
                     .send()
@@ -465,7 +441,7 @@ impl Store {
     pub async fn update(&self, change: Change) -> Result<RawItem, StoreError> {
         let (key, update, Parts { expression: condition, names, values }) = change.merged();
         let out = self
-            .counted()
+            .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key_map(&key)))
@@ -486,19 +462,19 @@ impl Store {
     /// Writes all of `writes` or none of them (at most 100 per transaction).
     pub async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
         let items = writes.into_iter().map(|w| self.transact_item(w)).collect::<Result<Vec<_>, _>>()?;
-        self.counted().transact_write_items().set_transact_items(Some(items)).send().await.map_err(|err| match err
-            .as_service_error()
-        {
-            Some(TransactWriteItemsError::TransactionCanceledException(e)) => StoreError::TransactionCancelled {
-                failed: e
-                    .cancellation_reasons()
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, r)| r.code() == Some("ConditionalCheckFailed"))
-                    .map(|(i, _)| i)
-                    .collect(),
-            },
-            _ => StoreError::request(err),
+        self.client.transact_write_items().set_transact_items(Some(items)).send().await.map_err(|err| {
+            match err.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(e)) => StoreError::TransactionCancelled {
+                    failed: e
+                        .cancellation_reasons()
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, r)| r.code() == Some("ConditionalCheckFailed"))
+                        .map(|(i, _)| i)
+                        .collect(),
+                },
+                _ => StoreError::request(err),
+            }
         })?;
         Ok(())
     }
@@ -581,7 +557,7 @@ impl Store {
             values.insert(":high".into(), AttributeValue::S(high));
         }
         let out = self
-            .counted()
+            .client
             .query()
             .table_name(&self.table)
             .set_index_name(query.index.map(str::to_owned))
@@ -648,35 +624,4 @@ pub fn boolean(value: bool) -> AttributeValue {
 /// The null attribute value.
 pub fn null() -> AttributeValue {
     AttributeValue::Null(true)
-}
-
-#[cfg(test)]
-mod tests {
-    #[tokio::test]
-    async fn counting_counts_the_work_it_runs_and_nothing_else() {
-        let (out, n) = super::counting(async {
-            super::note_request();
-            super::note_request();
-            7
-        })
-        .await;
-        assert_eq!((out, n), (7, 2));
-        // Two jobs at once: each counts its own requests.
-        let one = super::counting(async {
-            tokio::task::yield_now().await;
-            super::note_request();
-        });
-        let three = super::counting(async {
-            for _ in 0..3 {
-                super::note_request();
-                tokio::task::yield_now().await;
-            }
-        });
-        let ((_, a), (_, b)) = tokio::join!(one, three);
-        assert_eq!((a, b), (1, 3));
-        // Outside any count only the process's total moves.
-        let before = super::requests_sent();
-        super::note_request();
-        assert!(super::requests_sent() > before);
-    }
 }

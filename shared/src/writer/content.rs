@@ -37,12 +37,12 @@ pub const LIST: ListSpec = ListSpec {
     default_ordering: "-generated_at",
 };
 
+/// The list's page source: the `records` the caller may see, filtered and ordered.
 pub async fn list(
     services: &Services,
-    caller: &Caller,
+    mut records: Vec<Content>,
     query: &HashMap<String, String>,
 ) -> Result<Vec<Value>, ApiError> {
-    let mut records = scope::list::<Content>(services, caller, query).await?;
     if let Some(taxonomy) = query.get("taxonomy_id").filter(|t| !t.is_empty()) {
         records.retain(|c| c.taxonomy_ids.contains(taxonomy));
     }

@@ -46,12 +46,13 @@ pub const LIST: ListSpec = ListSpec {
     default_ordering: "-created_at",
 };
 
+/// The list's page source: the `records` the caller may see, filtered and ordered.
 pub async fn list(
     services: &Services,
-    caller: &Caller,
+    records: Vec<ImageRecord>,
     query: &HashMap<String, String>,
 ) -> Result<Vec<Value>, ApiError> {
-    scope::listed::<ImageRecord>(services, caller, query, &LIST).await
+    scope::listed(services, records, query, &LIST).await
 }
 
 /// An image's status, or the original's `completed` (stored as `generated`).

@@ -1,0 +1,175 @@
+//! What the AWS requests of a piece of work cost. Every AWS client of [`crate::Services`] carries
+//! a [`Metered`] interceptor that notes each request (one per operation called, its SDK retries
+//! included): for the process, and for the work that [`measure`] runs, with the number of
+//! sequential round trips it waited for. A request that starts while another request of the same
+//! work is in flight shares its round trip; one that starts when none is begins a new one.
+//!
+//! Work running elsewhere at the same time (another job of a batch, another request) is not
+//! counted: the meter is task-local, so what a piece of work spawns onto other tasks is not
+//! counted either (the request pipeline and the job engine join their futures in place).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+use aws_sdk_dynamodb::config::interceptors::{
+    BeforeSerializationInterceptorContextRef, FinalizerInterceptorContextRef,
+};
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_dynamodb::error::BoxError;
+
+/// The AWS services the system calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    DynamoDb,
+    Sqs,
+    S3,
+    SecretsManager,
+}
+
+const SERVICES: usize = 4;
+
+impl Service {
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// The AWS requests of a piece of work.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// Requests to every service.
+    pub requests: u64,
+    /// Sequential round trips: the depth of the work's waiting, whatever ran side by side.
+    pub round_trips: u64,
+    per_service: [u64; SERVICES],
+}
+
+impl Usage {
+    /// The requests to one service.
+    pub fn of(&self, service: Service) -> u64 {
+        self.per_service[service.index()]
+    }
+}
+
+#[derive(Debug, Default)]
+struct Meter {
+    requests: AtomicU64,
+    round_trips: AtomicU64,
+    in_flight: AtomicU64,
+    per_service: [AtomicU64; SERVICES],
+}
+
+impl Meter {
+    fn usage(&self) -> Usage {
+        Usage {
+            requests: self.requests.load(Relaxed),
+            round_trips: self.round_trips.load(Relaxed),
+            per_service: std::array::from_fn(|i| self.per_service[i].load(Relaxed)),
+        }
+    }
+
+    fn start(&self, service: Service) {
+        self.requests.fetch_add(1, Relaxed);
+        self.per_service[service.index()].fetch_add(1, Relaxed);
+        if self.in_flight.fetch_add(1, Relaxed) == 0 {
+            self.round_trips.fetch_add(1, Relaxed);
+        }
+    }
+
+    fn end(&self) {
+        // Saturating: an execution that began outside the meter's scope ends inside it.
+        let _ = self.in_flight.fetch_update(Relaxed, Relaxed, |n| n.checked_sub(1));
+    }
+}
+
+tokio::task_local! {
+    static SCOPE: Arc<Meter>;
+}
+
+/// The whole process's requests (a Lambda process runs one function).
+static PROCESS: std::sync::LazyLock<Meter> = std::sync::LazyLock::new(Meter::default);
+
+/// The requests this process has sent so far, to every service.
+pub fn process_usage() -> Usage {
+    PROCESS.usage()
+}
+
+/// Runs `work` and answers, with its result, the AWS requests it made.
+pub async fn measure<F: std::future::Future>(work: F) -> (F::Output, Usage) {
+    let meter = Arc::new(Meter::default());
+    let out = SCOPE.scope(Arc::clone(&meter), work).await;
+    (out, meter.usage())
+}
+
+fn started(service: Service) {
+    PROCESS.start(service);
+    let _ = SCOPE.try_with(|m| m.start(service));
+}
+
+fn ended() {
+    PROCESS.end();
+    let _ = SCOPE.try_with(|m| m.end());
+}
+
+/// The SDK interceptor that meters one client's requests.
+#[derive(Debug, Clone, Copy)]
+pub struct Metered(pub Service);
+
+impl Intercept for Metered {
+    fn name(&self) -> &'static str {
+        "Metered"
+    }
+
+    fn read_before_execution(
+        &self,
+        _: &BeforeSerializationInterceptorContextRef<'_>,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        started(self.0);
+        Ok(())
+    }
+
+    fn read_after_execution(
+        &self,
+        _: &FinalizerInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        ended();
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn request(service: Service) {
+        started(service);
+        tokio::task::yield_now().await;
+        ended();
+    }
+
+    #[tokio::test]
+    async fn requests_side_by_side_share_a_round_trip_and_requests_in_series_do_not() {
+        let ((), usage) = measure(async {
+            tokio::join!(request(Service::DynamoDb), request(Service::DynamoDb), request(Service::Sqs));
+            request(Service::S3).await;
+        })
+        .await;
+        assert_eq!((usage.requests, usage.round_trips), (4, 2));
+        assert_eq!((usage.of(Service::DynamoDb), usage.of(Service::Sqs), usage.of(Service::S3)), (2, 1, 1));
+        // Two pieces of work at once: each counts its own.
+        let (((), one), ((), two)) = tokio::join!(
+            measure(request(Service::DynamoDb)),
+            measure(async {
+                request(Service::DynamoDb).await;
+                request(Service::DynamoDb).await;
+            })
+        );
+        assert_eq!((one.requests, two.requests, two.round_trips), (1, 2, 2));
+        let before = process_usage().requests;
+        request(Service::SecretsManager).await;
+        assert!(process_usage().requests > before);
+    }
+}
