@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use api_tests::{Tenant, TestApp, spawn_app};
 use igny8_domain::planner::{Keyword, SectorRecord};
-use igny8_domain::store::{self, Change, Key, n};
+use igny8_domain::store::{self, Change, n};
 use serde_json::json;
 
 const KEYWORDS: usize = 10_000;
@@ -85,7 +85,7 @@ async fn main() {
     let store = app.services.store().await;
     store.put_batch(items).await.unwrap();
     for (c, (count, volume)) in clusters.iter().zip(&totals) {
-        let key = Key::new(igny8_domain::planner::sector_pk(&t.account_id, &t.sector), format!("CLUSTER#{c}"));
+        let key = igny8_domain::planner::record_key::<igny8_domain::planner::Cluster>(&t.account_id, c);
         store
             .update(
                 Change::new(key, "SET keywords_count = :c, volume = :v").value(":c", n(count)).value(":v", n(volume)),
@@ -125,8 +125,11 @@ async fn main() {
     // tens of milliseconds.
     let raw = store
         .query_all(
-            igny8_domain::store::Query::partition(igny8_domain::planner::sector_pk(&t.account_id, &t.sector))
-                .sk_prefix("KEYWORD#"),
+            igny8_domain::store::Query::index(
+                igny8_domain::store::keys::GSI1,
+                igny8_domain::planner::sector_pk(&t.account_id, &t.sector),
+            )
+            .sk_prefix("KEYWORD#"),
         )
         .await
         .unwrap();

@@ -70,7 +70,13 @@ async fn editor(app: &TestApp, owner: &str, site: &str) -> String {
 
 #[tokio::main]
 async fn main() {
-    let binaries = build_releases(&[("auth-function", "auth"), ("baseline-function", "baseline")]);
+    // `BENCH_BIN_DIR`: take `auth` and `baseline` from there (another commit's, or a build with
+    // symbols for a profiler) instead of building them.
+    let binaries = match std::env::var_os("BENCH_BIN_DIR") {
+        Some(dir) => ["auth", "baseline"].map(|b| std::path::Path::new(&dir).join(b)).to_vec(),
+        None => build_releases(&[("auth-function", "auth"), ("baseline-function", "baseline")]),
+    };
+    let rounds: usize = std::env::var("BENCH_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(ROUNDS);
     let app = spawn_app().await;
     let t = app.tenant("owner@requests.example", "agency").await;
     let mut keyword_id = String::new();
@@ -116,7 +122,7 @@ async fn main() {
     let env = lambda_env(&config);
     let me = api_event("GET", "/api/v1/auth/me/", None, Some(&t.token));
     let mut runs: [Vec<api_tests::lambda::WarmRun>; 2] = Default::default();
-    for _ in 0..ROUNDS {
+    for _ in 0..rounds {
         for (n, binary) in binaries.iter().enumerate() {
             let run = warm_run(binary, &env, me.clone(), WARM + 1).await;
             let status = run.last_answer["statusCode"].clone();
@@ -137,7 +143,7 @@ async fn main() {
     let (auth_line, auth_cold, auth_cpu) = row("the project's `auth` function", &runs[0]);
     let (base_line, base_cold, base_cpu) = row("baseline: JWT verify + one `GetItem` (`tests/baseline`)", &runs[1]);
     let mut table = format!(
-        "| `GET auth/me/` on the runtime harness ({ROUNDS} processes each, {WARM} warm events each) | cold start | warm median | warm p99 | CPU per warm event | peak RSS |\n|---|---|---|---|---|---|\n"
+        "| `GET auth/me/` on the runtime harness ({rounds} processes each, {WARM} warm events each) | cold start | warm median | warm p99 | CPU per warm event | peak RSS |\n|---|---|---|---|---|---|\n"
     );
     table.push_str(&auth_line);
     table.push_str(&base_line);

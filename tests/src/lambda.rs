@@ -253,7 +253,18 @@ pub async fn warm_run(binary: &Path, env: &[(&'static str, String)], event: Valu
         }
     });
     let started = Instant::now();
-    let mut child = tokio::process::Command::new(binary)
+    // `BENCH_WRAP="perf record -e cpu-clock -g -o perf.data --"` runs the binary under a profiler.
+    let wrap: Vec<String> =
+        std::env::var("BENCH_WRAP").map(|w| w.split_whitespace().map(str::to_owned).collect()).unwrap_or_default();
+    let mut command = match wrap.split_first() {
+        Some((program, args)) => {
+            let mut command = tokio::process::Command::new(program);
+            command.args(args).arg(binary);
+            command
+        }
+        None => tokio::process::Command::new(binary),
+    };
+    let mut child = command
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .env("AWS_LAMBDA_RUNTIME_API", format!("127.0.0.1:{port}"))
         .env("AWS_LAMBDA_FUNCTION_NAME", binary.file_name().and_then(|n| n.to_str()).unwrap_or("function"))
@@ -289,7 +300,13 @@ pub async fn warm_run(binary: &Path, env: &[(&'static str, String)], event: Valu
     tokio::time::sleep(Duration::from_millis(20)).await;
     let cpu = cpu_time(pid).saturating_sub(cpu_after_first);
     let peak_rss_kb = peak_rss_kb(pid);
-    let _ = child.kill().await;
+    if wrap.is_empty() {
+        let _ = child.kill().await;
+    } else {
+        // A profiler writes its data when interrupted, not when killed.
+        let _ = std::process::Command::new("kill").args(["-INT", &pid.to_string()]).status();
+        let _ = child.wait().await;
+    }
     WarmRun { cold, latencies, cpu, peak_rss_kb, last_answer }
 }
 

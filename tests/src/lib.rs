@@ -425,32 +425,42 @@ impl TestApp {
         items
     }
 
-    /// The items of the given partitions (e.g. `ACCOUNT#<id>`), in key order: a cheaper snapshot
-    /// than [`TestApp::snapshot`] when only some tenants matter.
+    /// The items of the given partitions (e.g. `ACCOUNT#<id>`, or a sector's
+    /// `ACCOUNT#<id>#SECTOR#<id>`), on the table and on GSI1 (where a sector's records are
+    /// indexed), each once, in key order: a cheaper snapshot than [`TestApp::snapshot`] when only
+    /// some tenants matter.
     pub async fn partitions(&self, pks: &[String]) -> Vec<HashMap<String, AttributeValue>> {
-        let mut items = Vec::new();
+        let mut found: std::collections::BTreeMap<(String, String), HashMap<String, AttributeValue>> =
+            std::collections::BTreeMap::new();
         for pk in pks {
-            let mut start = None;
-            loop {
-                let out = self
-                    .dynamodb
-                    .query()
-                    .table_name(&self.provisioned.config.table_name)
-                    .key_condition_expression("PK = :pk")
-                    .expression_attribute_values(":pk", AttributeValue::S(pk.clone()))
-                    .consistent_read(true)
-                    .set_exclusive_start_key(start)
-                    .send()
-                    .await
-                    .expect("query the test table");
-                items.extend(out.items.unwrap_or_default());
-                match out.last_evaluated_key {
-                    Some(key) if !key.is_empty() => start = Some(key),
-                    _ => break,
+            for (index, key) in [(None, "PK"), (Some("GSI1"), "GSI1PK")] {
+                let mut start = None;
+                loop {
+                    let out = self
+                        .dynamodb
+                        .query()
+                        .table_name(&self.provisioned.config.table_name)
+                        .set_index_name(index.map(str::to_owned))
+                        .key_condition_expression("#pk = :pk")
+                        .expression_attribute_names("#pk", key)
+                        .expression_attribute_values(":pk", AttributeValue::S(pk.clone()))
+                        .consistent_read(index.is_none())
+                        .set_exclusive_start_key(start)
+                        .send()
+                        .await
+                        .expect("query the test table");
+                    for item in out.items.unwrap_or_default() {
+                        let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+                        found.insert((text("PK"), text("SK")), item);
+                    }
+                    match out.last_evaluated_key {
+                        Some(key) if !key.is_empty() => start = Some(key),
+                        _ => break,
+                    }
                 }
             }
         }
-        items
+        found.into_values().collect()
     }
 
     /// Gives a user a role directly in the table: the platform roles (developer, system_bot) are

@@ -34,7 +34,7 @@ fn strs(values: Vec<Value>) -> Vec<String> {
 }
 
 /// Gives an image a file, as the image worker would.
-async fn give_file(app: &TestApp, account_id: &str, sector_id: &str, image_id: &str) -> String {
+async fn give_file(app: &TestApp, account_id: &str, _sector_id: &str, image_id: &str) -> String {
     let key = format!("accounts/{account_id}/images/{image_id}.png");
     let bucket = app.services.config.images_bucket.clone().unwrap();
     app.services
@@ -47,10 +47,7 @@ async fn give_file(app: &TestApp, account_id: &str, sector_id: &str, image_id: &
         .send()
         .await
         .unwrap();
-    let record = igny8_domain::store::Key::new(
-        igny8_domain::planner::sector_pk(account_id, sector_id),
-        format!("IMAGE#{image_id}"),
-    );
+    let record = igny8_domain::planner::record_key::<igny8_domain::writer::ImageRecord>(account_id, image_id);
     app.services
         .store()
         .await

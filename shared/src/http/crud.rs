@@ -149,7 +149,7 @@ macro_rules! sector_crud {
         pub mod $name {
             #[allow(unused_imports)]
             use super::*;
-            use $crate::planner::{SectorRecord, scope};
+            use $crate::records::{SectorRecord, scope};
 
             /// The list's query parameters: the domain module's `LIST`.
             pub struct Filters;

@@ -104,7 +104,7 @@ impl AiFunction for AutoCluster {
 
     async fn run(&self, job: &JobContext<'_>, input: &ClusterInput) -> Result<Run<ClusterOutput>, JobError> {
         let keywords: Vec<Keyword> =
-            super::by_ids(job.services, job.account_id(), &input.sector_id, super::KEYWORD_PREFIX, &input.keyword_ids)
+            super::by_ids(job.services, job.account_id(), &input.sector_id, &input.keyword_ids)
                 .await
                 .map_err(store_err)?;
         if keywords.is_empty() {
@@ -205,8 +205,7 @@ impl AiFunction for AutoCluster {
         // changed meanwhile is read again.
         let mut wanted: Vec<String> = target.keys().cloned().collect();
         for _ in 0..3 {
-            let keywords: Vec<Keyword> =
-                super::by_ids(job.services, account_id, &input.sector_id, super::KEYWORD_PREFIX, &wanted).await?;
+            let keywords: Vec<Keyword> = super::by_ids(job.services, account_id, &input.sector_id, &wanted).await?;
             let changes: Vec<KeywordChange> = keywords
                 .into_iter()
                 .filter_map(|k| {

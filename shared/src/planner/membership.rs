@@ -71,10 +71,7 @@ const MAX_WRITES: usize = 100;
 const MAX_CHANGES: usize = 40;
 
 fn cluster_key(keyword: &Keyword, cluster_id: &str) -> Key {
-    Key::new(
-        super::sector_pk(&keyword.account_id, &keyword.sector_id),
-        format!("{}{cluster_id}", super::CLUSTER_PREFIX),
-    )
+    super::record_key::<super::Cluster>(&keyword.account_id, cluster_id)
 }
 
 /// The keyword is still as read: same cluster, volume, difficulty and text.

@@ -1,10 +1,12 @@
-//! The planner: keywords, clusters and content ideas, stored per sector
-//! (`ACCOUNT#<account>#SECTOR#<sector>` partitions) and reachable by id through GSI1
-//! (`ACCOUNT#<account>#<KIND>` / `<KIND>#<id>`). Writer records share the layout
-//! ([`SectorRecord`]).
+//! The planner: keywords, clusters and content ideas. Each record is stored by id, in its
+//! account's partition of its kind (`ACCOUNT#<account>#<KIND>` / `<KIND>#<id>`: read by id with
+//! one consistent `GetItem`), and indexed in its sector on GSI1
+//! (`ACCOUNT#<account>#SECTOR#<sector>` / `<KIND>#<id>`). Writer records share the layout
+//! ([`SectorRecord`]); the uniqueness guards of keyword texts and cluster names are items of the
+//! sector partition itself.
 //!
-//! - [`scope`]: which sector partitions a request reads, and the site/sector of a new record;
-//! - [`listing`]: filters, search and ordering of the list endpoints;
+//! - [`crate::records`]: what the planner's records share with the writer's (storage, scope,
+//!   lists, counts);
 //! - [`membership`]: keyword writes that keep the clusters' `keywords_count` and `volume` exact;
 //! - [`keywords`], [`clusters`], [`ideas`]: the endpoints' domain logic; [`csv`]: import/export.
 
@@ -13,26 +15,21 @@ pub mod clusters;
 pub mod csv;
 pub mod ideas;
 pub mod keywords;
-pub mod listing;
 pub mod membership;
 pub mod routes;
-pub mod scope;
 
 use crate::validation::input::{Bounded, Custom, Rule, Text, Texts};
 use crate::validation::max;
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use crate::accounts::rfc3339;
+pub use crate::records::{
+    SectorRecord, by_ids, find, in_account, in_sector, listing, record_key, scope, sector_gsi1, sector_pk,
+};
 use crate::store::{self, Condition, Item, Key, Query, StoreError, Write, keys};
 use crate::{ApiError, Services};
-
-/// The partition of one sector's planner and writer records.
-pub fn sector_pk(account_id: &str, sector_id: &str) -> String {
-    format!("ACCOUNT#{account_id}#SECTOR#{sector_id}")
-}
 
 pub const KEYWORD_PREFIX: &str = "KEYWORD#";
 pub const CLUSTER_PREFIX: &str = "CLUSTER#";
@@ -45,59 +42,6 @@ pub const CLUSTER_NAME_PREFIX: &str = "CLNAME#";
 /// Lower case, single spaces: two texts that normalise the same are the same keyword or name.
 pub fn normalise(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
-}
-
-/// A record stored in a sector partition and found by id through GSI1.
-pub trait SectorRecord: Serialize + DeserializeOwned + Clone + Send + Sync + 'static {
-    /// The sort-key prefix, `KEYWORD#` etc.
-    const PREFIX: &'static str;
-    /// The `entity` attribute.
-    const ENTITY: &'static str;
-
-    /// The record as the API answers it: only the fields it names reach a client.
-    type Answer: Serialize + for<'a> From<&'a Self>;
-
-    fn id(&self) -> &str;
-    fn account_id(&self) -> &str;
-    fn site_id(&self) -> &str;
-    fn sector_id(&self) -> &str;
-
-    /// [`Self::Answer`] as JSON (what lists filter and order).
-    fn to_json(&self) -> Value {
-        serde_json::to_value(Self::Answer::from(self)).unwrap_or_default()
-    }
-
-    /// The answers of `records`, in order: each record's own [`Self::to_json`] unless the
-    /// answer needs other records too (a content's image flags), which are read here.
-    fn answers(
-        services: &Services,
-        records: Vec<Self>,
-    ) -> impl std::future::Future<Output = Result<Vec<Value>, ApiError>> + Send {
-        let _ = services;
-        std::future::ready(Ok(records.iter().map(Self::to_json).collect()))
-    }
-
-    /// The answer of one record ([`Self::answers`]).
-    fn answer(services: &Services, record: Self) -> impl std::future::Future<Output = Result<Value, ApiError>> + Send {
-        async move { Ok(Self::answers(services, vec![record]).await?.pop().unwrap_or_default()) }
-    }
-
-    fn key(&self) -> Key {
-        Key::new(sector_pk(self.account_id(), self.sector_id()), format!("{}{}", Self::PREFIX, self.id()))
-    }
-
-    fn item(&self) -> Result<Item, StoreError> {
-        Ok(Item::new(&self.key(), Self::ENTITY, self)?.gsi1(by_id_gsi1::<Self>(self.account_id(), self.id())))
-    }
-}
-
-/// GSI1 of a sector record: every record of one kind of an account, by id.
-pub fn by_id_gsi1<T: SectorRecord>(account_id: &str, id: &str) -> (String, String) {
-    (kind_pk::<T>(account_id), format!("{}{id}", T::PREFIX))
-}
-
-fn kind_pk<T: SectorRecord>(account_id: &str) -> String {
-    format!("{}#{}", keys::account_pk(account_id), T::PREFIX.trim_end_matches('#'))
 }
 
 /// GSI2 of a keyword in a cluster: the cluster's keywords (`ACCOUNT#<a>#CLUSTER#<c>` / `KEYWORD#<id>`).
@@ -292,25 +236,7 @@ impl From<&Idea> for IdeaAnswer {
     }
 }
 
-macro_rules! sector_record {
-    ($t:ty, $prefix:expr, $entity:literal) => {
-        fn id(&self) -> &str {
-            &self.id
-        }
-        fn account_id(&self) -> &str {
-            &self.account_id
-        }
-        fn site_id(&self) -> &str {
-            &self.site_id
-        }
-        fn sector_id(&self) -> &str {
-            &self.sector_id
-        }
-        const PREFIX: &'static str = $prefix;
-        const ENTITY: &'static str = $entity;
-    };
-}
-pub(crate) use sector_record;
+use crate::records::sector_record;
 
 impl SectorRecord for Keyword {
     type Answer = KeywordAnswer;
@@ -318,7 +244,11 @@ impl SectorRecord for Keyword {
 
     /// Also on GSI2 under its cluster, when it has one.
     fn item(&self) -> Result<Item, StoreError> {
-        let item = Item::new(&self.key(), Self::ENTITY, self)?.gsi1(by_id_gsi1::<Self>(&self.account_id, &self.id));
+        let item = Item::new(&self.key(), Self::ENTITY, self)?.gsi1(sector_gsi1::<Self>(
+            &self.account_id,
+            &self.sector_id,
+            &self.id,
+        ));
         Ok(match &self.cluster_id {
             Some(cluster) => item.gsi2(cluster_members_gsi2(&self.account_id, cluster, &self.id)),
             None => item,
@@ -425,59 +355,6 @@ pub fn keyword_list(value: &serde_json::Value) -> Result<Vec<String>, String> {
 /// The key of the guard that keeps keyword texts unique in a sector.
 pub fn text_guard(account_id: &str, sector_id: &str, text: &str) -> Key {
     Key::new(sector_pk(account_id, sector_id), format!("{KEYWORD_TEXT_PREFIX}{}", normalise(text)))
-}
-
-/// Every record of one kind (`prefix`) in a sector.
-pub async fn in_sector<T: DeserializeOwned>(
-    services: &Services,
-    account_id: &str,
-    sector_id: &str,
-    prefix: &str,
-) -> Result<Vec<T>, ApiError> {
-    let items =
-        services.store().await.query_all(Query::partition(sector_pk(account_id, sector_id)).sk_prefix(prefix)).await?;
-    Ok(items.into_iter().map(store::decode).collect::<Result<Vec<_>, _>>()?)
-}
-
-/// Every record of one kind of an account, all sectors (GSI1).
-pub async fn in_account<T: SectorRecord>(services: &Services, account_id: &str) -> Result<Vec<T>, ApiError> {
-    let items = services.store().await.query_all(Query::index(keys::GSI1, kind_pk::<T>(account_id))).await?;
-    Ok(items.into_iter().map(store::decode).collect::<Result<Vec<_>, _>>()?)
-}
-
-/// One record of an account by id alone (GSI1, then a consistent read of the item), or `None`.
-pub async fn find<T: SectorRecord>(services: &Services, account_id: &str, id: &str) -> Result<Option<T>, ApiError> {
-    if !crate::ids::is_valid_id(id) {
-        return Ok(None);
-    }
-    let (pk, sk) = by_id_gsi1::<T>(account_id, id);
-    let store = services.store().await;
-    let page = store.query(Query::index(keys::GSI1, pk).sk_prefix(sk).limit(1)).await?;
-    let Some(found) = page.items.into_iter().next() else {
-        return Ok(None);
-    };
-    let indexed: T = store::decode(found)?;
-    Ok(store.get(&indexed.key()).await?)
-}
-
-/// The records of one kind with the given ids in one sector (missing ones left out), in batches of 100.
-pub async fn by_ids<T: DeserializeOwned>(
-    services: &Services,
-    account_id: &str,
-    sector_id: &str,
-    prefix: &str,
-    ids: &[String],
-) -> Result<Vec<T>, ApiError> {
-    let pk = sector_pk(account_id, sector_id);
-    let store = services.store().await;
-    let mut found = Vec::with_capacity(ids.len());
-    for chunk in ids.chunks(100) {
-        let keys: Vec<Key> = chunk.iter().map(|id| Key::new(pk.clone(), format!("{prefix}{id}"))).collect();
-        for item in store.get_many(&keys).await?.into_iter().flatten() {
-            found.push(store::decode(item)?);
-        }
-    }
-    Ok(found)
 }
 
 /// The keywords of a cluster (GSI2).

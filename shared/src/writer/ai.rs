@@ -14,7 +14,7 @@ use crate::ai::plugin::{AiFunction, Applied, Estimate, Run};
 use crate::credits::{CreditCosts, Operation};
 use crate::jobs::Queue;
 use crate::planner::{self, SectorRecord};
-use crate::store::{Change, Condition, Key, StoreError, s};
+use crate::store::{Change, Condition, StoreError, s};
 use crate::{ApiError, ids, usage};
 
 const SYSTEM: &str = "You answer only with JSON.";
@@ -32,10 +32,6 @@ fn text(value: &serde_json::Value, field: &str, max: usize) -> Result<String, Jo
         .filter(|s| !s.is_empty())
         .ok_or_else(|| JobError::malformed(format!("no \"{field}\"")))?;
     Ok(s.chars().take(max).collect())
-}
-
-fn task_key(account_id: &str, sector_id: &str, task_id: &str) -> Key {
-    Key::new(planner::sector_pk(account_id, sector_id), format!("{}{task_id}", super::TASK_PREFIX))
 }
 
 /// The article of `task` in the model's `answer`: sanitised, its words counted from the text.
@@ -110,7 +106,7 @@ impl GenerateContent {
     ) -> Result<(), ApiError> {
         let store = job.services.store().await;
         for task_id in &input.task_ids {
-            let change = Change::new(task_key(job.account_id(), &input.sector_id, task_id), "SET #status = :to")
+            let change = Change::new(planner::record_key::<Task>(job.account_id(), task_id), "SET #status = :to")
                 .name("#status", "status")
                 .value(":to", s(to))
                 .condition(Condition::new("attribute_exists(PK) AND #status = :from").value(":from", s(from)));
@@ -142,10 +138,9 @@ impl AiFunction for GenerateContent {
     }
 
     async fn run(&self, job: &JobContext<'_>, input: &ContentInput) -> Result<Run<ContentOutput>, JobError> {
-        let tasks: Vec<Task> =
-            planner::by_ids(job.services, job.account_id(), &input.sector_id, super::TASK_PREFIX, &input.task_ids)
-                .await
-                .map_err(store_err)?;
+        let tasks: Vec<Task> = planner::by_ids(job.services, job.account_id(), &input.sector_id, &input.task_ids)
+            .await
+            .map_err(store_err)?;
         if tasks.is_empty() {
             return Err(JobError::fatal("None of the tasks exist any more.", "InvalidInput"));
         }
@@ -208,7 +203,7 @@ impl AiFunction for GenerateContent {
             };
             store.put(content.item()?, None).await?;
             let change = Change::new(
-                task_key(account_id, &input.sector_id, &article.task_id),
+                planner::record_key::<Task>(account_id, &article.task_id),
                 "SET #status = :draft, content_id = :content",
             )
             .name("#status", "status")
@@ -284,15 +279,10 @@ impl AiFunction for GenerateImagePrompts {
     }
 
     async fn run(&self, job: &JobContext<'_>, input: &ImagePromptsInput) -> Result<Run<ImagePromptsOutput>, JobError> {
-        let contents: Vec<Content> = planner::by_ids(
-            job.services,
-            job.account_id(),
-            &input.sector_id,
-            super::CONTENT_PREFIX,
-            &input.content_ids,
-        )
-        .await
-        .map_err(store_err)?;
+        let contents: Vec<Content> =
+            planner::by_ids(job.services, job.account_id(), &input.sector_id, &input.content_ids)
+                .await
+                .map_err(store_err)?;
         if contents.is_empty() {
             return Err(JobError::fatal("None of the content exists any more.", "InvalidInput"));
         }
@@ -412,7 +402,7 @@ impl AiFunction for GenerateImages {
             return Err(JobError::fatal("No images bucket is configured.", "ConfigurationError"));
         }
         let records: Vec<ImageRecord> =
-            planner::by_ids(job.services, job.account_id(), &input.sector_id, super::IMAGE_PREFIX, &input.image_ids)
+            planner::by_ids(job.services, job.account_id(), &input.sector_id, &input.image_ids)
                 .await
                 .map_err(store_err)?;
         if records.is_empty() {
@@ -453,16 +443,13 @@ impl AiFunction for GenerateImages {
     async fn apply(
         &self,
         job: &JobContext<'_>,
-        input: &ImagesInput,
+        _: &ImagesInput,
         output: &ImagesOutput,
     ) -> Result<Applied<ImagesGenerated>, ApiError> {
         let store = job.services.store().await;
         let mut image_ids = Vec::new();
         for image in &output.images {
-            let key = Key::new(
-                planner::sector_pk(job.account_id(), &input.sector_id),
-                format!("{}{}", super::IMAGE_PREFIX, image.id),
-            );
+            let key = planner::record_key::<ImageRecord>(job.account_id(), &image.id);
             let change = Change::new(key, "SET #status = :generated, s3_key = :key")
                 .name("#status", "status")
                 .value(":generated", s("generated"))

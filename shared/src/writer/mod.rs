@@ -18,7 +18,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::accounts::rfc3339;
-use crate::planner::{SectorRecord, sector_record};
+use crate::records::{SectorRecord, sector_record};
 use crate::{ApiError, Services};
 
 /// Largest HTML body accepted (characters).

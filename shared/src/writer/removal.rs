@@ -4,7 +4,7 @@
 //! is never left without its record to find it by).
 
 use super::{Content, IMAGE_PREFIX, ImageRecord, Task};
-use crate::planner::{SectorRecord, in_sector};
+use crate::records::{SectorRecord, in_sector};
 use crate::store::{Change, Condition, Key, StoreError, Write};
 use crate::{ApiError, Services};
 
@@ -62,10 +62,7 @@ pub async fn remove_content(services: &Services, content: &Content) -> Result<()
     remove_images(services, &images).await?;
     let mut writes = vec![Write::Delete(content.key(), None)];
     if let Some(task_id) = &content.task_id {
-        let key = Key::new(
-            crate::planner::sector_pk(&content.account_id, &content.sector_id),
-            format!("{}{task_id}", super::TASK_PREFIX),
-        );
+        let key = crate::planner::record_key::<Task>(&content.account_id, task_id);
         let unlink = Change::new(key, "REMOVE content_id").condition(
             Condition::new("attribute_exists(PK) AND content_id = :content")
                 .value(":content", crate::store::s(&content.id)),
@@ -101,24 +98,32 @@ pub async fn remove_task(services: &Services, task: &Task) -> Result<(), ApiErro
 }
 
 /// Deletes everything a sector holds (keywords, clusters, ideas, tasks, content, images with
-/// their files, guards): its whole partition. Run before the sector itself goes, so that a delete
-/// cut short leaves a sector that can be deleted again. Answers how many items went.
+/// their files, guards): the records its GSI1 partition lists and the guards of its own
+/// partition. Run before the sector itself goes, so that a delete cut short leaves a sector that
+/// can be deleted again. Answers how many items went.
 pub async fn purge_sector(services: &Services, account_id: &str, sector_id: &str) -> Result<usize, ApiError> {
+    use crate::store::{Query, keys};
     let pk = crate::planner::sector_pk(account_id, sector_id);
-    let items = services.store().await.query_all(crate::store::Query::partition(pk.clone())).await?;
-    let mut keys = Vec::with_capacity(items.len());
+    let store = services.store().await;
+    let (guards, records) =
+        tokio::try_join!(store.query_all(Query::partition(pk.clone())), store.query_all(Query::index(keys::GSI1, pk)))?;
+    let mut found = Vec::with_capacity(guards.len() + records.len());
     let mut images = Vec::new();
-    for item in items {
-        let sk = match item.get(crate::store::keys::SK) {
-            Some(aws_sdk_dynamodb::types::AttributeValue::S(sk)) => sk.clone(),
-            _ => continue,
+    for item in guards.into_iter().chain(records) {
+        let (
+            Some(aws_sdk_dynamodb::types::AttributeValue::S(pk)),
+            Some(aws_sdk_dynamodb::types::AttributeValue::S(sk)),
+        ) = (item.get(keys::PK), item.get(keys::SK))
+        else {
+            continue;
         };
+        let key = Key::new(pk.clone(), sk.clone());
         if sk.starts_with(IMAGE_PREFIX) {
             images.push(crate::store::decode::<ImageRecord>(item)?);
         }
-        keys.push(Key::new(pk.clone(), sk));
+        found.push(key);
     }
     delete_objects(services, &images).await?;
-    services.store().await.delete_batch(&keys).await?;
-    Ok(keys.len())
+    store.delete_batch(&found).await?;
+    Ok(found.len())
 }

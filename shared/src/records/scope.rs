@@ -170,7 +170,7 @@ pub async fn writable_many<T: SectorRecord>(
 ) -> Result<Vec<T>, ApiError> {
     let account_id = caller.account_id();
     let mut found: Vec<T> = match sector_id {
-        Some(sector) => super::by_ids(services, account_id, sector, T::PREFIX, ids).await?,
+        Some(sector) => super::by_ids(services, account_id, sector, ids).await?,
         None if ids.len() <= 25 => {
             let lookups = ids.iter().map(|id| find::<T>(services, account_id, id));
             let mut out = Vec::new();
