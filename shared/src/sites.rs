@@ -61,6 +61,10 @@ pub struct Sector {
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
+    /// Set when the sector is deleted, before what it holds is purged: a tombstone that hides it
+    /// and refuses every write into it ([`crate::records::counts::live`]). Absent while live.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "time::serde::rfc3339::option")]
+    pub deleted_at: Option<OffsetDateTime>,
 }
 
 /// An editor's or viewer's access to one site.
@@ -222,8 +226,10 @@ pub async fn all_sites(services: &Services, account_id: &str) -> Result<Vec<Site
     account_items(services, account_id, keys::SITE_PREFIX).await
 }
 
+/// The account's sectors (a deleted one, whose records are being purged, is left out).
 pub async fn all_sectors(services: &Services, account_id: &str) -> Result<Vec<Sector>, ApiError> {
-    account_items(services, account_id, keys::SECTOR_PREFIX).await
+    let sectors: Vec<Sector> = account_items(services, account_id, keys::SECTOR_PREFIX).await?;
+    Ok(sectors.into_iter().filter(|s| s.deleted_at.is_none()).collect())
 }
 
 async fn all_grants(services: &Services, account_id: &str) -> Result<Vec<SiteAccess>, ApiError> {
@@ -244,7 +250,8 @@ pub async fn sector_of(services: &Services, account_id: &str, sector_id: &str) -
     if !ids::is_valid_id(sector_id) {
         return Ok(None);
     }
-    Ok(services.store().await.get::<Sector>(&Key::sector(account_id, sector_id)).await?)
+    let sector = services.store().await.get::<Sector>(&Key::sector(account_id, sector_id)).await?;
+    Ok(sector.filter(|s| s.deleted_at.is_none()))
 }
 
 /// A site the caller may see, else 404.
@@ -455,7 +462,9 @@ pub async fn delete_site(services: &Services, caller: &Caller, site_id: &str) ->
     caller.require_manager()?;
     let account_id = caller.account_id();
     let mut children: Vec<Write> = Vec::new();
-    for sector in all_sectors(services, account_id).await?.into_iter().filter(|s| s.site_id == site.id) {
+    // Every sector of the site, a deleted one whose purge was cut short too.
+    let sectors: Vec<Sector> = account_items(services, account_id, keys::SECTOR_PREFIX).await?;
+    for sector in sectors.into_iter().filter(|s| s.site_id == site.id) {
         crate::writer::removal::purge_sector(services, account_id, &sector.id).await?;
         children.push(Write::Delete(Key::sector(account_id, &sector.id), None));
     }
@@ -598,6 +607,7 @@ pub async fn select_sectors(
             is_active: true,
             created_at: now,
             updated_at: now,
+            deleted_at: None,
         };
         writes.push(Write::Put(sector.item()?, Some(Condition::not_exists())));
     }
@@ -655,7 +665,7 @@ pub async fn visible_sector(services: &Services, caller: &Caller, sector_id: &st
         return Err(ApiError::not_found());
     }
     match services.store().await.get::<Sector>(&Key::sector(caller.account_id(), sector_id)).await? {
-        Some(sector) if caller.can_read_site(&sector.site_id) => Ok(sector),
+        Some(sector) if caller.can_read_site(&sector.site_id) && sector.deleted_at.is_none() => Ok(sector),
         _ => Err(ApiError::not_found()),
     }
 }
@@ -770,6 +780,7 @@ pub async fn create_sector(
         is_active,
         created_at: now,
         updated_at: now,
+        deleted_at: None,
     };
     let mut writes = vec![Write::Put(sector.item()?, Some(Condition::not_exists()))];
     if is_active {
@@ -817,10 +828,22 @@ pub async fn update_sector(
         updated.is_active = active;
     }
     updated.updated_at = OffsetDateTime::now_utc();
-    let mut writes = vec![Write::Put(
-        updated.item()?,
-        Some(Condition::new("is_active = :was").value(":was", store::boolean(sector.is_active))),
-    )];
+    // Only the sector's own fields: its item also holds what the modules count on it.
+    let change = Change::new(
+        Key::sector(&sector.account_id, &sector.id),
+        "SET #name = :name, slug = :slug, description = :description, is_active = :active, updated_at = :now",
+    )
+    .name("#name", "name")
+    .value(":name", s(&updated.name))
+    .value(":slug", s(&updated.slug))
+    .value(":description", s(&updated.description))
+    .value(":active", store::boolean(updated.is_active))
+    .value(":now", s(rfc3339(updated.updated_at)))
+    .condition(
+        Condition::new("is_active = :was AND attribute_not_exists(deleted_at)")
+            .value(":was", store::boolean(sector.is_active)),
+    );
+    let mut writes = vec![Write::Update(change)];
     match (sector.is_active, updated.is_active) {
         (false, true) => writes.push(active_count(&site, 1)),
         (true, false) => writes.push(active_count(&site, -1)),
@@ -837,10 +860,21 @@ pub async fn update_sector(
 }
 
 pub async fn delete_sector(services: &Services, caller: &Caller, sector_id: &str) -> Result<(), ApiError> {
-    let sector = visible_sector(services, caller, sector_id).await?;
+    // A sector whose delete was cut short (tombstoned) can be deleted again.
+    let found = match ids::is_valid_id(sector_id) {
+        true => services.store().await.get::<Sector>(&Key::sector(caller.account_id(), sector_id)).await?,
+        false => None,
+    };
+    let sector = found.filter(|s| caller.can_read_site(&s.site_id)).ok_or_else(ApiError::not_found)?;
     caller.require_site_write(&sector.site_id)?;
     let site = visible_site(services, caller, &sector.site_id).await?;
-    // What the sector holds goes first: a delete cut short leaves a sector to delete again.
+    // The tombstone first: from now on nothing is written into the sector (a job still running
+    // for it writes nothing), then what it holds goes; a delete cut short leaves a tombstoned
+    // sector that can be deleted again.
+    let tombstone = Change::new(Key::sector(&sector.account_id, &sector.id), "SET deleted_at = :now")
+        .value(":now", s(rfc3339(OffsetDateTime::now_utc())))
+        .condition(Condition::exists());
+    services.store().await.update(tombstone).await.map_err(StoreError::gone_is_not_found)?;
     crate::writer::removal::purge_sector(services, &sector.account_id, &sector.id).await?;
     let mut writes = vec![Write::Delete(
         Key::sector(&sector.account_id, &sector.id),

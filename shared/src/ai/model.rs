@@ -113,5 +113,12 @@ impl Model {
 
 /// A store failure during a job: worth another attempt.
 pub fn store_err(e: ApiError) -> JobError {
-    JobError::Retry { message: e.to_string(), kind: "StoreError" }
+    match e {
+        // What the job writes into is gone (its sector deleted): another attempt fails the same.
+        ApiError::NotFound(_) => JobError::Fatal {
+            message: "What the job writes into is gone (was its sector deleted?).".into(),
+            kind: "Gone",
+        },
+        e => JobError::Retry { message: e.to_string(), kind: "StoreError" },
+    }
 }

@@ -13,7 +13,8 @@ use crate::ai::JobContext;
 use crate::ai::model::{JobError, store_err};
 use crate::ai::plugin::{AiFunction, Applied, Estimate, Run};
 use crate::credits::{CreditCosts, Operation};
-use crate::store::{self, Key, StoreError, Write};
+use crate::records::counts::{self, Step, Tally};
+use crate::store::{self, Condition, Key, StoreError, Write};
 use crate::validation::max;
 use crate::{ApiError, ids, usage};
 
@@ -218,6 +219,9 @@ impl AiFunction for AutoCluster {
                 })
                 .collect();
             let committed = membership::commit(job.services, &changes).await?;
+            if committed.refused.iter().any(|(_, why)| *why == Refused::SectorGone) {
+                return Err(ApiError::not_found());
+            }
             wanted = committed
                 .refused
                 .iter()
@@ -250,12 +254,16 @@ async fn create_clusters(job: &JobContext<'_>, proposed: &[Cluster]) -> Result<(
     for _ in 0..3 {
         let mut next = Vec::new();
         for chunk in pending.chunks(CLUSTERS_PER_TRANSACTION) {
-            let mut writes: Vec<Write> = Vec::with_capacity(chunk.len() * 2);
+            let mut writes: Vec<Write> = Vec::with_capacity(chunk.len() * 2 + 1);
+            let mut tally = Tally::of(&proposed[chunk[0]]);
             for &i in chunk {
                 writes.extend(proposed[i].create_writes()?);
+                tally.created(&proposed[i]);
             }
+            writes.push(tally.write());
             let failed = match store.transact(writes).await {
                 Ok(()) => Vec::new(),
+                Err(err) if counts::sector_refused(&err, 2 * chunk.len()) => return Err(ApiError::not_found()),
                 Err(StoreError::TransactionCancelled { failed }) if !failed.is_empty() => failed,
                 // A conflict with another write: these go one by one.
                 Err(StoreError::TransactionCancelled { .. }) => {
@@ -300,7 +308,10 @@ async fn create_clusters(job: &JobContext<'_>, proposed: &[Cluster]) -> Result<(
     alone.extend(pending);
     for i in alone {
         let cluster = &proposed[i];
-        resolved[i] = Some(match store.transact(cluster.create_writes()?).await {
+        let mut writes = cluster.create_writes()?;
+        writes.push(Tally::of(cluster).created(cluster).write());
+        resolved[i] = Some(match store.transact(writes).await {
+            Err(err) if counts::sector_refused(&err, 2) => return Err(ApiError::not_found()),
             Ok(()) => {
                 created += 1;
                 cluster.id.clone()
@@ -445,8 +456,7 @@ impl AiFunction for GenerateIdeas {
     ) -> Result<Applied<IdeasWritten>, ApiError> {
         let now = OffsetDateTime::now_utc();
         let account_id = job.account_id();
-        let mut items = Vec::new();
-        let mut idea_ids = Vec::new();
+        let mut ideas = Vec::new();
         for proposed in &output.ideas {
             let idea = Idea {
                 id: proposed.id.clone(),
@@ -464,11 +474,20 @@ impl AiFunction for GenerateIdeas {
                 task_id: None,
                 created_at: now,
             };
-            idea_ids.push(idea.id.clone());
-            items.push(idea.item()?);
+            ideas.push(idea);
         }
-        let count = items.len() as i64;
-        job.services.store().await.put_batch(items).await?;
+        // Ids are fixed in the saved output: on a replay the ideas already written are refused
+        // as being there, and count as written.
+        let steps = ideas
+            .iter()
+            .map(|idea| Ok(Step::created(idea, vec![Write::Put(idea.item()?, Some(Condition::not_exists()))])))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let done = counts::commit(job.services.store().await, &steps, |_| Vec::new()).await?;
+        if !done.sector_gone.is_empty() {
+            return Err(ApiError::not_found());
+        }
+        let idea_ids: Vec<String> = ideas.iter().map(|i| i.id.clone()).collect();
+        let count = idea_ids.len() as i64;
         Ok(Applied {
             result: IdeasWritten { idea_ids, ideas_created: count },
             once: vec![usage::count_write(account_id, "ideas", count, now)],

@@ -16,6 +16,7 @@ use crate::access::Caller;
 use crate::http::openapi::{Data, Queued};
 use crate::http::{self, AppState, JsonBody, Reply};
 use crate::jobs::JobQueued;
+use crate::records::counts::{self, Tally};
 use crate::store::{Change, Condition, StoreError, Write, s};
 use crate::throttle::scopes::{Planner, PlannerAi};
 use crate::validation::input::{Bounded, Choice, Id, Ids, Json, Text};
@@ -106,8 +107,10 @@ pub async fn create(services: &Services, caller: &Caller, input: NewCluster) -> 
     };
     let mut writes = cluster.create_writes()?;
     writes.push(usage::count_write(&cluster.account_id, "clusters", 1, now));
+    writes.push(Tally::of(&cluster).created(&cluster).write());
     match services.store().await.transact(writes).await {
         Ok(()) => Ok(cluster.to_json()),
+        Err(err) if counts::sector_refused(&err, 3) => Err(ApiError::not_found()),
         Err(StoreError::TransactionCancelled { failed }) if failed.contains(&1) => Err(taken()),
         Err(err) => Err(err.into()),
     }
@@ -146,11 +149,16 @@ pub async fn update(
         .value(":name", s(&after.name))
         .value(":description", s(&after.description))
         .value(":status", s(&after.status))
-        .condition(Condition::exists());
+        .value(":before", s(&before.status))
+        .condition(Condition::new("attribute_exists(PK) AND #status = :before"));
     let mut writes = vec![Write::Update(change)];
     if super::normalise(&after.name) != super::normalise(&before.name) {
         writes.push(Write::Put(after.guard_item()?, Some(Condition::not_exists())));
         writes.push(Write::Delete(before.name_guard(), None));
+    }
+    let mut tally = Tally::of(&after);
+    if !tally.changed(&before, &after).is_empty() {
+        writes.push(tally.write());
     }
     match services.store().await.transact(writes).await {
         Ok(()) => {}
@@ -163,8 +171,18 @@ pub async fn update(
 
 /// Deletes a cluster and its name guard, then unassigns its keywords (which stay).
 async fn remove(services: &Services, cluster: &Cluster) -> Result<bool, ApiError> {
-    let writes =
-        vec![Write::Delete(cluster.key(), Some(Condition::exists())), Write::Delete(cluster.name_guard(), None)];
+    let writes = vec![
+        Write::Delete(
+            cluster.key(),
+            Some(
+                Condition::new("attribute_exists(PK) AND #status = :status")
+                    .name("#status", "status")
+                    .value(":status", s(&cluster.status)),
+            ),
+        ),
+        Write::Delete(cluster.name_guard(), None),
+        Tally::of(cluster).deleted(cluster).write(),
+    ];
     match services.store().await.transact(writes).await {
         Ok(()) => {}
         Err(StoreError::TransactionCancelled { .. }) => return Ok(false),

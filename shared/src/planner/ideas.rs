@@ -12,7 +12,8 @@ use super::{Cluster, Idea, SectorRecord, scope};
 use crate::access::Caller;
 use crate::http::openapi::Data;
 use crate::http::{self, AppState, JsonBody, Reply};
-use crate::store::{Change, Condition, StoreError, Write, s};
+use crate::records::counts::{self, Step};
+use crate::store::{Change, Condition, Write, s};
 use crate::throttle::scopes::Planner;
 use crate::validation::input::{Bounded, Choice, Id, Integer, Text};
 use crate::validation::{FieldErrors, max};
@@ -166,19 +167,23 @@ pub async fn update(services: &Services, caller: &Caller, before: Idea, input: I
     apply(services, caller, &mut errors, &mut after, input).await?;
     errors.finish()?;
     // Replaced only if nobody queued it meanwhile (its task link must stay).
-    scope::replace_keeping_link(services, &after, "task_id", before.task_id.as_deref()).await?;
+    scope::replace_keeping_link(services, &before, &after, "task_id", before.task_id.as_deref()).await?;
     Ok(after.to_json())
 }
 
 /// `DELETE ideas/{id}/`.
 pub async fn delete(services: &Services, caller: &Caller, idea_id: &str) -> Result<(), ApiError> {
     let idea = scope::writable::<Idea>(services, caller, idea_id).await?;
-    services
-        .store()
-        .await
-        .transact(vec![Write::Delete(idea.key(), Some(Condition::exists()))])
-        .await
-        .map_err(|e| e.gone_is_not_found())
+    let done = counts::commit(services.store().await, &[removal(&idea)], |_| Vec::new()).await?;
+    if done.done.is_empty() { Err(ApiError::not_found()) } else { Ok(()) }
+}
+
+/// The writes that delete an idea as read.
+fn removal(idea: &Idea) -> Step {
+    let unchanged = Condition::new("attribute_exists(PK) AND #status = :status")
+        .name("#status", "status")
+        .value(":status", s(&idea.status));
+    Step::deleted(idea, vec![Write::Delete(idea.key(), Some(unchanged))])
 }
 
 /// Deletes the ideas named by `ids`.
@@ -190,13 +195,9 @@ pub async fn bulk_delete(
     JsonBody(Selection { ids }): JsonBody<Selection>,
 ) -> Result<Reply, ApiError> {
     let ideas = scope::writable_many::<Idea>(&services, &caller, "ids", &ids, None).await?;
-    let mut deleted_count = 0;
-    for chunk in ideas.chunks(100) {
-        let writes = chunk.iter().map(|i| Write::Delete(i.key(), None)).collect();
-        services.store().await.transact(writes).await?;
-        deleted_count += chunk.len();
-    }
-    Reply::data(&Deleted { deleted_count })
+    let steps: Vec<Step> = ideas.iter().map(removal).collect();
+    let done = counts::commit(services.store().await, &steps, |_| Vec::new()).await?;
+    Reply::data(&Deleted { deleted_count: done.done.len() })
 }
 
 /// The writer task an idea becomes.
@@ -231,38 +232,36 @@ pub async fn bulk_queue_to_writer(
 ) -> Result<Reply, ApiError> {
     let ideas = scope::writable_many::<Idea>(&services, &caller, "ids", &ids, None).await?;
     let now = OffsetDateTime::now_utc();
-    let (mut pending, mut skipped): (Vec<Idea>, Vec<Idea>) = ideas.into_iter().partition(|i| i.task_id.is_none());
-    let mut tasks: Vec<Task> = Vec::new();
-    let store = services.store().await;
-    while !pending.is_empty() {
-        let take = pending.len().min(45);
-        let chunk: Vec<Idea> = pending.drain(..take).collect();
-        let chunk_tasks: Vec<Task> = chunk.iter().map(|i| task_of(i, now)).collect();
-        let mut writes = Vec::with_capacity(chunk.len() * 2 + 1);
-        for (idea, task) in chunk.iter().zip(&chunk_tasks) {
-            let link = Change::new(idea.key(), "SET task_id = :task, #status = :scheduled")
-                .name("#status", "status")
-                .value(":task", s(&task.id))
-                .value(":scheduled", s("scheduled"))
-                .condition(
-                    Condition::new("attribute_exists(PK) AND (attribute_not_exists(task_id) OR task_id = :null)")
-                        .value(":null", crate::store::null()),
-                );
-            writes.push(Write::Update(link));
-            writes.push(Write::Put(task.item()?, Some(Condition::not_exists())));
-        }
-        writes.push(usage::count_write(caller.account_id(), "tasks", chunk.len() as i64, now));
-        match store.transact(writes).await {
-            Ok(()) => tasks.extend(chunk_tasks),
-            Err(StoreError::TransactionCancelled { failed }) if !failed.is_empty() => {
-                // Ideas queued meanwhile are skipped; the others go again.
-                for (n, idea) in chunk.into_iter().enumerate() {
-                    if failed.contains(&(n * 2)) { skipped.push(idea) } else { pending.push(idea) }
-                }
-            }
-            Err(err) => return Err(err.into()),
-        }
+    let (pending, mut skipped): (Vec<Idea>, Vec<Idea>) = ideas.into_iter().partition(|i| i.task_id.is_none());
+    // Each idea with its task: the idea's link (refused when it was queued meanwhile, or its
+    // status changed), the task, and the counts of both in their sector.
+    let made: Vec<Task> = pending.iter().map(|i| task_of(i, now)).collect();
+    let mut steps = Vec::with_capacity(pending.len());
+    for (idea, task) in pending.iter().zip(&made) {
+        let link = Change::new(idea.key(), "SET task_id = :task, #status = :scheduled")
+            .name("#status", "status")
+            .value(":task", s(&task.id))
+            .value(":scheduled", s("scheduled"))
+            .value(":was", s(&idea.status))
+            .condition(
+                Condition::new(
+                    "attribute_exists(PK) AND (attribute_not_exists(task_id) OR task_id = :null) AND #status = :was",
+                )
+                .value(":null", crate::store::null()),
+            );
+        let mut step =
+            Step::created(task, vec![Write::Update(link), Write::Put(task.item()?, Some(Condition::not_exists()))]);
+        step.tally.moved::<Idea>(&idea.status, "scheduled");
+        steps.push(step);
     }
+    let account = caller.account_id().to_owned();
+    let done = counts::commit(services.store().await, &steps, |chunk| {
+        vec![usage::count_write(&account, "tasks", chunk.len() as i64, now)]
+    })
+    .await?;
+    let tasks: Vec<Task> = done.done.iter().map(|&i| made[i].clone()).collect();
+    // Ideas queued meanwhile (or whose sector is being deleted) are skipped.
+    skipped.extend(done.refused.iter().chain(&done.sector_gone).map(|&i| pending[i].clone()));
     let queued = QueuedToWriter {
         created_count: tasks.len(),
         task_ids: tasks.iter().map(|t| t.id.clone()).collect(),

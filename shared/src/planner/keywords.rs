@@ -70,6 +70,7 @@ fn refused(refusal: Refused) -> ApiError {
         Refused::Duplicate => ApiError::field("keyword", "This keyword already exists in the sector."),
         Refused::ClusterMissing => ApiError::field("cluster_id", "The cluster does not exist."),
         Refused::Changed => ApiError::Conflict("The keyword was changed meanwhile; reload it and try again.".into()),
+        Refused::SectorGone => ApiError::not_found(),
     }
 }
 

@@ -4,7 +4,9 @@
 //! - the guard item of its text (`KWTEXT#<normalised>`), so a sector never holds the same
 //!   keyword twice, even under concurrent imports;
 //! - `ADD keywords_count, volume, difficulty_sum` on the clusters it leaves and joins;
-//! - the day's usage counter for new keywords.
+//! - the day's usage counter for new keywords;
+//! - the counts of its sector ([`crate::records::counts`]), which also refuse a sector being
+//!   deleted.
 //!
 //! Each keyword write is conditioned on the keyword still being what was read, so a concurrent
 //! change cannot make a count drift: that keyword is refused instead ([`Refused::Changed`]).
@@ -17,6 +19,7 @@ use serde_json::json;
 use time::OffsetDateTime;
 
 use super::{Keyword, SectorRecord, text_guard};
+use crate::records::counts::Tally;
 use crate::store::{Change, Condition, Item, Key, StoreError, Write, n, s};
 use crate::{ApiError, Services, usage};
 
@@ -50,6 +53,8 @@ pub enum Refused {
     ClusterMissing,
     /// The keyword changed (or went) since it was read.
     Changed,
+    /// Its sector is gone or being deleted: nothing is written into it.
+    SectorGone,
 }
 
 /// What [`commit`] did, by index into the changes.
@@ -64,6 +69,7 @@ enum Tag {
     Record(usize),
     Guard(usize),
     Cluster(String),
+    Sector(String),
     Usage,
 }
 
@@ -181,6 +187,23 @@ fn keys_of(writes: &[(Tag, Write)]) -> Vec<Key> {
         .collect()
 }
 
+/// The sector a change writes into.
+fn sector_of(change: &KeywordChange) -> Option<&str> {
+    change.after.as_ref().or(change.before.as_ref()).map(|k| k.sector_id.as_str())
+}
+
+/// Adds the count moves of `change` to its sector's tally.
+fn tally(change: &KeywordChange, into: &mut BTreeMap<String, Tally>) {
+    let Some(keyword) = change.after.as_ref().or(change.before.as_ref()) else { return };
+    let tally = into.entry(keyword.sector_id.clone()).or_insert_with(|| Tally::of(keyword));
+    match (&change.before, &change.after) {
+        (None, Some(after)) => tally.created(after),
+        (Some(before), None) => tally.deleted(before),
+        (Some(before), Some(after)) => tally.changed(before, after),
+        (None, None) => tally,
+    };
+}
+
 /// Applies `changes` (all in one account), each exactly once or not at all.
 pub async fn commit(services: &Services, changes: &[KeywordChange]) -> Result<Committed, ApiError> {
     let store = services.store().await;
@@ -203,13 +226,16 @@ pub async fn commit(services: &Services, changes: &[KeywordChange]) -> Result<Co
         let mut writes: Vec<(Tag, Write)> = Vec::new();
         let mut moves: BTreeMap<String, Move> = BTreeMap::new();
         let mut touched: HashSet<Key> = HashSet::new();
+        let mut sectors: BTreeMap<String, Tally> = BTreeMap::new();
         let mut rest = Vec::new();
         for &i in &pending {
             let own = own_writes(i, &changes[i])?;
             let own_keys = keys_of(&own);
             let mut trial = moves.clone();
             deltas(&changes[i], &gone, &mut trial);
-            let fits = chunk.len() < MAX_CHANGES && writes.len() + own.len() + trial.len() < MAX_WRITES;
+            let mut tallies = sectors.clone();
+            tally(&changes[i], &mut tallies);
+            let fits = chunk.len() < MAX_CHANGES && writes.len() + own.len() + trial.len() + tallies.len() < MAX_WRITES;
             if !fits || own_keys.iter().any(|k| touched.contains(k)) {
                 rest.push(i);
                 continue;
@@ -217,7 +243,13 @@ pub async fn commit(services: &Services, changes: &[KeywordChange]) -> Result<Co
             touched.extend(own_keys);
             writes.extend(own);
             moves = trial;
+            sectors = tallies;
             chunk.push(i);
+        }
+        for (sector, tally) in &sectors {
+            if !tally.is_empty() {
+                writes.push((Tag::Sector(sector.clone()), tally.write()));
+            }
         }
         let creates = chunk.iter().filter(|&&i| changes[i].before.is_none()).count() as i64;
         let deletes = chunk.iter().filter(|&&i| changes[i].after.is_none()).count() as i64;
@@ -263,6 +295,13 @@ pub async fn commit(services: &Services, changes: &[KeywordChange]) -> Result<Co
                         }
                         Some(Tag::Cluster(cluster)) => {
                             gone.insert(cluster.clone());
+                        }
+                        Some(Tag::Sector(sector)) => {
+                            for &i in chunk.iter().filter(|&&i| sector_of(&changes[i]) == Some(sector.as_str())) {
+                                if refused.insert(i) {
+                                    result.refused.push((i, Refused::SectorGone));
+                                }
+                            }
                         }
                         Some(Tag::Usage) | None => {}
                     }

@@ -5,8 +5,11 @@
 //!   (`ACCOUNT#<account>#<KIND>` / `<KIND>#<id>`, one consistent `GetItem` away), and indexed in
 //!   its sector on GSI1 (`ACCOUNT#<account>#SECTOR#<sector>` / `<KIND>#<id>`);
 //! - [`scope`]: which records a request reaches, and the site/sector of a new record;
-//! - [`listing`]: filters, search and ordering of the list endpoints.
+//! - [`listing`]: filters, search and ordering of the list endpoints;
+//! - [`counts`]: how many records of each kind and status a sector holds, kept with every write
+//!   that changes them, and the sector's tombstone that stops writes into a sector being purged.
 
+pub mod counts;
 pub mod listing;
 pub mod scope;
 
@@ -36,6 +39,8 @@ pub trait SectorRecord: Serialize + DeserializeOwned + Clone + Send + Sync + 'st
     fn account_id(&self) -> &str;
     fn site_id(&self) -> &str;
     fn sector_id(&self) -> &str;
+    /// Its status: what lists filter on most, counted per sector ([`counts`]).
+    fn status(&self) -> &str;
 
     /// [`Self::Answer`] as JSON (what lists filter and order).
     fn to_json(&self) -> Value {
@@ -59,6 +64,11 @@ pub trait SectorRecord: Serialize + DeserializeOwned + Clone + Send + Sync + 'st
 
     fn key(&self) -> Key {
         record_key::<Self>(self.account_id(), self.id())
+    }
+
+    /// The kind's name in keys and counts: `KEYWORD`, `TASK`...
+    fn kind() -> &'static str {
+        Self::PREFIX.trim_end_matches('#')
     }
 
     fn item(&self) -> Result<Item, StoreError> {
@@ -98,6 +108,9 @@ macro_rules! sector_record {
         }
         fn sector_id(&self) -> &str {
             &self.sector_id
+        }
+        fn status(&self) -> &str {
+            &self.status
         }
         const PREFIX: &'static str = $prefix;
         const ENTITY: &'static str = $entity;

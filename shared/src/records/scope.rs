@@ -4,6 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use super::counts::{self, Tally};
 use super::{SectorRecord, find, in_account, in_sector};
 use crate::access::Caller;
 use crate::sites::{self, Sector};
@@ -207,7 +208,8 @@ pub async fn listed<T: SectorRecord>(
     spec.apply(T::answers(services, records).await?, query)
 }
 
-/// Writes a new record with one more `metric` on today's usage counter, together.
+/// Writes a new record with one more `metric` on today's usage counter and its sector's count,
+/// together. A sector deleted meanwhile is a 404.
 pub async fn insert<T: SectorRecord>(
     services: &Services,
     record: &T,
@@ -217,29 +219,46 @@ pub async fn insert<T: SectorRecord>(
     let writes = vec![
         crate::store::Write::Put(record.item()?, Some(crate::store::Condition::not_exists())),
         crate::usage::count_write(record.account_id(), metric, 1, at),
+        Tally::of(record).created(record).write(),
     ];
-    services.store().await.transact(writes).await?;
-    Ok(())
+    match services.store().await.transact(writes).await {
+        Ok(()) => Ok(()),
+        Err(err) if counts::sector_refused(&err, 2) => Err(ApiError::not_found()),
+        Err(err) => Err(err.into()),
+    }
 }
 
 /// Replaces a record, but only if its link `field` (set by other writers: a task's
-/// `content_id`, an idea's `task_id`) is still `before`: else 409.
+/// `content_id`, an idea's `task_id`) is still `link_before` and its status still `before`'s:
+/// else 409. A status change moves its sector's counts in the same transaction.
 pub async fn replace_keeping_link<T: SectorRecord>(
     services: &Services,
+    before: &T,
     record: &T,
     field: &str,
-    before: Option<&str>,
+    link_before: Option<&str>,
 ) -> Result<(), ApiError> {
-    use crate::store::{Condition, StoreError};
-    let condition = match before {
-        Some(value) => Condition::new("#link = :link").value(":link", crate::store::s(value)),
-        None => Condition::new("attribute_exists(PK) AND (attribute_not_exists(#link) OR #link = :null)")
-            .value(":null", crate::store::null()),
+    use crate::store::{Condition, StoreError, Write};
+    let condition = match link_before {
+        Some(value) => Condition::new("#link = :link AND #status = :status").value(":link", crate::store::s(value)),
+        None => Condition::new(
+            "attribute_exists(PK) AND (attribute_not_exists(#link) OR #link = :null) AND #status = :status",
+        )
+        .value(":null", crate::store::null()),
     }
-    .name("#link", field);
-    match services.store().await.put(record.item()?, Some(condition)).await {
+    .name("#link", field)
+    .name("#status", "status")
+    .value(":status", crate::store::s(before.status()));
+    let mut tally = Tally::of(record);
+    tally.changed(before, record);
+    let mut writes = vec![Write::Put(record.item()?, Some(condition))];
+    if !tally.is_empty() {
+        writes.push(tally.write());
+    }
+    match services.store().await.transact(writes).await {
         Ok(()) => Ok(()),
-        Err(StoreError::ConditionFailed) => {
+        Err(err) if counts::sector_refused(&err, 1) => Err(ApiError::not_found()),
+        Err(StoreError::TransactionCancelled { .. }) => {
             Err(ApiError::Conflict("The record was changed meanwhile; reload it and try again.".into()))
         }
         Err(err) => Err(err.into()),

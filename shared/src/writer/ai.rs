@@ -14,7 +14,8 @@ use crate::ai::plugin::{AiFunction, Applied, Estimate, Run};
 use crate::credits::{CreditCosts, Operation};
 use crate::jobs::Queue;
 use crate::planner::{self, SectorRecord};
-use crate::store::{Change, Condition, StoreError, s};
+use crate::records::counts::{self, Step, Tally};
+use crate::store::{Change, Condition, Write, s};
 use crate::{ApiError, ids, usage};
 
 const SYSTEM: &str = "You answer only with JSON.";
@@ -104,17 +105,21 @@ impl GenerateContent {
         from: &str,
         to: &str,
     ) -> Result<(), ApiError> {
-        let store = job.services.store().await;
-        for task_id in &input.task_ids {
-            let change = Change::new(planner::record_key::<Task>(job.account_id(), task_id), "SET #status = :to")
-                .name("#status", "status")
-                .value(":to", s(to))
-                .condition(Condition::new("attribute_exists(PK) AND #status = :from").value(":from", s(from)));
-            match store.update(change).await {
-                Ok(_) | Err(StoreError::ConditionFailed) => {}
-                Err(err) => return Err(err.into()),
-            }
-        }
+        let steps: Vec<Step> = input
+            .task_ids
+            .iter()
+            .map(|task_id| {
+                let change = Change::new(planner::record_key::<Task>(job.account_id(), task_id), "SET #status = :to")
+                    .name("#status", "status")
+                    .value(":to", s(to))
+                    .condition(Condition::new("attribute_exists(PK) AND #status = :from").value(":from", s(from)));
+                let mut tally = Tally::new(job.account_id(), &input.sector_id);
+                tally.moved::<Task>(from, to);
+                Step { writes: vec![Write::Update(change)], tally }
+            })
+            .collect();
+        // A task not in `from` any more is left as it is.
+        counts::commit(job.services.store().await, &steps, |_| Vec::new()).await?;
         Ok(())
     }
 }
@@ -182,7 +187,8 @@ impl AiFunction for GenerateContent {
         let now = OffsetDateTime::now_utc();
         let account_id = job.account_id();
         let store = job.services.store().await;
-        let mut content_ids = Vec::new();
+        let tasks: Vec<Task> = planner::by_ids(job.services, account_id, &input.sector_id, &input.task_ids).await?;
+        let mut contents = Vec::new();
         for article in &output.contents {
             let content = Content {
                 id: article.id.clone(),
@@ -201,21 +207,24 @@ impl AiFunction for GenerateContent {
                 generated_at: now,
                 updated_at: Some(now),
             };
-            store.put(content.item()?, None).await?;
-            let change = Change::new(
-                planner::record_key::<Task>(account_id, &article.task_id),
-                "SET #status = :draft, content_id = :content",
-            )
-            .name("#status", "status")
-            .value(":draft", s("draft"))
-            .value(":content", s(&content.id))
-            .condition(Condition::exists());
-            match store.update(change).await {
-                Ok(_) | Err(StoreError::ConditionFailed) => {}
-                Err(err) => return Err(err.into()),
-            }
-            content_ids.push(content.id);
+            contents.push(content);
         }
+        // Ids are fixed in the saved output: on a replay the contents already written are refused
+        // as being there, and the tasks already linked move from `draft` to `draft`.
+        let mut steps = Vec::with_capacity(contents.len() * 2);
+        for content in &contents {
+            steps.push(Step::created(content, vec![Write::Put(content.item()?, Some(Condition::not_exists()))]));
+            let task = tasks.iter().find(|t| Some(&t.id) == content.task_id.as_ref());
+            if let Some(task) = task {
+                let link = Change::new(task.key(), "SET content_id = :content").value(":content", s(&content.id));
+                steps.push(Step::status(task, "draft", Some(link)));
+            }
+        }
+        let done = counts::commit(store, &steps, |_| Vec::new()).await?;
+        if !done.sector_gone.is_empty() {
+            return Err(ApiError::not_found());
+        }
+        let content_ids: Vec<String> = contents.into_iter().map(|c| c.id).collect();
         let count = content_ids.len() as i64;
         Ok(Applied {
             result: ContentWritten { content_ids, contents_created: count },
@@ -328,7 +337,7 @@ impl AiFunction for GenerateImagePrompts {
         output: &ImagePromptsOutput,
     ) -> Result<Applied<ImagesPlanned>, ApiError> {
         let now = OffsetDateTime::now_utc();
-        let mut items = Vec::new();
+        let mut steps = Vec::new();
         let mut image_ids = Vec::new();
         for planned in &output.images {
             let image = ImageRecord {
@@ -346,9 +355,13 @@ impl AiFunction for GenerateImagePrompts {
                 created_at: now,
             };
             image_ids.push(image.id.clone());
-            items.push(image.item()?);
+            steps.push(Step::created(&image, vec![Write::Put(image.item()?, Some(Condition::not_exists()))]));
         }
-        job.services.store().await.put_batch(items).await?;
+        // On a replay the images already written are refused as being there.
+        let done = counts::commit(job.services.store().await, &steps, |_| Vec::new()).await?;
+        if !done.sector_gone.is_empty() {
+            return Err(ApiError::not_found());
+        }
         let images_created = image_ids.len();
         Ok(Applied { result: ImagesPlanned { image_ids, images_created }, once: vec![] })
     }
@@ -443,24 +456,27 @@ impl AiFunction for GenerateImages {
     async fn apply(
         &self,
         job: &JobContext<'_>,
-        _: &ImagesInput,
+        input: &ImagesInput,
         output: &ImagesOutput,
     ) -> Result<Applied<ImagesGenerated>, ApiError> {
         let store = job.services.store().await;
-        let mut image_ids = Vec::new();
+        let ids: Vec<String> = output.images.iter().map(|i| i.id.clone()).collect();
+        let records: Vec<ImageRecord> = planner::by_ids(job.services, job.account_id(), &input.sector_id, &ids).await?;
+        // Each image as read moves to `generated` with its file (an image deleted meanwhile is
+        // left out; on a replay, `generated` to `generated`).
+        let mut steps = Vec::new();
+        let mut stepped = Vec::new();
         for image in &output.images {
-            let key = planner::record_key::<ImageRecord>(job.account_id(), &image.id);
-            let change = Change::new(key, "SET #status = :generated, s3_key = :key")
-                .name("#status", "status")
-                .value(":generated", s("generated"))
-                .value(":key", s(&image.s3_key))
-                .condition(Condition::exists());
-            match store.update(change).await {
-                Ok(_) => image_ids.push(image.id.clone()),
-                Err(StoreError::ConditionFailed) => {}
-                Err(err) => return Err(err.into()),
-            }
+            let Some(record) = records.iter().find(|r| r.id == image.id) else { continue };
+            let file = Change::new(record.key(), "SET s3_key = :key").value(":key", s(&image.s3_key));
+            steps.push(Step::status(record, "generated", Some(file)));
+            stepped.push(image.id.clone());
         }
+        let done = counts::commit(store, &steps, |_| Vec::new()).await?;
+        if !done.sector_gone.is_empty() {
+            return Err(ApiError::not_found());
+        }
+        let image_ids: Vec<String> = done.done.iter().map(|&i| stepped[i].clone()).collect();
         let count = image_ids.len() as i64;
         Ok(Applied {
             result: ImagesGenerated { image_ids, images_generated: count },

@@ -12,6 +12,7 @@ use crate::access::Caller;
 use crate::http::openapi::Queued;
 use crate::http::{self, AppState, JsonBody, Reply};
 use crate::jobs::JobQueued;
+use crate::records::counts::{self, Step, Tally};
 use crate::records::listing::{ListSpec, Match};
 use crate::records::{SectorRecord, scope};
 use crate::store::{Change, Condition, StoreError, Write, s};
@@ -167,8 +168,11 @@ pub async fn create(services: &Services, caller: &Caller, input: NewContent) -> 
         );
         writes.push(Write::Update(link));
     }
+    let tally_at = writes.len();
+    writes.push(Tally::of(&content).created(&content).write());
     match services.store().await.transact(writes).await {
         Ok(()) => Ok(content.to_json()),
+        Err(err) if counts::sector_refused(&err, tally_at) => Err(ApiError::not_found()),
         Err(StoreError::TransactionCancelled { failed }) if failed.contains(&2) => {
             Err(ApiError::field("task_id", "This task has content already."))
         }
@@ -197,7 +201,18 @@ pub async fn update(
     apply(services, caller, &mut errors, &mut after, input).await?;
     errors.finish()?;
     after.updated_at = Some(OffsetDateTime::now_utc());
-    services.store().await.put(after.item()?, Some(Condition::exists())).await.map_err(|e| e.gone_is_not_found())?;
+    // Written only over the content as read (its status moves the sector's counts).
+    let unchanged = Condition::new("attribute_exists(PK) AND #status = :was")
+        .name("#status", "status")
+        .value(":was", s(&before.status));
+    let step = Step::changed(&before, &after, vec![Write::Put(after.item()?, Some(unchanged))]);
+    let done = counts::commit(services.store().await, &[step], |_| Vec::new()).await?;
+    if !done.sector_gone.is_empty() {
+        return Err(ApiError::not_found());
+    }
+    if !done.refused.is_empty() {
+        return Err(ApiError::Conflict("The content was changed meanwhile; reload it and try again.".into()));
+    }
     Content::answer(services, after).await
 }
 

@@ -12,6 +12,7 @@ use crate::access::Caller;
 use crate::http::openapi::{Data, Queued};
 use crate::http::{self, AppState, Ctx, JsonBody, Reply};
 use crate::jobs::JobQueued;
+use crate::records::counts::{self, Step};
 use crate::records::listing::{ListSpec, Match};
 use crate::records::scope::Updated;
 use crate::records::{SectorRecord, find, in_sector, scope};
@@ -143,7 +144,11 @@ pub async fn create(services: &Services, caller: &Caller, input: NewImage) -> Re
     }
     apply(services, caller, &mut errors, &mut image, input).await?;
     errors.finish()?;
-    services.store().await.put(image.item()?, Some(Condition::not_exists())).await?;
+    let step = Step::created(&image, vec![Write::Put(image.item()?, Some(Condition::not_exists()))]);
+    let done = counts::commit(services.store().await, &[step], |_| Vec::new()).await?;
+    if done.done.is_empty() {
+        return Err(ApiError::not_found());
+    }
     Ok(image.to_json())
 }
 
@@ -172,8 +177,26 @@ pub async fn update(
     .value(":c", after.content_id.as_deref().map_or_else(crate::store::null, s))
     .value(":k", after.task_id.as_deref().map_or_else(crate::store::null, s))
     .condition(Condition::exists());
-    let item = services.store().await.update(change).await.map_err(|e| e.gone_is_not_found())?;
-    Ok(crate::store::decode::<ImageRecord>(item)?.to_json())
+    let store = services.store().await;
+    if after.status == before.status {
+        let item = store.update(change).await.map_err(|e| e.gone_is_not_found())?;
+        return Ok(crate::store::decode::<ImageRecord>(item)?.to_json());
+    }
+    // A new status moves the sector's counts: written together, then read back.
+    let change =
+        Change::new(before.key(), "SET image_type = :t, prompt = :p, #position = :pos, content_id = :c, task_id = :k")
+            .name("#position", "position")
+            .value(":t", s(&after.image_type))
+            .value(":p", s(&after.prompt))
+            .value(":pos", crate::store::n(after.position))
+            .value(":c", after.content_id.as_deref().map_or_else(crate::store::null, s))
+            .value(":k", after.task_id.as_deref().map_or_else(crate::store::null, s));
+    let done = counts::commit(store, &[Step::status(&before, &after.status, Some(change))], |_| Vec::new()).await?;
+    if !done.refused.is_empty() {
+        return Err(ApiError::Conflict("The image was changed meanwhile; reload it and try again.".into()));
+    }
+    let image: ImageRecord = store.get(&before.key()).await?.ok_or_else(ApiError::not_found)?;
+    Ok(image.to_json())
 }
 
 /// `DELETE images/{id}/`: the record and its file.
@@ -368,20 +391,7 @@ pub async fn bulk_update(
         (None, Some(content_id)) => images_of_content(&services, &caller, &content_id).await?,
         (None, None) => return Err(ApiError::field("ids", NAME_THE_IMAGES)),
     };
-    let store = services.store().await;
-    for chunk in images.chunks(100) {
-        let writes = chunk
-            .iter()
-            .map(|i| {
-                Write::Update(
-                    Change::new(i.key(), "SET #status = :status")
-                        .name("#status", "status")
-                        .value(":status", s(&status))
-                        .condition(Condition::exists()),
-                )
-            })
-            .collect();
-        store.transact(writes).await.map_err(|e| e.gone_is_not_found())?;
-    }
-    Reply::data(&Updated { updated_count: images.len() })
+    let steps: Vec<Step> = images.iter().map(|i| Step::status(i, &status, None)).collect();
+    let done = counts::commit(services.store().await, &steps, |_| Vec::new()).await?;
+    Reply::data(&Updated { updated_count: done.done.len() })
 }

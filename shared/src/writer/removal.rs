@@ -4,8 +4,9 @@
 //! is never left without its record to find it by).
 
 use super::{Content, IMAGE_PREFIX, ImageRecord, Task};
+use crate::records::counts::{self, Step};
 use crate::records::{SectorRecord, in_sector};
-use crate::store::{Change, Condition, Key, StoreError, Write};
+use crate::store::{Change, Condition, Key, Write};
 use crate::{ApiError, Services};
 
 async fn delete_objects(services: &Services, images: &[ImageRecord]) -> Result<(), ApiError> {
@@ -25,18 +26,18 @@ async fn delete_objects(services: &Services, images: &[ImageRecord]) -> Result<(
     Ok(())
 }
 
-async fn delete_keys(services: &Services, keys: Vec<Key>) -> Result<(), ApiError> {
-    let store = services.store().await;
-    for chunk in keys.chunks(100) {
-        store.transact(chunk.iter().map(|k| Write::Delete(k.clone(), None)).collect()).await?;
-    }
-    Ok(())
+/// The step that deletes `record` with its sector's count (a record already gone is left).
+fn deletion<T: SectorRecord>(record: &T, mut also: Vec<Write>) -> Step {
+    let mut writes = vec![Write::Delete(record.key(), Some(Condition::exists()))];
+    writes.append(&mut also);
+    Step::deleted(record, writes)
 }
 
 /// Deletes image records and their files.
 pub async fn remove_images(services: &Services, images: &[ImageRecord]) -> Result<usize, ApiError> {
     delete_objects(services, images).await?;
-    delete_keys(services, images.iter().map(SectorRecord::key).collect()).await?;
+    let steps: Vec<Step> = images.iter().map(|i| deletion(i, Vec::new())).collect();
+    counts::commit(services.store().await, &steps, |_| Vec::new()).await?;
     Ok(images.len())
 }
 
@@ -60,7 +61,7 @@ pub async fn remove_content(services: &Services, content: &Content) -> Result<()
     })
     .await?;
     remove_images(services, &images).await?;
-    let mut writes = vec![Write::Delete(content.key(), None)];
+    let mut writes = Vec::new();
     if let Some(task_id) = &content.task_id {
         let key = crate::planner::record_key::<Task>(&content.account_id, task_id);
         let unlink = Change::new(key, "REMOVE content_id").condition(
@@ -69,15 +70,14 @@ pub async fn remove_content(services: &Services, content: &Content) -> Result<()
         );
         writes.push(Write::Update(unlink));
     }
-    match services.store().await.transact(writes.clone()).await {
-        Ok(()) => Ok(()),
+    let store = services.store().await;
+    let unlinking = !writes.is_empty();
+    let done = counts::commit(store, &[deletion(content, writes)], |_| Vec::new()).await?;
+    if unlinking && !done.refused.is_empty() {
         // The task is gone or points elsewhere: delete the content alone.
-        Err(StoreError::TransactionCancelled { .. }) => {
-            services.store().await.transact(writes.into_iter().take(1).collect()).await?;
-            Ok(())
-        }
-        Err(err) => Err(err.into()),
+        counts::commit(store, &[deletion(content, Vec::new())], |_| Vec::new()).await?;
     }
+    Ok(())
 }
 
 /// Deletes a task with its content and their images.
@@ -94,7 +94,8 @@ pub async fn remove_task(services: &Services, task: &Task) -> Result<(), ApiErro
     let images =
         images_where(services, &task.account_id, &task.sector_id, |i| i.task_id.as_deref() == Some(&task.id)).await?;
     remove_images(services, &images).await?;
-    delete_keys(services, vec![task.key()]).await
+    counts::commit(services.store().await, &[deletion(task, Vec::new())], |_| Vec::new()).await?;
+    Ok(())
 }
 
 /// Deletes everything a sector holds (keywords, clusters, ideas, tasks, content, images with

@@ -12,10 +12,11 @@ use crate::http::openapi::{Data, Queued};
 use crate::http::{self, AppState, JsonBody, Reply};
 use crate::jobs::JobQueued;
 use crate::planner::{Cluster, ideas};
+use crate::records::counts::{self, Step};
 use crate::records::listing::{ListSpec, Match};
 use crate::records::scope::{Deleted, Selection, Updated};
 use crate::records::{SectorRecord, scope};
-use crate::store::{Condition, Write};
+
 use crate::throttle::scopes::{Writer, WriterAi};
 use crate::validation::input::{Bounded, Choice, Id, Ids, Integer, Json, Text};
 use crate::validation::{FieldErrors, max};
@@ -140,7 +141,7 @@ pub async fn update(services: &Services, caller: &Caller, before: Task, input: T
     apply(services, caller, &mut errors, &mut after, input).await?;
     errors.finish()?;
     // Replaced only if the worker did not link content meanwhile.
-    scope::replace_keeping_link(services, &after, "content_id", before.content_id.as_deref()).await?;
+    scope::replace_keeping_link(services, &before, &after, "content_id", before.content_id.as_deref()).await?;
     Ok(after.to_json())
 }
 
@@ -183,24 +184,9 @@ pub async fn bulk_update(
     JsonBody(TaskStatusChange { ids, status }): JsonBody<TaskStatusChange>,
 ) -> Result<Reply, ApiError> {
     let tasks = scope::writable_many::<Task>(&services, &caller, "ids", &ids, None).await?;
-    let store = services.store().await;
-    let mut updated_count = 0;
-    for chunk in tasks.chunks(100) {
-        let writes = chunk
-            .iter()
-            .map(|t| {
-                Write::Update(
-                    crate::store::Change::new(t.key(), "SET #status = :status")
-                        .name("#status", "status")
-                        .value(":status", crate::store::s(&status))
-                        .condition(Condition::exists()),
-                )
-            })
-            .collect();
-        store.transact(writes).await.map_err(|e| e.gone_is_not_found())?;
-        updated_count += chunk.len();
-    }
-    Reply::data(&Updated { updated_count })
+    let steps: Vec<Step> = tasks.iter().map(|t| Step::status(t, &status, None)).collect();
+    let done = counts::commit(services.store().await, &steps, |_| Vec::new()).await?;
+    Reply::data(&Updated { updated_count: done.done.len() })
 }
 
 crate::input! {
