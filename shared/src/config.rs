@@ -19,6 +19,8 @@ pub struct Config {
     pub ai_jobs_queue_url: Option<String>,
     /// SQS queue for image jobs (`IMAGE_JOBS_QUEUE_URL`).
     pub image_jobs_queue_url: Option<String>,
+    /// SQS queue of sector purges (`PURGE_QUEUE_URL`).
+    pub purge_queue_url: Option<String>,
     /// S3 bucket for generated images (`IMAGES_BUCKET`).
     pub images_bucket: Option<String>,
     /// An AWS-compatible endpoint for local development (`AWS_ENDPOINT_URL`); `None` in AWS.
@@ -110,6 +112,7 @@ impl Config {
             jwt_secret_id: get("JWT_SECRET_ID").ok_or(ConfigError::Missing("JWT_SECRET_ID"))?,
             ai_jobs_queue_url: get("AI_JOBS_QUEUE_URL"),
             image_jobs_queue_url: get("IMAGE_JOBS_QUEUE_URL"),
+            purge_queue_url: get("PURGE_QUEUE_URL"),
             images_bucket: get("IMAGES_BUCKET"),
             aws_endpoint_url: get("AWS_ENDPOINT_URL"),
             public_base_url: get("PUBLIC_BASE_URL").map(|u| u.trim_end_matches('/').to_owned()),

@@ -32,6 +32,7 @@ pub mod modules;
 pub mod outbound;
 pub mod pagination;
 pub mod planner;
+pub mod purge;
 pub mod records;
 pub mod reference;
 pub mod runtime;

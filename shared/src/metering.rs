@@ -41,6 +41,8 @@ pub struct Usage {
     pub requests: u64,
     /// Sequential round trips: the depth of the work's waiting, whatever ran side by side.
     pub round_trips: u64,
+    /// DynamoDB items read (returned by `GetItem`, `BatchGetItem` and `Query`).
+    pub items_read: u64,
     per_service: [u64; SERVICES],
 }
 
@@ -56,6 +58,7 @@ struct Meter {
     requests: AtomicU64,
     round_trips: AtomicU64,
     in_flight: AtomicU64,
+    items_read: AtomicU64,
     per_service: [AtomicU64; SERVICES],
 }
 
@@ -64,6 +67,7 @@ impl Meter {
         Usage {
             requests: self.requests.load(Relaxed),
             round_trips: self.round_trips.load(Relaxed),
+            items_read: self.items_read.load(Relaxed),
             per_service: std::array::from_fn(|i| self.per_service[i].load(Relaxed)),
         }
     }
@@ -104,6 +108,12 @@ pub async fn measure<F: std::future::Future>(work: F) -> (F::Output, Usage) {
 fn started(service: Service) {
     PROCESS.start(service);
     let _ = SCOPE.try_with(|m| m.start(service));
+}
+
+/// Notes DynamoDB items read (the store calls it with each answer).
+pub fn items_read(n: u64) {
+    PROCESS.items_read.fetch_add(n, Relaxed);
+    let _ = SCOPE.try_with(|m| m.items_read.fetch_add(n, Relaxed));
 }
 
 fn ended() {

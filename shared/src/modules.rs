@@ -4,6 +4,11 @@
 use crate::ai::Registry;
 use crate::{planner, writer};
 
+/// What each module removes outside the table when a sector is purged.
+pub fn purge_hooks() -> Vec<crate::purge::PurgeHook> {
+    vec![writer::removal::purge_files]
+}
+
 /// Every module's AI functions, by the names their jobs carry.
 pub fn ai_functions() -> Registry {
     Registry::new()

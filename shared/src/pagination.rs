@@ -110,20 +110,34 @@ impl Links {
 
     /// The link to `page`.
     pub fn page(&self, page: u32) -> String {
-        let url = link(&self.url, page);
+        self.show(link(&self.url, page, None))
+    }
+
+    /// The link to `page`, which starts after the record `cursor` (a keyed list's `next`).
+    pub fn page_after(&self, page: u32, cursor: &str) -> String {
+        self.show(link(&self.url, page, Some(cursor)))
+    }
+
+    fn show(&self, url: url::Url) -> String {
         if self.absolute { url.to_string() } else { url[url::Position::BeforePath..].to_owned() }
     }
 }
 
-fn link(url: &url::Url, page: u32) -> url::Url {
+fn link(url: &url::Url, page: u32, cursor: Option<&str>) -> url::Url {
     let mut url = url.clone();
-    let pairs: Vec<(String, String)> =
-        url.query_pairs().filter(|(k, _)| k != "page").map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(k, _)| k != "page" && k != "cursor")
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
     {
         let mut q = url.query_pairs_mut();
         q.clear();
         for (k, v) in &pairs {
             q.append_pair(k, v);
+        }
+        if let Some(cursor) = cursor {
+            q.append_pair("cursor", cursor);
         }
         q.append_pair("page", &page.to_string());
     }

@@ -13,6 +13,7 @@ use time::OffsetDateTime;
 
 use crate::access::Caller;
 use crate::accounts::{Account, Role, User, rfc3339};
+use crate::purge::PurgeMessage;
 use crate::reference;
 use crate::store::{self, Change, Condition, Item, Key, Query, StoreError, Write, keys, n, s};
 use crate::validation::input::{Boolean, Bounded, Custom, Id, Rule, Text, Texts};
@@ -464,9 +465,19 @@ pub async fn delete_site(services: &Services, caller: &Caller, site_id: &str) ->
     let mut children: Vec<Write> = Vec::new();
     // Every sector of the site, a deleted one whose purge was cut short too.
     let sectors: Vec<Sector> = account_items(services, account_id, keys::SECTOR_PREFIX).await?;
+    // Each sector tombstoned and its purge queued (the purge deletes the sector last).
+    let now = s(rfc3339(OffsetDateTime::now_utc()));
     for sector in sectors.into_iter().filter(|s| s.site_id == site.id) {
-        crate::writer::removal::purge_sector(services, account_id, &sector.id).await?;
-        children.push(Write::Delete(Key::sector(account_id, &sector.id), None));
+        let tombstone =
+            Change::new(Key::sector(account_id, &sector.id), "SET deleted_at = if_not_exists(deleted_at, :now)")
+                .value(":now", now.clone())
+                .condition(Condition::exists());
+        match services.store().await.update(tombstone).await {
+            Ok(_) | Err(StoreError::ConditionFailed) => {}
+            Err(err) => return Err(err.into()),
+        }
+        crate::purge::enqueue(services, PurgeMessage { account_id: account_id.to_owned(), sector_id: sector.id })
+            .await?;
     }
     crate::writer::taxonomies::purge_site(services, account_id, &site.id).await?;
     for grant in all_grants(services, account_id).await?.into_iter().filter(|g| g.site_id == site.id) {
@@ -867,7 +878,6 @@ pub async fn delete_sector(services: &Services, caller: &Caller, sector_id: &str
     };
     let sector = found.filter(|s| caller.can_read_site(&s.site_id)).ok_or_else(ApiError::not_found)?;
     caller.require_site_write(&sector.site_id)?;
-    let site = visible_site(services, caller, &sector.site_id).await?;
     // The tombstone first: from now on nothing is written into the sector (a job still running
     // for it writes nothing), then what it holds goes; a delete cut short leaves a tombstoned
     // sector that can be deleted again.
@@ -875,20 +885,7 @@ pub async fn delete_sector(services: &Services, caller: &Caller, sector_id: &str
         .value(":now", s(rfc3339(OffsetDateTime::now_utc())))
         .condition(Condition::exists());
     services.store().await.update(tombstone).await.map_err(StoreError::gone_is_not_found)?;
-    crate::writer::removal::purge_sector(services, &sector.account_id, &sector.id).await?;
-    let mut writes = vec![Write::Delete(
-        Key::sector(&sector.account_id, &sector.id),
-        Some(Condition::new("is_active = :was").value(":was", store::boolean(sector.is_active))),
-    )];
-    if sector.is_active {
-        writes.push(active_count(&site, -1));
-    }
-    services.store().await.transact(writes).await.map_err(|e| match e {
-        StoreError::TransactionCancelled { .. } => {
-            ApiError::Conflict("The sector changed meanwhile; try again.".into())
-        }
-        other => other.into(),
-    })
+    crate::purge::enqueue(services, PurgeMessage { account_id: sector.account_id, sector_id: sector.id }).await
 }
 
 /// Access grants of the account (managers only); filters `user_id`, `site_id`.

@@ -339,6 +339,12 @@ impl TestApp {
         false
     }
 
+    /// Whether the queued sector purges are all done (their queue drained by the local worker).
+    pub async fn purges_done(&self) -> bool {
+        let queue = self.services.config.purge_queue_url.clone().expect("the purge queue");
+        self.queue_drained(&queue).await
+    }
+
     /// The sum of an account's ledger.
     pub async fn ledger_sum(&self, account_id: &str) -> i64 {
         let items = self.partitions(&[format!("ACCOUNT#{account_id}")]).await;

@@ -78,3 +78,55 @@ async fn a_warm_read_by_id_waits_for_one_round_trip() {
         assert!(usage.requests <= 3, "{usage:?}");
     }
 }
+
+/// The first page of a sector's keywords, and of its keywords of one status, and the page its
+/// `next` link names, read what a page holds (the page, one more, the sector, the caller), the
+/// same for a sector of 24 keywords as for one of 96: one `Query` of an index from a cursor, and
+/// `count` from the sector's counts.
+#[tokio::test]
+async fn a_page_of_a_sector_reads_a_page_whatever_the_sector_holds() {
+    let app = spawn_app().await;
+    let t = app.tenant("reads@pages.example", "starter").await;
+    let tok = Some(t.token.as_str());
+    let router = igny8_domain::planner::routes::MODULE.router(std::sync::Arc::clone(&app.services));
+    let call = |path: String| {
+        let request = http::Request::get(&path)
+            .header("authorization", format!("Bearer {}", t.token))
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let router = router.clone();
+        async move {
+            let (response, usage) = metering::measure(tower::ServiceExt::oneshot(router, request)).await;
+            let response = response.unwrap();
+            assert_eq!(response.status(), 200, "{path}");
+            let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+            (serde_json::from_slice::<Value>(&body).unwrap(), usage)
+        }
+    };
+    let mut made = 0;
+    let mut reads = Vec::new();
+    for size in [24, 96] {
+        while made < size {
+            let status = if made % 3 == 0 { "active" } else { "pending" };
+            let body = json!({"keyword": format!("paged {made}"), "sector_id": t.sector, "status": status});
+            assert_eq!(app.post("/api/v1/planner/keywords/", &body, tok).await.status, 201);
+            made += 1;
+        }
+        let first = format!("/api/v1/planner/keywords/?sector_id={}", t.sector);
+        let (page, usage) = call(first.clone()).await;
+        assert_eq!((page["count"].as_u64(), page["results"].as_array().unwrap().len()), (Some(size as u64), 10));
+        assert_eq!(usage.round_trips, 1, "{usage:?}");
+        let next = page["next"].as_str().unwrap().to_owned();
+        assert!(next.contains("cursor=") && next.contains("page=2"), "{next}");
+        let (second, later) = call(next).await;
+        assert_eq!(second["results"].as_array().unwrap().len(), 10);
+        assert_ne!(second["results"][0]["id"], page["results"][0]["id"]);
+        let (active, by_status) = call(format!("{first}&status=active")).await;
+        assert_eq!(active["count"].as_u64(), Some(size as u64 / 3));
+        assert!(active["results"].as_array().unwrap().iter().all(|k| k["status"] == json!("active")));
+        reads.push((usage.items_read, later.items_read, by_status.items_read));
+    }
+    // The caller (user, account), the sector, the page and one more.
+    assert!(reads.iter().all(|(first, next, status)| *first <= 14 && *next <= 14 && *status <= 14), "{reads:?}");
+    assert_eq!((reads[0].0, reads[0].1), (reads[1].0, reads[1].1), "pages do not grow with the sector: {reads:?}");
+}

@@ -199,3 +199,62 @@ async fn a_job_still_running_for_a_deleted_sector_writes_nothing_and_is_refunded
     assert!(clusters.is_empty(), "{clusters:?}");
     assert!(app.get(&format!("/api/v1/auth/sectors/{}/", t.sector), tok).await.status == 404);
 }
+
+/// Deleting a sector of 10,000 keywords answers at once, with the same few requests as an empty
+/// sector's (the tombstone and the queued purge), and the purge worker then takes everything.
+#[tokio::test]
+async fn deleting_a_sector_of_ten_thousand_keywords_answers_at_once_and_the_purge_completes() {
+    let app = spawn_app().await;
+    let t = app.tenant("big@sectors.example", "starter").await;
+    let items: Vec<_> = (0..10_000)
+        .map(|i| {
+            let keyword = Keyword {
+                id: igny8_domain::ids::new_id(),
+                account_id: t.account_id.clone(),
+                site_id: t.site.clone(),
+                sector_id: t.sector.clone(),
+                keyword: format!("purged keyword {i}"),
+                volume: 10,
+                difficulty: 10,
+                intent: "informational".into(),
+                status: "active".into(),
+                cluster_id: None,
+                seed_keyword_id: None,
+                created_at: time::OffsetDateTime::now_utc(),
+            };
+            igny8_domain::records::SectorRecord::item(&keyword).unwrap()
+        })
+        .collect();
+    app.services.store().await.put_batch(items).await.unwrap();
+
+    let router = auth_function::MODULE.router(std::sync::Arc::clone(&app.services));
+    let request = http::Request::delete(format!("/api/v1/auth/sectors/{}/", t.sector))
+        .header("authorization", format!("Bearer {}", t.token))
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let started = std::time::Instant::now();
+    let (answer, usage) = igny8_domain::metering::measure(tower::ServiceExt::oneshot(router, request)).await;
+    let elapsed = started.elapsed();
+    assert_eq!(answer.unwrap().status(), 204);
+    assert!(usage.requests <= 6, "the delete's requests do not grow with the sector: {usage:?}");
+    assert!(elapsed < Duration::from_secs(1), "answered in {elapsed:?}");
+    let tok = Some(t.token.as_str());
+    assert_eq!(app.get(&format!("/api/v1/auth/sectors/{}/", t.sector), tok).await.status, 404, "hidden at once");
+
+    let sector = igny8_domain::planner::sector_pk(&t.account_id, &t.sector);
+    let mut purged = false;
+    for _ in 0..60 {
+        if app.purges_done().await && app.partitions(std::slice::from_ref(&sector)).await.is_empty() {
+            purged = true;
+            break;
+        }
+    }
+    assert!(purged, "the purge completed");
+    let left: Vec<Keyword> = igny8_domain::records::in_account(&app.services, &t.account_id).await.unwrap();
+    assert!(left.is_empty(), "{} keywords left", left.len());
+    let raw = app.partitions(&[format!("ACCOUNT#{}", t.account_id)]).await;
+    assert!(
+        !raw.iter().any(|i| i["SK"].as_s().is_ok_and(|sk| sk.starts_with("SECTOR#"))),
+        "the sector itself went last"
+    );
+}

@@ -559,6 +559,7 @@ async fn deleting_a_sector_or_a_site_takes_everything_it_holds() {
     let kept = app.partitions(&partition(&other)).await;
 
     assert_eq!(app.call("DELETE", &format!("/api/v1/auth/sectors/{}/", t.sector), None, tok).await.status, 204);
+    assert!(app.purges_done().await, "the sector's purge ran (queued by the delete)");
     assert!(app.partitions(&partition(&t.sector)).await.is_empty(), "the sector's records and guards are gone");
     assert_eq!(app.objects(&t.account_id).await, [files[1].clone()], "its image file is gone, the other stays");
     assert_eq!(app.partitions(&partition(&other)).await, kept, "the other sector is untouched");
@@ -566,6 +567,7 @@ async fn deleting_a_sector_or_a_site_takes_everything_it_holds() {
     // A site takes its sectors' records and its taxonomies.
     app.post(TAX, &json!({"site_id": t.site, "taxonomy_type": "tag", "name": "Gone"}), tok).await;
     assert_eq!(app.call("DELETE", &format!("/api/v1/auth/sites/{}/", t.site), None, tok).await.status, 204);
+    assert!(app.purges_done().await, "the site's sectors' purges ran");
     assert!(app.partitions(&partition(&other)).await.is_empty());
     assert!(app.objects(&t.account_id).await.is_empty());
     let account = app.partitions(&[format!("ACCOUNT#{}", t.account_id)]).await;

@@ -81,6 +81,7 @@ pub async fn bootstrap(endpoint: &str, names: &LocalNames, template: &Template) 
         jwt_secret_id: names.secret(logical_ids::JWT_SIGNING_KEY),
         ai_jobs_queue_url: queue_urls.get(logical_ids::AI_JOBS_QUEUE).cloned(),
         image_jobs_queue_url: queue_urls.get(logical_ids::IMAGE_JOBS_QUEUE).cloned(),
+        purge_queue_url: queue_urls.get(logical_ids::PURGE_QUEUE).cloned(),
         images_bucket: template
             .buckets
             .iter()

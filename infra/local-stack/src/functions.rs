@@ -59,5 +59,12 @@ pub fn sqs_handlers(
         let (services, functions) = (Arc::clone(&services), Arc::clone(&functions));
         Box::pin(async move { igny8_domain::ai::worker::handle_batch(&services, &functions, event).await })
     });
-    HashMap::from([("ai-worker", Arc::clone(&worker)), ("image-worker", worker)])
+    let purges = Arc::new(Services::with_sdk_config(config.clone(), sdk.clone()));
+    let purge: crate::workers::SqsHandler = Arc::new(move |event| {
+        let services = Arc::clone(&purges);
+        Box::pin(async move {
+            igny8_domain::purge::handle_batch(&services, &igny8_domain::modules::purge_hooks(), event).await
+        })
+    });
+    HashMap::from([("ai-worker", Arc::clone(&worker)), ("image-worker", worker), ("purge-worker", purge)])
 }

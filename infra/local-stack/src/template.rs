@@ -279,6 +279,7 @@ pub mod logical_ids {
     pub const JWT_SIGNING_KEY: &str = "JwtSigningKey";
     pub const AI_JOBS_QUEUE: &str = "AiJobsQueue";
     pub const IMAGE_JOBS_QUEUE: &str = "ImageJobsQueue";
+    pub const PURGE_QUEUE: &str = "PurgeQueue";
     pub const IMAGES_BUCKET: &str = "ImagesBucket";
 }
 

@@ -194,6 +194,25 @@ macro_rules! sector_crud {
                 ctx: Ctx,
             ) -> Result<Reply, ApiError> {
                 let (services, query) = (&*s, ctx.query());
+                // One sector in its default order, at most narrowed by status: a page of an index.
+                if let Some(plan) = $crate::records::pages::keyed(query, &$($domain)::+::LIST)? {
+                    let plan = &plan;
+                    let read = move |account: String| async move {
+                        $crate::records::pages::read_keyed::<$record>(services, &account, plan).await
+                    };
+                    let (caller, read) = reading.read(read).await?;
+                    let site = query.get("site_id").map(|s| s.trim()).filter(|s| !s.is_empty());
+                    let page = $crate::records::pages::keyed_page(
+                        |site| caller.can_read_site(site), plan, read, site, &ctx.links(),
+                    )?;
+                    let results = <$record as SectorRecord>::answers(services, page.results).await?;
+                    return Ok(Reply::page($crate::pagination::Page {
+                        count: page.count,
+                        next: page.next,
+                        previous: page.previous,
+                        results,
+                    }));
+                }
                 let read = move |account: String| async move {
                     scope::read_list::<$record>(services, &account, query).await
                 };

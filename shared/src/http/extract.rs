@@ -255,6 +255,11 @@ impl Ctx {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
+    /// Where this request's list lives, for its pages' links.
+    pub fn links(&self) -> crate::pagination::Links {
+        self.state.links()
+    }
+
     /// Answers one page of `items` (the full, ordered result) as `page`/`page_size` ask.
     pub fn page(&self, items: Vec<Value>) -> Result<Reply, ApiError> {
         let request = PageRequest::from_query(self.query())?;

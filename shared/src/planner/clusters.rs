@@ -143,14 +143,18 @@ pub async fn update(
     after.name = name.unwrap_or(after.name);
     after.description = description.unwrap_or(after.description);
     after.status = status.unwrap_or(after.status);
-    let change = Change::new(before.key(), "SET #name = :name, description = :description, #status = :status")
-        .name("#name", "name")
-        .name("#status", "status")
-        .value(":name", s(&after.name))
-        .value(":description", s(&after.description))
-        .value(":status", s(&after.status))
-        .value(":before", s(&before.status))
-        .condition(Condition::new("attribute_exists(PK) AND #status = :before"));
+    let (g3, _) =
+        crate::records::pages::status_gsi3::<Cluster>(&after.account_id, &after.sector_id, &after.status, &after.id);
+    let change =
+        Change::new(before.key(), "SET #name = :name, description = :description, #status = :status, GSI3PK = :g3")
+            .value(":g3", s(g3))
+            .name("#name", "name")
+            .name("#status", "status")
+            .value(":name", s(&after.name))
+            .value(":description", s(&after.description))
+            .value(":status", s(&after.status))
+            .value(":before", s(&before.status))
+            .condition(Condition::new("attribute_exists(PK) AND #status = :before"));
     let mut writes = vec![Write::Update(change)];
     if super::normalise(&after.name) != super::normalise(&before.name) {
         writes.push(Write::Put(after.guard_item()?, Some(Condition::not_exists())));

@@ -238,7 +238,10 @@ pub async fn bulk_queue_to_writer(
     let made: Vec<Task> = pending.iter().map(|i| task_of(i, now)).collect();
     let mut steps = Vec::with_capacity(pending.len());
     for (idea, task) in pending.iter().zip(&made) {
-        let link = Change::new(idea.key(), "SET task_id = :task, #status = :scheduled")
+        let (g3, _) =
+            crate::records::pages::status_gsi3::<Idea>(&idea.account_id, &idea.sector_id, "scheduled", &idea.id);
+        let link = Change::new(idea.key(), "SET task_id = :task, #status = :scheduled, GSI3PK = :g3")
+            .value(":g3", s(g3))
             .name("#status", "status")
             .value(":task", s(&task.id))
             .value(":scheduled", s("scheduled"))

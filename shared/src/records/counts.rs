@@ -184,13 +184,15 @@ impl Step {
         let mut change = also.unwrap_or_else(|| Change::new(record.key(), ""));
         change.key = record.key();
         change.update = if change.update.is_empty() {
-            "SET #status = :to".to_owned()
+            "SET #status = :to, GSI3PK = :g3".to_owned()
         } else {
-            format!("{}, #status = :to", change.update)
+            format!("{}, #status = :to, GSI3PK = :g3", change.update)
         };
+        let (g3, _) = super::pages::status_gsi3::<T>(record.account_id(), record.sector_id(), to, record.id());
         let change = change
             .name("#status", "status")
             .value(":to", crate::store::s(to))
+            .value(":g3", crate::store::s(g3))
             .value(":from", crate::store::s(record.status()))
             .condition(Condition::new("attribute_exists(PK) AND #status = :from"));
         let mut tally = Tally::of(record);

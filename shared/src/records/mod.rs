@@ -6,11 +6,13 @@
 //!   its sector on GSI1 (`ACCOUNT#<account>#SECTOR#<sector>` / `<KIND>#<id>`);
 //! - [`scope`]: which records a request reaches, and the site/sector of a new record;
 //! - [`listing`]: filters, search and ordering of the list endpoints;
+//! - [`pages`]: lists that cost a page (a sector's records from an index, with a cursor);
 //! - [`counts`]: how many records of each kind and status a sector holds, kept with every write
 //!   that changes them, and the sector's tombstone that stops writes into a sector being purged.
 
 pub mod counts;
 pub mod listing;
+pub mod pages;
 pub mod scope;
 
 use serde::Serialize;
@@ -71,12 +73,11 @@ pub trait SectorRecord: Serialize + DeserializeOwned + Clone + Send + Sync + 'st
         Self::PREFIX.trim_end_matches('#')
     }
 
+    /// The stored item: on GSI1 in its sector, on GSI3 in its sector's records of its status.
     fn item(&self) -> Result<Item, StoreError> {
-        Ok(Item::new(&self.key(), Self::ENTITY, self)?.gsi1(sector_gsi1::<Self>(
-            self.account_id(),
-            self.sector_id(),
-            self.id(),
-        )))
+        Ok(Item::new(&self.key(), Self::ENTITY, self)?
+            .gsi1(sector_gsi1::<Self>(self.account_id(), self.sector_id(), self.id()))
+            .gsi3(pages::status_gsi3::<Self>(self.account_id(), self.sector_id(), self.status(), self.id())))
     }
 }
 
@@ -91,7 +92,7 @@ pub fn sector_gsi1<T: SectorRecord>(account_id: &str, sector_id: &str, id: &str)
 }
 
 /// The partition of an account's records of the kind whose sort keys start with `prefix`.
-fn kind_pk(account_id: &str, prefix: &str) -> String {
+pub(crate) fn kind_pk(account_id: &str, prefix: &str) -> String {
     format!("{}#{}", keys::account_pk(account_id), prefix.trim_end_matches('#'))
 }
 

@@ -4,7 +4,8 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::counts::{self, Tally};
+use super::counts::{self, Counts, Tally};
+use super::pages::IN_MEMORY_MAX;
 use super::{SectorRecord, find, in_account, in_sector};
 use crate::access::Caller;
 use crate::sites::{self, Sector};
@@ -40,25 +41,52 @@ pub async fn read_list<T: SectorRecord>(
             None => Ok(None),
         }
     };
+    // What the list covers is counted first (the sectors' counts): more than a list may read in
+    // memory is a 400 before anything else is read.
+    let store = services.store().await;
     match param(query, "sector_id") {
         Some(sector_id) if crate::ids::is_valid_id(sector_id) => {
-            let (site, sector, records) = tokio::try_join!(
-                site,
-                sites::sector_of(services, account_id, sector_id),
-                in_sector::<T>(services, account_id, sector_id, T::PREFIX),
-            )?;
+            let (site, sector) = tokio::try_join!(site, async {
+                Ok(store.get_raw(&crate::store::Key::sector(account_id, sector_id)).await?)
+            })?;
+            let covered = sector.as_ref().map(|s| Counts::of_item(s).of::<T>(None)).unwrap_or(0);
+            too_many(covered)?;
+            let sector = sector.map(crate::store::decode::<Sector>).transpose()?.filter(|s| s.deleted_at.is_none());
+            let records = match &sector {
+                Some(_) => in_sector::<T>(services, account_id, sector_id, T::PREFIX).await?,
+                None => Vec::new(),
+            };
             Ok(ListRead { site, sector: Some(sector), sectors: Vec::new(), records })
         }
         Some(_) => Ok(ListRead { site: site.await?, sector: Some(None), sectors: Vec::new(), records: Vec::new() }),
         None => {
-            let (site, sectors, records) = tokio::try_join!(
-                site,
-                sites::all_sectors(services, account_id),
-                in_account::<T>(services, account_id)
-            )?;
+            let query = crate::store::Query::partition(crate::store::keys::account_pk(account_id))
+                .sk_prefix(crate::store::keys::SECTOR_PREFIX);
+            let (site, raw) = tokio::try_join!(site, async { Ok(store.query_all(query).await?) })?;
+            let covered: u64 = raw.iter().map(|s| Counts::of_item(s).of::<T>(None)).sum();
+            too_many(covered)?;
+            let sectors: Vec<Sector> = raw
+                .into_iter()
+                .map(crate::store::decode::<Sector>)
+                .collect::<Result<Vec<_>, _>>()?
+                .into_iter()
+                .filter(|s| s.deleted_at.is_none())
+                .collect();
+            let records = in_account::<T>(services, account_id).await?;
             Ok(ListRead { site, sector: None, sectors, records })
         }
     }
+}
+
+/// A 400 for a list read in memory that would cover more than [`IN_MEMORY_MAX`] records.
+fn too_many(covered: u64) -> Result<(), ApiError> {
+    if covered <= IN_MEMORY_MAX {
+        return Ok(());
+    }
+    Err(ApiError::BadRequest(format!(
+        "This list covers {covered} records: filters other than status, search and other orderings read at most \
+         {IN_MEMORY_MAX}. Narrow it to one sector (sector_id) and use status, or page through it in its default order."
+    )))
 }
 
 /// Of what [`read_list`] read, the records the caller may see: a site or sector it may not see

@@ -11,6 +11,9 @@ pub const GSI1_SK: &str = "GSI1SK";
 pub const GSI2: &str = "GSI2";
 pub const GSI2_PK: &str = "GSI2PK";
 pub const GSI2_SK: &str = "GSI2SK";
+pub const GSI3: &str = "GSI3";
+pub const GSI3_PK: &str = "GSI3PK";
+pub const GSI3_SK: &str = "GSI3SK";
 /// Epoch seconds after which DynamoDB deletes the item.
 pub const TTL: &str = "expires_at";
 /// The entity type of an item (`Account`, `User`, ...).

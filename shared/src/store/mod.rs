@@ -88,6 +88,12 @@ impl Item {
         self
     }
 
+    pub fn gsi3(mut self, (pk, sk): (String, String)) -> Self {
+        self.attrs.insert(keys::GSI3_PK.into(), AttributeValue::S(pk));
+        self.attrs.insert(keys::GSI3_SK.into(), AttributeValue::S(sk));
+        self
+    }
+
     pub fn gsi2(mut self, (pk, sk): (String, String)) -> Self {
         self.attrs.insert(keys::GSI2_PK.into(), AttributeValue::S(pk));
         self.attrs.insert(keys::GSI2_SK.into(), AttributeValue::S(sk));
@@ -298,6 +304,21 @@ impl Store {
         &self.client
     }
 
+    /// Reads one item (strongly consistent) as it is stored.
+    pub async fn get_raw(&self, key: &Key) -> Result<Option<RawItem>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key_map(key)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::request)?;
+        crate::metering::items_read(out.item.is_some() as u64);
+        Ok(out.item)
+    }
+
     /// Reads one item (strongly consistent) and decodes it.
     pub async fn get<T: DeserializeOwned>(&self, key: &Key) -> Result<Option<T>, StoreError> {
         let out = self
@@ -309,6 +330,7 @@ impl Store {
             .send()
             .await
             .map_err(StoreError::request)?;
+        crate::metering::items_read(out.item.is_some() as u64);
         out.item.map(decode).transpose()
     }
 
@@ -343,7 +365,9 @@ impl Store {
                 .send()
                 .await
                 .map_err(StoreError::request)?;
-            for item in out.responses.and_then(|mut r| r.remove(&self.table)).unwrap_or_default() {
+            let answered = out.responses.and_then(|mut r| r.remove(&self.table)).unwrap_or_default();
+            crate::metering::items_read(answered.len() as u64);
+            for item in answered {
                 let (Some(AttributeValue::S(pk)), Some(AttributeValue::S(sk))) =
                     (item.get(keys::PK), item.get(keys::SK))
                 else {
@@ -541,6 +565,7 @@ impl Store {
         let (pk_name, sk_name) = match query.index {
             None => (keys::PK, keys::SK),
             Some(keys::GSI1) => (keys::GSI1_PK, keys::GSI1_SK),
+            Some(keys::GSI3) => (keys::GSI3_PK, keys::GSI3_SK),
             Some(_) => (keys::GSI2_PK, keys::GSI2_SK),
         };
         let mut expression = "#pk = :pk".to_owned();
@@ -571,7 +596,9 @@ impl Store {
             .send()
             .await
             .map_err(StoreError::request)?;
-        Ok(QueryPage { items: out.items.unwrap_or_default(), next: out.last_evaluated_key.filter(|k| !k.is_empty()) })
+        let items = out.items.unwrap_or_default();
+        crate::metering::items_read(items.len() as u64);
+        Ok(QueryPage { items, next: out.last_evaluated_key.filter(|k| !k.is_empty()) })
     }
 
     /// Every item of a query, following the cursor to the end.

@@ -15,6 +15,7 @@ use crate::credits::{CreditCosts, Operation};
 use crate::jobs::Queue;
 use crate::planner::{self, SectorRecord};
 use crate::records::counts::{self, Step, Tally};
+use crate::records::pages::status_gsi3;
 use crate::store::{Change, Condition, Write, s};
 use crate::{ApiError, ids, usage};
 
@@ -109,10 +110,15 @@ impl GenerateContent {
             .task_ids
             .iter()
             .map(|task_id| {
-                let change = Change::new(planner::record_key::<Task>(job.account_id(), task_id), "SET #status = :to")
-                    .name("#status", "status")
-                    .value(":to", s(to))
-                    .condition(Condition::new("attribute_exists(PK) AND #status = :from").value(":from", s(from)));
+                let (g3, _) = status_gsi3::<Task>(job.account_id(), &input.sector_id, to, task_id);
+                let change = Change::new(
+                    planner::record_key::<Task>(job.account_id(), task_id),
+                    "SET #status = :to, GSI3PK = :g3",
+                )
+                .name("#status", "status")
+                .value(":to", s(to))
+                .value(":g3", s(g3))
+                .condition(Condition::new("attribute_exists(PK) AND #status = :from").value(":from", s(from)));
                 let mut tally = Tally::new(job.account_id(), &input.sector_id);
                 tally.moved::<Task>(from, to);
                 Step { writes: vec![Write::Update(change)], tally }

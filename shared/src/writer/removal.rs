@@ -6,7 +6,7 @@
 use super::{Content, IMAGE_PREFIX, ImageRecord, Task};
 use crate::records::counts::{self, Step};
 use crate::records::{SectorRecord, in_sector};
-use crate::store::{Change, Condition, Key, Write};
+use crate::store::{Change, Condition, Write};
 use crate::{ApiError, Services};
 
 async fn delete_objects(services: &Services, images: &[ImageRecord]) -> Result<(), ApiError> {
@@ -98,33 +98,18 @@ pub async fn remove_task(services: &Services, task: &Task) -> Result<(), ApiErro
     Ok(())
 }
 
-/// Deletes everything a sector holds (keywords, clusters, ideas, tasks, content, images with
-/// their files, guards): the records its GSI1 partition lists and the guards of its own
-/// partition. Run before the sector itself goes, so that a delete cut short leaves a sector that
-/// can be deleted again. Answers how many items went.
-pub async fn purge_sector(services: &Services, account_id: &str, sector_id: &str) -> Result<usize, ApiError> {
-    use crate::store::{Query, keys};
-    let pk = crate::planner::sector_pk(account_id, sector_id);
-    let store = services.store().await;
-    let (guards, records) =
-        tokio::try_join!(store.query_all(Query::partition(pk.clone())), store.query_all(Query::index(keys::GSI1, pk)))?;
-    let mut found = Vec::with_capacity(guards.len() + records.len());
-    let mut images = Vec::new();
-    for item in guards.into_iter().chain(records) {
-        let (
-            Some(aws_sdk_dynamodb::types::AttributeValue::S(pk)),
-            Some(aws_sdk_dynamodb::types::AttributeValue::S(sk)),
-        ) = (item.get(keys::PK), item.get(keys::SK))
-        else {
-            continue;
-        };
-        let key = Key::new(pk.clone(), sk.clone());
-        if sk.starts_with(IMAGE_PREFIX) {
-            images.push(crate::store::decode::<ImageRecord>(item)?);
-        }
-        found.push(key);
-    }
-    delete_objects(services, &images).await?;
-    store.delete_batch(&found).await?;
-    Ok(found.len())
+/// The writer's part of a sector's purge ([`crate::purge::PurgeHook`]): the files of the image
+/// records among `items`, deleted before the records are.
+pub fn purge_files<'a>(
+    services: &'a Services,
+    items: &'a [crate::store::RawItem],
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), ApiError>> + Send + 'a>> {
+    Box::pin(async move {
+        let images = items
+            .iter()
+            .filter(|item| matches!(item.get(crate::store::keys::ENTITY), Some(aws_sdk_dynamodb::types::AttributeValue::S(e)) if e == ImageRecord::ENTITY))
+            .map(|item| crate::store::decode::<ImageRecord>(item.clone()))
+            .collect::<Result<Vec<_>, _>>()?;
+        delete_objects(services, &images).await
+    })
 }

@@ -1,0 +1,17 @@
+//! The purge worker: deletes what a deleted sector held (`igny8_domain::purge`), asking each
+//! module for what it keeps outside the table (`igny8_domain::modules::purge_hooks`).
+
+use std::sync::LazyLock;
+
+use aws_lambda_events::event::sqs::SqsEvent;
+use igny8_domain::purge::PurgeHook;
+
+static HOOKS: LazyLock<Vec<PurgeHook>> = LazyLock::new(igny8_domain::modules::purge_hooks);
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), igny8_domain::http::LambdaError> {
+    igny8_domain::runtime::run_events(|services, event: SqsEvent| async move {
+        Ok(igny8_domain::purge::handle_batch(&services, &HOOKS, event).await)
+    })
+    .await
+}
