@@ -103,16 +103,22 @@ async fn a_page_of_a_sector_reads_a_page_whatever_the_sector_holds() {
             (serde_json::from_slice::<Value>(&body).unwrap(), usage)
         }
     };
+    let cluster = app.post("/api/v1/planner/clusters/", &json!({"name": "Paged", "sector_id": t.sector}), tok).await;
+    let cluster = cluster.data()["id"].as_str().unwrap().to_owned();
     let mut made = 0;
     let mut reads = Vec::new();
     for size in [24, 96] {
         while made < size {
             let status = if made % 3 == 0 { "active" } else { "pending" };
-            let body = json!({"keyword": format!("paged {made}"), "sector_id": t.sector, "status": status});
+            let mut body = json!({"keyword": format!("paged {made}"), "sector_id": t.sector, "status": status});
+            if made % 4 == 0 {
+                body["cluster_id"] = json!(cluster);
+            }
             assert_eq!(app.post("/api/v1/planner/keywords/", &body, tok).await.status, 201);
             made += 1;
         }
         let first = format!("/api/v1/planner/keywords/?sector_id={}", t.sector);
+        call(first.clone()).await; // a warm container: its signing key fetched, a rate-limit lease taken
         let (page, usage) = call(first.clone()).await;
         assert_eq!((page["count"].as_u64(), page["results"].as_array().unwrap().len()), (Some(size as u64), 10));
         assert_eq!(usage.round_trips, 1, "{usage:?}");
@@ -124,6 +130,11 @@ async fn a_page_of_a_sector_reads_a_page_whatever_the_sector_holds() {
         let (active, by_status) = call(format!("{first}&status=active")).await;
         assert_eq!(active["count"].as_u64(), Some(size as u64 / 3));
         assert!(active["results"].as_array().unwrap().iter().all(|k| k["status"] == json!("active")));
+        let (members, by_cluster) = call(format!("{first}&cluster_id={cluster}")).await;
+        assert_eq!(members["count"].as_u64(), Some(size as u64 / 4), "the cluster's keywords_count");
+        assert_eq!(members["results"].as_array().unwrap().len(), (size / 4).min(10));
+        assert!(members["results"].as_array().unwrap().iter().all(|k| k["cluster_id"] == json!(cluster)));
+        assert!(by_cluster.items_read <= 15, "the page, one more, the cluster, the sector, the caller: {by_cluster:?}");
         reads.push((usage.items_read, later.items_read, by_status.items_read));
     }
     // The caller (user, account), the sector, the page and one more.

@@ -195,7 +195,7 @@ macro_rules! sector_crud {
             ) -> Result<Reply, ApiError> {
                 let (services, query) = (&*s, ctx.query());
                 // One sector in its default order, at most narrowed by status: a page of an index.
-                if let Some(plan) = $crate::records::pages::keyed(query, &$($domain)::+::LIST)? {
+                if let Some(plan) = $crate::records::pages::keyed::<$record>(query, &$($domain)::+::LIST)? {
                     let plan = &plan;
                     let read = move |account: String| async move {
                         $crate::records::pages::read_keyed::<$record>(services, &account, plan).await

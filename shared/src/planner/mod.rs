@@ -242,6 +242,18 @@ impl SectorRecord for Keyword {
     type Answer = KeywordAnswer;
     sector_record!(Keyword, KEYWORD_PREFIX, "Keyword");
 
+    /// `cluster_id`: a cluster's keywords on GSI2, counted by the cluster's `keywords_count`.
+    fn member_of() -> Option<crate::records::pages::MemberOf> {
+        Some(crate::records::pages::MemberOf {
+            param: "cluster_id",
+            index: keys::GSI2,
+            index_keys: (keys::GSI2_PK, keys::GSI2_SK),
+            partition: |account, cluster| cluster_members_gsi2(account, cluster, "").0,
+            owner: record_key::<Cluster>,
+            count: "keywords_count",
+        })
+    }
+
     /// Also on GSI2 under its cluster, when it has one.
     fn item(&self) -> Result<Item, StoreError> {
         let item = Item::new(&self.key(), Self::ENTITY, self)?

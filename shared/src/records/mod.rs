@@ -68,6 +68,12 @@ pub trait SectorRecord: Serialize + DeserializeOwned + Clone + Send + Sync + 'st
         record_key::<Self>(self.account_id(), self.id())
     }
 
+    /// A filter of this kind's lists that an index serves a page at a time, besides `status`
+    /// (a keyword's `cluster_id`: [`pages::MemberOf`]).
+    fn member_of() -> Option<pages::MemberOf> {
+        None
+    }
+
     /// The kind's name in keys and counts: `KEYWORD`, `TASK`...
     fn kind() -> &'static str {
         Self::PREFIX.trim_end_matches('#')

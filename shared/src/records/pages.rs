@@ -28,6 +28,24 @@ pub const IN_MEMORY_MAX: u64 = 10_000;
 /// `ordering`) takes the list into memory.
 const KEYED_PARAMS: &[&str] = &["page", "page_size", "cursor", "sector_id", "site_id", "status", "account_id"];
 
+/// A filter naming a record its records are members of (a keyword's cluster), served by an index
+/// of the members newest first, and counted on that record.
+#[derive(Debug, Clone, Copy)]
+pub struct MemberOf {
+    /// The query parameter, e.g. `cluster_id`.
+    pub param: &'static str,
+    /// The index of the members, e.g. GSI2.
+    pub index: &'static str,
+    /// Its partition key attribute and sort key attribute.
+    pub index_keys: (&'static str, &'static str),
+    /// The index partition of the members of `(account, id)`.
+    pub partition: fn(&str, &str) -> String,
+    /// The record `(account, id)` that counts its members.
+    pub owner: fn(&str, &str) -> Key,
+    /// The attribute of that record holding the count.
+    pub count: &'static str,
+}
+
 /// GSI3 of a sector record: its sector's records of one status, by kind and id.
 pub fn status_gsi3<T: SectorRecord>(account_id: &str, sector_id: &str, status: &str, id: &str) -> (String, String) {
     (status_pk::<T>(account_id, sector_id, status), format!("{}{id}", T::PREFIX))
@@ -42,6 +60,8 @@ fn status_pk<T: SectorRecord>(account_id: &str, sector_id: &str, status: &str) -
 pub struct Keyed {
     pub sector_id: String,
     pub status: Option<String>,
+    /// The id a [`MemberOf`] filter names.
+    pub member_of: Option<String>,
     pub page: PageRequest,
     /// The id of the last record of the previous page.
     pub cursor: Option<String>,
@@ -52,7 +72,7 @@ fn param<'a>(query: &'a HashMap<String, String>, name: &str) -> Option<&'a str> 
 }
 
 /// The keyed plan of a list request, if one index serves it; `None` for a list read in memory.
-pub fn keyed(query: &HashMap<String, String>, spec: &ListSpec) -> Result<Option<Keyed>, ApiError> {
+pub fn keyed<T: SectorRecord>(query: &HashMap<String, String>, spec: &ListSpec) -> Result<Option<Keyed>, ApiError> {
     let page = PageRequest::from_query(query)?;
     let cursor = match param(query, "cursor") {
         Some(c) if ids::is_valid_id(c) => Some(c.to_owned()),
@@ -61,16 +81,30 @@ pub fn keyed(query: &HashMap<String, String>, spec: &ListSpec) -> Result<Option<
     };
     let ordering = param(query, "ordering");
     let default_order = ordering.is_none_or(|o| o == spec.default_ordering);
-    let other = query
-        .iter()
-        .any(|(name, value)| !value.trim().is_empty() && !KEYED_PARAMS.contains(&name.as_str()) && name != "ordering");
+    let member = T::member_of().map(|m| m.param);
+    let other = query.iter().any(|(name, value)| {
+        !value.trim().is_empty()
+            && !KEYED_PARAMS.contains(&name.as_str())
+            && name != "ordering"
+            && Some(name.as_str()) != member
+    });
+    let member_of = member.and_then(|m| param(query, m)).map(str::to_owned);
+    if member_of.is_some() && param(query, "status").is_some() {
+        return Ok(None);
+    }
     let Some(sector_id) = param(query, "sector_id") else {
         return Ok(None);
     };
     if !default_order || other {
         return Ok(None);
     }
-    Ok(Some(Keyed { sector_id: sector_id.to_owned(), status: param(query, "status").map(str::to_owned), page, cursor }))
+    Ok(Some(Keyed {
+        sector_id: sector_id.to_owned(),
+        status: param(query, "status").map(str::to_owned),
+        member_of,
+        page,
+        cursor,
+    }))
 }
 
 /// What a keyed page read: its sector (none when it is not the account's, or deleted) with its
@@ -80,6 +114,8 @@ pub fn keyed(query: &HashMap<String, String>, spec: &ListSpec) -> Result<Option<
 pub struct KeyedRead<T> {
     pub sector: Option<Sector>,
     pub counts: Counts,
+    /// For a [`MemberOf`] filter, its record's count of members (0 when it is not the sector's).
+    pub members: Option<u64>,
     pub records: Vec<T>,
 }
 
@@ -92,7 +128,7 @@ pub async fn read_keyed<T: SectorRecord>(
 ) -> Result<KeyedRead<T>, ApiError> {
     let store = services.store().await;
     if !ids::is_valid_id(&plan.sector_id) {
-        return Ok(KeyedRead { sector: None, counts: Counts::default(), records: Vec::new() });
+        return Ok(KeyedRead { sector: None, counts: Counts::default(), members: None, records: Vec::new() });
     }
     let size = plan.page.page_size as usize;
     let skip = if plan.cursor.is_some() { 0 } else { plan.page.offset() };
@@ -104,11 +140,13 @@ pub async fn read_keyed<T: SectorRecord>(
     }
     let want = skip + size + 1;
     let spk = sector_pk(account_id, &plan.sector_id);
-    let (index, pk, (index_pk, index_sk)) = match &plan.status {
-        Some(status) => {
+    let member = plan.member_of.as_ref().zip(T::member_of());
+    let (index, pk, (index_pk, index_sk)) = match (&plan.status, member) {
+        (_, Some((id, m))) => (m.index, (m.partition)(account_id, id), m.index_keys),
+        (Some(status), None) => {
             (keys::GSI3, status_pk::<T>(account_id, &plan.sector_id, status), (keys::GSI3_PK, keys::GSI3_SK))
         }
-        None => (keys::GSI1, spk.clone(), (keys::GSI1_PK, keys::GSI1_SK)),
+        (None, None) => (keys::GSI1, spk.clone(), (keys::GSI1_PK, keys::GSI1_SK)),
     };
     let start: Option<RawItem> = plan.cursor.as_ref().map(|id| {
         let sk = format!("{}{id}", T::PREFIX);
@@ -139,11 +177,30 @@ pub async fn read_keyed<T: SectorRecord>(
         }
     };
     let sector = async { Ok::<_, ApiError>(store.get_raw(&Key::sector(account_id, &plan.sector_id)).await?) };
-    let (sector, records) = tokio::try_join!(sector, records)?;
+    let owner = async {
+        match member {
+            Some((id, m)) if ids::is_valid_id(id) => {
+                Ok::<_, ApiError>(store.get_raw(&(m.owner)(account_id, id)).await?)
+            }
+            _ => Ok(None),
+        }
+    };
+    let (sector, owner, records) = tokio::try_join!(sector, owner, records)?;
+    // The owner counts its members if it is of the sector asked for (else the list is empty).
+    let members = member.map(|(_, m)| {
+        owner
+            .filter(|o| matches!(o.get("sector_id"), Some(AttributeValue::S(s)) if *s == plan.sector_id))
+            .and_then(|o| o.get(m.count).and_then(|c| c.as_n().ok()).and_then(|c| c.parse().ok()))
+            .unwrap_or(0)
+    });
+    let records: Vec<T> = match members {
+        Some(0) => Vec::new(),
+        _ => records.into_iter().filter(|r: &T| r.sector_id() == plan.sector_id).collect(),
+    };
     let counts = sector.as_ref().map(Counts::of_item).unwrap_or_default();
     let sector = sector.map(store::decode::<Sector>).transpose()?.filter(|s| s.deleted_at.is_none());
     let records = records.into_iter().skip(skip).collect();
-    Ok(KeyedRead { sector, counts, records })
+    Ok(KeyedRead { sector, counts, members, records })
 }
 
 /// The page a caller gets of a keyed read: a sector it may not see is a 404; a `site_id` that
@@ -163,7 +220,7 @@ pub fn keyed_page<T: SectorRecord>(
     if site_id.is_some_and(|site| site != sector.site_id) {
         return Ok(empty);
     }
-    let count = read.counts.of::<T>(plan.status.as_deref());
+    let count = read.members.unwrap_or_else(|| read.counts.of::<T>(plan.status.as_deref()));
     let size = plan.page.page_size as usize;
     let mut records = read.records;
     let more = records.len() > size;
