@@ -67,7 +67,9 @@ async fn me(State(s): State<AppState>, reading: Reading<Auth>) -> Answer {
     // The caller's own account, whatever its role: `account_id` is not read here. Its sites are
     // read while the caller is confirmed.
     let account_id = reading.own_account_id().to_owned();
-    let (caller, sites) = reading.read_own(sites::all_sites(&s, &account_id)).await?;
+    // The plans (the container's copy, read on its first request) at the same time.
+    let reads = async { tokio::try_join!(sites::all_sites(&s, &account_id), reference::all_plans(&s)) };
+    let (caller, (sites, _)) = reading.read_own(reads).await?;
     let visible = sites::visible_sites(&caller, sites, &HashMap::new());
     Ok(Reply::ok(accounts::me(&s, &caller.user, &caller.account, visible).await?))
 }

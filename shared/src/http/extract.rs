@@ -48,11 +48,13 @@ fn apply(state: &RequestState, status: throttle::Status) -> Result<(), ApiError>
 
 /// Authenticates the request's bearer token and counts the request in `S`, at the same time: the
 /// user and account are read while the count is written, so a warm request waits for one round
-/// trip. (In a container that has no signing key yet, the key is fetched while the user is read,
-/// and the request counted once the token is verified.) An authentication failure comes before
+/// trip. In a container that has no signing key yet, the key is fetched while the user is read,
+/// and the request is counted once the token is verified, off the critical path: the first
+/// request of a container passes uncounted by the answer (its lease is taken in the background,
+/// so the next request knows where the caller stands). An authentication failure comes before
 /// the count's 429; the platform roles are not throttled.
 async fn authenticate<S: Scope>(
-    services: &Services,
+    services: &AppState,
     state: &RequestState,
     bearer: &accounts::Bearer,
 ) -> Result<accounts::Principal, ApiError> {
@@ -60,13 +62,19 @@ async fn authenticate<S: Scope>(
     let (principal, counted) = if bearer.is_verified() {
         let (principal, counted) =
             tokio::join!(accounts::authenticate_token(services, bearer), count::<S>(services, &identity));
-        (principal?, counted)
+        (principal?, Some(counted))
     } else {
         let principal = accounts::authenticate_token(services, bearer).await?;
-        (principal, count::<S>(services, &identity).await)
+        let services = Arc::clone(services);
+        tokio::spawn(async move {
+            if let Err(err) = count::<S>(&services, &identity).await {
+                tracing::warn!(error = %err, "a cold container's first count failed");
+            }
+        });
+        (principal, None)
     };
     state.set_principal(&principal.account.id, &principal.user.id);
-    if !throttle::BYPASS_ROLES.contains(&principal.user.role) {
+    if let Some(counted) = counted.filter(|_| !throttle::BYPASS_ROLES.contains(&principal.user.role)) {
         apply(state, counted?)?;
     }
     Ok(principal)
@@ -76,7 +84,7 @@ async fn authenticate<S: Scope>(
 /// token's user and account, the request's count, and, when the token's role hint says so, the
 /// user's site grants, all read at once.
 async fn resolve_caller<S: Scope>(
-    services: &Services,
+    services: &AppState,
     state: &RequestState,
     bearer: &accounts::Bearer,
 ) -> Result<access::Caller, ApiError> {
@@ -85,7 +93,7 @@ async fn resolve_caller<S: Scope>(
 
 /// [`resolve_caller`] with the request's account named by `query` (empty: the caller's own).
 async fn resolve_caller_in<S: Scope>(
-    services: &Services,
+    services: &AppState,
     state: &RequestState,
     bearer: &accounts::Bearer,
     query: &HashMap<String, String>,
