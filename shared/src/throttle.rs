@@ -165,11 +165,12 @@ impl Status {
 }
 
 /// Tokens of the current window that this container has already counted in DynamoDB and may
-/// spend without writing: one `ADD` takes a lease of up to a tenth of the limit, fewer as the
-/// window fills, so that a caller of one container is held to its limit exactly and a busy caller
-/// costs about one write per ten requests. Tokens leased by a container that then sees no more
-/// requests are lost for the window (the limit can only be under-served, by at most the leases
-/// other containers hold: never over-served).
+/// spend without writing: one `ADD` takes a lease of a tenth of what the container has counted
+/// in the window (one token at first), at most a tenth of the limit, fewer as the window fills.
+/// A caller is never served over its limit; tokens leased by a container that then sees no more
+/// requests are lost for the window, at most a tenth of what each container served, so the
+/// limit holds within 10 % however many containers a caller's requests reach. A busy container
+/// writes about once per ten requests.
 #[derive(Debug, Default)]
 pub struct Leases(std::sync::Mutex<HashMap<String, Lease>>);
 
@@ -180,6 +181,8 @@ struct Lease {
     left: u32,
     /// The window's hits as far as this container knows: all leased before, plus what it spent.
     spent: u64,
+    /// The requests this container counted in the window.
+    mine: u64,
 }
 
 /// Beyond this many callers a container forgets the leases of past windows.
@@ -194,6 +197,7 @@ impl Leases {
         if lease.left > 0 {
             lease.left -= 1;
             lease.spent += 1;
+            lease.mine += 1;
             Some((false, lease.spent))
         } else if lease.spent >= u64::from(limit) {
             Some((true, lease.spent))
@@ -202,17 +206,23 @@ impl Leases {
         }
     }
 
-    /// How many tokens the next write should lease: a tenth of the limit, at most half of what
-    /// is left of it, at least one.
+    /// How many tokens the next write should lease: a tenth of what this container has counted
+    /// in the window (so the tokens a container leases and never spends are at most a tenth of
+    /// what it served, however many containers a caller's requests reach), at most a tenth of
+    /// the limit and half of what is left of it, at least one.
     fn size(&self, key: &str, window_start: i64, limit: u32) -> u32 {
-        let known = self
-            .0
+        let (known, mine) = self.known(key, window_start);
+        let left = u64::from(limit).saturating_sub(known);
+        ((mine / 10) as u32).min(limit / 10).min((left / 2) as u32).max(1)
+    }
+
+    /// (the window's hits as far as this container knows, the requests it counted in it).
+    fn known(&self, key: &str, window_start: i64) -> (u64, u64) {
+        self.0
             .lock()
             .ok()
-            .and_then(|l| l.get(key).filter(|l| l.window_start == window_start).map(|l| l.spent))
-            .unwrap_or(0);
-        let left = u64::from(limit).saturating_sub(known);
-        (limit / 10).min((left / 2) as u32).max(1)
+            .and_then(|l| l.get(key).filter(|l| l.window_start == window_start).map(|l| (l.spent, l.mine)))
+            .unwrap_or((0, 0))
     }
 
     fn record(&self, key: &str, lease: Lease) {
@@ -262,11 +272,13 @@ pub async fn hit(
     let before = total.saturating_sub(u64::from(size));
     let granted = u64::from(size).min(u64::from(rate.limit).saturating_sub(before));
     if granted == 0 {
-        leases.record(&pk, Lease { window_start: start, left: 0, spent: total.max(u64::from(rate.limit)) });
+        let (_, mine) = leases.known(&pk, start);
+        leases.record(&pk, Lease { window_start: start, left: 0, spent: total.max(u64::from(rate.limit)), mine });
         return Ok(status(total, true));
     }
     let spent = before + 1;
-    leases.record(&pk, Lease { window_start: start, left: (granted - 1) as u32, spent });
+    let (_, mine) = leases.known(&pk, start);
+    leases.record(&pk, Lease { window_start: start, left: (granted - 1) as u32, spent, mine: mine + 1 });
     Ok(status(spent, false))
 }
 

@@ -62,7 +62,7 @@ async fn users_are_counted_apart_and_platform_roles_are_not_throttled() {
 }
 
 #[tokio::test]
-async fn containers_taking_leases_never_serve_more_than_the_limit_and_write_about_once_per_ten_requests() {
+async fn containers_taking_leases_hold_the_limit_within_ten_percent_with_fewer_writes() {
     use igny8_domain::throttle::{Leases, Rates, hit};
     let app = api_tests::spawn_app().await;
     let store = app.services.store().await;
@@ -81,7 +81,7 @@ async fn containers_taking_leases_never_serve_more_than_the_limit_and_write_abou
         (served, igny8_domain::store::requests_sent() - before)
     };
     assert_eq!(served, 100);
-    assert!(writes <= 25, "{writes} writes for 130 requests");
+    assert!(writes <= 45, "{writes} writes for 130 requests");
     // Two containers taking turns: never more than the limit, and at most their leases less.
     let (a, b) = (Leases::default(), Leases::default());
     let mut served = 0;
@@ -96,4 +96,13 @@ async fn containers_taking_leases_never_serve_more_than_the_limit_and_write_abou
     }
     assert!((90..=100).contains(&served), "served {served}");
     assert!(remaining.iter().all(|r| *r < 100));
+    // A caller's requests spread over ten containers (Lambda scaling out): still within 10 %.
+    let many: Vec<Leases> = (0..10).map(|_| Leases::default()).collect();
+    let mut served = 0;
+    for i in 0..150 {
+        if !hit(store, &rates, &many[i % 10], "planner", "user:spread", now).await.unwrap().exceeded {
+            served += 1;
+        }
+    }
+    assert!((90..=100).contains(&served), "served {served} over ten containers");
 }
