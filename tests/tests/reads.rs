@@ -141,3 +141,23 @@ async fn a_page_of_a_sector_reads_a_page_whatever_the_sector_holds() {
     assert!(reads.iter().all(|(first, next, status)| *first <= 14 && *next <= 14 && *status <= 14), "{reads:?}");
     assert_eq!((reads[0].0, reads[0].1), (reads[1].0, reads[1].1), "pages do not grow with the sector: {reads:?}");
 }
+
+/// A status or a cluster no record can have is refused or finds nothing, before any index is
+/// read with it: never a 500, whatever its length.
+#[tokio::test]
+async fn odd_status_and_cluster_values_are_answered_not_failed() {
+    let app = spawn_app().await;
+    let t = app.tenant("reads@odd.example", "starter").await;
+    let tok = Some(t.token.as_str());
+    let base = format!("/api/v1/planner/keywords/?sector_id={}", t.sector);
+    let long = "x".repeat(3000);
+    let refused = app.get(&format!("{base}&status={long}"), tok).await;
+    refused.assert_error(400, "Validation failed");
+    assert!(!refused.field_errors("status").is_empty(), "{}", refused.body);
+    let odd = app.get(&format!("{base}&status=a%23b"), tok).await;
+    assert_eq!(odd.status, 400, "{}", odd.body);
+    for cluster in [long.as_str(), "not-an-id"] {
+        let none = app.get(&format!("{base}&cluster_id={cluster}"), tok).await;
+        assert_eq!((none.status, none.body["count"].clone()), (200, json!(0)), "{}", none.body);
+    }
+}

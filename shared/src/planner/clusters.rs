@@ -164,8 +164,10 @@ pub async fn update(
     if !tally.changed(&before, &after).is_empty() {
         writes.push(tally.write());
     }
+    let tally_at = writes.len() - 1;
     match services.store().await.transact(writes).await {
         Ok(()) => {}
+        Err(err) if tally_at > 0 && counts::sector_refused(&err, tally_at) => return Err(ApiError::not_found()),
         Err(StoreError::TransactionCancelled { failed }) if failed.contains(&1) => return Err(taken()),
         Err(StoreError::TransactionCancelled { .. }) => return Err(ApiError::not_found()),
         Err(err) => return Err(err.into()),

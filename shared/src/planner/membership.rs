@@ -80,9 +80,10 @@ fn cluster_key(keyword: &Keyword, cluster_id: &str) -> Key {
     super::record_key::<super::Cluster>(&keyword.account_id, cluster_id)
 }
 
-/// The keyword is still as read: same cluster, volume, difficulty and text.
+/// The keyword is still as read: same cluster, volume, difficulty, text and status (its status
+/// moves the sector's counts).
 fn unchanged(before: &Keyword) -> Condition {
-    let same = "#vol = :vol AND #dif = :dif AND #kw = :kw";
+    let same = "#vol = :vol AND #dif = :dif AND #kw = :kw AND #st = :st";
     let condition = match &before.cluster_id {
         Some(cluster) => {
             Condition::new(format!("attribute_exists(PK) AND #cl = :cl AND {same}")).value(":cl", s(cluster))
@@ -94,6 +95,8 @@ fn unchanged(before: &Keyword) -> Condition {
         .name("#vol", "volume")
         .name("#dif", "difficulty")
         .name("#kw", "keyword")
+        .name("#st", "status")
+        .value(":st", s(&before.status))
         .value(":vol", n(before.volume))
         .value(":dif", n(before.difficulty))
         .value(":kw", s(&before.keyword))

@@ -89,12 +89,22 @@ pub fn keyed<T: SectorRecord>(query: &HashMap<String, String>, spec: &ListSpec) 
             && Some(name.as_str()) != member
     });
     let member_of = member.and_then(|m| param(query, m)).map(str::to_owned);
+    // Not an id: no index partition to read (the list in memory finds nothing).
+    if member_of.as_deref().is_some_and(|id| !ids::is_valid_id(id)) {
+        return Ok(None);
+    }
     if member_of.is_some() && param(query, "status").is_some() {
         return Ok(None);
     }
     let Some(sector_id) = param(query, "sector_id") else {
         return Ok(None);
     };
+    // A status is part of an index key: one no record can have is refused before any read.
+    if let Some(status) = param(query, "status")
+        && (status.len() > 64 || !status.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))
+    {
+        return Err(ApiError::field("status", "Not a status of these records."));
+    }
     if !default_order || other {
         return Ok(None);
     }

@@ -163,20 +163,17 @@ pub async fn update(
     let mut after = before.clone();
     apply(services, caller, &mut errors, &mut after, input).await?;
     errors.finish()?;
-    // The worker may set the file meanwhile: only these fields are written.
-    let change = Change::new(
-        before.key(),
-        "SET image_type = :t, prompt = :p, #position = :pos, #status = :st, content_id = :c, task_id = :k",
-    )
-    .name("#position", "position")
-    .name("#status", "status")
-    .value(":t", s(&after.image_type))
-    .value(":p", s(&after.prompt))
-    .value(":pos", crate::store::n(after.position))
-    .value(":st", s(&after.status))
-    .value(":c", after.content_id.as_deref().map_or_else(crate::store::null, s))
-    .value(":k", after.task_id.as_deref().map_or_else(crate::store::null, s))
-    .condition(Condition::exists());
+    // The worker may set the file and the status meanwhile: only these fields are written (the
+    // status only with its counts, below).
+    let change =
+        Change::new(before.key(), "SET image_type = :t, prompt = :p, #position = :pos, content_id = :c, task_id = :k")
+            .name("#position", "position")
+            .value(":t", s(&after.image_type))
+            .value(":p", s(&after.prompt))
+            .value(":pos", crate::store::n(after.position))
+            .value(":c", after.content_id.as_deref().map_or_else(crate::store::null, s))
+            .value(":k", after.task_id.as_deref().map_or_else(crate::store::null, s))
+            .condition(Condition::exists());
     let store = services.store().await;
     if after.status == before.status {
         let item = store.update(change).await.map_err(|e| e.gone_is_not_found())?;
@@ -192,6 +189,9 @@ pub async fn update(
             .value(":c", after.content_id.as_deref().map_or_else(crate::store::null, s))
             .value(":k", after.task_id.as_deref().map_or_else(crate::store::null, s));
     let done = counts::commit(store, &[Step::status(&before, &after.status, Some(change))], |_| Vec::new()).await?;
+    if !done.sector_gone.is_empty() {
+        return Err(ApiError::not_found());
+    }
     if !done.refused.is_empty() {
         return Err(ApiError::Conflict("The image was changed meanwhile; reload it and try again.".into()));
     }

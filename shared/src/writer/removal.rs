@@ -26,9 +26,13 @@ async fn delete_objects(services: &Services, images: &[ImageRecord]) -> Result<(
     Ok(())
 }
 
-/// The step that deletes `record` with its sector's count (a record already gone is left).
+/// The step that deletes `record` with its sector's count, as read (a record already gone, or
+/// whose status moved meanwhile, is left).
 fn deletion<T: SectorRecord>(record: &T, mut also: Vec<Write>) -> Step {
-    let mut writes = vec![Write::Delete(record.key(), Some(Condition::exists()))];
+    let as_read = Condition::new("attribute_exists(PK) AND #status = :status")
+        .name("#status", "status")
+        .value(":status", crate::store::s(record.status()));
+    let mut writes = vec![Write::Delete(record.key(), Some(as_read))];
     writes.append(&mut also);
     Step::deleted(record, writes)
 }
