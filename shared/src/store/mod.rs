@@ -321,17 +321,7 @@ impl Store {
 
     /// Reads one item (strongly consistent) and decodes it.
     pub async fn get<T: DeserializeOwned>(&self, key: &Key) -> Result<Option<T>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key_map(key)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::request)?;
-        crate::metering::items_read(out.item.is_some() as u64);
-        out.item.map(decode).transpose()
+        self.get_raw(key).await?.map(decode).transpose()
     }
 
     /// Reads the item at `key(id)` when `id` is an id this system issues; anything else, or a
