@@ -236,16 +236,7 @@ pub async fn submit(
     let body = serde_json::to_string(&JobMessage { account_id: job.account_id.clone(), job_id: job.id.clone() })
         .map_err(ApiError::internal)?;
     let sent = match queue {
-        Some(url) => services
-            .sqs()
-            .await
-            .send_message()
-            .queue_url(url)
-            .message_body(body)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| aws_sdk_sqs::error::DisplayErrorContext(e).to_string()),
+        Some(url) => services.send_message(url, body).await,
         None => Err("no queue is configured for this job".to_owned()),
     };
     if let Err(reason) = sent {

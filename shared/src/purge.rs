@@ -35,15 +35,7 @@ pub async fn enqueue(services: &Services, message: PurgeMessage) -> Result<(), A
         return Err(ApiError::internal("no purge queue is configured (PURGE_QUEUE_URL)"));
     };
     let body = serde_json::to_string(&message).map_err(ApiError::internal)?;
-    services
-        .sqs()
-        .await
-        .send_message()
-        .queue_url(url)
-        .message_body(body)
-        .send()
-        .await
-        .map_err(|e| ApiError::internal(aws_sdk_sqs::error::DisplayErrorContext(e)))?;
+    services.send_message(&url, body).await.map_err(ApiError::internal)?;
     tracing::info!(account_id = %message.account_id, sector_id = %message.sector_id, "sector purge queued");
     Ok(())
 }

@@ -84,6 +84,19 @@ impl Services {
             .await
     }
 
+    /// Sends `body` to the queue at `url`; the error says why, for the log.
+    pub async fn send_message(&self, url: &str, body: String) -> Result<(), String> {
+        self.sqs()
+            .await
+            .send_message()
+            .queue_url(url)
+            .message_body(body)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| aws_sdk_sqs::error::DisplayErrorContext(e).to_string())
+    }
+
     /// S3, path-style when a local endpoint is configured (any local endpoint needs it).
     pub async fn s3(&self) -> &aws_sdk_s3::Client {
         self.s3

@@ -246,15 +246,6 @@ pub async fn site_of(services: &Services, account_id: &str, site_id: &str) -> Re
     Ok(services.store().await.get::<Site>(&Key::site(account_id, site_id)).await?)
 }
 
-/// The sector `sector_id` of the account, like [`site_of`].
-pub async fn sector_of(services: &Services, account_id: &str, sector_id: &str) -> Result<Option<Sector>, ApiError> {
-    if !ids::is_valid_id(sector_id) {
-        return Ok(None);
-    }
-    let sector = services.store().await.get::<Sector>(&Key::sector(account_id, sector_id)).await?;
-    Ok(sector.filter(|s| s.deleted_at.is_none()))
-}
-
 /// A site the caller may see, else 404.
 pub async fn visible_site(services: &Services, caller: &Caller, site_id: &str) -> Result<Site, ApiError> {
     if !ids::is_valid_id(site_id) || !caller.can_read_site(site_id) {

@@ -8,33 +8,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use api_tests::lambda::write_table;
-use api_tests::{Tenant, TestApp, spawn_app};
+use api_tests::{Tenant, TestApp, bench_keyword as keyword, spawn_app};
 use igny8_domain::metering::{self, Usage};
-use igny8_domain::planner::{Cluster, Keyword};
+use igny8_domain::planner::Cluster;
 use igny8_domain::records::SectorRecord;
 use igny8_domain::store::{Change, Key, n};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
 const CLUSTERS: usize = 10;
-
-fn keyword(t: &Tenant, sector: &str, i: usize, cluster: Option<&str>) -> Keyword {
-    let heads = ["implants", "braces", "whitening", "veneers", "crowns", "fillings", "dentures", "aligners"];
-    Keyword {
-        id: igny8_domain::ids::new_id(),
-        account_id: t.account_id.clone(),
-        site_id: t.site.clone(),
-        sector_id: sector.to_owned(),
-        keyword: format!("bench {i} {}", heads[i % heads.len()]),
-        volume: (i * 37 % 10_000) as u32,
-        difficulty: (i % 100) as u32,
-        intent: ["informational", "commercial", "transactional", "navigational"][i % 4].into(),
-        status: ["active", "pending", "archived"][i % 3].into(),
-        cluster_id: cluster.map(str::to_owned),
-        seed_keyword_id: None,
-        created_at: time::OffsetDateTime::now_utc(),
-    }
-}
 
 /// A sector of `size` keywords (a fifth of them in 10 clusters), written in batches, with the
 /// counts its writes would have kept; answers the sector and a cluster.

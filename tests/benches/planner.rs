@@ -9,7 +9,7 @@
 
 use std::time::{Duration, Instant};
 
-use api_tests::{Tenant, TestApp, spawn_app};
+use api_tests::{TestApp, bench_keyword as keyword, spawn_app};
 use igny8_domain::planner::{Keyword, SectorRecord};
 use igny8_domain::store::{self, Change, n};
 use serde_json::json;
@@ -17,24 +17,6 @@ use serde_json::json;
 const KEYWORDS: usize = 10_000;
 const CLUSTERED: usize = 2_000;
 const PROVIDER_DELAY: Duration = Duration::from_millis(200);
-
-fn keyword(t: &Tenant, sector: &str, i: usize, cluster: Option<&str>) -> Keyword {
-    let heads = ["implants", "braces", "whitening", "veneers", "crowns", "fillings", "dentures", "aligners"];
-    Keyword {
-        id: igny8_domain::ids::new_id(),
-        account_id: t.account_id.clone(),
-        site_id: t.site.clone(),
-        sector_id: sector.to_owned(),
-        keyword: format!("bench {i} {}", heads[i % heads.len()]),
-        volume: (i * 37 % 10_000) as u32,
-        difficulty: (i % 100) as u32,
-        intent: ["informational", "commercial", "transactional", "navigational"][i % 4].into(),
-        status: ["active", "pending", "archived"][i % 3].into(),
-        cluster_id: cluster.map(str::to_owned),
-        seed_keyword_id: None,
-        created_at: time::OffsetDateTime::now_utc(),
-    }
-}
 
 /// Median time and DynamoDB requests of one GET.
 async fn measure(app: &TestApp, token: &str, path: &str) -> (Duration, u64, u64) {

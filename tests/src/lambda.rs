@@ -139,11 +139,15 @@ pub async fn runtime_api(event: Value) -> (u16, mpsc::UnboundedReceiver<RuntimeE
     (port, rx)
 }
 
-/// Spawns `binary` once and measures (init, first response); answers the response too.
-pub async fn cold_start(binary: &Path, env: &[(&'static str, String)], event: Value) -> (Duration, Duration, Value) {
-    let (port, mut rx) = runtime_api(event).await;
-    let started = Instant::now();
-    let mut child = tokio::process::Command::new(binary)
+/// Starts `command` (the function `binary`, maybe under a profiler) as Lambda would, against the
+/// Runtime API on `port`.
+fn spawn(
+    mut command: tokio::process::Command,
+    binary: &Path,
+    env: &[(&'static str, String)],
+    port: u16,
+) -> tokio::process::Child {
+    command
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .env("AWS_LAMBDA_RUNTIME_API", format!("127.0.0.1:{port}"))
         .env("AWS_LAMBDA_FUNCTION_NAME", binary.file_name().and_then(|n| n.to_str()).unwrap_or("function"))
@@ -156,7 +160,14 @@ pub async fn cold_start(binary: &Path, env: &[(&'static str, String)], event: Va
         .stderr(Stdio::null())
         .kill_on_drop(true)
         .spawn()
-        .expect("spawn the release binary");
+        .expect("spawn the release binary")
+}
+
+/// Spawns `binary` once and measures (init, first response); answers the response too.
+pub async fn cold_start(binary: &Path, env: &[(&'static str, String)], event: Value) -> (Duration, Duration, Value) {
+    let (port, mut rx) = runtime_api(event).await;
+    let started = Instant::now();
+    let mut child = spawn(tokio::process::Command::new(binary), binary, env, port);
     let mut init = None;
     let response = loop {
         match tokio::time::timeout(Duration::from_secs(30), rx.recv()).await {
@@ -256,7 +267,7 @@ pub async fn warm_run(binary: &Path, env: &[(&'static str, String)], event: Valu
     // `BENCH_WRAP="perf record -e cpu-clock -g -o perf.data --"` runs the binary under a profiler.
     let wrap: Vec<String> =
         std::env::var("BENCH_WRAP").map(|w| w.split_whitespace().map(str::to_owned).collect()).unwrap_or_default();
-    let mut command = match wrap.split_first() {
+    let command = match wrap.split_first() {
         Some((program, args)) => {
             let mut command = tokio::process::Command::new(program);
             command.args(args).arg(binary);
@@ -264,20 +275,7 @@ pub async fn warm_run(binary: &Path, env: &[(&'static str, String)], event: Valu
         }
         None => tokio::process::Command::new(binary),
     };
-    let mut child = command
-        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-        .env("AWS_LAMBDA_RUNTIME_API", format!("127.0.0.1:{port}"))
-        .env("AWS_LAMBDA_FUNCTION_NAME", binary.file_name().and_then(|n| n.to_str()).unwrap_or("function"))
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench")
-        .env("AWS_LAMBDA_LOG_GROUP_NAME", "bench")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn the release binary");
+    let mut child = spawn(command, binary, env, port);
     let pid = child.id().expect("pid");
     let mut latencies = Vec::with_capacity(count);
     let mut cold = Duration::ZERO;

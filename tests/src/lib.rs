@@ -514,3 +514,22 @@ pub fn claims_of(token: &str) -> Value {
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap_or_default();
     serde_json::from_slice(&bytes).unwrap_or(Value::Null)
 }
+
+/// Keyword `i` of a benchmark's sector: heads, volumes, difficulties, intents and statuses cycle.
+pub fn bench_keyword(t: &Tenant, sector: &str, i: usize, cluster: Option<&str>) -> igny8_domain::planner::Keyword {
+    let heads = ["implants", "braces", "whitening", "veneers", "crowns", "fillings", "dentures", "aligners"];
+    igny8_domain::planner::Keyword {
+        id: igny8_domain::ids::new_id(),
+        account_id: t.account_id.clone(),
+        site_id: t.site.clone(),
+        sector_id: sector.to_owned(),
+        keyword: format!("bench {i} {}", heads[i % heads.len()]),
+        volume: (i * 37 % 10_000) as u32,
+        difficulty: (i % 100) as u32,
+        intent: ["informational", "commercial", "transactional", "navigational"][i % 4].into(),
+        status: ["active", "pending", "archived"][i % 3].into(),
+        cluster_id: cluster.map(str::to_owned),
+        seed_keyword_id: None,
+        created_at: time::OffsetDateTime::now_utc(),
+    }
+}

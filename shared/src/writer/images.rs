@@ -163,23 +163,8 @@ pub async fn update(
     let mut after = before.clone();
     apply(services, caller, &mut errors, &mut after, input).await?;
     errors.finish()?;
-    // The worker may set the file and the status meanwhile: only these fields are written (the
-    // status only with its counts, below).
-    let change =
-        Change::new(before.key(), "SET image_type = :t, prompt = :p, #position = :pos, content_id = :c, task_id = :k")
-            .name("#position", "position")
-            .value(":t", s(&after.image_type))
-            .value(":p", s(&after.prompt))
-            .value(":pos", crate::store::n(after.position))
-            .value(":c", after.content_id.as_deref().map_or_else(crate::store::null, s))
-            .value(":k", after.task_id.as_deref().map_or_else(crate::store::null, s))
-            .condition(Condition::exists());
-    let store = services.store().await;
-    if after.status == before.status {
-        let item = store.update(change).await.map_err(|e| e.gone_is_not_found())?;
-        return Ok(crate::store::decode::<ImageRecord>(item)?.to_json());
-    }
-    // A new status moves the sector's counts: written together, then read back.
+    // The worker may set the file and the status meanwhile: only these fields are written, the
+    // status only with its counts.
     let change =
         Change::new(before.key(), "SET image_type = :t, prompt = :p, #position = :pos, content_id = :c, task_id = :k")
             .name("#position", "position")
@@ -188,6 +173,12 @@ pub async fn update(
             .value(":pos", crate::store::n(after.position))
             .value(":c", after.content_id.as_deref().map_or_else(crate::store::null, s))
             .value(":k", after.task_id.as_deref().map_or_else(crate::store::null, s));
+    let store = services.store().await;
+    if after.status == before.status {
+        let item = store.update(change.condition(Condition::exists())).await.map_err(|e| e.gone_is_not_found())?;
+        return Ok(crate::store::decode::<ImageRecord>(item)?.to_json());
+    }
+    // A new status moves the sector's counts: written together, then read back.
     let done = counts::commit(store, &[Step::status(&before, &after.status, Some(change))], |_| Vec::new()).await?;
     if !done.sector_gone.is_empty() {
         return Err(ApiError::not_found());
