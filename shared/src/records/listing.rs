@@ -79,6 +79,11 @@ pub fn page_params() -> Vec<utoipa::openapi::path::Parameter> {
     vec![
         query_param("page", "The page, from 1.", integer(1.0)),
         query_param("page_size", "Items per page: 10 unless asked, at most 100.", integer(1.0)),
+        query_param(
+            "cursor",
+            "Where a page starts: the last id of the page before (a page's `next` link carries it). Read with `sector_id`, the default order and at most `status` (or a keyword's `cluster_id`).",
+            text(),
+        ),
         query_param("site_id", "Only this site's records.", text()),
         query_param("sector_id", "Only this sector's records.", text()),
     ]
