@@ -44,6 +44,9 @@ pub struct Config {
     /// Deliveries of a job message before it goes to the DLQ (`JOB_MAX_RECEIVES`, the queue's
     /// `maxReceiveCount`, default 3): the last one settles a failing job.
     pub job_max_receives: u32,
+    /// The first wait before a failed job or purge message is delivered again (`JOB_RETRY_DELAY_SECONDS`,
+    /// default 30, 0 allowed); it doubles with each receive, up to five minutes (`queue`).
+    pub retry_delay: std::time::Duration,
     /// Provider calls: `PROVIDER_RETRY_ATTEMPTS` (4), `PROVIDER_RETRY_BASE_MS` (500),
     /// `PROVIDER_TIMEOUT_MS` (120000).
     pub provider_retry: crate::ai::RetryPolicy,
@@ -123,6 +126,10 @@ impl Config {
                 .unwrap_or_else(|| "igny8/integrations".into()),
             provider_test_server_url: get("PROVIDER_TEST_SERVER_URL"),
             job_max_receives: number(&get, "JOB_MAX_RECEIVES", 3)? as u32,
+            retry_delay: std::time::Duration::from_secs(match get("JOB_RETRY_DELAY_SECONDS") {
+                None => 30,
+                Some(v) => v.parse::<u64>().map_err(|_| ConfigError::Number("JOB_RETRY_DELAY_SECONDS"))?,
+            }),
             provider_retry: crate::ai::RetryPolicy {
                 attempts: number(&get, "PROVIDER_RETRY_ATTEMPTS", 4)? as u32,
                 base_delay: std::time::Duration::from_millis(number(&get, "PROVIDER_RETRY_BASE_MS", 500)?),

@@ -8,13 +8,15 @@
 //! cost, the usage counters move, and the job becomes SUCCESS. A failure refunds the whole
 //! reservation the same way. A redelivered message finds the job settled and does nothing.
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use crate::accounts::{Account, rfc3339};
 use crate::credits::{self, TransactionType};
-use crate::store::{self, Change, Condition, Item, Key, StoreError, Write, keys, n, s};
+use crate::store::{self, Change, Condition, Item, Key, Query, StoreError, Write, keys, n, s};
 use crate::{ApiError, Services, ids};
 
 /// The queue (and so the worker) that runs a job: image generation has its own, so that slow
@@ -362,6 +364,47 @@ pub async fn stored_output(services: &Services, job: &Job) -> Result<Option<Valu
         text.push_str(part["data"].as_str().unwrap_or_default());
     }
     Ok(Some(serde_json::from_str(&text).map_err(ApiError::internal)?))
+}
+
+/// Checkpoints of a run's parts (`ACCOUNT#<a>` / `JOBPART#<job>#<index>`), saved after each wave of
+/// model calls so that a later delivery asks only for what is missing; kept 30 days.
+pub const RUN_PART_PREFIX: &str = "JOBPART#";
+/// A part larger than this is not checkpointed (a later delivery asks for it again).
+const RUN_PART_BYTES: usize = 350 * 1024;
+
+fn run_part_key(job: &Job, index: usize) -> Key {
+    Key::new(keys::account_pk(&job.account_id), format!("{RUN_PART_PREFIX}{}#{index:05}", job.id))
+}
+
+/// The parts of the job's run that earlier deliveries saved, by index (one `Query`).
+pub async fn saved_parts(services: &Services, job: &Job) -> Result<HashMap<usize, Value>, ApiError> {
+    let prefix = format!("{RUN_PART_PREFIX}{}#", job.id);
+    let query = Query::partition(keys::account_pk(&job.account_id)).sk_prefix(prefix);
+    let mut parts = HashMap::new();
+    for item in services.store().await.query_all(query).await? {
+        let part: Value = store::decode(item)?;
+        if let Some(index) = part["index"].as_u64() {
+            parts.insert(index as usize, part["answer"].clone());
+        }
+    }
+    Ok(parts)
+}
+
+/// Saves parts of the job's run (`BatchWriteItem`, 25 a request); a part over 350 KB is left out.
+pub async fn save_parts(services: &Services, job: &Job, parts: Vec<(usize, Value)>) -> Result<(), ApiError> {
+    let expires = (OffsetDateTime::now_utc() + time::Duration::days(OUTPUT_PART_DAYS)).unix_timestamp();
+    let mut items = Vec::new();
+    for (index, answer) in parts {
+        let body = json!({"job_id": job.id, "index": index, "answer": answer});
+        if serde_json::to_string(&body).map_or(usize::MAX, |t| t.len()) > RUN_PART_BYTES {
+            continue;
+        }
+        items.push(Item::new(&run_part_key(job, index), "JobRunPart", &body)?.expires_at(expires));
+    }
+    if items.is_empty() {
+        return Ok(());
+    }
+    Ok(services.store().await.put_batch(items).await?)
 }
 
 /// Saves the parsed output once; a concurrent or earlier run's output wins, and is answered. An

@@ -33,6 +33,7 @@ pub mod outbound;
 pub mod pagination;
 pub mod planner;
 pub mod purge;
+pub mod queue;
 pub mod records;
 pub mod reference;
 pub mod runtime;

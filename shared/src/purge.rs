@@ -43,9 +43,10 @@ pub async fn enqueue(services: &Services, message: PurgeMessage) -> Result<(), A
 /// Items deleted per page of a purge (one query page at most).
 const PAGE: i32 = 500;
 
-/// How long one delivery purges before it queues the rest as a new message (the worker's
-/// timeout is 60 s).
+/// How long one delivery purges before it queues the rest as a new message, without a deadline.
 pub const BUDGET: std::time::Duration = std::time::Duration::from_secs(40);
+/// What a delivery keeps of its time for the last page and queueing the rest.
+const MARGIN: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// What one delivery of a purge did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,22 +129,31 @@ pub async fn purge_sector(
     Ok(Purged::Done(deleted))
 }
 
-/// The purge worker's batch: each message purged; one that fails is delivered again (and goes
-/// on from what is left), one that is not a purge reaches the DLQ.
-pub async fn handle_batch(services: &Services, hooks: &[PurgeHook], event: SqsEvent) -> SqsBatchResponse {
+/// The purge worker's batch: each message purged within the invocation's time (`deadline`, less
+/// a margin; [`BUDGET`] without one); one that fails is delivered again after its backoff (and
+/// goes on from what is left), one that is not a purge reaches the DLQ.
+pub async fn handle_batch(
+    services: &Services,
+    hooks: &[PurgeHook],
+    event: SqsEvent,
+    deadline: Option<std::time::Instant>,
+) -> SqsBatchResponse {
+    let budget =
+        deadline.map_or(BUDGET, |d| d.saturating_duration_since(std::time::Instant::now()).saturating_sub(MARGIN));
     let mut response = SqsBatchResponse::default();
     let mut seen: HashMap<String, ()> = HashMap::new();
     for message in &event.records {
         let body = message.body.clone().unwrap_or_default();
         let result = match serde_json::from_str::<PurgeMessage>(&body) {
             Ok(purge) if seen.insert(format!("{}/{}", purge.account_id, purge.sector_id), ()).is_none() => {
-                purge_sector(services, hooks, &purge, BUDGET).await.map(|_| ()).map_err(|e| e.to_string())
+                purge_sector(services, hooks, &purge, budget).await.map(|_| ()).map_err(|e| e.to_string())
             }
             Ok(_) => Ok(()),
             Err(_) => Err("unreadable message".to_owned()),
         };
         if let Err(reason) = result {
             tracing::warn!(message_id = ?message.message_id, reason = %reason, "purge message will be delivered again");
+            crate::queue::retry_later(services, message).await;
             let mut failure = BatchItemFailure::default();
             failure.item_identifier = message.message_id.clone().unwrap_or_default();
             response.batch_item_failures.push(failure);

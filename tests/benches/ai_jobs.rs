@@ -63,8 +63,12 @@ async fn run(app: &TestApp, parked: &Services, t: &Tenant, function: &str, input
     let config = &app.services.config;
     // A batch of one: what is shared by the jobs of a batch is read again for every job.
     let (functions, batch) = (igny8_domain::modules::ai_functions(), igny8_domain::ai::Batch::new());
-    let delivery =
-        worker::Delivery { receive_count: 1, max_receives: config.job_max_receives, retry: config.provider_retry };
+    let delivery = worker::Delivery {
+        receive_count: 1,
+        max_receives: config.job_max_receives,
+        retry: config.provider_retry,
+        deadline: None,
+    };
     let handled = worker::handle(&app.services, &functions, &batch, &message, delivery);
     let (outcome, requests) = store::counting(handled).await;
     assert_eq!(outcome.unwrap(), Outcome::Done);

@@ -3,8 +3,11 @@
 
 use igny8_domain::accounts::Account;
 use igny8_domain::jobs::{self, Job, Queue, Submission};
+use igny8_domain::planner::{Keyword, SectorRecord};
 use igny8_domain::{Services, modules};
-use serde_json::Value;
+use serde_json::{Value, json};
+
+use crate::{Tenant, TestApp};
 
 /// The submission of a job of the module function named `function` on `input` (JSON), with its
 /// estimate.
@@ -29,4 +32,53 @@ pub async fn submit(services: &Services, account: &Account, user_id: &str, funct
 /// A submission as it is, estimate and all: for jobs no function would have queued.
 pub fn raw(function: &str, queue: Queue, input: Value, reserve: i64, parts: u32) -> Submission {
     Submission { function: function.to_owned(), queue, input, reserve, parts }
+}
+
+/// `n` keywords of the tenant's sector, written straight to the table; the provider test server
+/// clusters them by their last word (`{tag}implants`, ...).
+pub async fn keywords(app: &TestApp, t: &Tenant, n: usize, tag: &str) -> Vec<String> {
+    let heads = ["implants", "braces", "whitening"];
+    let fresh: Vec<Keyword> = (0..n)
+        .map(|i| (i, igny8_domain::ids::new_id()))
+        .map(|(i, id)| Keyword {
+            keyword: format!("keyword {} {tag}{}", &id[id.len() - 8..], heads[i % heads.len()]),
+            id,
+            account_id: t.account_id.clone(),
+            site_id: t.site.clone(),
+            sector_id: t.sector.clone(),
+            volume: 100,
+            difficulty: 30,
+            intent: "informational".into(),
+            status: "new".into(),
+            cluster_id: None,
+            seed_keyword_id: None,
+            created_at: time::OffsetDateTime::now_utc(),
+        })
+        .collect();
+    let ids = fresh.iter().map(|k| k.id.clone()).collect();
+    app.services.store().await.put_batch(fresh.iter().map(|k| k.item().unwrap()).collect()).await.unwrap();
+    ids
+}
+
+/// Services whose AI queue nobody polls: their jobs wait to be run by hand.
+pub async fn parked(app: &TestApp) -> Services {
+    let queue = app.sqs.create_queue().queue_name(format!("{}-parked", app.provisioned.names.prefix)).send().await;
+    let mut config = app.services.config.clone();
+    config.ai_jobs_queue_url = queue.unwrap().queue_url;
+    Services::with_sdk_config(config, crate::sdk_config().await)
+}
+
+/// Points the tenant's OpenAI settings at the provider test server, `max_concurrency` calls at once.
+pub async fn use_provider(app: &TestApp, t: &Tenant, max_concurrency: u32) {
+    let saved = app
+        .call(
+            "PUT",
+            "/api/v1/system/settings/integrations/openai/",
+            Some(&json!({"apiKey": "sk-test-0123456789", "config": {
+                "model": "gpt-4o-mini", "base_url": app.provider.base_url(), "max_concurrency": max_concurrency,
+            }})),
+            Some(&t.token),
+        )
+        .await;
+    assert_eq!(saved.status, 200, "{}", saved.body);
 }

@@ -158,7 +158,7 @@ async fn spawn(
     let handlers = functions::handlers(&provisioned.config, &sdk);
     let workers = functions::sqs_handlers(&provisioned.config, &sdk, functions);
     let sqs = aws_sdk_sqs::Client::new(&sdk);
-    local_stack::workers::start_all(&template, &provisioned.queue_urls, &workers, &sqs, std::time::Duration::ZERO)
+    local_stack::workers::start_all(&template, &provisioned.queue_urls, &workers, &sqs)
         .expect("start the queue workers");
     let services = Arc::new(igny8_domain::Services::with_sdk_config(provisioned.config.clone(), sdk.clone()));
     let gateway = Gateway::new(template.routes, template.cors, handlers).expect("every template route has a handler");

@@ -10,9 +10,9 @@ use igny8_domain::ai::worker::{self, Delivery, Outcome};
 use igny8_domain::ai::{AiFunction, Applied, Batch, Estimate, JobContext, JobError, Run};
 use igny8_domain::credits::{CreditCosts, Operation};
 use igny8_domain::jobs::{self, JobMessage, Queue};
-use igny8_domain::planner::{self, Cluster, Keyword, SectorRecord};
+use igny8_domain::planner::{self, Cluster, Keyword};
 use igny8_domain::store::{self, Item, Key};
-use igny8_domain::{ApiError, Services, modules};
+use igny8_domain::{ApiError, modules};
 use provider_test_server::Step;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -151,54 +151,26 @@ async fn a_job_whose_input_no_longer_reads_fails_refunded_and_leaves_the_queue()
     assert!(app.provider.requests().is_empty());
 }
 
-/// `n` keywords; the test server clusters them by their last word (`{tag}implants`, ...).
-async fn keywords(app: &TestApp, t: &Tenant, n: usize, tag: &str) -> Vec<String> {
-    let heads = ["implants", "braces", "whitening"];
-    let fresh: Vec<Keyword> = (0..n)
-        .map(|i| (i, igny8_domain::ids::new_id()))
-        .map(|(i, id)| Keyword {
-            keyword: format!("keyword {} {tag}{}", &id[id.len() - 8..], heads[i % heads.len()]),
-            id,
-            account_id: t.account_id.clone(),
-            site_id: t.site.clone(),
-            sector_id: t.sector.clone(),
-            volume: 100,
-            difficulty: 30,
-            intent: "informational".into(),
-            status: "new".into(),
-            cluster_id: None,
-            seed_keyword_id: None,
-            created_at: time::OffsetDateTime::now_utc(),
-        })
-        .collect();
-    let ids = fresh.iter().map(|k| k.id.clone()).collect();
-    app.services.store().await.put_batch(fresh.iter().map(|k| k.item().unwrap()).collect()).await.unwrap();
-    ids
-}
-
-/// Services whose queues nobody polls: their jobs wait to be run by hand.
-async fn parked(app: &TestApp) -> Services {
-    let queue = app.sqs.create_queue().queue_name(format!("{}-parked", app.provisioned.names.prefix)).send().await;
-    let mut config = app.services.config.clone();
-    config.ai_jobs_queue_url = queue.unwrap().queue_url;
-    Services::with_sdk_config(config, api_tests::sdk_config().await)
-}
-
 #[tokio::test]
 async fn a_one_call_clustering_job_makes_at_most_eight_requests_and_a_batch_reads_settings_once() {
     let app = spawn_app().await;
-    let parked = parked(&app).await;
+    let parked = api_tests::jobs::parked(&app).await;
     let t = app.tenant("count@ai.example", "starter").await;
     let functions = modules::ai_functions();
     let batch = Batch::new();
     let config = &app.services.config;
-    let delivery = Delivery { receive_count: 1, max_receives: config.job_max_receives, retry: config.provider_retry };
+    let delivery = Delivery {
+        receive_count: 1,
+        max_receives: config.job_max_receives,
+        retry: config.provider_retry,
+        deadline: None,
+    };
     let mut counts = Vec::new();
     // New cluster names; then the first ones again with new ones: names the sector has are reused.
     for round in [&["first"][..], &["second"], &["first", "third"]] {
         let mut ids = Vec::new();
         for tag in round {
-            ids.extend(keywords(&app, &t, 3, tag).await);
+            ids.extend(api_tests::jobs::keywords(&app, &t, 3, tag).await);
         }
         let input = json!({"site_id": t.site, "sector_id": t.sector, "keyword_ids": ids});
         let job = api_tests::jobs::submit(&parked, &account(&app, &t).await, &t.user_id, "auto_cluster", input).await;
@@ -233,20 +205,6 @@ async fn a_one_call_clustering_job_makes_at_most_eight_requests_and_a_batch_read
     }
 }
 
-async fn use_provider(app: &TestApp, t: &Tenant, max_concurrency: u32) {
-    let saved = app
-        .call(
-            "PUT",
-            "/api/v1/system/settings/integrations/openai/",
-            Some(&json!({"apiKey": "sk-test-0123456789", "config": {
-                "model": "gpt-4o-mini", "base_url": app.provider.base_url(), "max_concurrency": max_concurrency,
-            }})),
-            Some(&t.token),
-        )
-        .await;
-    assert_eq!(saved.status, 200, "{}", saved.body);
-}
-
 #[tokio::test]
 async fn calls_in_flight_follow_the_accounts_setting_and_halve_after_a_429() {
     let app = spawn_app().await;
@@ -262,9 +220,9 @@ async fn calls_in_flight_follow_the_accounts_setting_and_halve_after_a_429() {
     bad.assert_error(400, "Validation failed");
     assert!(!bad.field_errors("config.max_concurrency").is_empty(), "{}", bad.body);
 
-    use_provider(&app, &t, 2).await;
+    api_tests::jobs::use_provider(&app, &t, 2).await;
     app.provider.set_delay(std::time::Duration::from_millis(300));
-    let ids = keywords(&app, &t, 100, "").await;
+    let ids = api_tests::jobs::keywords(&app, &t, 100, "").await;
     let queued = app
         .post("/api/v1/planner/keywords/auto_cluster/", &json!({"ids": ids, "sector_id": t.sector}), Some(&t.token))
         .await;
@@ -275,9 +233,9 @@ async fn calls_in_flight_follow_the_accounts_setting_and_halve_after_a_429() {
     assert_eq!(app.provider.peak_in_flight(), 2, "{:?}", app.provider.in_flight_at_arrival());
 
     // Four at once, until the provider answers 429: two at once for the rest of the job.
-    use_provider(&app, &t, 4).await;
+    api_tests::jobs::use_provider(&app, &t, 4).await;
     app.provider.script([Step::Status { code: 429, retry_after: None }]);
-    let ids = keywords(&app, &t, 200, "").await;
+    let ids = api_tests::jobs::keywords(&app, &t, 200, "").await;
     let queued = app
         .post("/api/v1/planner/keywords/auto_cluster/", &json!({"ids": ids, "sector_id": t.sector}), Some(&t.token))
         .await;

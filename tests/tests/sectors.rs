@@ -177,7 +177,12 @@ async fn a_job_still_running_for_a_deleted_sector_writes_nothing_and_is_refunded
     let functions = modules::ai_functions();
     let batch = Batch::new();
     let config = &app.services.config;
-    let delivery = Delivery { receive_count: 1, max_receives: config.job_max_receives, retry: config.provider_retry };
+    let delivery = Delivery {
+        receive_count: 1,
+        max_receives: config.job_max_receives,
+        retry: config.provider_retry,
+        deadline: None,
+    };
     let message = JobMessage { account_id: t.account_id.clone(), job_id: job.id.clone() };
     let running = worker::handle(&app.services, &functions, &batch, &message, delivery);
     let deleting = async {

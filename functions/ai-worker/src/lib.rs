@@ -11,7 +11,7 @@ use igny8_domain::ai::Registry;
 /// The AI functions of every module, registered once per container.
 pub static FUNCTIONS: LazyLock<Registry> = LazyLock::new(igny8_domain::modules::ai_functions);
 
-/// Handles a batch; the messages of the batch run concurrently.
-pub async fn handle(services: &Services, event: SqsEvent) -> SqsBatchResponse {
-    igny8_domain::ai::worker::handle_batch(services, &FUNCTIONS, event).await
+/// Handles a batch; the messages of the batch run concurrently, until `deadline`.
+pub async fn handle(services: &Services, event: SqsEvent, deadline: Option<std::time::Instant>) -> SqsBatchResponse {
+    igny8_domain::ai::worker::handle_batch(services, &FUNCTIONS, event, deadline).await
 }

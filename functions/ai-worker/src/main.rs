@@ -2,8 +2,8 @@ use aws_lambda_events::event::sqs::SqsEvent;
 
 #[tokio::main]
 async fn main() -> Result<(), igny8_domain::http::LambdaError> {
-    igny8_domain::runtime::run_events(|services, event: SqsEvent| async move {
-        Ok(ai_worker::handle(&services, event).await)
+    igny8_domain::runtime::run_events(|services, event: SqsEvent, deadline| async move {
+        Ok(ai_worker::handle(&services, event, deadline).await)
     })
     .await
 }

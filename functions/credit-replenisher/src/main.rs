@@ -2,7 +2,7 @@
 
 #[tokio::main]
 async fn main() -> Result<(), igny8_domain::http::LambdaError> {
-    igny8_domain::runtime::run_events(|services, event: serde_json::Value| async move {
+    igny8_domain::runtime::run_events(|services, event: serde_json::Value, _deadline| async move {
         Ok(credit_replenisher::handle(&services, &event).await?)
     })
     .await

@@ -11,8 +11,8 @@ static FUNCTIONS: LazyLock<Registry> = LazyLock::new(igny8_domain::modules::ai_f
 
 #[tokio::main]
 async fn main() -> Result<(), igny8_domain::http::LambdaError> {
-    igny8_domain::runtime::run_events(|services, event: SqsEvent| async move {
-        Ok(igny8_domain::ai::worker::handle_batch(&services, &FUNCTIONS, event).await)
+    igny8_domain::runtime::run_events(|services, event: SqsEvent, deadline| async move {
+        Ok(igny8_domain::ai::worker::handle_batch(&services, &FUNCTIONS, event, deadline).await)
     })
     .await
 }

@@ -10,8 +10,8 @@ static HOOKS: LazyLock<Vec<PurgeHook>> = LazyLock::new(igny8_domain::modules::pu
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), igny8_domain::http::LambdaError> {
-    igny8_domain::runtime::run_events(|services, event: SqsEvent| async move {
-        Ok(igny8_domain::purge::handle_batch(&services, &HOOKS, event).await)
+    igny8_domain::runtime::run_events(|services, event: SqsEvent, deadline| async move {
+        Ok(igny8_domain::purge::handle_batch(&services, &HOOKS, event, deadline).await)
     })
     .await
 }

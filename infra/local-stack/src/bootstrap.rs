@@ -97,6 +97,7 @@ pub async fn bootstrap(endpoint: &str, names: &LocalNames, template: &Template) 
         integration_secrets_prefix: format!("{}/integrations", names.prefix),
         provider_test_server_url: std::env::var("PROVIDER_TEST_SERVER_URL").ok(),
         job_max_receives: 3,
+        retry_delay: std::time::Duration::ZERO,
         provider_retry: igny8_domain::ai::RetryPolicy::default(),
     };
     Ok(Provisioned { names: names.clone(), config, queue_urls })

@@ -55,15 +55,15 @@ pub fn sqs_handlers(
     let services = Arc::new(Services::with_sdk_config(config.clone(), sdk.clone()));
     let functions = Arc::new(functions);
     // Both workers run the same domain pipeline; each Lambda has its own queue.
-    let worker: crate::workers::SqsHandler = Arc::new(move |event| {
+    let worker: crate::workers::SqsHandler = Arc::new(move |event, deadline| {
         let (services, functions) = (Arc::clone(&services), Arc::clone(&functions));
-        Box::pin(async move { igny8_domain::ai::worker::handle_batch(&services, &functions, event).await })
+        Box::pin(async move { igny8_domain::ai::worker::handle_batch(&services, &functions, event, deadline).await })
     });
     let purges = Arc::new(Services::with_sdk_config(config.clone(), sdk.clone()));
-    let purge: crate::workers::SqsHandler = Arc::new(move |event| {
+    let purge: crate::workers::SqsHandler = Arc::new(move |event, deadline| {
         let services = Arc::clone(&purges);
         Box::pin(async move {
-            igny8_domain::purge::handle_batch(&services, &igny8_domain::modules::purge_hooks(), event).await
+            igny8_domain::purge::handle_batch(&services, &igny8_domain::modules::purge_hooks(), event, deadline).await
         })
     });
     HashMap::from([("ai-worker", Arc::clone(&worker)), ("image-worker", worker), ("purge-worker", purge)])

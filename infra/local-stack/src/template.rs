@@ -78,6 +78,8 @@ pub struct SqsWorker {
     /// The queue's logical id.
     pub queue: String,
     pub batch_size: i32,
+    /// The function's `Timeout` (seconds): each delivery's deadline.
+    pub timeout_seconds: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -186,7 +188,13 @@ impl Template {
                             })?;
                             let batch_size =
                                 p.and_then(|p| get(p, "BatchSize")).and_then(Value::as_i64).unwrap_or(10) as i32;
-                            sqs_workers.push(SqsWorker { binary: binary.clone(), queue, batch_size });
+                            // Every worker states its own timeout (the API functions' global one is
+                            // not a worker's).
+                            let timeout_seconds =
+                                props.and_then(|p| get(p, "Timeout")).and_then(Value::as_u64).ok_or_else(|| {
+                                    TemplateError::Shape(format!("{id}: an SQS worker states its Timeout"))
+                                })?;
+                            sqs_workers.push(SqsWorker { binary: binary.clone(), queue, batch_size, timeout_seconds });
                             continue;
                         }
                         if get(event, "Type").and_then(string).as_deref() != Some("HttpApi") {

@@ -1,18 +1,20 @@
 //! Local stand-in for the SQS event source mappings: polls a queue of the local endpoint and
-//! hands the messages to the worker function as the SQS event it gets in AWS, deleting what the
-//! worker finished and making what it reported as failed visible again after `retry_after`. The
-//! queue's redrive policy moves a message to its DLQ after its last receive, as in AWS.
+//! hands the messages to the worker function as the SQS event it gets in AWS, with the deadline
+//! its `Timeout` gives, deleting what the worker finished and leaving what it reported as failed
+//! to the queue (the worker sets when it comes back, `igny8_domain::queue`). The queue's redrive
+//! policy moves a message to its DLQ after its last receive, as in AWS.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use aws_sdk_sqs::types::MessageSystemAttributeName;
 use serde_json::json;
 
-pub type SqsHandler = Arc<dyn Fn(SqsEvent) -> Pin<Box<dyn Future<Output = SqsBatchResponse> + Send>> + Send + Sync>;
+pub type SqsHandler =
+    Arc<dyn Fn(SqsEvent, Option<Instant>) -> Pin<Box<dyn Future<Output = SqsBatchResponse> + Send>> + Send + Sync>;
 
 /// Polls `queue_url` until the task is dropped. Short polls (the local endpoint serialises
 /// requests, so a long poll would hold everyone up).
@@ -21,7 +23,7 @@ pub async fn poll(
     queue_url: String,
     handler: SqsHandler,
     batch_size: i32,
-    retry_after: Duration,
+    timeout: Duration,
 ) {
     loop {
         let received = sqs
@@ -44,6 +46,8 @@ pub async fn poll(
             tokio::time::sleep(Duration::from_millis(100)).await;
             continue;
         }
+        let deadline = Instant::now() + timeout;
+        let queue_name = queue_url.rsplit('/').next().unwrap_or_default();
         let records: Vec<serde_json::Value> = messages
             .iter()
             .map(|m| {
@@ -54,7 +58,8 @@ pub async fn poll(
                 json!({
                     "messageId": m.message_id(), "receiptHandle": m.receipt_handle(), "body": m.body(),
                     "attributes": attributes, "messageAttributes": {}, "md5OfBody": m.md5_of_body(),
-                    "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:local", "awsRegion": "us-east-1",
+                    "eventSource": "aws:sqs", "eventSourceARN": format!("arn:aws:sqs:us-east-1:000000000000:{queue_name}"),
+                    "awsRegion": "us-east-1",
                 })
             })
             .collect();
@@ -65,31 +70,14 @@ pub async fn poll(
                 continue;
             }
         };
-        let response = handler(event).await;
+        let response = handler(event, Some(deadline)).await;
         for m in &messages {
             let failed =
                 response.batch_item_failures.iter().any(|f| Some(f.item_identifier.as_str()) == m.message_id());
-            let Some(handle) = m.receipt_handle() else { continue };
-            let result = if failed {
-                sqs.change_message_visibility()
-                    .queue_url(&queue_url)
-                    .receipt_handle(handle)
-                    .visibility_timeout(retry_after.as_secs() as i32)
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| aws_sdk_sqs::error::DisplayErrorContext(e).to_string())
-            } else {
-                sqs.delete_message()
-                    .queue_url(&queue_url)
-                    .receipt_handle(handle)
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| aws_sdk_sqs::error::DisplayErrorContext(e).to_string())
-            };
-            if let Err(err) = result {
-                tracing::warn!(error = %err, "could not settle a message");
+            let Some(handle) = m.receipt_handle().filter(|_| !failed) else { continue };
+            let deleted = sqs.delete_message().queue_url(&queue_url).receipt_handle(handle).send().await;
+            if let Err(err) = deleted {
+                tracing::warn!(error = %aws_sdk_sqs::error::DisplayErrorContext(err), "could not delete a message");
             }
         }
     }
@@ -101,14 +89,14 @@ pub fn start_all(
     queue_urls: &std::collections::HashMap<String, String>,
     handlers: &std::collections::HashMap<&'static str, SqsHandler>,
     sqs: &aws_sdk_sqs::Client,
-    retry_after: Duration,
 ) -> Result<(), String> {
     for worker in &template.sqs_workers {
         let handler = handlers
             .get(worker.binary.as_str())
             .ok_or_else(|| format!("no local handler for worker {}", worker.binary))?;
         let url = queue_urls.get(&worker.queue).ok_or_else(|| format!("no queue {} was bootstrapped", worker.queue))?;
-        tokio::spawn(poll(sqs.clone(), url.clone(), Arc::clone(handler), worker.batch_size, retry_after));
+        let timeout = Duration::from_secs(worker.timeout_seconds);
+        tokio::spawn(poll(sqs.clone(), url.clone(), Arc::clone(handler), worker.batch_size, timeout));
     }
     Ok(())
 }

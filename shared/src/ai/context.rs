@@ -9,6 +9,11 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 use tokio::sync::OnceCell;
 
@@ -98,11 +103,23 @@ pub struct JobContext<'a> {
     account: Arc<AccountAi>,
     /// The last progress written, in tens of percent.
     progress_mark: Mutex<u8>,
+    /// When the delivery must have answered, if it must.
+    deadline: Option<Instant>,
 }
+
+/// What a run keeps of its delivery's time for saving its output and settling.
+pub const WRAP_UP: Duration = Duration::from_secs(10);
 
 impl<'a> JobContext<'a> {
     pub fn new(services: &'a Services, job: &'a Job, retry: RetryPolicy, batch: &Batch) -> Self {
-        Self { services, job, retry, account: batch.account(&job.account_id), progress_mark: Mutex::new(0) }
+        let account = batch.account(&job.account_id);
+        Self { services, job, retry, account, progress_mark: Mutex::new(0), deadline: None }
+    }
+
+    /// The run must stop by `deadline` (the delivery's), less the wrap-up.
+    pub fn until(mut self, deadline: Option<Instant>) -> Self {
+        self.deadline = deadline;
+        self
     }
 
     pub fn account_id(&self) -> &str {
@@ -188,36 +205,135 @@ impl<'a> JobContext<'a> {
         jobs::progress(self.services, self.job, Phase::AiCall, percentage, message, done).await.map_err(store_err)
     }
 
-    /// Asks `ask` for every item, as many at once as the account's setting allows; a 429 from
-    /// the provider halves that for the rest of the job. Answers in item order; the first error
-    /// ends the run. `message(done, total)` describes the progress after each wave.
+    /// Asks `ask` for every item, as many at once as `pace` allows; a 429 from the provider
+    /// halves that for the rest of the job. Answers in item order; the first error ends the run.
+    /// `message(done, total)` describes the progress after each wave.
+    ///
+    /// A run that may outlast its delivery is resumable: each wave's answers but the last are
+    /// saved (`jobs::save_parts`), a later delivery of the job asks only for the items without
+    /// one, and no wave starts unless one call (its timeout) and the wrap-up fit before the
+    /// delivery's deadline. A run stopped by the deadline with parts saved is
+    /// [`JobError::OutOfTime`] (the job goes on in a new message); without any part saved, a
+    /// retry.
     pub async fn each<'i, I, T, Fut>(
         &self,
-        model: &Model,
+        pace: &impl Pace,
         items: &'i [I],
         ask: impl Fn(&'i I) -> Fut,
         message: impl Fn(usize, usize) -> String,
     ) -> Result<Vec<T>, JobError>
     where
         Fut: Future<Output = Result<T, JobError>>,
+        T: Serialize + DeserializeOwned,
     {
-        let mut limit = model.concurrency().max(1);
-        let mut answers = Vec::with_capacity(items.len());
-        let mut rest = items;
-        while !rest.is_empty() {
-            let (wave, tail) = rest.split_at(limit.min(rest.len()));
-            let throttled = model.throttled();
-            for answer in futures_util::future::join_all(wave.iter().map(&ask)).await {
-                answers.push(answer?);
+        let total = items.len();
+        let mut answers: Vec<Option<T>> = std::iter::repeat_with(|| None).take(total).collect();
+        // Only a job delivered before can have saved parts.
+        if self.job.attempts > 1 {
+            for (index, saved) in jobs::saved_parts(self.services, self.job).await.map_err(store_err)? {
+                if let Some(slot) = answers.get_mut(index) {
+                    // A saved part that no longer reads is asked again.
+                    *slot = serde_json::from_value(saved).ok();
+                }
             }
-            rest = tail;
-            if model.throttled() > throttled && limit > 1 {
+        }
+        let mut limit = pace.concurrency().max(1);
+        let mut saved_here = 0;
+        loop {
+            let missing: Vec<usize> = (0..total).filter(|&i| answers[i].is_none()).collect();
+            if missing.is_empty() {
+                break;
+            }
+            let done = total - missing.len();
+            if !self.time_for_a_call() {
+                return Err(self.out_of_time(saved_here, done, total));
+            }
+            let wave = &missing[..limit.min(missing.len())];
+            let throttled = pace.throttled();
+            let results = futures_util::future::join_all(wave.iter().map(|&i| self.in_time(ask(&items[i])))).await;
+            let mut stopped = None;
+            let mut fresh = Vec::new();
+            for (&i, result) in wave.iter().zip(results) {
+                match result {
+                    Ok(answer) => {
+                        fresh.push((i, serde_json::to_value(&answer).ok()));
+                        answers[i] = Some(answer);
+                    }
+                    Err(err) => {
+                        stopped.get_or_insert(err);
+                    }
+                }
+            }
+            let done = done + fresh.len();
+            // The last wave is not saved: the output, saved next, holds it all.
+            let parts: Vec<(usize, Value)> = fresh.into_iter().filter_map(|(i, v)| Some((i, v?))).collect();
+            if done < total && !parts.is_empty() {
+                saved_here += parts.len();
+                jobs::save_parts(self.services, self.job, parts).await.map_err(store_err)?;
+            }
+            match stopped {
+                Some(JobError::OutOfTime { .. }) => return Err(self.out_of_time(saved_here, done, total)),
+                Some(err) => return Err(err),
+                None => {}
+            }
+            if pace.throttled() > throttled && limit > 1 {
                 limit /= 2;
                 tracing::info!(job_id = %self.job.id, limit, "the provider throttled: fewer calls at once");
             }
-            let done = answers.len();
-            self.progress(done as u32, items.len() as u32, &message(done, items.len())).await?;
+            self.progress(done as u32, total as u32, &message(done, total)).await?;
         }
-        Ok(answers)
+        Ok(answers.into_iter().flatten().collect())
+    }
+
+    /// Whether one call (its whole timeout) and the wrap-up still fit before the deadline.
+    fn time_for_a_call(&self) -> bool {
+        self.deadline.is_none_or(|deadline| Instant::now() + self.retry.timeout + WRAP_UP <= deadline)
+    }
+
+    /// `call`, stopped when only the wrap-up is left before the deadline (its retries included).
+    async fn in_time<T>(&self, call: impl Future<Output = Result<T, JobError>>) -> Result<T, JobError> {
+        match self.deadline {
+            None => call.await,
+            Some(deadline) => tokio::time::timeout_at((deadline - WRAP_UP).into(), call)
+                .await
+                .unwrap_or(Err(JobError::OutOfTime { done: 0, total: 0 })),
+        }
+    }
+
+    /// Stopped by the deadline: the job goes on in a new delivery if this one saved something,
+    /// else this delivery counts as a failed one (a run that never gets a part done ends in the DLQ).
+    fn out_of_time(&self, saved_here: usize, done: usize, total: usize) -> JobError {
+        if saved_here > 0 {
+            JobError::OutOfTime { done, total }
+        } else {
+            JobError::Retry { message: "The delivery's time ran out before a part was done.".into(), kind: "Timeout" }
+        }
+    }
+}
+
+/// What paces a run's calls: how many may be in flight, and how many 429s were met so far.
+pub trait Pace {
+    fn concurrency(&self) -> usize;
+    fn throttled(&self) -> u32;
+}
+
+impl Pace for Model {
+    fn concurrency(&self) -> usize {
+        Model::concurrency(self)
+    }
+
+    fn throttled(&self) -> u32 {
+        Model::throttled(self)
+    }
+}
+
+impl Pace for ImageProvider {
+    /// One image at a time: an image call is long and the providers rate-limit them hard.
+    fn concurrency(&self) -> usize {
+        1
+    }
+
+    fn throttled(&self) -> u32 {
+        ImageProvider::throttled(self)
     }
 }

@@ -109,6 +109,11 @@ impl ImageProvider {
         &self.provider
     }
 
+    /// How many 429 answers the client has met so far.
+    pub fn throttled(&self) -> u32 {
+        self.client.throttled()
+    }
+
     /// One image.
     pub async fn draw(&self, request: &ImageRequest) -> Result<GeneratedImage, ProviderError> {
         if self.provider == "runware" {

@@ -12,7 +12,7 @@ pub mod settings;
 pub mod test_image;
 pub mod worker;
 
-pub use context::{Batch, JobContext};
+pub use context::{Batch, JobContext, Pace};
 pub use model::{CallRecord, JobError, Model};
 pub use plugin::{AiFunction, Applied, Estimate, Registry, Run};
 pub use provider::{ChatReply, ChatRequest, ProviderClient, ProviderError, RetryPolicy};

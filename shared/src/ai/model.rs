@@ -18,6 +18,10 @@ pub enum JobError {
     /// Will fail again (no settings, nothing to work on, refused request).
     #[error("{message}")]
     Fatal { message: String, kind: &'static str },
+    /// The delivery's time is nearly up, with parts done and saved: the job goes on in a fresh
+    /// delivery (a new message), from where it stopped.
+    #[error("the delivery's time is up; {done} of {total} parts are saved")]
+    OutOfTime { done: usize, total: usize },
 }
 
 impl JobError {

@@ -62,6 +62,8 @@ fn job_error(err: JobError) -> ApiError {
         JobError::Retry { message, .. } => {
             ApiError::BadRequest(format!("The image provider did not answer as expected: {message}"))
         }
+        // A test image is made within the request, without a delivery's deadline.
+        JobError::OutOfTime { .. } => ApiError::BadRequest("The image provider took too long.".into()),
     }
 }
 

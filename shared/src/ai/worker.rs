@@ -1,6 +1,10 @@
 //! One job message, handled by the AI worker (and the image worker): the job's attempt is
 //! counted, its function found in the registry and bound to its input, the model asked (unless an
 //! earlier attempt saved the output), the output written and the job settled.
+//!
+//! A delivery has a deadline (the invocation's): a run whose parts would not all fit saves the
+//! parts it has and goes on in a new message (`Outcome::Continue`); a message that failed comes
+//! back after a short backoff (`crate::queue`), not after the queue's whole visibility timeout.
 
 use super::context::{Batch, JobContext};
 use super::model::JobError;
@@ -9,7 +13,7 @@ use super::provider::RetryPolicy;
 use crate::credits::UsageLog;
 use crate::jobs::{self, Job, JobMessage};
 use crate::store::Item;
-use crate::{ApiError, Services};
+use crate::{ApiError, Services, queue};
 
 /// What the queue should do with the message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,6 +22,9 @@ pub enum Outcome {
     Done,
     /// Deliver it again later; after the queue's last receive it goes to the DLQ.
     Retry(String),
+    /// The delivery's time is up with progress saved: the job goes on in a new message (whose
+    /// receive count starts over), and this one is done.
+    Continue,
 }
 
 /// How one delivery is run.
@@ -28,6 +35,8 @@ pub struct Delivery {
     /// ...of at most `max_receives`.
     pub max_receives: u32,
     pub retry: RetryPolicy,
+    /// When the invocation must have answered, if it must.
+    pub deadline: Option<std::time::Instant>,
 }
 
 impl Delivery {
@@ -60,7 +69,7 @@ pub async fn handle(
             return Ok(Outcome::Done);
         }
     };
-    let context = JobContext::new(services, &job, delivery.retry, batch);
+    let context = JobContext::new(services, &job, delivery.retry, batch).until(delivery.deadline);
     let saved = match jobs::stored_output(services, &job).await? {
         Some(saved) => saved,
         None => {
@@ -91,6 +100,8 @@ pub async fn handle(
             Ok(Outcome::Retry(message))
         }
         Err(JobError::Retry { message, .. }) => Ok(Outcome::Retry(message)),
+        // Writing the output asks no model: never out of time.
+        Err(err @ JobError::OutOfTime { .. }) => Ok(Outcome::Retry(err.to_string())),
         Err(JobError::Fatal { message, kind }) => {
             jobs::fail(services, &job, &message, kind).await?;
             bound.after_failure(&context).await?;
@@ -122,6 +133,11 @@ async fn give_up_or_retry(
                 jobs::progress(services, job, job.phase, job.percentage, &note, job.parts_done).await?;
             }
             Ok(Outcome::Retry(message))
+        }
+        JobError::OutOfTime { done, total } => {
+            let note = format!("{done} of {total} parts done; continuing");
+            jobs::progress(services, job, job.phase, job.percentage, &note, done as u32).await?;
+            Ok(Outcome::Continue)
         }
     }
 }
@@ -156,47 +172,58 @@ async fn settle(services: &Services, job: &Job, settlement: Settlement) -> Resul
     jobs::complete(services, job, charged, result, once, logs).await
 }
 
-/// One SQS batch: the messages run concurrently; the answer names the ones to deliver again
-/// (`ReportBatchItemFailures`).
+/// One SQS batch: the messages run concurrently until `deadline`; the answer names the ones to
+/// deliver again (`ReportBatchItemFailures`), each made visible again after its backoff.
 pub async fn handle_batch(
     services: &Services,
     registry: &Registry,
     event: aws_lambda_events::event::sqs::SqsEvent,
+    deadline: Option<std::time::Instant>,
 ) -> aws_lambda_events::event::sqs::SqsBatchResponse {
     use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse};
-    let config = &services.config;
     let batch = Batch::new();
-    let batch = &batch;
-    let one = |message: &aws_lambda_events::event::sqs::SqsMessage| {
-        let body = message.body.clone().unwrap_or_default();
-        let receives = message.attributes.get("ApproximateReceiveCount").and_then(|c| c.parse().ok()).unwrap_or(1);
-        async move {
-            // A message that is not a job cannot get better: let it reach the DLQ for a person.
-            let job: JobMessage = serde_json::from_str(&body).map_err(|_| "unreadable message".to_owned())?;
-            let delivery = Delivery {
-                receive_count: receives,
-                max_receives: config.job_max_receives,
-                retry: config.provider_retry,
-            };
-            let handled = handle(services, registry, batch, &job, delivery);
-            let (outcome, requests) = crate::store::counting(handled).await;
-            tracing::info!(job_id = %job.job_id, receives, dynamodb_requests = requests, "job message handled");
-            match outcome {
-                Ok(Outcome::Done) => Ok(()),
-                Ok(Outcome::Retry(reason)) => Err(reason),
-                Err(err) => Err(err.to_string()),
-            }
-        }
-    };
-    let results = futures_util::future::join_all(event.records.iter().map(one)).await;
+    let results =
+        futures_util::future::join_all(event.records.iter().map(|m| one(services, registry, &batch, m, deadline)))
+            .await;
     let mut response = SqsBatchResponse::default();
     for (message, result) in event.records.iter().zip(results) {
         if let Err(reason) = result {
             tracing::warn!(message_id = ?message.message_id, reason = %reason, "job message will be delivered again");
+            queue::retry_later(services, message).await;
             let mut failure = BatchItemFailure::default();
             failure.item_identifier = message.message_id.clone().unwrap_or_default();
             response.batch_item_failures.push(failure);
         }
     }
     response
+}
+
+/// One message of a batch: done (`Ok`), or why it is to be delivered again.
+async fn one(
+    services: &Services,
+    registry: &Registry,
+    batch: &Batch,
+    message: &aws_lambda_events::event::sqs::SqsMessage,
+    deadline: Option<std::time::Instant>,
+) -> Result<(), String> {
+    let config = &services.config;
+    let receives = queue::receives(message);
+    // A message that is not a job cannot get better: let it reach the DLQ for a person.
+    let job: JobMessage = serde_json::from_str(message.body.as_deref().unwrap_or_default())
+        .map_err(|_| "unreadable message".to_owned())?;
+    let delivery = Delivery {
+        receive_count: receives,
+        max_receives: config.job_max_receives,
+        retry: config.provider_retry,
+        deadline,
+    };
+    let (outcome, requests) = crate::store::counting(handle(services, registry, batch, &job, delivery)).await;
+    tracing::info!(job_id = %job.job_id, receives, dynamodb_requests = requests, "job message handled");
+    match outcome {
+        Ok(Outcome::Done) => Ok(()),
+        // Sent again as a new message; if that fails, this one comes back instead.
+        Ok(Outcome::Continue) => queue::continue_in_new_message(services, message).await,
+        Ok(Outcome::Retry(reason)) => Err(reason),
+        Err(err) => Err(err.to_string()),
+    }
 }

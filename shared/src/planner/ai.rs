@@ -394,54 +394,63 @@ impl AiFunction for GenerateIdeas {
         }
         let model = job.model().await?;
         let instructions = job.prompt("ideas").await?;
-        let mut ideas = Vec::new();
-        let mut calls = Vec::new();
-        for (done, cluster) in clusters.iter().enumerate() {
-            let keywords =
-                super::cluster_keywords(job.services, job.account_id(), &cluster.id).await.map_err(store_err)?;
-            let members: Vec<&str> = keywords.iter().map(|k| k.keyword.as_str()).collect();
-            let asked = json!({"task": "generate_ideas", "cluster": {"name": cluster.name, "description": cluster.description, "keywords": members}});
-            let (answer, call) = model.ask(SYSTEM, &instructions, &asked).await?;
-            calls.push(call);
-            let list = answer["ideas"].as_array().ok_or_else(|| JobError::malformed("no \"ideas\" list"))?;
-            for idea in list {
-                let title = idea["title"]
-                    .as_str()
-                    .map(str::trim)
-                    .filter(|t| !t.is_empty())
-                    .ok_or_else(|| JobError::malformed("an idea without a title"))?;
-                let target_keywords: Vec<String> = idea["target_keywords"]
-                    .as_array()
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(|k| k.as_str().map(|k| k.chars().take(max::KEYWORD).collect()))
-                            .take(50)
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                ideas.push(ProposedIdea {
-                    id: ids::new_id(),
-                    cluster_id: cluster.id.clone(),
-                    title: title.chars().take(max::TITLE).collect(),
-                    description: idea["description"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .chars()
-                        .take(max::DESCRIPTION)
-                        .collect(),
-                    content_type: super::ideas::content_type_of(idea["content_type"].as_str().unwrap_or_default()),
-                    content_structure: super::ideas::content_structure_of(
-                        idea["content_structure"].as_str().unwrap_or_default(),
-                    ),
-                    target_keywords,
-                    estimated_word_count: idea["estimated_word_count"].as_u64().unwrap_or(1000).clamp(100, 10_000)
-                        as u32,
-                });
-            }
-            let done = done as u32 + 1;
-            let total = clusters.len() as u32;
-            job.progress(done, total, &format!("Ideas for {done} of {total} clusters")).await?;
-        }
+        // One call per cluster, checkpointed (a resumed job keeps the ideas, and ids, it had).
+        let answers = job
+            .each(
+                &model,
+                &clusters,
+                |cluster| {
+                    let (model, instructions) = (&model, &instructions);
+                    async move {
+                        let mut proposed = Vec::new();
+                        let keywords =
+                            super::cluster_keywords(job.services, job.account_id(), &cluster.id).await.map_err(store_err)?;
+                        let members: Vec<&str> = keywords.iter().map(|k| k.keyword.as_str()).collect();
+                        let asked = json!({"task": "generate_ideas", "cluster": {"name": cluster.name, "description": cluster.description, "keywords": members}});
+                        let (answer, call) = model.ask(SYSTEM, instructions, &asked).await?;
+                                    let list = answer["ideas"].as_array().ok_or_else(|| JobError::malformed("no \"ideas\" list"))?;
+                        for idea in list {
+                            let title = idea["title"]
+                                .as_str()
+                                .map(str::trim)
+                                .filter(|t| !t.is_empty())
+                                .ok_or_else(|| JobError::malformed("an idea without a title"))?;
+                            let target_keywords: Vec<String> = idea["target_keywords"]
+                                .as_array()
+                                .map(|a| {
+                                    a.iter()
+                                        .filter_map(|k| k.as_str().map(|k| k.chars().take(max::KEYWORD).collect()))
+                                        .take(50)
+                                        .collect()
+                                })
+                                .unwrap_or_default();
+                            proposed.push(ProposedIdea {
+                                id: ids::new_id(),
+                                cluster_id: cluster.id.clone(),
+                                title: title.chars().take(max::TITLE).collect(),
+                                description: idea["description"]
+                                    .as_str()
+                                    .unwrap_or_default()
+                                    .chars()
+                                    .take(max::DESCRIPTION)
+                                    .collect(),
+                                content_type: super::ideas::content_type_of(idea["content_type"].as_str().unwrap_or_default()),
+                                content_structure: super::ideas::content_structure_of(
+                                    idea["content_structure"].as_str().unwrap_or_default(),
+                                ),
+                                target_keywords,
+                                estimated_word_count: idea["estimated_word_count"].as_u64().unwrap_or(1000).clamp(100, 10_000)
+                                    as u32,
+                            });
+                        }
+                        Ok((proposed, call))
+                    }
+                },
+                |done, total| format!("Ideas for {done} of {total} clusters"),
+            )
+            .await?;
+        let (ideas, calls): (Vec<Vec<ProposedIdea>>, Vec<_>) = answers.into_iter().unzip();
+        let ideas: Vec<ProposedIdea> = ideas.into_iter().flatten().collect();
         if ideas.is_empty() {
             return Err(JobError::malformed("no ideas"));
         }

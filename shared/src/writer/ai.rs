@@ -304,35 +304,47 @@ impl AiFunction for GenerateImagePrompts {
         let in_article = input.in_article_count.unwrap_or(2).min(10);
         let model = job.model().await?;
         let instructions = job.prompt("image_prompt_extraction").await?;
-        let mut images = Vec::new();
-        let mut calls = Vec::new();
-        for content in &contents {
-            let excerpt: String = content.html.chars().take(6000).collect();
-            let asked = json!({"task": "generate_image_prompts", "title": content.title, "content_html": excerpt, "in_article_count": in_article});
-            let (answer, call) = model.ask(SYSTEM, &instructions, &asked).await?;
-            calls.push(call);
-            let featured = text(&answer, "featured_prompt", 2000)?;
-            let list = answer["in_article_prompts"]
-                .as_array()
-                .ok_or_else(|| JobError::malformed("no \"in_article_prompts\" list"))?;
-            let image = |image_type: &str, prompt: String, position: u32| ImagePrompt {
-                id: ids::new_id(),
-                content_id: content.id.clone(),
-                task_id: content.task_id.clone(),
-                image_type: image_type.to_owned(),
-                prompt,
-                position,
-            };
-            images.push(image("featured", featured, 0));
-            for (i, prompt) in list.iter().take(in_article as usize).enumerate() {
-                let prompt = prompt
-                    .as_str()
-                    .map(str::trim)
-                    .filter(|p| !p.is_empty())
-                    .ok_or_else(|| JobError::malformed("an empty image prompt"))?;
-                images.push(image("in_article", prompt.chars().take(2000).collect(), i as u32 + 1));
-            }
-        }
+        // One call per content, checkpointed (a resumed job keeps the prompts, and ids, it had).
+        let answers = job
+            .each(
+                &model,
+                &contents,
+                |content| {
+                    let (model, instructions) = (&model, &instructions);
+                    async move {
+                        let mut images = Vec::new();
+                        let excerpt: String = content.html.chars().take(6000).collect();
+                        let asked = json!({"task": "generate_image_prompts", "title": content.title, "content_html": excerpt, "in_article_count": in_article});
+                        let (answer, call) = model.ask(SYSTEM, instructions, &asked).await?;
+                        let featured = text(&answer, "featured_prompt", 2000)?;
+                        let list = answer["in_article_prompts"]
+                            .as_array()
+                            .ok_or_else(|| JobError::malformed("no \"in_article_prompts\" list"))?;
+                        let image = |image_type: &str, prompt: String, position: u32| ImagePrompt {
+                            id: ids::new_id(),
+                            content_id: content.id.clone(),
+                            task_id: content.task_id.clone(),
+                            image_type: image_type.to_owned(),
+                            prompt,
+                            position,
+                        };
+                        images.push(image("featured", featured, 0));
+                        for (i, prompt) in list.iter().take(in_article as usize).enumerate() {
+                            let prompt = prompt
+                                .as_str()
+                                .map(str::trim)
+                                .filter(|p| !p.is_empty())
+                                .ok_or_else(|| JobError::malformed("an empty image prompt"))?;
+                            images.push(image("in_article", prompt.chars().take(2000).collect(), i as u32 + 1));
+                        }
+                        Ok((images, call))
+                    }
+                },
+                |done, total| format!("Image prompts for {done} of {total} contents"),
+            )
+            .await?;
+        let (images, calls): (Vec<Vec<ImagePrompt>>, Vec<_>) = answers.into_iter().unzip();
+        let images: Vec<ImagePrompt> = images.into_iter().flatten().collect();
         Ok(Run { output: ImagePromptsOutput { images }, calls, parts: contents.len() as u32 })
     }
 
@@ -430,32 +442,40 @@ impl AiFunction for GenerateImages {
         let provider = job.image_provider().await?;
         let template = job.prompt("image_prompt_template").await?;
         let negative = job.prompt("negative_prompt").await?;
-        let mut images = Vec::new();
-        let mut calls = Vec::new();
-        for (done, record) in records.iter().enumerate() {
-            let request = ImageRequest {
-                model: provider.model.clone(),
-                prompt: template.replace("{prompt}", &record.prompt),
-                negative_prompt: Some(negative.clone()),
-                width: 1024,
-                height: if record.image_type == "featured" { 576 } else { 1024 },
-            };
-            let image = provider.draw(&request).await?;
-            let key = image_key(job.account_id(), &record.id);
-            job.put_image(&key, image.bytes).await?;
-            calls.push(CallRecord {
-                id: ids::new_id(),
-                model: image.model,
-                input_tokens: 0,
-                output_tokens: 0,
-                cost_usd: image.cost_usd,
-                duration_ms: image.duration_ms,
-                attempts: image.attempts,
-            });
-            images.push(StoredImage { id: record.id.clone(), s3_key: key });
-            let (done, total) = (done as u32 + 1, records.len() as u32);
-            job.progress(done, total, &format!("Generated {done} of {total} images")).await?;
-        }
+        // One image at a time, checkpointed: a resumed job draws only the images it has not stored.
+        let drawn = job
+            .each(
+                &provider,
+                &records,
+                |record| {
+                    let request = ImageRequest {
+                        model: provider.model.clone(),
+                        prompt: template.replace("{prompt}", &record.prompt),
+                        negative_prompt: Some(negative.clone()),
+                        width: 1024,
+                        height: if record.image_type == "featured" { 576 } else { 1024 },
+                    };
+                    let provider = &provider;
+                    async move {
+                        let image = provider.draw(&request).await?;
+                        let key = image_key(job.account_id(), &record.id);
+                        job.put_image(&key, image.bytes).await?;
+                        let call = CallRecord {
+                            id: ids::new_id(),
+                            model: image.model,
+                            input_tokens: 0,
+                            output_tokens: 0,
+                            cost_usd: image.cost_usd,
+                            duration_ms: image.duration_ms,
+                            attempts: image.attempts,
+                        };
+                        Ok((StoredImage { id: record.id.clone(), s3_key: key }, call))
+                    }
+                },
+                |done, total| format!("Generated {done} of {total} images"),
+            )
+            .await?;
+        let (images, calls): (Vec<StoredImage>, Vec<CallRecord>) = drawn.into_iter().unzip();
         Ok(Run { output: ImagesOutput { images }, calls, parts: records.len() as u32 })
     }
 

@@ -35,16 +35,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Pagination links point at this gateway, as they would at the API's domain in AWS.
     let base = format!("http://localhost:{port}");
     provisioned.config.public_base_url = Some(base.clone());
+    // A failed job comes back after 5 s (doubling), not the queue's visibility timeout.
+    provisioned.config.retry_delay = std::time::Duration::from_secs(5);
     let sdk = local_sdk_config(&endpoint).await;
     let handlers = functions::handlers(&provisioned.config, &sdk);
     let workers = functions::sqs_handlers(&provisioned.config, &sdk, igny8_domain::modules::ai_functions());
-    local_stack::workers::start_all(
-        &template,
-        &provisioned.queue_urls,
-        &workers,
-        &aws_sdk_sqs::Client::new(&sdk),
-        std::time::Duration::from_secs(5),
-    )?;
+    local_stack::workers::start_all(&template, &provisioned.queue_urls, &workers, &aws_sdk_sqs::Client::new(&sdk))?;
     let gateway = Gateway::new(template.routes.clone(), template.cors.clone(), handlers)?;
 
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
