@@ -1,20 +1,21 @@
-//! Global reference data: plans, industries with their sectors, and the seed keyword library.
-//! Read-only through the API and loaded by the bootstrap from `infra/reference/`. Each container
-//! keeps what it read for [`CACHE_TTL`], since the data changes only with a deployment.
+//! Global reference data: plans, industries with their sectors, the seed keyword library (and a
+//! module's own, such as billing's credit packages). Read-only through the API.
+//!
+//! It is part of the build: the files of `infra/reference/` are compiled in and parsed once per
+//! container, on first use. So a deployment carries exactly its reference data with nothing to
+//! seed (`sam deploy` alone gives a working stack), and no request reads any of it from the table:
+//! a cold container's first `me/` or `register/` waits for no plan. A plan changes with a
+//! deployment, as it always did.
 
 use std::collections::HashMap;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::sync::LazyLock;
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use tokio::sync::RwLock;
 
+use crate::ApiError;
 use crate::accounts::Plan;
-use crate::store::{self, Query, keys};
-use crate::{ApiError, Services};
-
-pub const CACHE_TTL: Duration = Duration::from_secs(300);
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IndustrySector {
@@ -133,61 +134,54 @@ impl From<&SeedKeyword> for SeedKeywordAnswer {
     }
 }
 
-/// The container's copy of the reference data: each partition as it was read, for
-/// [`CACHE_TTL`].
-#[derive(Debug, Default)]
-pub struct Cache {
-    partitions: RwLock<HashMap<&'static str, Loaded>>,
+/// The reference file `name` (its text compiled in), read as a list of `T`; why not, if it does
+/// not read (a build whose files are broken answers 500s naming the file, and fails its tests).
+pub fn parse<T: DeserializeOwned>(name: &str, text: &str) -> Result<Vec<T>, String> {
+    serde_json::from_str(text).map_err(|e| format!("infra/reference/{name}: {e}"))
 }
 
-type Loaded = (Instant, Arc<dyn std::any::Any + Send + Sync>);
-
-/// Every item of the reference partition `pk`, decoded as `T`: from the container's copy while
-/// it is younger than [`CACHE_TTL`], else read again (one paged `Query`). Other modules' reference
-/// data (credit packages) is cached here too.
-pub async fn partition<T>(services: &Services, pk: &'static str) -> Result<Arc<Vec<T>>, ApiError>
-where
-    T: serde::de::DeserializeOwned + Send + Sync + 'static,
-{
-    let cache = &services.reference.partitions;
-    if let Some((at, data)) = cache.read().await.get(pk)
-        && at.elapsed() < CACHE_TTL
-        && let Ok(data) = Arc::clone(data).downcast::<Vec<T>>()
-    {
-        return Ok(data);
-    }
-    let items = services.store().await.query_all(Query::partition(pk)).await?;
-    let data = Arc::new(items.into_iter().map(store::decode).collect::<Result<Vec<T>, _>>()?);
-    let erased: Arc<dyn std::any::Any + Send + Sync> = Arc::clone(&data) as _;
-    cache.write().await.insert(pk, (Instant::now(), erased));
-    Ok(data)
+/// A parsed reference file as the API uses it.
+pub fn loaded<T>(file: &'static LazyLock<Result<Vec<T>, String>>) -> Result<&'static [T], ApiError> {
+    file.as_deref().map_err(|e| ApiError::internal(e.clone()))
 }
 
-pub async fn industries(services: &Services) -> Result<Arc<Vec<Industry>>, ApiError> {
-    partition(services, keys::INDUSTRIES_PK).await
+static PLANS: LazyLock<Result<Vec<Plan>, String>> =
+    LazyLock::new(|| parse("plans.json", include_str!("../../infra/reference/plans.json")));
+static INDUSTRIES: LazyLock<Result<Vec<Industry>, String>> =
+    LazyLock::new(|| parse("industries.json", include_str!("../../infra/reference/industries.json")));
+static SEED_KEYWORDS: LazyLock<Result<Vec<SeedKeyword>, String>> =
+    LazyLock::new(|| parse("seed_keywords.json", include_str!("../../infra/reference/seed_keywords.json")));
+
+pub fn industries() -> Result<&'static [Industry], ApiError> {
+    loaded(&INDUSTRIES)
 }
 
-pub async fn industry(services: &Services, id: &str) -> Result<Option<Industry>, ApiError> {
-    Ok(industries(services).await?.iter().find(|i| i.id == id).cloned())
+pub fn industry(id: &str) -> Result<Option<Industry>, ApiError> {
+    Ok(industries()?.iter().find(|i| i.id == id).cloned())
 }
 
-pub async fn seed_keywords(services: &Services) -> Result<Arc<Vec<SeedKeyword>>, ApiError> {
-    partition(services, keys::SEED_KEYWORDS_PK).await
+pub fn seed_keywords() -> Result<&'static [SeedKeyword], ApiError> {
+    loaded(&SEED_KEYWORDS)
 }
 
 /// Every plan, the retired ones too (an account on a retired plan keeps its terms).
-pub async fn all_plans(services: &Services) -> Result<Arc<Vec<Plan>>, ApiError> {
-    partition(services, keys::PLANS_PK).await
+pub fn all_plans() -> Result<&'static [Plan], ApiError> {
+    loaded(&PLANS)
+}
+
+/// The plan `id`, retired or not.
+pub fn any_plan(id: &str) -> Result<Option<Plan>, ApiError> {
+    Ok(all_plans()?.iter().find(|p| p.id == id).cloned())
 }
 
 /// The plans on offer.
-pub async fn plans(services: &Services) -> Result<Vec<Plan>, ApiError> {
-    Ok(all_plans(services).await?.iter().filter(|p| p.is_active).cloned().collect())
+pub fn plans() -> Result<Vec<Plan>, ApiError> {
+    Ok(all_plans()?.iter().filter(|p| p.is_active).cloned().collect())
 }
 
 /// A plan on offer.
-pub async fn plan(services: &Services, id: &str) -> Result<Option<Plan>, ApiError> {
-    Ok(crate::accounts::load_plan(services, id).await?.filter(|p| p.is_active))
+pub fn plan(id: &str) -> Result<Option<Plan>, ApiError> {
+    Ok(any_plan(id)?.filter(|p| p.is_active))
 }
 
 fn number(query: &HashMap<String, String>, name: &str) -> Result<Option<u32>, ApiError> {
@@ -201,14 +195,11 @@ fn number(query: &HashMap<String, String>, name: &str) -> Result<Option<u32>, Ap
 /// The seed keyword library, filtered by `industry_id`, `sector_id`, `intent`, `volume_min/max`,
 /// `difficulty_min/max`, searched by `search` (keyword text) and ordered by `ordering`
 /// (`keyword`, `volume`, `difficulty`, `-` for descending; default keyword).
-pub async fn search_seed_keywords(
-    services: &Services,
-    query: &HashMap<String, String>,
-) -> Result<Vec<Value>, ApiError> {
+pub fn search_seed_keywords(query: &HashMap<String, String>) -> Result<Vec<Value>, ApiError> {
     let (vmin, vmax) = (number(query, "volume_min")?, number(query, "volume_max")?);
     let (dmin, dmax) = (number(query, "difficulty_min")?, number(query, "difficulty_max")?);
     let search = query.get("search").map(|s| s.trim().to_lowercase()).filter(|s| !s.is_empty());
-    let all = seed_keywords(services).await?;
+    let all = seed_keywords()?;
     let mut found: Vec<&SeedKeyword> = all
         .iter()
         .filter(|k| query.get("industry_id").is_none_or(|v| &k.industry_id == v))
@@ -237,6 +228,32 @@ pub async fn search_seed_keywords(
     Ok(found.into_iter().map(SeedKeyword::to_json).collect())
 }
 
-pub async fn seed_keyword(services: &Services, id: &str) -> Result<Option<SeedKeyword>, ApiError> {
-    Ok(seed_keywords(services).await?.iter().find(|k| k.id == id).cloned())
+pub fn seed_keyword(id: &str) -> Result<Option<SeedKeyword>, ApiError> {
+    Ok(seed_keywords()?.iter().find(|k| k.id == id).cloned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_compiled_in_files_read_and_every_seed_keyword_names_a_known_industry_sector() {
+        // "free": the plan a registration without one gets.
+        assert!(plans().unwrap().iter().any(|p| p.id == "free"));
+        let industries = industries().unwrap();
+        assert!(!industries.is_empty());
+        let seeds = seed_keywords().unwrap();
+        assert!(!seeds.is_empty());
+        for seed in seeds {
+            let known =
+                industries.iter().any(|i| i.id == seed.industry_id && i.sectors.iter().any(|s| s.id == seed.sector_id));
+            assert!(known, "{} names an unknown industry sector {}", seed.id, seed.sector_id);
+        }
+    }
+
+    #[test]
+    fn a_file_that_does_not_read_is_an_error_naming_it() {
+        let err = parse::<Plan>("plans.json", "[{").unwrap_err();
+        assert!(err.starts_with("infra/reference/plans.json: "), "{err}");
+    }
 }

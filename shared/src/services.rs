@@ -19,7 +19,6 @@ pub struct Services {
     s3: OnceCell<aws_sdk_s3::Client>,
     http: OnceCell<crate::outbound::Outbound>,
     signing_key: SigningKeySource,
-    pub(crate) reference: crate::reference::Cache,
     pub(crate) leases: crate::throttle::Leases,
 }
 
@@ -45,7 +44,6 @@ impl Services {
             s3: OnceCell::new(),
             http: OnceCell::new(),
             signing_key,
-            reference: crate::reference::Cache::default(),
             leases: crate::throttle::Leases::default(),
         }
     }

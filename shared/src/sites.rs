@@ -318,15 +318,11 @@ fn domain(value: &Value) -> Result<String, String> {
     if valid { Ok(raw) } else { Err("Enter a valid domain or URL.".into()) }
 }
 
-async fn industry_field(
-    services: &Services,
-    errors: &mut FieldErrors,
-    industry_id: Option<String>,
-) -> Result<Option<String>, ApiError> {
+fn industry_field(errors: &mut FieldErrors, industry_id: Option<String>) -> Result<Option<String>, ApiError> {
     let Some(industry_id) = given(industry_id) else {
         return Ok(None);
     };
-    if reference::industry(services, &industry_id).await?.is_none() {
+    if reference::industry(&industry_id)?.is_none() {
         errors.add("industry_id", format!("Invalid pk \"{industry_id}\" - object does not exist."));
         return Ok(None);
     }
@@ -356,11 +352,11 @@ pub async fn create_site(services: &Services, caller: &Caller, body: Submitted<N
     caller.require_manager()?;
     let NewSite { name, domain, description, industry_id } = body.read()?;
     let mut errors = FieldErrors::new();
-    let industry_id = industry_field(services, &mut errors, industry_id).await?;
+    let industry_id = industry_field(&mut errors, industry_id)?;
     errors.finish()?;
     let description = description.unwrap_or_default();
 
-    let plan = crate::accounts::load_plan(services, &caller.account.plan_id).await?;
+    let plan = crate::reference::any_plan(&caller.account.plan_id)?;
     let max_sites = plan.map_or(1, |p| p.max_sites);
     let now = OffsetDateTime::now_utc();
     let site = Site {
@@ -414,7 +410,7 @@ pub async fn update_site(
     caller.require_site_write(&site.id)?;
     let SiteChanges { name, domain, description, industry_id } = body.read()?;
     let mut errors = FieldErrors::new();
-    let industry_id = industry_field(services, &mut errors, industry_id).await?;
+    let industry_id = industry_field(&mut errors, industry_id)?;
     errors.finish()?;
     if let Some(name) = name {
         site.slug = ids::slugify(&name);
@@ -549,7 +545,7 @@ pub async fn select_sectors(
     let industry_id = given(industry_id).or(site.industry_id.clone());
     let chosen = Some(sector_ids);
     let industry = match &industry_id {
-        Some(i) => reference::industry(services, i).await?,
+        Some(i) => reference::industry(i)?,
         None => None,
     };
     if industry.is_none() {
@@ -694,8 +690,7 @@ fn active_count(site: &Site, delta: i64) -> Write {
     })
 }
 
-async fn industry_sector_field(
-    services: &Services,
+fn industry_sector_field(
     f: &mut FieldErrors,
     wanted: Option<String>,
     site: Option<&Site>,
@@ -704,8 +699,7 @@ async fn industry_sector_field(
         return Ok(None);
     };
     let industry_id = wanted.split("--").next().unwrap_or_default().to_owned();
-    let found =
-        reference::industry(services, &industry_id).await?.and_then(|i| i.sectors.into_iter().find(|s| s.id == wanted));
+    let found = reference::industry(&industry_id)?.and_then(|i| i.sectors.into_iter().find(|s| s.id == wanted));
     match (found, site.and_then(|s| s.industry_id.as_deref())) {
         (Some(sector), Some(site_industry)) if site_industry != industry_id => {
             f.add("industry_sector_id", format!("\"{}\" is not a sector of the site's industry.", sector.id));
@@ -759,7 +753,7 @@ pub async fn create_sector(
     let site = site_field(services, caller, &mut f, "site_id", &site_id).await?;
     let description = description.unwrap_or_default();
     let is_active = is_active.unwrap_or(true);
-    let industry_sector = industry_sector_field(services, &mut f, industry_sector_id, site.as_ref()).await?;
+    let industry_sector = industry_sector_field(&mut f, industry_sector_id, site.as_ref())?;
     if let Some(site) = &site
         && is_active
         && site.active_sectors >= MAX_ACTIVE_SECTORS

@@ -164,7 +164,7 @@ crate::input! {
 
 /// Reads the body and checks the plan it names; a malformed body still has its plan checked,
 /// so that one 400 reports every problem.
-async fn read<T>(services: &Services, body: Submitted<T>) -> Result<T, ApiError> {
+fn read<T>(body: Submitted<T>) -> Result<T, ApiError> {
     let named = body.sent_text("plan_id");
     let read = body.read();
     let mut errors = match &read {
@@ -173,7 +173,7 @@ async fn read<T>(services: &Services, body: Submitted<T>) -> Result<T, ApiError>
         Err(_) => return read,
     };
     if let Some(plan_id) = named.filter(|p| errors.get("plan_id").is_none() && !p.is_empty())
-        && reference::plan(services, &plan_id).await?.is_none()
+        && reference::plan(&plan_id)?.is_none()
     {
         errors.add("plan_id", format!("Invalid pk \"{plan_id}\" - object does not exist."));
     }
@@ -213,7 +213,7 @@ pub async fn create(
 ) -> Result<Value, ApiError> {
     caller.require_manager()?;
     caller.require_platform()?;
-    let mut sub = apply(read(services, body).await?.into(), None)?;
+    let mut sub = apply(read(body)?.into(), None)?;
     sub.account_id = caller.account_id().to_owned();
     services.store().await.put(sub.item()?, Some(Condition::not_exists())).await?;
     Ok(sub.to_json())
@@ -232,7 +232,7 @@ pub async fn update(
 ) -> Result<Value, ApiError> {
     let current = get(services, caller, id).await?;
     caller.require_platform()?;
-    let sub = apply(read(services, body).await?, Some(&current))?;
+    let sub = apply(read(body)?, Some(&current))?;
     services.store().await.put(sub.item()?, Some(Condition::exists())).await?;
     Ok(sub.to_json())
 }

@@ -1,5 +1,5 @@
-//! Creates the template's resources on an AWS-compatible endpoint and loads the reference data.
-//! Every step checks what exists first, so running it again changes nothing.
+//! Creates the template's resources on an AWS-compatible endpoint (the reference data is compiled in:
+//! `igny8_domain::reference`). Every step checks what exists first, so running it again changes nothing.
 
 use std::collections::HashMap;
 
@@ -11,24 +11,20 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_sqs::types::QueueAttributeName;
 use base64::Engine;
 use igny8_domain::Config;
-use igny8_domain::accounts::Plan;
-use igny8_domain::billing::CreditPackage;
 use igny8_domain::credits::CreditCosts;
-use igny8_domain::reference::{Industry, SeedKeyword};
-use igny8_domain::store::{Item, Key, Store};
 use igny8_domain::throttle::Rates;
 use rand::RngCore;
 use thiserror::Error;
 
-use crate::names::{LocalNames, workspace_root};
+use crate::names::LocalNames;
 use crate::template::{KeyAttr, Template, logical_ids};
 
 #[derive(Debug, Error)]
 pub enum BootstrapError {
     #[error("{step}: {detail}")]
     Aws { step: &'static str, detail: String },
-    #[error("reference data {file}: {detail}")]
-    Reference { file: String, detail: String },
+    #[error("configuration {name}: {detail}")]
+    Setting { name: String, detail: String },
 }
 
 fn aws<E: std::fmt::Debug + std::error::Error + 'static, R: std::fmt::Debug>(
@@ -73,8 +69,6 @@ pub async fn bootstrap(endpoint: &str, names: &LocalNames, template: &Template) 
     for secret in &template.secrets {
         create_random_secret(&sdk, &names.secret(secret)).await?;
     }
-    let store = Store::new(aws_sdk_dynamodb::Client::new(&sdk), names.table());
-    load_reference(&store).await?;
 
     let config = Config {
         table_name: names.table(),
@@ -91,9 +85,9 @@ pub async fn bootstrap(endpoint: &str, names: &LocalNames, template: &Template) 
         public_base_url: None,
         deployment: igny8_domain::Deployment::Local,
         throttle: Rates::from_config(std::env::var("THROTTLE_RATES").ok().as_deref())
-            .map_err(|e| BootstrapError::Reference { file: "THROTTLE_RATES".into(), detail: e.to_string() })?,
+            .map_err(|e| BootstrapError::Setting { name: "THROTTLE_RATES".into(), detail: e.to_string() })?,
         credit_costs: CreditCosts::from_config(std::env::var("CREDIT_COSTS").ok().as_deref())
-            .map_err(|e| BootstrapError::Reference { file: "CREDIT_COSTS".into(), detail: e.to_string() })?,
+            .map_err(|e| BootstrapError::Setting { name: "CREDIT_COSTS".into(), detail: e.to_string() })?,
         integration_secrets_prefix: format!("{}/integrations", names.prefix),
         provider_test_server_url: std::env::var("PROVIDER_TEST_SERVER_URL").ok(),
         job_max_receives: 3,
@@ -249,53 +243,4 @@ async fn create_random_secret(sdk: &SdkConfig, name: &str) -> Result<(), Bootstr
         Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_exists_exception()) => Ok(()),
         Err(e) => Err(aws("create secret")(e)),
     }
-}
-
-fn read_reference<T: serde::de::DeserializeOwned>(file: &str) -> Result<T, BootstrapError> {
-    let path = workspace_root().join("infra/reference").join(file);
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| BootstrapError::Reference { file: file.into(), detail: e.to_string() })?;
-    serde_json::from_str(&text).map_err(|e| BootstrapError::Reference { file: file.into(), detail: e.to_string() })
-}
-
-/// Writes the reference data of `infra/reference/` (overwriting, so that edits to the files
-/// apply): plans, industries with their sectors, seed keywords, credit packages.
-async fn load_reference(store: &Store) -> Result<(), BootstrapError> {
-    let codec = |file: &str| {
-        let file = file.to_owned();
-        move |e: igny8_domain::store::StoreError| BootstrapError::Reference {
-            file: file.clone(),
-            detail: e.to_string(),
-        }
-    };
-    let plans: Vec<Plan> = read_reference("plans.json")?;
-    let industries: Vec<Industry> = read_reference("industries.json")?;
-    let seeds: Vec<SeedKeyword> = read_reference("seed_keywords.json")?;
-    let packages: Vec<CreditPackage> = read_reference("credit_packages.json")?;
-    let mut items = Vec::new();
-    for package in &packages {
-        items.push(
-            Item::new(&CreditPackage::key(&package.id), "CreditPackage", package)
-                .map_err(codec("credit_packages.json"))?,
-        );
-    }
-    for plan in &plans {
-        items.push(Item::new(&Key::plan(&plan.id), "Plan", plan).map_err(codec("plans.json"))?);
-    }
-    for industry in &industries {
-        items.push(Item::new(&Key::industry(&industry.id), "Industry", industry).map_err(codec("industries.json"))?);
-    }
-    for seed in &seeds {
-        let known =
-            industries.iter().any(|i| i.id == seed.industry_id && i.sectors.iter().any(|s| s.id == seed.sector_id));
-        if !known {
-            return Err(BootstrapError::Reference {
-                file: "seed_keywords.json".into(),
-                detail: format!("{} names an unknown industry sector {}", seed.id, seed.sector_id),
-            });
-        }
-        let key = Key::seed_keyword(&seed.industry_id, &seed.sector_id, &seed.id);
-        items.push(Item::new(&key, "SeedKeyword", seed).map_err(codec("seed_keywords.json"))?);
-    }
-    store.put_batch(items).await.map_err(|e| BootstrapError::Aws { step: "load reference data", detail: e.to_string() })
 }

@@ -13,8 +13,8 @@ use crate::validation::input::{Bounded, Json, Variant};
 use crate::validation::{FieldErrors, Submitted, max};
 use crate::{ApiError, Services, ids};
 
-async fn with_plan(services: &Services, account: &Account) -> Result<Value, ApiError> {
-    let plan = super::load_plan(services, &account.plan_id).await?;
+fn with_plan(account: &Account) -> Result<Value, ApiError> {
+    let plan = crate::reference::any_plan(&account.plan_id)?;
     Ok(account.to_json(plan.as_ref()))
 }
 
@@ -33,7 +33,7 @@ pub async fn list_accounts(
     };
     let mut out = Vec::new();
     for account in accounts.iter().filter(|a| query.get("status").is_none_or(|s| a.status.as_str() == s)) {
-        out.push(with_plan(services, account).await?);
+        out.push(with_plan(account)?);
     }
     Ok(out)
 }
@@ -51,7 +51,7 @@ async fn find(services: &Services, caller: &Caller, account_id: &str) -> Result<
 
 pub async fn get_account(services: &Services, caller: &Caller, account_id: &str) -> Result<Value, ApiError> {
     let account = find(services, caller, account_id).await?;
-    with_plan(services, &account).await
+    with_plan(&account)
 }
 
 /// Platform only: creates an account with its owner, like registration.
@@ -110,7 +110,7 @@ pub async fn update_account(
         .value(":now", s(rfc3339(OffsetDateTime::now_utc())))
         .condition(Condition::exists());
     let updated = services.store().await.update(change).await.map_err(StoreError::gone_is_not_found)?;
-    with_plan(services, &store::decode::<Account>(updated)?).await
+    with_plan(&store::decode::<Account>(updated)?)
 }
 
 /// Platform only: closes an account (status `cancelled`); its data stays for the retention period.

@@ -10,7 +10,7 @@ pub use email::Email;
 pub use manage::{create_account, delete_account, get_account, list_accounts, update_account};
 pub use service::{
     Bearer, ChangePassword, LoginInput, OpenedBy, PAID_PLAN_AT_REGISTRATION, Principal, RegisterInput, authenticate,
-    authenticate_token, change_password, load_plan, login, me, refresh, register,
+    authenticate_token, change_password, login, me, refresh, register,
 };
 
 use serde::{Deserialize, Serialize};

@@ -67,11 +67,9 @@ async fn me(State(s): State<AppState>, reading: Reading<Auth>) -> Answer {
     // The caller's own account, whatever its role: `account_id` is not read here. Its sites are
     // read while the caller is confirmed.
     let account_id = reading.own_account_id().to_owned();
-    // The plans (the container's copy, read on its first request) at the same time.
-    let reads = async { tokio::try_join!(sites::all_sites(&s, &account_id), reference::all_plans(&s)) };
-    let (caller, (sites, _)) = reading.read_own(reads).await?;
+    let (caller, sites) = reading.read_own(sites::all_sites(&s, &account_id)).await?;
     let visible = sites::visible_sites(&caller, sites, &HashMap::new());
-    Ok(Reply::ok(accounts::me(&s, &caller.user, &caller.account, visible).await?))
+    Ok(Reply::ok(accounts::me(&caller.user, &caller.account, visible)?))
 }
 
 // Roles.
@@ -184,42 +182,42 @@ crud!(
 
 /// The plans.
 #[utoipa::path(get, path = "/api/v1/auth/plans/", security(()), responses((status = 200, description = "Plans", body = Paged<PlanAnswer>)))]
-async fn plans(State(s): State<AppState>, _: Anonymous<ContentRead>, ctx: Ctx) -> Answer {
-    ctx.page(reference::plans(&s).await?.iter().map(|p| p.to_json()).collect())
+async fn plans(_: Anonymous<ContentRead>, ctx: Ctx) -> Answer {
+    ctx.page(reference::plans()?.iter().map(|p| p.to_json()).collect())
 }
 
 /// One plan.
 #[utoipa::path(get, path = "/api/v1/auth/plans/{id}/", security(()), responses((status = 200, description = "The plan", body = Data<PlanAnswer>)))]
-async fn plan(State(s): State<AppState>, _: Anonymous<ContentRead>, Path(id): Path<String>) -> Answer {
-    Ok(Reply::ok(reference::plan(&s, &id).await?.ok_or_else(ApiError::not_found)?.to_json()))
+async fn plan(_: Anonymous<ContentRead>, Path(id): Path<String>) -> Answer {
+    Ok(Reply::ok(reference::plan(&id)?.ok_or_else(ApiError::not_found)?.to_json()))
 }
 
 /// The active industries and their sectors.
 #[utoipa::path(get, path = "/api/v1/auth/industries/", security(()),
     responses((status = 200, description = "Industries", body = Paged<IndustryAnswer>)))]
-async fn industries(State(s): State<AppState>, _: Anonymous<ContentRead>, ctx: Ctx) -> Answer {
-    ctx.page(reference::industries(&s).await?.iter().filter(|i| i.is_active).map(|i| i.to_json()).collect())
+async fn industries(_: Anonymous<ContentRead>, ctx: Ctx) -> Answer {
+    ctx.page(reference::industries()?.iter().filter(|i| i.is_active).map(|i| i.to_json()).collect())
 }
 
 /// One industry.
 #[utoipa::path(get, path = "/api/v1/auth/industries/{id}/", security(()),
     responses((status = 200, description = "The industry", body = Data<IndustryAnswer>)))]
-async fn industry(State(s): State<AppState>, _: Anonymous<ContentRead>, Path(id): Path<String>) -> Answer {
-    Ok(Reply::ok(reference::industry(&s, &id).await?.ok_or_else(ApiError::not_found)?.to_json()))
+async fn industry(_: Anonymous<ContentRead>, Path(id): Path<String>) -> Answer {
+    Ok(Reply::ok(reference::industry(&id)?.ok_or_else(ApiError::not_found)?.to_json()))
 }
 
 /// The seed keyword library, searchable.
 #[utoipa::path(get, path = "/api/v1/auth/seed-keywords/", security(()),
     responses((status = 200, description = "Seed keywords", body = Paged<SeedKeywordAnswer>)))]
-async fn seed_keywords(State(s): State<AppState>, _: Anonymous<ContentRead>, ctx: Ctx) -> Answer {
-    ctx.page(reference::search_seed_keywords(&s, ctx.query()).await?)
+async fn seed_keywords(_: Anonymous<ContentRead>, ctx: Ctx) -> Answer {
+    ctx.page(reference::search_seed_keywords(ctx.query())?)
 }
 
 /// One seed keyword.
 #[utoipa::path(get, path = "/api/v1/auth/seed-keywords/{id}/", security(()),
     responses((status = 200, description = "The seed keyword", body = Data<SeedKeywordAnswer>)))]
-async fn seed_keyword(State(s): State<AppState>, _: Anonymous<ContentRead>, Path(id): Path<String>) -> Answer {
-    Ok(Reply::ok(reference::seed_keyword(&s, &id).await?.ok_or_else(ApiError::not_found)?.to_json()))
+async fn seed_keyword(_: Anonymous<ContentRead>, Path(id): Path<String>) -> Answer {
+    Ok(Reply::ok(reference::seed_keyword(&id)?.ok_or_else(ApiError::not_found)?.to_json()))
 }
 
 // Sites and sectors.

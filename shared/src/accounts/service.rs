@@ -4,7 +4,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use super::{Account, AccountStatus, Email, Plan, Role, User, UserAnswer, rfc3339};
+use super::{Account, AccountStatus, Email, Role, User, UserAnswer, rfc3339};
 use crate::auth::{Claims, IssuedToken, Password, PasswordHash, SigningKey, TokenError, TokenType};
 use crate::credits::{LedgerEntry, TransactionType};
 use crate::store::{self, Change, Condition, Item, Key, StoreError, Write, keys, n};
@@ -141,9 +141,6 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
 
 /// A plan by id (also an inactive one: an account on a retired plan keeps its terms).
 /// Read from the container's copy of the plans ([`crate::reference`]).
-pub async fn load_plan(services: &Services, plan_id: &str) -> Result<Option<Plan>, ApiError> {
-    Ok(crate::reference::all_plans(services).await?.iter().find(|p| p.id == plan_id).cloned())
-}
 
 /// Loads a user and its account in one request.
 async fn load_user(services: &Services, account_id: &str, user_id: &str) -> Result<Option<(User, Account)>, ApiError> {
@@ -230,7 +227,7 @@ pub const PAID_PLAN_AT_REGISTRATION: &str =
 /// transaction. A taken email is a 400 on `email` and writes nothing; so is a paid plan asked for
 /// by self-registration.
 pub async fn register(services: &Services, input: RegisterInput, opened_by: OpenedBy) -> Result<Value, ApiError> {
-    let plan = match load_plan(services, &input.plan_id).await? {
+    let plan = match crate::reference::any_plan(&input.plan_id)? {
         Some(plan) if plan.is_active => plan,
         _ => return Err(ApiError::field("plan_id", "Invalid plan.")),
     };
@@ -346,7 +343,7 @@ pub async fn login(services: &Services, input: LoginInput) -> Result<Value, ApiE
         )
         .await?;
     user.last_login = Some(now);
-    let plan = load_plan(services, &account.plan_id).await?;
+    let plan = crate::reference::any_plan(&account.plan_id)?;
     let user = UserAnswer::new(&user, &account, plan.as_ref());
     Ok(crate::http::answer(SignedIn {
         user,
@@ -454,13 +451,8 @@ pub async fn authenticate_token(services: &Services, bearer: &Bearer) -> Result<
 }
 
 /// The caller with its account and plan (the container's copy) and the sites it may work on.
-pub async fn me(
-    services: &Services,
-    user: &User,
-    account: &Account,
-    accessible_sites: Vec<Value>,
-) -> Result<Value, ApiError> {
-    let plan = load_plan(services, &account.plan_id).await?;
+pub fn me(user: &User, account: &Account, accessible_sites: Vec<Value>) -> Result<Value, ApiError> {
+    let plan = crate::reference::any_plan(&account.plan_id)?;
     let user = UserAnswer { accessible_sites: Some(accessible_sites), ..UserAnswer::new(user, account, plan.as_ref()) };
     Ok(crate::http::answer(Me { user }))
 }

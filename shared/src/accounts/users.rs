@@ -157,7 +157,7 @@ async fn add(
         }
     };
     let hash = PasswordHash::new_blocking(password).await?;
-    let plan = crate::accounts::load_plan(services, &caller.account.plan_id).await?;
+    let plan = crate::reference::any_plan(&caller.account.plan_id)?;
     let max_users = plan.map_or(1, |p| p.max_users);
     let now = OffsetDateTime::now_utc();
     let user = User {

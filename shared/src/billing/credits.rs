@@ -65,7 +65,7 @@ pub async fn balance(services: &Services, caller: &Caller) -> Result<Value, ApiE
         .iter()
         .map(credits_of)
         .sum();
-    let plan = reference::plan(services, &caller.account.plan_id).await?;
+    let plan = reference::plan(&caller.account.plan_id)?;
     Ok(crate::http::answer(Balance {
         credits: caller.account.credits,
         plan_credits_per_month: plan.map_or(0, |p| p.included_credits),
@@ -178,7 +178,7 @@ pub async fn summary(services: &Services, caller: &Caller, query: &HashMap<Strin
 /// `credits/usage/limits/`: the plan's monthly credits against this month's use, the balance, use
 /// per kind of operation, and the plan's user and site limits.
 pub async fn limits(services: &Services, caller: &Caller) -> Result<Value, ApiError> {
-    let Some(plan) = reference::plan(services, &caller.account.plan_id).await? else {
+    let Some(plan) = reference::plan(&caller.account.plan_id)? else {
         return Ok(crate::http::answer(Limits { limits: Vec::new() }));
     };
     let now = OffsetDateTime::now_utc();

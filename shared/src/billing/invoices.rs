@@ -4,8 +4,8 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use super::{
-    CreditPackage, INVOICE_PREFIX, Invoice, InvoiceStatus, METHOD_PREFIX, METHOD_TYPES, PACKAGES_PK, PAYMENT_PREFIX,
-    Payment, PaymentMethod, PaymentStatus, cents,
+    CreditPackage, INVOICE_PREFIX, Invoice, InvoiceStatus, METHOD_PREFIX, METHOD_TYPES, PAYMENT_PREFIX, Payment,
+    PaymentMethod, PaymentStatus, cents,
 };
 use crate::access::Caller;
 use crate::store::{Change, Condition, Query, Write, keys, s};
@@ -14,23 +14,17 @@ use crate::validation::{FieldErrors, Submitted};
 use crate::{ApiError, Services, ids};
 
 /// `credit-packages/`: the packages on sale.
-pub async fn packages(services: &Services, caller: &Caller) -> Result<Vec<CreditPackage>, ApiError> {
+pub fn packages(caller: &Caller) -> Result<Vec<CreditPackage>, ApiError> {
     caller.require_manager()?;
-    let mut all: Vec<CreditPackage> = crate::reference::partition::<CreditPackage>(services, PACKAGES_PK)
-        .await?
-        .iter()
-        .filter(|p| p.is_active)
-        .cloned()
-        .collect();
+    let mut all: Vec<CreditPackage> = CreditPackage::all()?.iter().filter(|p| p.is_active).cloned().collect();
     all.sort_by_key(|p| p.credits);
     Ok(all)
 }
 
 /// `credit-packages/{id}/`: a package on sale.
-pub async fn package(services: &Services, caller: &Caller, package_id: &str) -> Result<CreditPackage, ApiError> {
+pub fn package(caller: &Caller, package_id: &str) -> Result<CreditPackage, ApiError> {
     caller.require_manager()?;
-    let all = crate::reference::partition::<CreditPackage>(services, PACKAGES_PK).await?;
-    all.iter().find(|p| p.id == package_id && p.is_active).cloned().ok_or_else(ApiError::not_found)
+    CreditPackage::all()?.iter().find(|p| p.id == package_id && p.is_active).cloned().ok_or_else(ApiError::not_found)
 }
 
 async fn account_items<T: serde::de::DeserializeOwned>(
@@ -46,7 +40,7 @@ async fn account_items<T: serde::de::DeserializeOwned>(
 /// `credit-packages/{id}/purchase/`: a pending invoice for the package. Credits come with the
 /// confirmed payment, not now.
 pub async fn purchase(services: &Services, caller: &Caller, package_id: &str) -> Result<Value, ApiError> {
-    let package = package(services, caller, package_id).await?;
+    let package = package(caller, package_id)?;
     let now = OffsetDateTime::now_utc();
     let id = ids::new_id();
     let invoice = Invoice {

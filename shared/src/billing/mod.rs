@@ -23,7 +23,6 @@ use crate::store::{Item, Key, StoreError, keys};
 pub const INVOICE_PREFIX: &str = "INVOICE#";
 pub const PAYMENT_PREFIX: &str = "PAYMENT#";
 pub const METHOD_PREFIX: &str = "PAYMETHOD#";
-pub const PACKAGES_PK: &str = "CREDITPKG";
 
 /// A credit package for sale (reference data, `infra/reference/credit_packages.json`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -39,9 +38,16 @@ pub struct CreditPackage {
     pub is_active: bool,
 }
 
+/// The packages of this build (`infra/reference/credit_packages.json`, compiled in like the rest of
+/// the reference data).
+static PACKAGES: std::sync::LazyLock<Result<Vec<CreditPackage>, String>> = std::sync::LazyLock::new(|| {
+    crate::reference::parse("credit_packages.json", include_str!("../../../infra/reference/credit_packages.json"))
+});
+
 impl CreditPackage {
-    pub fn key(id: &str) -> Key {
-        Key::new(PACKAGES_PK, format!("PACKAGE#{id}"))
+    /// Every package, on sale or not.
+    pub fn all() -> Result<&'static [CreditPackage], crate::ApiError> {
+        crate::reference::loaded(&PACKAGES)
     }
 
     pub fn to_json(&self) -> Value {

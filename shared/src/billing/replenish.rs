@@ -99,8 +99,7 @@ async fn replenish_one(
 
 /// Replenishes every account for `period`, `concurrency` accounts at a time.
 pub async fn run(services: &Services, period: &str, concurrency: usize) -> Result<Report, ApiError> {
-    let plans: HashMap<String, Plan> =
-        reference::plans(services).await?.into_iter().map(|p| (p.id.clone(), p)).collect();
+    let plans: HashMap<String, Plan> = reference::plans()?.into_iter().map(|p| (p.id.clone(), p)).collect();
     let mut report = Report { period: period.to_owned(), ..Report::default() };
     let store = services.store().await;
     let mut start = None;

@@ -107,15 +107,15 @@ async fn transactions(State(s): State<AppState>, caller: Caller<Billing>, ctx: C
 /// The credit packages on sale.
 #[utoipa::path(get, path = "/api/v1/billing/credit-packages/",
     responses((status = 200, description = "Packages", body = Paged<CreditPackageAnswer>)))]
-async fn packages(State(s): State<AppState>, caller: Caller<Billing>, ctx: Ctx) -> Answer {
-    ctx.page(invoices::packages(&s, &caller).await?.iter().map(|p| p.to_json()).collect())
+async fn packages(caller: Caller<Billing>, ctx: Ctx) -> Answer {
+    ctx.page(invoices::packages(&caller)?.iter().map(|p| p.to_json()).collect())
 }
 
 /// One credit package.
 #[utoipa::path(get, path = "/api/v1/billing/credit-packages/{id}/",
     responses((status = 200, description = "The package", body = Data<CreditPackageAnswer>)))]
-async fn package(State(s): State<AppState>, caller: Caller<Billing>, Path(id): Path<String>) -> Answer {
-    Ok(Reply::ok(invoices::package(&s, &caller, &id).await?.to_json()))
+async fn package(caller: Caller<Billing>, Path(id): Path<String>) -> Answer {
+    Ok(Reply::ok(invoices::package(&caller, &id)?.to_json()))
 }
 
 /// Buys a package: an invoice, credited when its payment is confirmed.

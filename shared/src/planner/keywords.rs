@@ -147,7 +147,7 @@ pub async fn create(services: &Services, caller: &Caller, input: NewKeyword) -> 
     let sector =
         scope::target_sector(services, caller, input.site_id.as_deref(), &input.sector_id, &mut errors).await?;
     let seed = match &input.seed_keyword_id {
-        Some(seed_id) => match reference::seed_keywords(services).await?.iter().find(|s| &s.id == seed_id) {
+        Some(seed_id) => match reference::seed_keywords()?.iter().find(|s| &s.id == seed_id) {
             Some(seed) => Some(seed.clone()),
             None => {
                 errors.add("seed_keyword_id", format!("Invalid pk \"{seed_id}\" - object does not exist."));
@@ -343,7 +343,7 @@ pub async fn bulk_add_from_seed(
     if wanted.is_empty() {
         errors.add("seed_keyword_ids", "This list may not be empty.");
     }
-    let library = reference::seed_keywords(&services).await?;
+    let library = reference::seed_keywords()?;
     let unknown: Vec<&str> =
         wanted.iter().filter(|w| !library.iter().any(|s| &s.id == *w)).map(String::as_str).collect();
     if !unknown.is_empty() {

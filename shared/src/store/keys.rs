@@ -46,11 +46,6 @@ impl Key {
         Self::new(format!("EMAIL#{normalized_email}"), "EMAIL")
     }
 
-    /// A plan (global reference data): `PLAN` / `PLAN#<id>`.
-    pub fn plan(plan_id: &str) -> Self {
-        Self::new(PLANS_PK, format!("PLAN#{plan_id}"))
-    }
-
     /// One credit ledger entry of an account: `ACCOUNT#<account>` / `LEDGER#<entry id>`.
     pub fn ledger_entry(account_id: &str, entry_id: &str) -> Self {
         Self::new(account_pk(account_id), format!("{LEDGER_PREFIX}{entry_id}"))
@@ -82,25 +77,12 @@ impl Key {
     pub fn account_settings(account_id: &str) -> Self {
         Self::new(account_pk(account_id), "SETTINGS")
     }
-
-    /// An industry with its sectors (reference data): `INDUSTRY` / `INDUSTRY#<id>`.
-    pub fn industry(industry_id: &str) -> Self {
-        Self::new(INDUSTRIES_PK, format!("INDUSTRY#{industry_id}"))
-    }
-
-    /// A seed keyword (reference data): `SEEDKW` / `<industry>#<sector>#<id>`.
-    pub fn seed_keyword(industry_id: &str, sector_id: &str, keyword_id: &str) -> Self {
-        Self::new(SEED_KEYWORDS_PK, format!("{industry_id}#{sector_id}#{keyword_id}"))
-    }
 }
 
 pub const SITE_PREFIX: &str = "SITE#";
 pub const SECTOR_PREFIX: &str = "SECTOR#";
 pub const SITE_ACCESS_PREFIX: &str = "SITEACCESS#";
 pub const SUBSCRIPTION_PREFIX: &str = "SUBSCRIPTION#";
-pub const INDUSTRIES_PK: &str = "INDUSTRY";
-pub const SEED_KEYWORDS_PK: &str = "SEEDKW";
-pub const PLANS_PK: &str = "PLAN";
 pub const LEDGER_PREFIX: &str = "LEDGER#";
 pub const USER_PREFIX: &str = "USER#";
 
