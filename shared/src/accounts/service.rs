@@ -139,9 +139,6 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
     tokio::task::spawn_blocking(f).await.map_err(ApiError::internal)
 }
 
-/// A plan by id (also an inactive one: an account on a retired plan keeps its terms).
-/// Read from the container's copy of the plans ([`crate::reference`]).
-
 /// Loads a user and its account in one request.
 async fn load_user(services: &Services, account_id: &str, user_id: &str) -> Result<Option<(User, Account)>, ApiError> {
     if !ids::is_valid_id(account_id) || !ids::is_valid_id(user_id) {
