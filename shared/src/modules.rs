@@ -4,9 +4,10 @@
 use crate::ai::Registry;
 use crate::{planner, writer};
 
-/// What each module removes outside the table when a sector is purged.
-pub fn purge_hooks() -> Vec<crate::purge::PurgeHook> {
-    vec![writer::removal::purge_files]
+/// What each module removes when a sector is purged (outside the table: its records are the
+/// sector's) and when a site is.
+pub fn purge_hooks() -> crate::purge::Hooks {
+    crate::purge::Hooks { sector: vec![writer::removal::purge_files], site: vec![writer::taxonomies::purge_site] }
 }
 
 /// Every module's AI functions, by the names their jobs carry.

@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 
 use crate::access::Caller;
 use crate::accounts::{Account, Role, User, rfc3339};
-use crate::purge::PurgeMessage;
+use crate::purge::{PurgeMessage, SitePurgeMessage};
 use crate::reference;
 use crate::store::{self, Change, Condition, Item, Key, Query, StoreError, Write, keys, n, s};
 use crate::validation::input::{Boolean, Bounded, Custom, Id, Rule, Text, Texts};
@@ -466,7 +466,10 @@ pub async fn delete_site(services: &Services, caller: &Caller, site_id: &str) ->
         crate::purge::enqueue(services, PurgeMessage { account_id: account_id.to_owned(), sector_id: sector.id })
             .await?;
     }
-    crate::writer::taxonomies::purge_site(services, account_id, &site.id).await?;
+    // What the modules keep for the site goes after it, through the purge queue (queued first:
+    // the purge waits until the site is gone, and removes nothing if it stays).
+    let site_purge = SitePurgeMessage { account_id: account_id.to_owned(), site_id: site.id.clone() };
+    crate::purge::enqueue_site(services, site_purge).await?;
     for grant in all_grants(services, account_id).await?.into_iter().filter(|g| g.site_id == site.id) {
         children.push(Write::Delete(grant.key(), None));
     }

@@ -263,3 +263,25 @@ async fn deleting_a_sector_of_ten_thousand_keywords_answers_at_once_and_the_purg
         "the sector itself went last"
     );
 }
+
+/// A site's purge (what the modules keep per site: the writer's taxonomies) waits for the site to
+/// be gone: queued for a site that stays, it removes nothing and ends in the DLQ.
+#[tokio::test]
+async fn a_sites_purge_removes_nothing_while_the_site_is_there() {
+    let app = spawn_app().await;
+    let t = app.tenant("stays@sectors.example", "starter").await;
+    let made = app
+        .post(
+            "/api/v1/writer/taxonomies/",
+            &json!({"site_id": t.site, "taxonomy_type": "tag", "name": "Kept"}),
+            Some(&t.token),
+        )
+        .await;
+    assert_eq!(made.status, 201, "{}", made.body);
+    let message = igny8_domain::purge::SitePurgeMessage { account_id: t.account_id.clone(), site_id: t.site.clone() };
+    igny8_domain::purge::enqueue_site(&app.services, message).await.unwrap();
+    let dead = app.dlq_message("PurgeDlq").await.expect("the purge of a live site ends in the DLQ");
+    assert!(dead.contains(&t.site), "{dead}");
+    let listed = app.get(&format!("/api/v1/writer/taxonomies/?site_id={}", t.site), Some(&t.token)).await;
+    assert_eq!(listed.body["count"], json!(1), "{}", listed.body);
+}

@@ -1,12 +1,12 @@
-//! The purge worker: deletes what a deleted sector held (`igny8_domain::purge`), asking each
-//! module for what it keeps outside the table (`igny8_domain::modules::purge_hooks`).
+//! The purge worker: deletes what a deleted sector or site held (`igny8_domain::purge`), asking
+//! each module for its part (`igny8_domain::modules::purge_hooks`).
 
 use std::sync::LazyLock;
 
 use aws_lambda_events::event::sqs::SqsEvent;
-use igny8_domain::purge::PurgeHook;
+use igny8_domain::purge::Hooks;
 
-static HOOKS: LazyLock<Vec<PurgeHook>> = LazyLock::new(igny8_domain::modules::purge_hooks);
+static HOOKS: LazyLock<Hooks> = LazyLock::new(igny8_domain::modules::purge_hooks);
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), igny8_domain::http::LambdaError> {

@@ -140,6 +140,14 @@ impl Counts {
         )
     }
 
+    /// The number of records of each kind (`KEYWORD`, ...) the sector holds.
+    pub fn totals(&self) -> BTreeMap<&str, i64> {
+        self.0
+            .iter()
+            .filter_map(|(name, n)| name.strip_prefix("n:").filter(|k| !k.contains(':')).map(|k| (k, *n)))
+            .collect()
+    }
+
     /// How many records of kind `T` (of `status`, when given) the sector holds.
     pub fn of<T: SectorRecord>(&self, status: Option<&str>) -> u64 {
         let name = match status {

@@ -338,12 +338,19 @@ pub async fn delete(
     Ok(Reply::no_content())
 }
 
-/// Deletes a site's taxonomies with their slug guards (when the site goes).
-pub async fn purge_site(services: &Services, account_id: &str, site_id: &str) -> Result<(), ApiError> {
-    let keys: Vec<Key> =
-        of_site(services, account_id, site_id).await?.iter().flat_map(|t| [t.key(), t.guard()]).collect();
-    services.store().await.delete_batch(&keys).await?;
-    Ok(())
+/// The writer's part of a site's purge ([`crate::purge::SitePurgeHook`]): the site's taxonomies
+/// with their slug guards.
+pub fn purge_site<'a>(
+    services: &'a Services,
+    account_id: &'a str,
+    site_id: &'a str,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), ApiError>> + Send + 'a>> {
+    Box::pin(async move {
+        let keys: Vec<Key> =
+            of_site(services, account_id, site_id).await?.iter().flat_map(|t| [t.key(), t.guard()]).collect();
+        services.store().await.delete_batch(&keys).await?;
+        Ok(())
+    })
 }
 
 #[cfg(test)]
