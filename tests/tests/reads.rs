@@ -161,3 +161,57 @@ async fn odd_status_and_cluster_values_are_answered_not_failed() {
         assert_eq!((none.status, none.body["count"].clone()), (200, json!(0)), "{}", none.body);
     }
 }
+
+/// A page of contents reads its contents' own images (their `has_image_prompts` and
+/// `has_generated_images`), not every image of the sector.
+#[tokio::test]
+async fn a_page_of_contents_reads_its_contents_images_not_the_sectors() {
+    let app = spawn_app().await;
+    let t = app.tenant("reads@contents.example", "starter").await;
+    let tok = Some(t.token.as_str());
+    let router = igny8_domain::writer::routes::MODULE.router(std::sync::Arc::clone(&app.services));
+    let page = |path: String| {
+        let request = http::Request::get(&path)
+            .header("authorization", format!("Bearer {}", t.token))
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let router = router.clone();
+        async move {
+            let (response, usage) = metering::measure(tower::ServiceExt::oneshot(router, request)).await;
+            let response = response.unwrap();
+            assert_eq!(response.status(), 200, "{path}");
+            let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+            (serde_json::from_slice::<Value>(&body).unwrap(), usage)
+        }
+    };
+    let content = |title: &str| json!({"title": title, "html_content": "<p>x</p>", "sector_id": t.sector});
+    let shown = app.post("/api/v1/writer/content/", &content("Shown"), tok).await;
+    let shown = shown.data()["id"].as_str().unwrap().to_owned();
+    let busy = app.post("/api/v1/writer/content/", &content("Busy"), tok).await;
+    let busy = busy.data()["id"].as_str().unwrap().to_owned();
+    let image = json!({"image_type": "in_article", "prompt": "a chair", "content_id": shown, "sector_id": t.sector});
+    assert_eq!(app.post("/api/v1/writer/images/", &image, tok).await.status, 201);
+    let path = format!("/api/v1/writer/content/?sector_id={}&page_size=1", t.sector);
+    page(path.clone()).await; // a warm container
+    let mut reads = Vec::new();
+    for more in [0, 40] {
+        for n in 0..more {
+            let image = json!({"image_type": "in_article", "prompt": format!("p {n}"), "content_id": busy, "sector_id": t.sector});
+            assert_eq!(app.post("/api/v1/writer/images/", &image, tok).await.status, 201);
+        }
+        // Newest first: the busy content's page, then the shown one's (with its image prompt).
+        let (first, usage) = page(path.clone()).await;
+        assert_eq!(first["results"][0]["id"], json!(busy));
+        assert_eq!(first["results"][0]["has_image_prompts"], json!(more > 0));
+        let (second, later) = page(first["next"].as_str().unwrap().to_owned()).await;
+        assert_eq!(second["results"][0]["id"], json!(shown));
+        assert_eq!(second["results"][0]["has_image_prompts"], json!(true));
+        assert_eq!(second["results"][0]["has_generated_images"], json!(false));
+        reads.push((usage.items_read, later.items_read));
+    }
+    assert_eq!(
+        reads[0].1, reads[1].1,
+        "the shown content's page reads the same after 40 more images elsewhere: {reads:?}"
+    );
+    assert_eq!(reads[1].0, reads[0].0 + 40, "the busy content's page reads its own 40 images: {reads:?}");
+}

@@ -255,19 +255,11 @@ impl SectorRecord for Keyword {
     }
 
     /// Also on GSI2 under its cluster, when it has one.
-    fn item(&self) -> Result<Item, StoreError> {
-        let item = Item::new(&self.key(), Self::ENTITY, self)?
-            .gsi1(sector_gsi1::<Self>(&self.account_id, &self.sector_id, &self.id))
-            .gsi3(crate::records::pages::status_gsi3::<Self>(
-                &self.account_id,
-                &self.sector_id,
-                &self.status,
-                &self.id,
-            ));
-        Ok(match &self.cluster_id {
+    fn indexed(&self, item: Item) -> Item {
+        match &self.cluster_id {
             Some(cluster) => item.gsi2(cluster_members_gsi2(&self.account_id, cluster, &self.id)),
             None => item,
-        })
+        }
     }
 
     fn to_json(&self) -> Value {

@@ -79,11 +79,18 @@ pub trait SectorRecord: Serialize + DeserializeOwned + Clone + Send + Sync + 'st
         Self::PREFIX.trim_end_matches('#')
     }
 
-    /// The stored item: on GSI1 in its sector, on GSI3 in its sector's records of its status.
+    /// The stored item: on GSI1 in its sector, on GSI3 in its sector's records of its status, and
+    /// on whatever [`Self::indexed`] adds.
     fn item(&self) -> Result<Item, StoreError> {
-        Ok(Item::new(&self.key(), Self::ENTITY, self)?
+        let item = Item::new(&self.key(), Self::ENTITY, self)?
             .gsi1(sector_gsi1::<Self>(self.account_id(), self.sector_id(), self.id()))
-            .gsi3(pages::status_gsi3::<Self>(self.account_id(), self.sector_id(), self.status(), self.id())))
+            .gsi3(pages::status_gsi3::<Self>(self.account_id(), self.sector_id(), self.status(), self.id()));
+        Ok(self.indexed(item))
+    }
+
+    /// A kind's own index entries (GSI2: a keyword in its cluster, an image under its content).
+    fn indexed(&self, item: Item) -> Item {
+        item
     }
 }
 

@@ -165,14 +165,28 @@ pub async fn update(
     errors.finish()?;
     // The worker may set the file and the status meanwhile: only these fields are written, the
     // status only with its counts.
-    let change =
-        Change::new(before.key(), "SET image_type = :t, prompt = :p, #position = :pos, content_id = :c, task_id = :k")
-            .name("#position", "position")
-            .value(":t", s(&after.image_type))
-            .value(":p", s(&after.prompt))
-            .value(":pos", crate::store::n(after.position))
-            .value(":c", after.content_id.as_deref().map_or_else(crate::store::null, s))
-            .value(":k", after.task_id.as_deref().map_or_else(crate::store::null, s));
+    // Its place under its content (GSI2) follows its `content_id`.
+    let (set, content_index) = match after.content_id.as_deref() {
+        Some(content) => (
+            "SET image_type = :t, prompt = :p, #position = :pos, content_id = :c, task_id = :k, GSI2PK = :g2pk, GSI2SK = :g2sk",
+            Some(super::content_images_gsi2(&after.account_id, content, &after.id)),
+        ),
+        None => (
+            "SET image_type = :t, prompt = :p, #position = :pos, content_id = :c, task_id = :k REMOVE GSI2PK, GSI2SK",
+            None,
+        ),
+    };
+    let mut change = Change::new(before.key(), set);
+    if let Some((pk, sk)) = content_index {
+        change = change.value(":g2pk", s(pk)).value(":g2sk", s(sk));
+    }
+    let change = change
+        .name("#position", "position")
+        .value(":t", s(&after.image_type))
+        .value(":p", s(&after.prompt))
+        .value(":pos", crate::store::n(after.position))
+        .value(":c", after.content_id.as_deref().map_or_else(crate::store::null, s))
+        .value(":k", after.task_id.as_deref().map_or_else(crate::store::null, s));
     let store = services.store().await;
     if after.status == before.status {
         let item = store.update(change.condition(Condition::exists())).await.map_err(|e| e.gone_is_not_found())?;
@@ -273,11 +287,7 @@ async fn images_of_content(
     content_id: &str,
 ) -> Result<Vec<ImageRecord>, ApiError> {
     let content = scope::writable::<Content>(services, caller, content_id).await?;
-    Ok(in_sector::<ImageRecord>(services, &content.account_id, &content.sector_id, IMAGE_PREFIX)
-        .await?
-        .into_iter()
-        .filter(|i| i.content_id.as_deref() == Some(&content.id))
-        .collect())
+    super::content_images(services, &content.account_id, &content.id).await
 }
 
 async fn submit(services: &Services, caller: &Caller, images: &[ImageRecord]) -> Result<Reply, ApiError> {

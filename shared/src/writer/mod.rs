@@ -19,6 +19,7 @@ use time::OffsetDateTime;
 
 use crate::accounts::rfc3339;
 use crate::records::{SectorRecord, sector_record};
+use crate::store::Item;
 use crate::{ApiError, Services};
 
 /// Largest HTML body accepted (characters).
@@ -244,17 +245,12 @@ impl SectorRecord for Content {
     type Answer = ContentAnswer;
     sector_record!(Content, CONTENT_PREFIX, "Content");
 
-    /// With `has_image_prompts` and `has_generated_images` from the images of the contents'
-    /// sectors (one query per sector, concurrently).
+    /// With `has_image_prompts` and `has_generated_images` from each content's own images (one
+    /// index query per content, all at once: a page reads its contents' images, not the sector's).
     async fn answers(services: &Services, records: Vec<Self>) -> Result<Vec<Value>, ApiError> {
-        let mut sectors: Vec<(&str, &str)> =
-            records.iter().map(|c| (c.account_id.as_str(), c.sector_id.as_str())).collect();
-        sectors.sort_unstable();
-        sectors.dedup();
-        let images = futures_util::future::try_join_all(sectors.iter().map(|(account, sector)| {
-            crate::planner::in_sector::<ImageRecord>(services, account, sector, IMAGE_PREFIX)
-        }))
-        .await?;
+        let images =
+            futures_util::future::try_join_all(records.iter().map(|c| content_images(services, &c.account_id, &c.id)))
+                .await?;
         let mut prompts = std::collections::HashSet::new();
         let mut generated = std::collections::HashSet::new();
         for image in images.iter().flatten() {
@@ -282,6 +278,35 @@ impl SectorRecord for Content {
 impl SectorRecord for ImageRecord {
     type Answer = ImageAnswer;
     sector_record!(ImageRecord, IMAGE_PREFIX, "Image");
+
+    /// Also on GSI2 under its content, when it has one.
+    fn indexed(&self, item: Item) -> Item {
+        match &self.content_id {
+            Some(content) => item.gsi2(content_images_gsi2(&self.account_id, content, &self.id)),
+            None => item,
+        }
+    }
+}
+
+/// GSI2 of an image of a content: the content's images (`ACCOUNT#<a>#CONTENT#<c>` / `IMAGE#<id>`).
+pub fn content_images_gsi2(account_id: &str, content_id: &str, image_id: &str) -> (String, String) {
+    (
+        format!("{}#{CONTENT_PREFIX}{content_id}", crate::store::keys::account_pk(account_id)),
+        format!("{IMAGE_PREFIX}{image_id}"),
+    )
+}
+
+/// The images of a content (GSI2; the index may lag a moment behind a change, so each image's own
+/// `content_id` is trusted).
+pub async fn content_images(
+    services: &Services,
+    account_id: &str,
+    content_id: &str,
+) -> Result<Vec<ImageRecord>, ApiError> {
+    let (pk, _) = content_images_gsi2(account_id, content_id, "");
+    let items = services.store().await.query_all(crate::store::Query::index(crate::store::keys::GSI2, pk)).await?;
+    let images = items.into_iter().map(crate::store::decode).collect::<Result<Vec<ImageRecord>, _>>()?;
+    Ok(images.into_iter().filter(|i| i.content_id.as_deref() == Some(content_id)).collect())
 }
 
 /// Keeps the structure of an article and drops everything that could run: scripts, styles,
