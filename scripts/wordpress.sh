@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2016 # the PHP snippets are in single quotes on purpose
 # A real WordPress on loopback for the publishing tests, from Debian packages only.
 #
 #   scripts/wordpress.sh start   install what is missing (apt-get), start a private MariaDB and
@@ -10,6 +11,8 @@
 #   scripts/wordpress.sh env     print WORDPRESS_URL, WORDPRESS_ADMIN_USER, ... as KEY=VALUE lines
 #                                (`eval "$(scripts/wordpress.sh env)"` or `set -a; . <(...)`).
 #   scripts/wordpress.sh status  exit 0 when the instance answers, 1 otherwise.
+#   scripts/wordpress.sh check   run the REST calls the publisher needs (terms, media, draft,
+#                                publish, permissions), print each status, delete what it made.
 #   scripts/wordpress.sh reset   stop and delete the instance's data directory.
 #
 # Options (environment):
@@ -32,8 +35,9 @@ DB_SOCK="$WP_DIR/run/mysqld.sock"
 RUN="$WP_DIR/run"
 LOGS="$WP_DIR/logs"
 CREDS="$WP_DIR/credentials.env"
-ADMIN_USER=admin
-AUTHOR_USER=author
+ADMIN_USER='admin'
+AUTHOR_USER='author'
+CONTRIBUTOR_USER='contributor'
 PHP_WORKERS="${WORDPRESS_PHP_WORKERS:-4}"
 
 PACKAGES=(wordpress wordpress-theme-twentytwentythree php-cli php-mysql php-gd php-curl php-xml
@@ -54,7 +58,9 @@ ensure_packages() {
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-alive() { [ -s "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+# Whether the process whose pid is in file $1 runs (a zombie does not count).
+pid_alive() { local s; s="$(ps -o stat= -p "$1" 2>/dev/null)" && [ -n "$s" ] && [ "${s:0:1}" != Z ]; }
+alive() { [ -s "$1" ] && pid_alive "$(cat "$1")"; }
 
 # A TCP port on 127.0.0.1 that nothing listens on.
 port_free() { php -r '$s=@stream_socket_server("tcp://127.0.0.1:'"$1"'");exit($s?0:1);'; }
@@ -65,7 +71,7 @@ rand_secret() { php -r 'echo bin2hex(random_bytes('"${1:-16}"'));'; }
 url() { echo "http://127.0.0.1:$(cat "$RUN/port")"; }
 
 print_env() {
-  [ -s "$CREDS" ] && [ -s "$RUN/port" ] || die "no instance in $WP_DIR: run '$0 start' first"
+  { [ -s "$CREDS" ] && [ -s "$RUN/port" ]; } || die "no instance in $WP_DIR: run '$0 start' first"
   echo "WORDPRESS_URL=$(url)"
   cat "$CREDS"
 }
@@ -77,14 +83,13 @@ answers() {
 
 # Stops a process group we started with setsid (its leader's pid is in the file).
 stop_pidfile() {
-  local f="$1" pid i
+  local f="$1" pid
   [ -s "$f" ] || { rm -f "$f"; return 0; }
   pid="$(cat "$f")"
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-    for i in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-    if kill -0 "$pid" 2>/dev/null; then kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" || true; fi
-  fi
+  # The whole process group (php -S forks workers), even when its leader is already gone.
+  kill -TERM -- "-$pid" 2>/dev/null || true
+  for _ in $(seq 1 150); do pid_alive "$pid" || break; sleep 0.2; done
+  kill -KILL -- "-$pid" 2>/dev/null || true
   rm -f "$f"
 }
 
@@ -107,10 +112,10 @@ start_db() {
     --pid-file="$RUN/mysqld.real.pid" --user="$(id -un)" --log-error="$LOGS/mariadb.log" \
     --skip-name-resolve --innodb-buffer-pool-size=64M --innodb-log-file-size=16M \
     --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci \
-    </dev/null >>"$LOGS/mariadb.log" 2>&1 &
+    </dev/null >>"$LOGS/mariadb.log" 2>&1 9>&- &
   echo $! >"$RUN/mysqld.pid"
-  local i
-  for i in $(seq 1 150); do
+
+  for _ in $(seq 1 150); do
     mariadb-admin --no-defaults --socket="$DB_SOCK" -uroot ping >/dev/null 2>&1 && break
     alive "$RUN/mysqld.pid" || { tail -20 "$LOGS/mariadb.log" >&2; die "mariadbd exited"; }
     sleep 0.2
@@ -136,13 +141,20 @@ sync_core() {
     local e
     for e in "$WP_SRC"/* ; do
       case "${e##*/}" in wp-config.php|wp-content) continue ;; esac
-      rm -rf "$WEB/${e##*/}"; cp -a "$e" "$WEB/"
+      rm -rf "${WEB:?}/${e##*/}"; cp -a "$e" "$WEB/"
     done
     mkdir -p "$WEB/wp-content/themes" "$WEB/wp-content/plugins" "$WEB/wp-content/uploads"
     cp -a "$WP_SRC/wp-content/themes/." "$WEB/wp-content/themes/"
     cp -a "$WP_SRC/wp-content/plugins/." "$WEB/wp-content/plugins/"
     echo "$want" >"$stamp"
   fi
+  # No mail transport here: WordPress's mails (new user, new site...) are dropped.
+  mkdir -p "$WEB/wp-content/mu-plugins"
+  cat >"$WEB/wp-content/mu-plugins/igny8-local.php" <<'PHP'
+<?php
+/* Plugin Name: igny8 local test instance (written by scripts/wordpress.sh) */
+add_filter('pre_wp_mail', '__return_true');
+PHP
 }
 
 write_config() {
@@ -229,6 +241,7 @@ flush_rewrite_rules(false);
 $users = [
     'ADMIN' => [getenv('WP_ADMIN_USER'), 'administrator', getenv('WP_ADMIN_PASSWORD')],
     'AUTHOR' => [getenv('WP_AUTHOR_USER'), 'author', getenv('WP_AUTHOR_PASSWORD')],
+    'CONTRIBUTOR' => [getenv('WP_CONTRIBUTOR_USER'), 'contributor', getenv('WP_CONTRIBUTOR_PASSWORD')],
 ];
 $app = 'igny8-tests';
 foreach ($users as $key => [$login, $role, $password]) {
@@ -259,19 +272,15 @@ foreach ($users as $key => [$login, $role, $password]) {
     echo "WORDPRESS_{$key}_APP_PASSWORD=$known\n";
 }
 PHP
-  local admin_app="" author_app="" admin_pw author_pw
-  if [ -s "$CREDS" ]; then
-    admin_app="$(sed -n 's/^WORDPRESS_ADMIN_APP_PASSWORD=//p' "$CREDS")"
-    author_app="$(sed -n 's/^WORDPRESS_AUTHOR_APP_PASSWORD=//p' "$CREDS")"
-    admin_pw="$(sed -n 's/^WORDPRESS_ADMIN_PASSWORD=//p' "$CREDS")"
-    author_pw="$(sed -n 's/^WORDPRESS_AUTHOR_PASSWORD=//p' "$CREDS")"
-  fi
-  [ -n "${admin_pw:-}" ] || admin_pw="$(rand_secret 12)"
-  [ -n "${author_pw:-}" ] || author_pw="$(rand_secret 12)"
+  local key pw
+  # Passwords already issued (credentials.env) are passed back in, so that they are kept.
+  for key in ADMIN AUTHOR CONTRIBUTOR; do
+    pw="$(sed -n "s/^WORDPRESS_${key}_PASSWORD=//p" "$CREDS" 2>/dev/null || true)"
+    export "WP_${key}_PASSWORD=${pw:-$(rand_secret 12)}"
+    export "WP_${key}_APP_PASSWORD=$(sed -n "s/^WORDPRESS_${key}_APP_PASSWORD=//p" "$CREDS" 2>/dev/null || true)"
+  done
   WP_PORT="$port" WP_WEB="$WEB" WP_ADMIN_USER="$ADMIN_USER" WP_AUTHOR_USER="$AUTHOR_USER" \
-    WP_ADMIN_PASSWORD="$admin_pw" WP_AUTHOR_PASSWORD="$author_pw" \
-    WP_ADMIN_APP_PASSWORD="$admin_app" WP_AUTHOR_APP_PASSWORD="$author_app" \
-    php -d display_errors=stderr -d memory_limit=256M "$WP_DIR/setup.php" >"$CREDS.new"
+    WP_CONTRIBUTOR_USER="$CONTRIBUTOR_USER" php -d display_errors=stderr -d memory_limit=256M "$WP_DIR/setup.php" >"$CREDS.new"
   mv "$CREDS.new" "$CREDS"
 }
 
@@ -282,10 +291,10 @@ start_web() {
     -d upload_max_filesize=64M -d post_max_size=64M -d memory_limit=256M \
     -d max_execution_time=120 -d display_errors=0 -d log_errors=1 \
     -S "127.0.0.1:$port" -t "$WEB" "$WP_DIR/router.php" \
-    </dev/null >>"$LOGS/php-server.log" 2>&1 &
+    </dev/null >>"$LOGS/php-server.log" 2>&1 9>&- &
   echo $! >"$RUN/php.pid"
-  local i
-  for i in $(seq 1 100); do
+
+  for _ in $(seq 1 100); do
     curl -fsS -o /dev/null --max-time 5 "http://127.0.0.1:$port/wp-json/" 2>/dev/null && return 0
     alive "$RUN/php.pid" || { tail -20 "$LOGS/php-server.log" >&2; die "php -S exited (port $port taken?)"; }
     sleep 0.2
@@ -304,6 +313,57 @@ verify() {
   curl -fsS --max-time 20 -u "$WORDPRESS_AUTHOR_USER:$WORDPRESS_AUTHOR_APP_PASSWORD" \
     "$base/wp-json/wp/v2/users/me?context=edit" | grep -q '"roles":\["author"\]' ||
     die "the author's application password does not authenticate"
+  curl -fsS --max-time 20 -u "$WORDPRESS_CONTRIBUTOR_USER:$WORDPRESS_CONTRIBUTOR_APP_PASSWORD" \
+    "$base/wp-json/wp/v2/users/me?context=edit" | grep -q '"roles":\["contributor"\]' ||
+    die "the contributor's application password does not authenticate"
+}
+
+# `check`: the REST calls the publisher makes, against the running instance, each printed with its
+# status code; exits non-zero at the first unexpected status. Deletes what it created.
+check() {
+  answers || die "the WordPress in $WP_DIR does not answer: run '$0 start' first"
+  local base; base="$(url)"
+  # shellcheck disable=SC1090
+  . "$CREDS"
+  local admin="$WORDPRESS_ADMIN_USER:$WORDPRESS_ADMIN_APP_PASSWORD" out="$RUN/check.json"
+  local author="$WORDPRESS_AUTHOR_USER:$WORDPRESS_AUTHOR_APP_PASSWORD"
+  local contributor="$WORDPRESS_CONTRIBUTOR_USER:$WORDPRESS_CONTRIBUTOR_APP_PASSWORD"
+  call() { # expected-status description curl-args...
+    local want="$1" what="$2" got; shift 2
+    got="$(curl -sS --max-time 60 -o "$out" -w '%{http_code}' "$@")"
+    printf '%-4s %s %s\n' "$got" "$what" "$(head -c 120 "$out" | tr -d '\n')"
+    [ "$got" = "$want" ] || die "$what: expected HTTP $want, got $got"
+  }
+  field() { php -r '$d=json_decode(file_get_contents($argv[1]),true); echo $d[$argv[2]];' "$out" "$1"; }
+  local json=(-H 'Content-Type: application/json')
+  call 200 "GET /wp-json/" "$base/wp-json/"
+  call 200 "GET /?rest_route=/" "$base/?rest_route=/"
+  call 200 "GET settings (admin)" -u "$admin" "$base/wp-json/wp/v2/settings"
+  call 200 "GET users/me (admin)" -u "$admin" "$base/wp-json/wp/v2/users/me?context=edit"
+  call 401 "GET users/me (wrong app password)" -u "$WORDPRESS_ADMIN_USER:xxxxxxxxxxxxxxxxxxxxxxxx" "$base/wp-json/wp/v2/users/me"
+  call 200 "GET users/me (author)" -u "$author" "$base/wp-json/wp/v2/users/me?context=edit"
+  call 201 "POST categories" -u "$admin" "${json[@]}" -d "{\"name\":\"check $$\"}" "$base/wp-json/wp/v2/categories"
+  local cat; cat="$(field id)"
+  call 201 "POST tags" -u "$admin" "${json[@]}" -d "{\"name\":\"check $$\"}" "$base/wp-json/wp/v2/tags"
+  local tag; tag="$(field id)"
+  # A 1x1 PNG.
+  printf '\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89\0\0\0\rIDATx\x9cc\xf8\xff\xff?\0\x05\xfe\x02\xfe\xa7\x35\x81\x84\0\0\0\0IEND\xaeB`\x82' >"$RUN/check.png"
+  call 201 "POST media" -u "$admin" -H 'Content-Type: image/png' \
+    -H "Content-Disposition: attachment; filename=check-$$.png" --data-binary "@$RUN/check.png" "$base/wp-json/wp/v2/media"
+  local media; media="$(field id)"
+  call 201 "POST posts (draft)" -u "$admin" "${json[@]}" \
+    -d "{\"title\":\"check $$\",\"content\":\"<p>body</p>\",\"status\":\"draft\",\"categories\":[$cat],\"tags\":[$tag],\"featured_media\":$media}" \
+    "$base/wp-json/wp/v2/posts"
+  local post; post="$(field id)"
+  call 200 "POST posts/$post (publish)" -u "$admin" "${json[@]}" -d '{"status":"publish"}' "$base/wp-json/wp/v2/posts/$post"
+  call 200 "GET the published post" "$(field link)"
+  call 403 "POST posts/$post (author edits the admin's post)" -u "$author" "${json[@]}" -d '{"title":"x"}' "$base/wp-json/wp/v2/posts/$post"
+  call 403 "POST posts (contributor publishes)" -u "$contributor" "${json[@]}" -d '{"title":"x","status":"publish"}' "$base/wp-json/wp/v2/posts"
+  call 200 "DELETE posts/$post" -u "$admin" -X DELETE "$base/wp-json/wp/v2/posts/$post?force=true"
+  call 200 "DELETE media/$media" -u "$admin" -X DELETE "$base/wp-json/wp/v2/media/$media?force=true"
+  call 200 "DELETE categories/$cat" -u "$admin" -X DELETE "$base/wp-json/wp/v2/categories/$cat?force=true"
+  call 200 "DELETE tags/$tag" -u "$admin" -X DELETE "$base/wp-json/wp/v2/tags/$tag?force=true"
+  say "all checks passed against $base"
 }
 
 start() {
@@ -333,8 +393,8 @@ start() {
 
 cmd="${1:-}"
 case "$cmd" in
-  start|stop|env|status|reset) ;;
-  *) echo "usage: $0 start|stop|env|status|reset" >&2; exit 2 ;;
+  start|stop|env|status|check|reset) ;;
+  *) echo "usage: $0 start|stop|env|status|check|reset" >&2; exit 2 ;;
 esac
 mkdir -p "$WP_DIR"
 exec 9>"$WP_DIR/.lock"
@@ -344,5 +404,6 @@ case "$cmd" in
   stop) stop_all; say "stopped the WordPress in $WP_DIR" ;;
   env) print_env ;;
   status) answers ;;
+  check) check ;;
   reset) stop_all; rm -rf "$WP_DIR"; say "deleted $WP_DIR" ;;
 esac

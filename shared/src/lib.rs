@@ -26,6 +26,7 @@ pub mod envelope;
 pub mod error;
 pub mod http;
 pub mod ids;
+pub mod integration;
 pub mod jobs;
 pub mod metering;
 pub mod modules;

@@ -1,0 +1,4 @@
+//! The integration module: a site's connections to where its content is published (WordPress),
+//! and the API keys its WordPress plugin uses to reach the API.
+
+pub mod api_keys;
