@@ -1,17 +1,23 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh machine: installs the local tools on first use, starts a
-# private moto server on a free port, lints the SAM template, runs every cargo test, checks
-# formatting and clippy, and stops what it started even when something fails.
+# private moto server on a free port and a real WordPress on loopback (scripts/wordpress.sh,
+# Debian packages), lints the SAM template, runs every cargo test, checks formatting and clippy,
+# and stops what it started even when something fails.
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
 ensure_tools || exit 1
-trap stop_moto EXIT
+trap 'stop_moto; ./scripts/wordpress.sh stop >/dev/null 2>&1' EXIT
 port="$(free_port)"
 say "starting moto server on 127.0.0.1:$port"
 start_moto "$port" || exit 1
 export AWS_ENDPOINT_URL="http://127.0.0.1:$port"
+say "starting WordPress on loopback (scripts/wordpress.sh)"
+wordpress_env="$(./scripts/wordpress.sh start)" || { echo "WordPress could not be started: see above" >&2; exit 1; }
+set -a
+eval "$(grep -E '^WORDPRESS_[A-Z_]+=' <<<"$wordpress_env")"
+set +a
 
 failed=()
 run() {
