@@ -13,7 +13,9 @@ port="$(free_port)"
 say "starting moto server on 127.0.0.1:$port"
 start_moto "$port" || exit 1
 export AWS_ENDPOINT_URL="http://127.0.0.1:$port"
-say "starting WordPress on loopback (scripts/wordpress.sh)"
+# One WordPress per checkout (a short directory: its database socket lives there).
+export WORDPRESS_DIR="${WORDPRESS_DIR:-/tmp/igny8-wp-$(printf %s "$ROOT" | sha256sum | cut -c1-8)}"
+say "starting WordPress on loopback in $WORDPRESS_DIR (scripts/wordpress.sh)"
 wordpress_env="$(./scripts/wordpress.sh start)" || { echo "WordPress could not be started: see above" >&2; exit 1; }
 set -a
 eval "$(grep -E '^WORDPRESS_[A-Z_]+=' <<<"$wordpress_env")"
