@@ -38,6 +38,7 @@ pub mod queue;
 pub mod records;
 pub mod reference;
 pub mod runtime;
+pub mod secrets;
 pub mod services;
 pub mod settings;
 pub mod sites;

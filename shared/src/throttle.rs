@@ -29,6 +29,8 @@ pub const DEFAULT_RATES: &[(&str, &str)] = &[
     ("system_admin", "30/min"),
     ("billing", "30/min"),
     ("billing_admin", "10/min"),
+    // Not in the original (it had no integration routes): calls that reach customers' sites.
+    ("integration", "30/min"),
     ("default", "100/min"),
 ];
 
@@ -71,6 +73,7 @@ scope_types!(
     SystemAdmin = "system_admin",
     Billing = "billing",
     BillingAdmin = "billing_admin",
+    Integration = "integration",
     Default = "default",
 );
 

@@ -136,6 +136,12 @@ async fn tenant(app: &TestApp, tag: &str) -> Tenant {
             .await,
     );
     records.insert("invoice", post("billing/credit-packages/credits-500/purchase/", json!({})).await);
+    // WordPress integrations of the granted site and of the other one, at an address that answers
+    // nothing (a connection test is then a quick 400).
+    for (name, site) in [("integration1", &site1), ("integration2", &site2)] {
+        let wordpress = json!({"site_id": site, "site_url": closed_site(), "username": "editor", "app_password": "abcd efgh ijkl mnop"});
+        records.insert(name, post("integration/integrations/", wordpress).await);
+    }
     let mut secrets = vec![
         account.clone(),
         owner.id.clone(),
@@ -335,6 +341,26 @@ fn new_taxonomy(w: &World, _: Who) -> Option<Value> {
     Some(json!({"site_id": w.a.site1, "taxonomy_type": "category", "name": format!("category {}", w.unique())}))
 }
 
+/// A loopback address where nothing listens.
+fn closed_site() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    format!("http://127.0.0.1:{port}")
+}
+
+fn new_integration(w: &World, _: Who) -> Option<Value> {
+    Some(
+        json!({"site_id": w.a.site1, "site_url": closed_site(), "username": "editor", "app_password": "abcd efgh ijkl mnop"}),
+    )
+}
+
+fn connection(_: &World, _: Who) -> Option<Value> {
+    Some(json!({"site_url": closed_site(), "username": "editor", "app_password": "abcd efgh ijkl mnop"}))
+}
+
+fn sync_on(_: &World, _: Who) -> Option<Value> {
+    Some(json!({"sync_enabled": true}))
+}
+
 fn volume(_: &World, _: Who) -> Option<Value> {
     Some(json!({"volume": 42}))
 }
@@ -475,6 +501,14 @@ fn matrix() -> Vec<Row> {
         row("GET", "writer/taxonomies/", none, MEMBERS),
         row("POST", "writer/taxonomies/", new_taxonomy, [401, 403, 201, 400, 201, 201]),
         row("GET", "writer/taxonomies/{taxonomy1}/", none, SECTOR1_READ),
+        row("GET", "integration/integrations/", none, MEMBERS),
+        row("POST", "integration/integrations/", new_integration, [401, 403, 403, 400, 201, 201]),
+        row("GET", "integration/integrations/{integration1}/", none, SECTOR1_READ),
+        row("GET", "integration/integrations/{integration2}/", none, SECTOR2_READ),
+        row("PATCH", "integration/integrations/{integration1}/", sync_on, [401, 403, 403, 404, 200, 200]),
+        row("PUT", "integration/integrations/{integration2}/", new_integration, [401, 404, 404, 404, 400, 400]),
+        row("POST", "integration/integrations/{integration1}/test_connection/", none, [401, 403, 403, 404, 400, 400]),
+        row("POST", "integration/integrations/test-connection/", connection, [401, 403, 403, 400, 400, 400]),
         row("GET", "billing/credits/balance/", none, MEMBERS),
         row("GET", "billing/credits/usage/limits/", none, MEMBERS),
         row("GET", "billing/credits/transactions/", none, MANAGERS_LIST),

@@ -23,6 +23,7 @@ pub const MODULES: &[Module] = &[
     account_function::MODULE,
     planner_function::MODULE,
     writer_function::MODULE,
+    integration_function::MODULE,
     billing_function::MODULE,
     system_function::MODULE,
 ];

@@ -40,6 +40,7 @@ pub fn handlers(config: &Config, sdk: &SdkConfig) -> HashMap<&'static str, Handl
         ("system", handler(system_function::MODULE.router(services()))),
         ("planner", handler(planner_function::MODULE.router(services()))),
         ("writer", handler(writer_function::MODULE.router(services()))),
+        ("integration", handler(integration_function::MODULE.router(services()))),
         ("billing", handler(billing_function::MODULE.router(services()))),
         ("docs", handler(api_docs::router(services()))),
     ])

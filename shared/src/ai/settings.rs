@@ -56,13 +56,7 @@ pub fn key(account_id: &str, integration_type: &str) -> Key {
 }
 
 fn secret_id(services: &Services, account_id: &str, integration_type: &str) -> String {
-    format!("{}/{account_id}/{integration_type}", services.config.integration_secrets_prefix)
-}
-
-fn mask(api_key: &str) -> String {
-    let tail: String = api_key.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect();
-    let head: String = api_key.chars().take(3).collect();
-    format!("{head}…{tail}")
+    crate::secrets::name(services, account_id, integration_type)
 }
 
 /// Provider settings as the API answers them: the key only masked.
@@ -247,23 +241,8 @@ pub async fn save(
     f.finish()?;
     let mut hint = current.as_ref().and_then(|c| c.api_key_hint.clone());
     if let Some(api_key) = api_key {
-        let secrets = services.secrets().await;
-        let id = secret_id(services, account_id, integration_type);
-        let put = secrets.put_secret_value().secret_id(&id).secret_string(&api_key).send().await;
-        if let Err(err) = put {
-            if err.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) {
-                secrets
-                    .create_secret()
-                    .name(&id)
-                    .secret_string(&api_key)
-                    .send()
-                    .await
-                    .map_err(|e| ApiError::internal(aws_sdk_secretsmanager::error::DisplayErrorContext(e)))?;
-            } else {
-                return Err(ApiError::internal(aws_sdk_secretsmanager::error::DisplayErrorContext(err)));
-            }
-        }
-        hint = Some(mask(&api_key));
+        crate::secrets::put(services, &secret_id(services, account_id, integration_type), &api_key).await?;
+        hint = Some(crate::secrets::mask(&api_key));
     }
     let settings = IntegrationSettings {
         account_id: account_id.to_owned(),
@@ -364,17 +343,9 @@ pub async fn model_config_from(
 /// The key saved for `integration_type`, from Secrets Manager (whether one is saved is the
 /// caller's to check, from the settings' hint).
 pub async fn fetch_key(services: &Services, account_id: &str, integration_type: &str) -> Result<String, ApiError> {
-    Ok(services
-        .secrets()
-        .await
-        .get_secret_value()
-        .secret_id(secret_id(services, account_id, integration_type))
-        .send()
-        .await
-        .map_err(|e| ApiError::internal(aws_sdk_secretsmanager::error::DisplayErrorContext(e)))?
-        .secret_string()
-        .unwrap_or_default()
-        .to_owned())
+    crate::secrets::get(services, &secret_id(services, account_id, integration_type))
+        .await?
+        .ok_or_else(|| ApiError::internal(format!("the {integration_type} key of account {account_id} is missing")))
 }
 
 /// `settings/integrations/{pk}/test/`: one small call with the account's settings, to show that
@@ -451,6 +422,6 @@ pub struct ImageGenerationAnswer {
 mod tests {
     #[test]
     fn keys_are_masked() {
-        assert_eq!(super::mask("sk-proj-1234567890abcd"), "sk-…abcd");
+        assert_eq!(crate::secrets::mask("sk-proj-1234567890abcd"), "sk-…abcd");
     }
 }

@@ -2,3 +2,6 @@
 //! and the API keys its WordPress plugin uses to reach the API.
 
 pub mod api_keys;
+pub mod integrations;
+pub mod routes;
+pub mod wordpress;
