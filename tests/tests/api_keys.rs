@@ -49,3 +49,36 @@ async fn a_key_resolves_to_its_site_until_revoked_and_is_never_stored() {
     assert_eq!(api_keys::resolve(s, &key).await.unwrap(), None);
     assert_eq!(api_keys::revoke(s, &a.account_id, &stored.id).await.unwrap_err().status().as_u16(), 404);
 }
+
+#[tokio::test]
+async fn owners_and_admins_create_list_and_revoke_keys_through_the_api_and_the_key_is_answered_once() {
+    let app = spawn_app().await;
+    let a = app.tenant("keys-api@integration.example", "agency").await;
+    let b = app.tenant("keys-api-b@integration.example", "agency").await;
+    let owner = Some(a.token.as_str());
+    const KEYS: &str = "/api/v1/integration/api-keys/";
+
+    let bad = app.post(KEYS, &serde_json::json!({"site_id": b.site, "name": ""}), owner).await;
+    assert!(!bad.field_errors("name").is_empty(), "{}", bad.body);
+    let foreign = app.post(KEYS, &serde_json::json!({"site_id": b.site, "name": "Plugin"}), owner).await;
+    assert!(!foreign.field_errors("site_id").is_empty(), "{}", foreign.body);
+    assert_eq!(app.get(KEYS, owner).await.body["count"], serde_json::json!(0));
+
+    let created = app.post(KEYS, &serde_json::json!({"site_id": a.site, "name": "Plugin on example.com"}), owner).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let key = created.data()["key"].as_str().unwrap().to_owned();
+    let id = created.data()["id"].as_str().unwrap().to_owned();
+    assert!(key.starts_with(KEY_PREFIX) && key.starts_with(created.data()["hint"].as_str().unwrap()));
+    let listed = app.get(KEYS, owner).await;
+    assert_eq!(listed.body["count"], serde_json::json!(1));
+    assert!(!listed.body.to_string().contains(&key), "the list holds the key");
+    assert!(listed.body["results"][0].get("key").is_none());
+    assert_eq!(app.get(KEYS, Some(&b.token)).await.body["count"], serde_json::json!(0));
+    assert_eq!(app.call("DELETE", &format!("{KEYS}{id}/"), None, Some(&b.token)).await.status, 404);
+
+    let resolved = api_keys::resolve(&app.services, &key).await.unwrap().expect("a live key");
+    assert_eq!((resolved.account_id, resolved.site_id), (a.account_id.clone(), a.site.clone()));
+    assert_eq!(app.call("DELETE", &format!("{KEYS}{id}/"), None, owner).await.status, 204);
+    assert_eq!(api_keys::resolve(&app.services, &key).await.unwrap(), None);
+    assert_eq!(app.call("DELETE", &format!("{KEYS}{id}/"), None, owner).await.status, 404);
+}

@@ -340,6 +340,8 @@ async fn world(app: &TestApp) -> World {
     }
     let wordpress = json!({"site_id": site, "site_url": "https://wordpress.example", "username": "editor", "app_password": "abcd efgh ijkl mnop"});
     ids.insert("site_integration", id_of(app.post("/api/v1/integration/integrations/", &wordpress, o).await).await);
+    let key = json!({"site_id": site, "name": "Plugin"});
+    ids.insert("api_key", id_of(app.post("/api/v1/integration/api-keys/", &key, o).await).await);
     let prompts = app.get("/api/v1/system/prompts/", o).await;
     let prompt_type = prompts.body["results"][0]["prompt_type"].as_str().unwrap_or("clustering").to_owned();
     app.post("/api/v1/system/prompts/", &json!({"prompt_type": prompt_type, "prompt_value": "Group these."}), o).await;
@@ -398,6 +400,7 @@ const RECORDS: &[(&str, &str)] = &[
     ("/api/v1/system/settings/task_progress/", "job"),
     ("/api/v1/system/settings/integrations/", "integration"),
     ("/api/v1/integration/integrations/", "site_integration"),
+    ("/api/v1/integration/api-keys/", "api_key"),
     ("/api/v1/system/prompts/", "prompt_type"),
     ("/api/v1/billing/credit-packages/", "package"),
     ("/api/v1/billing/credits/usage/", "usage"),

@@ -142,6 +142,10 @@ async fn tenant(app: &TestApp, tag: &str) -> Tenant {
         let wordpress = json!({"site_id": site, "site_url": closed_site(), "username": "editor", "app_password": "abcd efgh ijkl mnop"});
         records.insert(name, post("integration/integrations/", wordpress).await);
     }
+    records.insert(
+        "apikey1",
+        post("integration/api-keys/", json!({"site_id": site1, "name": format!("{tag} plugin")})).await,
+    );
     let mut secrets = vec![
         account.clone(),
         owner.id.clone(),
@@ -357,6 +361,10 @@ fn connection(_: &World, _: Who) -> Option<Value> {
     Some(json!({"site_url": closed_site(), "username": "editor", "app_password": "abcd efgh ijkl mnop"}))
 }
 
+fn new_api_key(w: &World, _: Who) -> Option<Value> {
+    Some(json!({"site_id": w.a.site1, "name": format!("plugin {}", w.unique())}))
+}
+
 fn sync_on(_: &World, _: Who) -> Option<Value> {
     Some(json!({"sync_enabled": true}))
 }
@@ -509,6 +517,9 @@ fn matrix() -> Vec<Row> {
         row("PUT", "integration/integrations/{integration2}/", new_integration, [401, 404, 404, 404, 400, 400]),
         row("POST", "integration/integrations/{integration1}/test_connection/", none, [401, 403, 403, 404, 400, 400]),
         row("POST", "integration/integrations/test-connection/", connection, [401, 403, 403, 400, 400, 400]),
+        row("GET", "integration/api-keys/", none, MANAGERS_LIST),
+        row("POST", "integration/api-keys/", new_api_key, [401, 403, 403, 400, 201, 201]),
+        row("DELETE", "integration/api-keys/{apikey1}/", none, [401, 403, 403, 404, 204, 404]),
         row("GET", "billing/credits/balance/", none, MEMBERS),
         row("GET", "billing/credits/usage/limits/", none, MEMBERS),
         row("GET", "billing/credits/transactions/", none, MANAGERS_LIST),

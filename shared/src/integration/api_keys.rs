@@ -141,6 +141,93 @@ pub async fn resolve(services: &Services, presented: &str) -> Result<Option<KeyI
     Ok(Some(KeyIdentity { key_id: stored.id, account_id: stored.account_id, site_id: stored.site_id }))
 }
 
+/// A key as the API answers it: never the key (but at its creation, [`CreatedKey`]).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ApiKeyAnswer {
+    pub id: String,
+    pub site_id: String,
+    pub name: String,
+    /// The key's first characters.
+    pub hint: String,
+    pub created_by: String,
+    pub created_at: String,
+}
+
+/// A key just created: the only answer that holds it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CreatedKey {
+    #[serde(flatten)]
+    pub api_key: ApiKeyAnswer,
+    /// The key: shown once, kept nowhere (give it to the site's WordPress plugin).
+    pub key: String,
+}
+
+impl ApiKey {
+    pub fn answer(&self) -> ApiKeyAnswer {
+        ApiKeyAnswer {
+            id: self.id.clone(),
+            site_id: self.site_id.clone(),
+            name: self.name.clone(),
+            hint: self.hint.clone(),
+            created_by: self.created_by.clone(),
+            created_at: crate::accounts::rfc3339(self.created_at),
+        }
+    }
+}
+
+crate::input! {
+    /// A new key: the site it opens, and a name to recognise it by.
+    pub struct NewApiKey {
+        site_id: required String = crate::validation::input::Id,
+        name: required String = crate::validation::input::Bounded(crate::validation::max::NAME),
+    }
+}
+
+/// `api-keys/`: the account's keys, newest first, `site_id` filtering (owners and admins).
+pub async fn list_keys(
+    services: &Services,
+    caller: &crate::access::Caller,
+    query: &std::collections::HashMap<String, String>,
+) -> Result<Vec<serde_json::Value>, ApiError> {
+    caller.require_manager()?;
+    let site = query.get("site_id").map(|s| s.trim()).filter(|s| !s.is_empty());
+    Ok(list(services, caller.account_id())
+        .await?
+        .iter()
+        .filter(|k| site.is_none_or(|s| s == k.site_id))
+        .map(|k| crate::http::answer(k.answer()))
+        .collect())
+}
+
+/// `POST api-keys/` (owners and admins): the key, once.
+pub async fn create_key(
+    services: &Services,
+    caller: &crate::access::Caller,
+    body: crate::validation::Submitted<NewApiKey>,
+) -> Result<CreatedKey, ApiError> {
+    caller.require_manager()?;
+    let input = body.read()?;
+    if crate::sites::visible_site(services, caller, &input.site_id).await.is_err() {
+        return Err(ApiError::field("site_id", format!("Invalid pk \"{}\" - object does not exist.", input.site_id)));
+    }
+    let name = input.name.trim().to_owned();
+    let (stored, key) = create(services, caller.account_id(), &input.site_id, &name, &caller.user.id).await?;
+    tracing::info!(key_id = %stored.id, site_id = %stored.site_id, "API key created");
+    Ok(CreatedKey { api_key: stored.answer(), key })
+}
+
+/// `DELETE api-keys/{id}/` (owners and admins).
+pub async fn revoke_key(services: &Services, caller: &crate::access::Caller, key_id: &str) -> Result<(), ApiError> {
+    // Another account's key is a 404 for everyone; a member's 403 comes after finding it.
+    if get(services, caller.account_id(), key_id).await?.is_none() {
+        return Err(ApiError::not_found());
+    }
+    caller.require_manager()?;
+    revoke(services, caller.account_id(), key_id).await?;
+    tracing::info!(key_id = %key_id, "API key revoked");
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,12 +3,13 @@
 
 use axum::extract::{Path, State};
 
+use super::api_keys::{self, ApiKeyAnswer, CreatedKey, NewApiKey};
 use super::integrations::{self, ConnectionCheck, IntegrationAnswer};
 use super::wordpress::Probe;
 use crate::ApiError;
 use crate::crud;
-use crate::http::openapi::Data;
-use crate::http::{AppState, Caller, Module, Reply};
+use crate::http::openapi::{Data, Paged};
+use crate::http::{AppState, Caller, Ctx, Module, Reply};
 use crate::throttle::scopes::Integration;
 use crate::validation::Submitted;
 
@@ -48,17 +49,51 @@ async fn test_connection(
     Reply::data(&integrations::test_connection(&s, &caller, &id).await?)
 }
 
+/// The account's API keys for its sites' WordPress plugin (owners and admins): never the keys.
+#[utoipa::path(get, path = "/api/v1/integration/api-keys/",
+    params(("site_id" = Option<String>, Query, description = "Only this site's keys")),
+    responses((status = 200, description = "The keys", body = Paged<ApiKeyAnswer>)))]
+async fn list_api_keys(State(s): State<AppState>, caller: Caller<Integration>, ctx: Ctx) -> Result<Reply, ApiError> {
+    ctx.page(api_keys::list_keys(&s, &caller, ctx.query()).await?)
+}
+
+/// Creates a key for one of the account's sites (owners and admins): the answer holds the key,
+/// shown this once and kept nowhere.
+#[utoipa::path(post, path = "/api/v1/integration/api-keys/", request_body = NewApiKey,
+    responses((status = 201, description = "The key, shown this once", body = Data<CreatedKey>)))]
+async fn create_api_key(
+    State(s): State<AppState>,
+    caller: Caller<Integration>,
+    body: Submitted<NewApiKey>,
+) -> Result<Reply, ApiError> {
+    Ok(Reply::created(crate::http::answer(api_keys::create_key(&s, &caller, body).await?)))
+}
+
+/// Revokes a key (owners and admins): the plugin holding it is refused from the authorizer's
+/// next check on (its cached answers last at most 5 minutes).
+#[utoipa::path(delete, path = "/api/v1/integration/api-keys/{id}/", responses((status = 204, description = "Revoked")))]
+async fn revoke_api_key(
+    State(s): State<AppState>,
+    caller: Caller<Integration>,
+    Path(id): Path<String>,
+) -> Result<Reply, ApiError> {
+    api_keys::revoke_key(&s, &caller, &id).await?;
+    Ok(Reply::no_content())
+}
+
 crate::module_routes! {
     [integration::list, integration::create],
     [integration::get, integration::update, integration::delete],
     [check],
     [test_connection],
+    [list_api_keys, create_api_key],
+    [revoke_api_key],
 }
 
 /// The integration function's part of the API.
 pub const MODULE: Module = Module {
     tag: "integration",
-    description: "A site's integrations (WordPress) and their connection tests.",
+    description: "A site's integrations (WordPress), their connection tests, and the API keys of its WordPress plugin.",
     routes,
     serve,
 };
