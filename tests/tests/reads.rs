@@ -5,6 +5,20 @@ use api_tests::spawn_app;
 use igny8_domain::metering;
 use serde_json::{Value, json};
 
+/// `GET path` through `router` in process as the bearer of `token`: the answer (a 200) and what
+/// it cost.
+async fn metered_get(router: axum::Router, token: &str, path: String) -> (Value, metering::Usage) {
+    let request = http::Request::get(&path)
+        .header("authorization", format!("Bearer {token}"))
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let (response, usage) = metering::measure(tower::ServiceExt::oneshot(router, request)).await;
+    let response = response.unwrap();
+    assert_eq!(response.status(), 200, "{path}");
+    let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+    (serde_json::from_slice::<Value>(&body).unwrap(), usage)
+}
+
 /// Every kind of sector record, created through the API, is found by `GET /{id}/` at once even
 /// when its index entries are not there yet (as in the instant after a write on DynamoDB, whose
 /// indexes are eventually consistent): the index attributes are taken off the item first.
@@ -89,20 +103,7 @@ async fn a_page_of_a_sector_reads_a_page_whatever_the_sector_holds() {
     let t = app.tenant("reads@pages.example", "starter").await;
     let tok = Some(t.token.as_str());
     let router = igny8_domain::planner::routes::MODULE.router(std::sync::Arc::clone(&app.services));
-    let call = |path: String| {
-        let request = http::Request::get(&path)
-            .header("authorization", format!("Bearer {}", t.token))
-            .body(axum::body::Body::empty())
-            .unwrap();
-        let router = router.clone();
-        async move {
-            let (response, usage) = metering::measure(tower::ServiceExt::oneshot(router, request)).await;
-            let response = response.unwrap();
-            assert_eq!(response.status(), 200, "{path}");
-            let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
-            (serde_json::from_slice::<Value>(&body).unwrap(), usage)
-        }
-    };
+    let call = |path: String| metered_get(router.clone(), &t.token, path);
     let cluster = app.post("/api/v1/planner/clusters/", &json!({"name": "Paged", "sector_id": t.sector}), tok).await;
     let cluster = cluster.data()["id"].as_str().unwrap().to_owned();
     let mut made = 0;
@@ -170,20 +171,7 @@ async fn a_page_of_contents_reads_its_contents_images_not_the_sectors() {
     let t = app.tenant("reads@contents.example", "starter").await;
     let tok = Some(t.token.as_str());
     let router = igny8_domain::writer::routes::MODULE.router(std::sync::Arc::clone(&app.services));
-    let page = |path: String| {
-        let request = http::Request::get(&path)
-            .header("authorization", format!("Bearer {}", t.token))
-            .body(axum::body::Body::empty())
-            .unwrap();
-        let router = router.clone();
-        async move {
-            let (response, usage) = metering::measure(tower::ServiceExt::oneshot(router, request)).await;
-            let response = response.unwrap();
-            assert_eq!(response.status(), 200, "{path}");
-            let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
-            (serde_json::from_slice::<Value>(&body).unwrap(), usage)
-        }
-    };
+    let page = |path: String| metered_get(router.clone(), &t.token, path);
     let content = |title: &str| json!({"title": title, "html_content": "<p>x</p>", "sector_id": t.sector});
     let shown = app.post("/api/v1/writer/content/", &content("Shown"), tok).await;
     let shown = shown.data()["id"].as_str().unwrap().to_owned();
