@@ -40,10 +40,28 @@ async fn one_structured_line_per_request_and_no_secrets() {
     assert_eq!(changed.status, 200);
     app.login("logs@example.com", "wrong password!").await;
 
+    // A site's WordPress application password and its plugin's key stay out of the log too.
+    let fresh = Some(changed.data()["access"].as_str().unwrap().to_owned());
+    let fresh = fresh.as_deref();
+    let site = app.post("/api/v1/auth/sites/", &json!({"name": "Logged"}), fresh).await;
+    let site = site.data()["id"].as_str().unwrap().to_owned();
+    let app_password = "wpap pass word 1234 abcd";
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let wordpress = json!({"site_id": site, "site_url": format!("http://127.0.0.1:{closed}"), "username": "editor", "app_password": app_password});
+    assert_eq!(app.post("/api/v1/integration/integrations/", &wordpress, fresh).await.status, 201);
+    let check = app.post("/api/v1/integration/integrations/test-connection/", &wordpress, fresh).await;
+    assert_eq!(check.status, 400, "{}", check.body);
+    let key = app.post("/api/v1/integration/api-keys/", &json!({"site_id": site, "name": "Plugin"}), fresh).await;
+    let plugin_key = key.data()["key"].as_str().unwrap().to_owned();
+
     let text = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
     let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).expect("every log line is JSON")).collect();
     let requests: Vec<&Value> = lines.iter().filter(|l| l["message"] == json!("request")).collect();
-    assert_eq!(requests.len(), 5, "register, login, me, change-password, failed login:\n{text}");
+    assert_eq!(
+        requests.len(),
+        9,
+        "register, login, me, change-password, failed login, site, integration, connection test, API key:\n{text}"
+    );
 
     let me_line = requests.iter().find(|l| l["request_id"] == me.body["request_id"]).expect("me/ has its line");
     assert_eq!(me_line["route"], json!("GET /api/v1/auth/me/"));
@@ -53,7 +71,18 @@ async fn one_structured_line_per_request_and_no_secrets() {
     assert!(requests.iter().any(|l| l["route"] == json!("POST /api/v1/auth/login/") && l["status"] == json!(401)));
 
     let key = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, app.signing_key().await);
-    for secret in [PASSWORD, new_password, "wrong password!", &tokens.access, &tokens.refresh, &key] {
+    let app_password_as_saved = app_password.replace(' ', "");
+    for secret in [
+        PASSWORD,
+        new_password,
+        "wrong password!",
+        &tokens.access,
+        &tokens.refresh,
+        &key,
+        app_password,
+        &app_password_as_saved,
+        &plugin_key,
+    ] {
         assert!(!text.contains(secret), "a secret reached the log");
     }
     assert!(!text.contains("argon2"), "a password hash reached the log");
