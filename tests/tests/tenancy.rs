@@ -138,7 +138,7 @@ async fn tenant(app: &TestApp, tag: &str) -> Tenant {
     records.insert("invoice", post("billing/credit-packages/credits-500/purchase/", json!({})).await);
     // WordPress integrations of the granted site and of the other one, at an address that answers
     // nothing (a connection test is then a quick 400).
-    for (name, site) in [("integration1", &site1), ("integration2", &site2)] {
+    for (name, site) in [("integration1", &site1), ("integration2", &site2), ("integration3", &site1)] {
         let wordpress = json!({"site_id": site, "site_url": closed_site(), "username": "editor", "app_password": "abcd efgh ijkl mnop"});
         records.insert(name, post("integration/integrations/", wordpress).await);
     }
@@ -515,6 +515,7 @@ fn matrix() -> Vec<Row> {
         row("GET", "integration/integrations/{integration2}/", none, SECTOR2_READ),
         row("PATCH", "integration/integrations/{integration1}/", sync_on, [401, 403, 403, 404, 200, 200]),
         row("PUT", "integration/integrations/{integration2}/", new_integration, [401, 404, 404, 404, 400, 400]),
+        row("DELETE", "integration/integrations/{integration3}/", none, [401, 403, 403, 404, 204, 404]),
         row("POST", "integration/integrations/{integration1}/test_connection/", none, [401, 403, 403, 404, 400, 400]),
         row("POST", "integration/integrations/test-connection/", connection, [401, 403, 403, 400, 400, 400]),
         row("GET", "integration/api-keys/", none, MANAGERS_LIST),
