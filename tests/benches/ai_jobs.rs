@@ -14,35 +14,16 @@ use igny8_domain::Services;
 use igny8_domain::accounts::Account;
 use igny8_domain::ai::worker::{self, Outcome};
 use igny8_domain::jobs::{self, JobMessage, JobState};
-use igny8_domain::planner::{self, Cluster, Keyword, SectorRecord};
+use igny8_domain::planner::{self, Cluster, SectorRecord};
 use igny8_domain::store::{self, Key};
 use igny8_domain::writer::{self, Content, ImageRecord, Task};
 use serde_json::{Value, json};
 
 const HEADS: [&str; 8] = ["implants", "braces", "whitening", "veneers", "crowns", "fillings", "dentures", "aligners"];
 
-fn keyword(t: &Tenant, i: usize) -> Keyword {
-    Keyword {
-        id: igny8_domain::ids::new_id(),
-        account_id: t.account_id.clone(),
-        site_id: t.site.clone(),
-        sector_id: t.sector.clone(),
-        keyword: format!("bench {i} {}", HEADS[i % HEADS.len()]),
-        volume: 100,
-        difficulty: 30,
-        intent: "informational".into(),
-        status: "new".into(),
-        cluster_id: None,
-        seed_keyword_id: None,
-        created_at: time::OffsetDateTime::now_utc(),
-    }
-}
-
 async fn keywords(app: &TestApp, t: &Tenant, n: usize) -> Vec<String> {
-    let fresh: Vec<Keyword> = (0..n).map(|i| keyword(t, i)).collect();
-    let ids = fresh.iter().map(|k| k.id.clone()).collect();
-    app.services.store().await.put_batch(fresh.iter().map(|k| k.item().unwrap()).collect()).await.unwrap();
-    ids
+    let fresh = (0..n).map(|i| api_tests::jobs::keyword(t, format!("bench {i} {}", HEADS[i % HEADS.len()]), 100));
+    api_tests::jobs::put_keywords(app, fresh.collect()).await
 }
 
 /// Services whose job queues nobody polls: jobs submitted through them wait for [`run`].

@@ -34,30 +34,42 @@ pub fn raw(function: &str, queue: Queue, input: Value, reserve: i64, parts: u32)
     Submission { function: function.to_owned(), queue, input, reserve, parts }
 }
 
+/// A new keyword of the tenant's sector (not stored yet).
+pub fn keyword(t: &Tenant, text: String, volume: u32) -> Keyword {
+    Keyword {
+        id: igny8_domain::ids::new_id(),
+        account_id: t.account_id.clone(),
+        site_id: t.site.clone(),
+        sector_id: t.sector.clone(),
+        keyword: text,
+        volume,
+        difficulty: 30,
+        intent: "informational".into(),
+        status: "new".into(),
+        cluster_id: None,
+        seed_keyword_id: None,
+        created_at: time::OffsetDateTime::now_utc(),
+    }
+}
+
+/// Writes `keywords` straight to the table; answers their ids.
+pub async fn put_keywords(app: &TestApp, keywords: Vec<Keyword>) -> Vec<String> {
+    let ids = keywords.iter().map(|k| k.id.clone()).collect();
+    app.services.store().await.put_batch(keywords.iter().map(|k| k.item().unwrap()).collect()).await.unwrap();
+    ids
+}
+
 /// `n` keywords of the tenant's sector, written straight to the table; the provider test server
 /// clusters them by their last word (`{tag}implants`, ...).
 pub async fn keywords(app: &TestApp, t: &Tenant, n: usize, tag: &str) -> Vec<String> {
     let heads = ["implants", "braces", "whitening"];
-    let fresh: Vec<Keyword> = (0..n)
-        .map(|i| (i, igny8_domain::ids::new_id()))
-        .map(|(i, id)| Keyword {
-            keyword: format!("keyword {} {tag}{}", &id[id.len() - 8..], heads[i % heads.len()]),
-            id,
-            account_id: t.account_id.clone(),
-            site_id: t.site.clone(),
-            sector_id: t.sector.clone(),
-            volume: 100,
-            difficulty: 30,
-            intent: "informational".into(),
-            status: "new".into(),
-            cluster_id: None,
-            seed_keyword_id: None,
-            created_at: time::OffsetDateTime::now_utc(),
+    let fresh = (0..n)
+        .map(|i| {
+            let unique = igny8_domain::ids::new_id();
+            keyword(t, format!("keyword {} {tag}{}", &unique[unique.len() - 8..], heads[i % heads.len()]), 100)
         })
         .collect();
-    let ids = fresh.iter().map(|k| k.id.clone()).collect();
-    app.services.store().await.put_batch(fresh.iter().map(|k| k.item().unwrap()).collect()).await.unwrap();
-    ids
+    put_keywords(app, fresh).await
 }
 
 /// Services whose AI queue nobody polls: their jobs wait to be run by hand.

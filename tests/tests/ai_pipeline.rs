@@ -2,7 +2,6 @@
 //! by the local poller exactly as the SQS event source would), the provider test server, the
 //! writes, the settlement — and its faults.
 
-use igny8_domain::planner::SectorRecord;
 use std::time::Duration;
 
 use api_tests::{Tenant, TestApp, spawn_app};
@@ -19,28 +18,9 @@ use serde_json::{Value, json};
 /// `n` keywords in the tenant's sector; a keyword's last word decides its cluster at the test server.
 async fn keywords(app: &TestApp, t: &Tenant, n: usize) -> Vec<String> {
     let heads = ["implants", "braces", "whitening"];
-    let mut ids = Vec::new();
-    let mut items = Vec::new();
-    for i in 0..n {
-        let keyword = Keyword {
-            id: igny8_domain::ids::new_id(),
-            account_id: t.account_id.clone(),
-            site_id: t.site.clone(),
-            sector_id: t.sector.clone(),
-            keyword: format!("keyword {i} {}", heads[i % heads.len()]),
-            volume: 100 + i as u32,
-            difficulty: 30,
-            intent: "informational".into(),
-            status: "new".into(),
-            cluster_id: None,
-            seed_keyword_id: None,
-            created_at: time::OffsetDateTime::now_utc(),
-        };
-        ids.push(keyword.id.clone());
-        items.push(keyword.item().unwrap());
-    }
-    app.services.store().await.put_batch(items).await.unwrap();
-    ids
+    let fresh =
+        (0..n).map(|i| api_tests::jobs::keyword(t, format!("keyword {i} {}", heads[i % heads.len()]), 100 + i as u32));
+    api_tests::jobs::put_keywords(app, fresh.collect()).await
 }
 
 async fn account(app: &TestApp, t: &Tenant) -> Account {
