@@ -31,6 +31,9 @@ pub const DEFAULT_RATES: &[(&str, &str)] = &[
     ("billing_admin", "10/min"),
     // Not in the original (it had no integration routes): calls that reach customers' sites.
     ("integration", "30/min"),
+    // Not in the original either: the WordPress plugin's calls, counted per API key (a bulk edit
+    // in WordPress sends a webhook per post).
+    ("plugin", "120/min"),
     ("default", "100/min"),
 ];
 
@@ -74,6 +77,7 @@ scope_types!(
     Billing = "billing",
     BillingAdmin = "billing_admin",
     Integration = "integration",
+    Plugin = "plugin",
     Default = "default",
 );
 

@@ -105,6 +105,10 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
     local_sdk_config(&endpoint()).await
 }
 
+/// How long the test gateway caches an authorizer's answer: the template's 5 minutes scaled down,
+/// so that a test sees a cached answer end.
+pub const AUTHORIZER_CACHE: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Rates so high that no test meets them unless it means to.
 pub const RELAXED_RATES: &str = "*=100000/min";
 
@@ -161,7 +165,10 @@ async fn spawn(
     local_stack::workers::start_all(&template, &provisioned.queue_urls, &workers, &sqs)
         .expect("start the queue workers");
     let services = Arc::new(igny8_domain::Services::with_sdk_config(provisioned.config.clone(), sdk.clone()));
-    let gateway = Gateway::new(template.routes, template.cors, handlers).expect("every template route has a handler");
+    let authorizers = functions::authorizer_handlers(&provisioned.config, &sdk);
+    let gateway = Gateway::new(&template, handlers, authorizers)
+        .expect("every template route has a handler")
+        .with_authorizer_cache(AUTHORIZER_CACHE);
     tokio::spawn(serve(listener, Arc::new(gateway), std::future::pending()));
     TestApp {
         base,

@@ -38,6 +38,26 @@ async fn the_document_names_exactly_the_routes_of_the_template() {
         .filter(|r| !r.path.contains('+'))
         .map(|r| (r.method.clone(), r.path.clone()))
         .collect();
+    // The plugin's operations (secured by its API key) are exactly the routes behind the API-key
+    // authorizer: a handler that trusts the authorizer's context is never reachable without it.
+    let behind_authorizer: BTreeSet<(String, String)> = Template::load_default()
+        .expect("template.yaml")
+        .routes
+        .iter()
+        .filter(|r| r.authorizer.as_deref() == Some("PluginApiKey"))
+        .map(|r| (r.method.clone(), r.path.clone()))
+        .collect();
+    let keyed: BTreeSet<(String, String)> = spec
+        .iter()
+        .filter(|(method, path)| {
+            answer.body["paths"][path][method.to_lowercase()]["security"]
+                .as_array()
+                .is_some_and(|s| s.iter().any(|r| r.get("api_key").is_some()))
+        })
+        .cloned()
+        .collect();
+    assert!(!keyed.is_empty(), "the plugin has operations");
+    assert_eq!(keyed, behind_authorizer, "the API-key operations are the authorizer's routes");
     let missing: Vec<_> = template.difference(&spec).collect();
     let extra: Vec<_> = spec.difference(&template).collect();
     assert!(missing.is_empty(), "routes of template.yaml missing from the document: {missing:?}");
@@ -86,7 +106,7 @@ async fn the_document_names_exactly_the_routes_of_the_template() {
 
     let schemes = &answer.body["components"]["securitySchemes"];
     assert_eq!(schemes["jwt"]["scheme"], "bearer");
-    assert_eq!(schemes["api_key"]["in"], "header");
+    assert_eq!(schemes["api_key"]["scheme"], "bearer");
 }
 
 #[tokio::test]
@@ -358,38 +378,37 @@ async fn the_original_example_bodies_are_accepted_as_written() {
 /// `docs/field-limits.md` and the document agree: every limit of the table is the `maxLength` of
 /// its field in the route's body schema, and every `maxLength` of a body's text field is in the
 /// table (so that the hardening sweep sends it one character too many).
+fn collect_text_fields(schemas: &Value, schema: &Value, name: &str, found: &mut BTreeMap<String, u64>) {
+    let schema = match schema["$ref"].as_str().and_then(|r| r.strip_prefix("#/components/schemas/")) {
+        Some(reference) => &schemas[reference],
+        None => schema,
+    };
+    let schema = schema.get("oneOf").map(|options| &options[0]).unwrap_or(schema);
+    if let Some(max) = schema["maxLength"].as_u64() {
+        found.insert(name.to_owned(), max);
+    }
+    if schema.get("items").is_some() {
+        collect_text_fields(schemas, &schema["items"], &format!("{name}[]"), found);
+    }
+    for (inner, field) in schema["properties"].as_object().into_iter().flatten() {
+        let path = match name {
+            "" => inner.clone(),
+            n if n.ends_with("[]") => format!("{n}.{inner}"),
+            n => format!("{n}.{inner}"),
+        };
+        collect_text_fields(schemas, field, &path, found);
+    }
+}
+
 #[tokio::test]
 async fn the_field_limits_table_is_the_documents() {
     let app = spawn_app().await;
     let spec = app.send(app.client.get(app.url("/api/schema/"))).await.body;
     let schemas = &spec["components"]["schemas"];
-    let resolve = |schema: &Value| -> Value {
-        match schema["$ref"].as_str().and_then(|r| r.strip_prefix("#/components/schemas/")) {
-            Some(name) => schemas[name].clone(),
-            None => schema.clone(),
-        }
-    };
-    // The text fields of one body, by the table's names (`a.b`, `a[]`), with their maxLength.
+    // The text fields of one body, by the table's names (`a.b`, `a[]`, `a[].b`), with their maxLength.
     let text_fields = |body: &Value| -> BTreeMap<String, u64> {
         let mut found = BTreeMap::new();
-        let body = resolve(body);
-        for (name, field) in body["properties"].as_object().into_iter().flatten() {
-            let field = match field.get("oneOf") {
-                Some(options) => options[0].clone(),
-                None => field.clone(),
-            };
-            if let Some(max) = field["maxLength"].as_u64() {
-                found.insert(name.clone(), max);
-            }
-            if let Some(max) = field["items"]["maxLength"].as_u64() {
-                found.insert(format!("{name}[]"), max);
-            }
-            for (inner, schema) in field["properties"].as_object().into_iter().flatten() {
-                if let Some(max) = schema["maxLength"].as_u64() {
-                    found.insert(format!("{name}.{inner}"), max);
-                }
-            }
-        }
+        collect_text_fields(schemas, body, "", &mut found);
         found
     };
     let (limits, _) = api_tests::field_limits::table();

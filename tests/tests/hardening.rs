@@ -202,6 +202,10 @@ async fn self_registration_is_on_the_free_plan_only() {
 
 /// A body whose `field` (`a.b` nested, `a[]` a list item) holds `value`.
 fn body_with(field: &str, value: &str) -> Value {
+    // `list[].rest`: one object in the list, with `rest` in it.
+    if let Some((list, rest)) = field.split_once("[].") {
+        return json!({ list: [body_with(rest, value)] });
+    }
     if let Some(list) = field.strip_suffix("[]") {
         return json!({ list: [value] });
     }
@@ -225,6 +229,8 @@ fn value_of(field: &str, len: usize) -> String {
 struct World {
     t: Tenant,
     platform: String,
+    /// An API key of the tenant's site, for the WordPress plugin's routes.
+    plugin_key: String,
     ids: HashMap<&'static str, String>,
 }
 
@@ -342,6 +348,8 @@ async fn world(app: &TestApp) -> World {
     ids.insert("site_integration", id_of(app.post("/api/v1/integration/integrations/", &wordpress, o).await).await);
     let key = json!({"site_id": site, "name": "Plugin"});
     ids.insert("api_key", id_of(app.post("/api/v1/integration/api-keys/", &key, o).await).await);
+    let plugin_key =
+        app.post("/api/v1/integration/api-keys/", &key, o).await.data()["key"].as_str().unwrap_or_default().to_owned();
     let prompts = app.get("/api/v1/system/prompts/", o).await;
     let prompt_type = prompts.body["results"][0]["prompt_type"].as_str().unwrap_or("clustering").to_owned();
     app.post("/api/v1/system/prompts/", &json!({"prompt_type": prompt_type, "prompt_value": "Group these."}), o).await;
@@ -372,7 +380,7 @@ async fn world(app: &TestApp) -> World {
     ids.insert("seed", first(app.get("/api/v1/auth/seed-keywords/?page_size=1", o).await));
     ids.insert("docs_file", "swagger-ui.css".to_owned());
     assert!(ids.values().all(|v| !v.is_empty()), "{ids:?}");
-    World { t, platform, ids }
+    World { t, platform, plugin_key, ids }
 }
 
 /// Which record of the world a route's parameters name, by path prefix (the first match wins).
@@ -460,12 +468,20 @@ async fn every_text_field_at_its_maximum_plus_one_is_refused_and_at_its_maximum_
         let (path, platform) = concrete(&w, &limit.route);
         // Subscriptions are written by the platform, naming the account.
         let subscription = limit.route.starts_with("/api/v1/auth/subscriptions/");
-        let token = if platform || subscription { w.platform.clone() } else { w.t.token.clone() };
+        let keyed = template.routes.iter().any(|r| r.path == limit.route && r.authorizer.is_some());
+        let token = if platform || subscription {
+            w.platform.clone()
+        } else if keyed {
+            w.plugin_key.clone()
+        } else {
+            w.t.token.clone()
+        };
         let path = if subscription { format!("{path}?account_id={}", w.t.account_id) } else { path };
         let body = body_with(&limit.field, &value_of(&limit.field, limit.max + 1));
         for method in &limit.methods {
             let answer = app.call(method, &path, Some(&body), Some(&token)).await;
-            let field = limit.field.trim_end_matches("[]");
+            // A field inside a list's objects is the list's error.
+            let field = limit.field.split("[]").next().unwrap_or_default();
             assert_eq!(answer.status, 400, "{method} {path} {field} at {} chars: {}", limit.max + 1, answer.body);
             assert!(!answer.field_errors(field).is_empty(), "{method} {path}: no error on {field}: {}", answer.body);
         }
@@ -536,7 +552,11 @@ async fn no_get_route_answers_a_storage_key_and_links_never_follow_the_host_head
     assert!(gets.len() > 50, "the sweep sees the template's GET routes");
     for route in gets {
         let (path, platform) = concrete(&w, &route.path);
-        let token = if platform { w.platform.clone() } else { w.t.token.clone() };
+        let token = match (platform, route.authorizer.is_some()) {
+            (true, _) => w.platform.clone(),
+            (false, true) => w.plugin_key.clone(),
+            (false, false) => w.t.token.clone(),
+        };
         // Two pages where there are two records, so that links are made.
         let extra = match route.path.as_str() {
             "/api/v1/writer/images/content_images/" => format!("&content_id={}", w.ids["content"]),

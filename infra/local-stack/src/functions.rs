@@ -17,6 +17,9 @@ use tower::ServiceExt;
 
 pub type HandlerFuture = Pin<Box<dyn Future<Output = http::Response<axum::body::Body>> + Send>>;
 pub type Handler = Arc<dyn Fn(Request) -> HandlerFuture + Send + Sync>;
+/// A Lambda authorizer: its event in, its answer out (an `Err` is a failed invocation).
+pub type AuthorizerFuture = Pin<Box<dyn Future<Output = Result<serde_json::Value, String>> + Send>>;
+pub type AuthorizerHandler = Arc<dyn Fn(serde_json::Value) -> AuthorizerFuture + Send + Sync>;
 
 /// Calls `router` in process, as Lambda would with the event of one request.
 fn handler(router: Router) -> Handler {
@@ -44,6 +47,23 @@ pub fn handlers(config: &Config, sdk: &SdkConfig) -> HashMap<&'static str, Handl
         ("billing", handler(billing_function::MODULE.router(services()))),
         ("docs", handler(api_docs::router(services()))),
     ])
+}
+
+/// The HTTP API's Lambda authorizers by the binary name the template gives them, called with the
+/// JSON event API Gateway sends (the function's own deserialisation included).
+pub fn authorizer_handlers(config: &Config, sdk: &SdkConfig) -> HashMap<&'static str, AuthorizerHandler> {
+    let services = Arc::new(Services::with_sdk_config(config.clone(), sdk.clone()));
+    let api_key: AuthorizerHandler = Arc::new(move |event| {
+        let services = Arc::clone(&services);
+        Box::pin(async move {
+            let request = serde_json::from_value(event).map_err(|e| e.to_string())?;
+            let answer = igny8_domain::integration::authorizer::authorize(&services, request)
+                .await
+                .map_err(|e| e.to_string())?;
+            serde_json::to_value(answer).map_err(|e| e.to_string())
+        })
+    });
+    HashMap::from([("api-key-authorizer", api_key)])
 }
 
 /// The SQS workers by the binary name the template gives them, with their own [`Services`],

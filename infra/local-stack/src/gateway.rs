@@ -1,12 +1,15 @@
 //! A local stand-in for API Gateway (HTTP API, payload 2.0): routes by the template's `HttpApi`
-//! events, answers CORS preflights from its `CorsConfiguration`, and hands each function the same
-//! event it receives in AWS. A route missing from the template is missing here too.
+//! events, answers CORS preflights from its `CorsConfiguration`, runs a route's Lambda authorizer
+//! the way API Gateway does (identity headers required, simple responses, answers cached per
+//! identity for `ReauthorizeEvery`), and hands each function the same event it receives in AWS. A
+//! route missing from the template is missing here too.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use base64::Engine;
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
@@ -19,8 +22,8 @@ use lambda_http::request::LambdaRequest;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
-use crate::functions::Handler;
-use crate::template::{Cors, Route};
+use crate::functions::{AuthorizerHandler, Handler};
+use crate::template::{Authorizer, Cors, Route, Template};
 
 /// The largest body that reaches a function: a synchronous Lambda invocation takes 6 MB.
 const MAX_BODY: usize = 6 * 1024 * 1024;
@@ -29,12 +32,33 @@ const MAX_BODY: usize = 6 * 1024 * 1024;
 pub enum GatewayError {
     #[error("template route {method} {path} names binary {binary:?}, which the local stack does not link")]
     UnknownBinary { method: String, path: String, binary: String },
+    #[error("authorizer {name} names binary {binary:?}, which the local stack does not link")]
+    UnknownAuthorizer { name: String, binary: String },
 }
+
+/// An authorizer's answer for one identity, kept until `until`: the context it passes on, or
+/// `None` for a refusal.
+type Cached = (Instant, Option<Value>);
 
 pub struct Gateway {
     routes: Vec<Route>,
     cors: Cors,
     handlers: HashMap<&'static str, Handler>,
+    authorizers: HashMap<String, (Authorizer, AuthorizerHandler)>,
+    /// Answers by authorizer and identity.
+    cache: Mutex<HashMap<(String, Vec<String>), Cached>>,
+    /// Replaces every authorizer's `ReauthorizeEvery` (tests that wait for a window to end).
+    cache_window: Option<Duration>,
+}
+
+/// Why the authorizer stage stopped a request, as API Gateway answers it.
+enum Refused {
+    /// An identity header is missing or empty: 401, the authorizer not called.
+    Unauthorized,
+    /// The authorizer said no: 403.
+    Forbidden,
+    /// The authorizer failed or answered something else: 500.
+    Failed,
 }
 
 /// A matched route and its path parameters.
@@ -80,17 +104,43 @@ fn specificity(route: &Route) -> (bool, usize, usize, bool) {
 }
 
 impl Gateway {
-    pub fn new(routes: Vec<Route>, cors: Cors, handlers: HashMap<&'static str, Handler>) -> Result<Self, GatewayError> {
-        if let Some(r) = routes.iter().find(|r| !handlers.contains_key(r.binary.as_str())) {
+    /// The gateway of `template`'s HTTP API, calling `handlers` and `authorizers` by binary name.
+    pub fn new(
+        template: &Template,
+        handlers: HashMap<&'static str, Handler>,
+        authorizers: HashMap<&'static str, AuthorizerHandler>,
+    ) -> Result<Self, GatewayError> {
+        if let Some(r) = template.routes.iter().find(|r| !handlers.contains_key(r.binary.as_str())) {
             return Err(GatewayError::UnknownBinary {
                 method: r.method.clone(),
                 path: r.path.clone(),
                 binary: r.binary.clone(),
             });
         }
-        let mut routes = routes;
+        let authorizers = template
+            .authorizers
+            .iter()
+            .map(|a| match authorizers.get(a.binary.as_str()) {
+                Some(handler) => Ok((a.name.clone(), (a.clone(), Arc::clone(handler)))),
+                None => Err(GatewayError::UnknownAuthorizer { name: a.name.clone(), binary: a.binary.clone() }),
+            })
+            .collect::<Result<HashMap<_, _>, _>>()?;
+        let mut routes = template.routes.clone();
         routes.sort_by_key(|r| std::cmp::Reverse(specificity(r)));
-        Ok(Self { routes, cors, handlers })
+        Ok(Self {
+            routes,
+            cors: template.cors.clone(),
+            handlers,
+            authorizers,
+            cache: Mutex::new(HashMap::new()),
+            cache_window: None,
+        })
+    }
+
+    /// Caches every authorizer's answers for `window` instead of its `ReauthorizeEvery`.
+    pub fn with_authorizer_cache(mut self, window: Duration) -> Self {
+        self.cache_window = Some(window);
+        self
     }
 
     pub fn routes(&self) -> &[Route] {
@@ -150,7 +200,17 @@ impl Gateway {
         let Some(handler) = self.handlers.get(matched.route.binary.as_str()) else {
             return plain(StatusCode::BAD_GATEWAY, r#"{"message":"Internal Server Error"}"#);
         };
-        let event = api_gateway_event(&parts, &body, peer, &matched);
+        let mut event = api_gateway_event(&parts, &body, peer, &matched);
+        if let Some(name) = &matched.route.authorizer {
+            match self.authorize(name, &parts.headers, &event).await {
+                Ok(context) => event["requestContext"]["authorizer"] = json!({ "lambda": context }),
+                Err(Refused::Unauthorized) => return plain(StatusCode::UNAUTHORIZED, r#"{"message":"Unauthorized"}"#),
+                Err(Refused::Forbidden) => return plain(StatusCode::FORBIDDEN, r#"{"message":"Forbidden"}"#),
+                Err(Refused::Failed) => {
+                    return plain(StatusCode::INTERNAL_SERVER_ERROR, r#"{"message":"Internal Server Error"}"#);
+                }
+            }
+        }
         let request = match serde_json::from_value::<LambdaRequest>(event) {
             Ok(lambda_request) => lambda_http::Request::from(lambda_request),
             Err(_) => return plain(StatusCode::BAD_REQUEST, r#"{"message":"Bad Request"}"#),
@@ -170,6 +230,67 @@ impl Gateway {
         }
         http::Response::from_parts(out_parts, Full::new(bytes))
     }
+}
+
+impl Gateway {
+    /// Runs the route's authorizer (or takes its cached answer for the same identity): the
+    /// context it passes to the function, or why the request stops here.
+    async fn authorize(&self, name: &str, headers: &HeaderMap, event: &Value) -> Result<Value, Refused> {
+        let (authorizer, handler) = self.authorizers.get(name).ok_or(Refused::Failed)?;
+        let identity: Vec<String> = authorizer
+            .identity_headers
+            .iter()
+            .map(|h| headers.get(h.as_str()).and_then(|v| v.to_str().ok()).filter(|v| !v.trim().is_empty()))
+            .map(|v| v.map(str::to_owned))
+            .collect::<Option<_>>()
+            .ok_or(Refused::Unauthorized)?;
+        let cache_key = (name.to_owned(), identity.clone());
+        let now = Instant::now();
+        let cached = self.cache.lock().ok().and_then(|c| c.get(&cache_key).filter(|(until, _)| *until > now).cloned());
+        let answer = match cached {
+            Some((_, answer)) => answer,
+            None => {
+                let answer = match handler(authorizer_event(event, identity)).await {
+                    Ok(response) => match response.get("isAuthorized").and_then(Value::as_bool) {
+                        Some(true) => Some(response.get("context").cloned().unwrap_or_else(|| json!({}))),
+                        Some(false) => None,
+                        None => return Err(Refused::Failed),
+                    },
+                    // A failed authorizer is not cached.
+                    Err(error) => {
+                        tracing::error!(authorizer = name, %error, "the authorizer failed");
+                        return Err(Refused::Failed);
+                    }
+                };
+                let window = self.cache_window.unwrap_or(Duration::from_secs(authorizer.cache_seconds));
+                if !window.is_zero()
+                    && let Ok(mut cache) = self.cache.lock()
+                {
+                    cache.retain(|_, (until, _)| *until > now);
+                    cache.insert(cache_key, (now + window, answer.clone()));
+                }
+                answer
+            }
+        };
+        answer.ok_or(Refused::Forbidden)
+    }
+}
+
+/// The authorizer's event (payload 2.0, `REQUEST`) for a request whose own event is `request`.
+fn authorizer_event(request: &Value, identity: Vec<String>) -> Value {
+    let mut event = request.clone();
+    if let Some(fields) = event.as_object_mut() {
+        fields.remove("body");
+        fields.remove("isBase64Encoded");
+        // API Gateway leaves out what the request does not have.
+        fields.retain(|_, v| !v.is_null());
+        fields.insert("type".into(), json!("REQUEST"));
+        let route = request["routeKey"].as_str().unwrap_or_default().replacen(' ', "", 1);
+        fields
+            .insert("routeArn".into(), json!(format!("arn:aws:execute-api:local:000000000000:local/$default/{route}")));
+        fields.insert("identitySource".into(), json!(identity));
+    }
+    event
 }
 
 /// A body over the limit: 413 in the API's envelope, with a request id like every answer.
@@ -293,7 +414,7 @@ mod tests {
     use super::*;
 
     fn route(method: &str, path: &str) -> Route {
-        Route { method: method.into(), path: path.into(), function: "F".into(), binary: "b".into() }
+        Route { method: method.into(), path: path.into(), function: "F".into(), binary: "b".into(), authorizer: None }
     }
 
     #[test]
@@ -322,6 +443,9 @@ mod tests {
             },
             cors: Cors::default(),
             handlers: HashMap::new(),
+            authorizers: HashMap::new(),
+            cache: Mutex::new(HashMap::new()),
+            cache_window: None,
         };
         assert_eq!(gateway.find(&Method::GET, "/a/me/").unwrap().route.path, "/a/me/");
         assert_eq!(gateway.find(&Method::GET, "/a/me/").unwrap().route.method, "GET");

@@ -28,6 +28,21 @@ pub struct Route {
     pub function: String,
     /// The cargo binary that implements it (`Metadata.BuildProperties.Binary`).
     pub binary: String,
+    /// The HTTP API's Lambda authorizer in front of it (`Auth.Authorizer`), by name.
+    pub authorizer: Option<String>,
+}
+
+/// A Lambda authorizer of the HTTP API (`Auth.Authorizers.<name>`): payload 2.0, simple responses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authorizer {
+    pub name: String,
+    /// The cargo binary of the function its `FunctionArn` names.
+    pub binary: String,
+    /// The request headers its identity is made of (lower case): a request without one of them
+    /// is refused before the authorizer runs.
+    pub identity_headers: Vec<String>,
+    /// How long an answer is cached for the same identity (`ReauthorizeEvery`, seconds).
+    pub cache_seconds: u64,
 }
 
 /// The HTTP API's CORS configuration.
@@ -85,6 +100,7 @@ pub struct SqsWorker {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Template {
     pub routes: Vec<Route>,
+    pub authorizers: Vec<Authorizer>,
     pub sqs_workers: Vec<SqsWorker>,
     pub cors: Cors,
     pub table: Table,
@@ -125,6 +141,33 @@ fn resolve_ref_list(value: Option<&Value>, parameters: Option<&Value>) -> Vec<St
     }
 }
 
+/// One `Auth.Authorizers` entry and the logical id of its function. Only what the local gateway
+/// emulates is accepted: payload 2.0, simple responses, header identity sources.
+fn authorizer(name: String, def: &Value) -> Result<(Authorizer, String), TemplateError> {
+    let shape = |what: &str| TemplateError::Shape(format!("authorizer {name}: {what}"));
+    let function = match get(def, "FunctionArn") {
+        Some(Value::Tagged(t)) if t.tag == "GetAtt" => {
+            string(&t.value).and_then(|f| f.strip_suffix(".Arn").map(str::to_owned))
+        }
+        _ => None,
+    }
+    .ok_or_else(|| shape("FunctionArn must be !GetAtt <function>.Arn"))?;
+    if get(def, "AuthorizerPayloadFormatVersion").and_then(string).as_deref() != Some("2.0") {
+        return Err(shape("AuthorizerPayloadFormatVersion must be \"2.0\""));
+    }
+    if get(def, "EnableSimpleResponses").and_then(Value::as_bool) != Some(true) {
+        return Err(shape("EnableSimpleResponses must be true"));
+    }
+    let identity = get(def, "Identity");
+    let identity_headers: Vec<String> =
+        strings(identity.and_then(|i| get(i, "Headers"))).into_iter().map(|h| h.to_ascii_lowercase()).collect();
+    if identity_headers.is_empty() {
+        return Err(shape("Identity.Headers must name the headers of the identity"));
+    }
+    let cache_seconds = identity.and_then(|i| get(i, "ReauthorizeEvery")).and_then(Value::as_u64).unwrap_or(300);
+    Ok((Authorizer { name, binary: String::new(), identity_headers, cache_seconds }, function))
+}
+
 fn key_schema(value: Option<&Value>) -> Vec<KeyAttr> {
     value
         .and_then(Value::as_sequence)
@@ -163,6 +206,9 @@ impl Template {
         let mut queues = Vec::new();
         let mut buckets = Vec::new();
         let mut secrets = Vec::new();
+        let mut binaries = BTreeMap::new();
+        // Authorizers name their function by logical id; its binary is known once all are read.
+        let mut authorizer_functions = Vec::new();
         for (id, resource) in resources {
             let id = string(id).unwrap_or_default();
             let props = get(resource, "Properties");
@@ -173,6 +219,7 @@ impl Template {
                         .and_then(|b| get(b, "Binary"))
                         .and_then(string)
                         .ok_or_else(|| TemplateError::Shape(format!("{id} has no Metadata.BuildProperties.Binary")))?;
+                    binaries.insert(id.clone(), binary.clone());
                     let events = props.and_then(|p| get(p, "Events")).and_then(Value::as_mapping);
                     for event in events.into_iter().flat_map(|m| m.values()) {
                         if get(event, "Type").and_then(string).as_deref() == Some("SQS") {
@@ -206,15 +253,22 @@ impl Template {
                         let (Some(path), Some(method)) = (path, method) else {
                             return Err(TemplateError::Shape(format!("{id}: an HttpApi event needs Path and Method")));
                         };
+                        let authorizer =
+                            p.and_then(|p| get(p, "Auth")).and_then(|a| get(a, "Authorizer")).and_then(string);
                         routes.push(Route {
                             method: method.to_uppercase(),
                             path,
                             function: id.clone(),
                             binary: binary.clone(),
+                            authorizer,
                         });
                     }
                 }
                 Some("AWS::Serverless::HttpApi") => {
+                    let defined = props.and_then(|p| get(p, "Auth")).and_then(|a| get(a, "Authorizers"));
+                    for (name, def) in defined.and_then(Value::as_mapping).into_iter().flatten() {
+                        authorizer_functions.push(authorizer(string(name).unwrap_or_default(), def)?);
+                    }
                     if let Some(c) = props.and_then(|p| get(p, "CorsConfiguration")) {
                         cors = Cors {
                             allow_origins: resolve_ref_list(get(c, "AllowOrigins"), parameters),
@@ -278,7 +332,24 @@ impl Template {
             }
         }
         let table = table.ok_or_else(|| TemplateError::Shape("no AWS::DynamoDB::Table".into()))?;
-        Ok(Self { routes, sqs_workers, cors, table, queues, buckets, secrets })
+        let authorizers = authorizer_functions
+            .into_iter()
+            .map(|(mut authorizer, function)| {
+                authorizer.binary = binaries.get(&function).cloned().ok_or_else(|| {
+                    TemplateError::Shape(format!("authorizer {} names {function}, not a function", authorizer.name))
+                })?;
+                Ok(authorizer)
+            })
+            .collect::<Result<Vec<_>, TemplateError>>()?;
+        if let Some(r) =
+            routes.iter().find(|r| r.authorizer.as_ref().is_some_and(|a| !authorizers.iter().any(|x| &x.name == a)))
+        {
+            return Err(TemplateError::Shape(format!(
+                "{} {} names an authorizer the HTTP API does not define",
+                r.method, r.path
+            )));
+        }
+        Ok(Self { routes, authorizers, sqs_workers, cors, table, queues, buckets, secrets })
     }
 }
 
@@ -305,6 +376,29 @@ mod tests {
     use super::*;
 
     #[test]
+    fn an_authorizer_the_gateway_cannot_emulate_is_refused() {
+        let template = |authorizer: &str, route_auth: &str| {
+            format!(
+                "Resources:\n  Api:\n    Type: AWS::Serverless::HttpApi\n    Properties:\n      Auth:\n        Authorizers:\n          Keys:\n{authorizer}\n  Fn:\n    Type: AWS::Serverless::Function\n    Metadata: {{ BuildProperties: {{ Binary: fn }} }}\n    Properties:\n      Events:\n        E:\n          Type: HttpApi\n          Properties: {{ Path: /a/, Method: GET{route_auth} }}\n  Table:\n    Type: AWS::DynamoDB::Table\n    Properties: {{}}\n"
+            )
+        };
+        let good = "            FunctionArn: !GetAtt Fn.Arn\n            AuthorizerPayloadFormatVersion: \"2.0\"\n            EnableSimpleResponses: true\n            Identity: { Headers: [Authorization], ReauthorizeEvery: 60 }";
+        let parsed = Template::parse(&template(good, ", Auth: { Authorizer: Keys }")).unwrap();
+        assert_eq!(parsed.authorizers[0].binary, "fn");
+        assert_eq!(parsed.authorizers[0].cache_seconds, 60);
+        assert_eq!(parsed.routes[0].authorizer.as_deref(), Some("Keys"));
+        assert!(Template::parse(&template(good, ", Auth: { Authorizer: Other }")).is_err(), "an undefined authorizer");
+        for bad in [
+            good.replace("\"2.0\"", "\"1.0\""),
+            good.replace("EnableSimpleResponses: true", "EnableSimpleResponses: false"),
+            good.replace("Headers: [Authorization], ", ""),
+            good.replace("!GetAtt Fn.Arn", "!GetAtt Nope.Arn"),
+        ] {
+            assert!(Template::parse(&template(&bad, "")).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn reads_the_project_template() {
         let t = Template::load_default().unwrap();
         assert!(t.routes.iter().any(|r| r.method == "POST" && r.path == "/api/v1/auth/login/" && r.binary == "auth"));
@@ -316,6 +410,13 @@ mod tests {
         assert_eq!(ai.dead_letter, Some(("AiJobsDlq".to_owned(), 3)));
         assert!(t.secrets.contains(&logical_ids::JWT_SIGNING_KEY.to_owned()));
         assert!(t.buckets.contains(&logical_ids::IMAGES_BUCKET.to_owned()));
+        let plugin = t.authorizers.iter().find(|a| a.name == "PluginApiKey").unwrap();
+        assert_eq!(plugin.binary, "api-key-authorizer");
+        assert_eq!(plugin.identity_headers, ["authorization"]);
+        assert!(plugin.cache_seconds > 0 && plugin.cache_seconds <= 300, "cached at most 5 minutes");
+        let guarded: Vec<&Route> = t.routes.iter().filter(|r| r.authorizer.is_some()).collect();
+        assert!(guarded.iter().all(|r| r.path.starts_with("/api/v1/integration/")), "{guarded:?}");
+        assert!(guarded.iter().any(|r| r.path == "/api/v1/integration/webhooks/wordpress/status/"));
         let worker = t.sqs_workers.iter().find(|w| w.binary == "ai-worker").unwrap();
         assert_eq!(worker.queue, logical_ids::AI_JOBS_QUEUE);
     }

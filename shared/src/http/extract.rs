@@ -239,6 +239,58 @@ impl<S: Scope> Reading<S> {
     }
 }
 
+/// The context keys a Lambda authorizer of the HTTP API passes on (`requestContext.authorizer.lambda`).
+pub mod authorizer_context {
+    pub const ACCOUNT_ID: &str = "account_id";
+    pub const SITE_ID: &str = "site_id";
+    pub const KEY_ID: &str = "key_id";
+}
+
+/// A request that the API-key authorizer let through: the site a live key opens, and its
+/// account. Only the gateway writes the authorizer's context (a client cannot), so a route that
+/// takes it must have the authorizer in the template (the contract test checks it); without that
+/// context the request is a 401. Throttled per key in scope `S`.
+#[derive(Debug, Clone)]
+pub struct SiteKey<S> {
+    pub account_id: String,
+    pub site_id: String,
+    pub key_id: String,
+    scope: PhantomData<S>,
+}
+
+/// The authorizer's context of a request, if an authorizer ran.
+fn authorizer_fields(parts: &Parts) -> Option<&HashMap<String, Value>> {
+    match parts.extensions.get::<lambda_http::request::RequestContext>()? {
+        lambda_http::request::RequestContext::ApiGatewayV2(c) => c.authorizer.as_ref().map(|a| &a.fields),
+        _ => None,
+    }
+}
+
+impl<S: Scope> FromRequestParts<AppState> for SiteKey<S> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, services: &AppState) -> Result<Self, ApiError> {
+        let state = request_state(parts)?;
+        let field = |name: &str| {
+            authorizer_fields(parts)
+                .and_then(|f| f.get(name))
+                .and_then(Value::as_str)
+                .filter(|v| crate::ids::is_valid_id(v))
+                .map(str::to_owned)
+        };
+        let (Some(account_id), Some(site_id), Some(key_id)) = (
+            field(authorizer_context::ACCOUNT_ID),
+            field(authorizer_context::SITE_ID),
+            field(authorizer_context::KEY_ID),
+        ) else {
+            return Err(ApiError::Unauthenticated("A valid API key is required.".into()));
+        };
+        state.set_principal(&account_id, &format!("key:{key_id}"));
+        apply(&state, count::<S>(services, &format!("key:{key_id}")).await?)?;
+        Ok(Self { account_id, site_id, key_id, scope: PhantomData })
+    }
+}
+
 /// The request's context: its query string, headers and where its pages link to.
 #[derive(Debug)]
 pub struct Ctx {

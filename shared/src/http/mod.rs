@@ -34,7 +34,7 @@ use crate::{ApiError, Config, Services};
 
 pub use lambda_http::Error as LambdaError;
 
-pub use extract::{Anonymous, Caller, Ctx, JsonBody, Principal, RawBody, Reading};
+pub use extract::{Anonymous, Caller, Ctx, JsonBody, Principal, RawBody, Reading, SiteKey, authorizer_context};
 pub use reply::{Reply, answer};
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";

@@ -7,9 +7,7 @@
 use std::collections::{BTreeMap, HashSet};
 
 use utoipa::openapi::path::Operation;
-use utoipa::openapi::security::{
-    ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
-};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{ComponentsBuilder, ContentBuilder, OpenApi, Ref, ResponseBuilder, Tag};
 use utoipa::{PartialSchema, ToSchema};
 
@@ -66,10 +64,26 @@ pub struct Problem {
     pub request_id: String,
 }
 
+/// `{message}`: API Gateway's own answer when a route's authorizer stops a request (401 without
+/// the `Authorization` header, 403 for a key it refuses), before any function runs.
+#[derive(Debug, ToSchema)]
+pub struct GatewayRefusal {
+    /// `Unauthorized` or `Forbidden`.
+    pub message: String,
+}
+
 /// The security scheme of the SPA's access tokens.
 pub const JWT: &str = "jwt";
-/// The security scheme of the WordPress plugin's API keys.
+/// The security scheme of the WordPress plugin's API keys (`security(("api_key" = []))`): the
+/// routes the API-key authorizer guards, and only those, declare it.
 pub const API_KEY: &str = "api_key";
+
+/// Whether an operation is the WordPress plugin's (secured by its API key).
+pub fn uses_api_key(op: &Operation) -> bool {
+    op.security
+        .as_ref()
+        .is_some_and(|s| s.iter().any(|r| serde_json::to_value(r).ok().is_some_and(|v| v.get(API_KEY).is_some())))
+}
 
 /// The error answers an operation may give, beyond its own: (status, when).
 const ERRORS: &[(&str, &str, bool)] = &[
@@ -95,6 +109,22 @@ fn problem(description: &str) -> utoipa::openapi::Response {
         .content("application/json", ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build())
         .build()
 }
+
+/// A refusal of the API-key authorizer's routes: the gateway's `{message}` or, from the
+/// function, the envelope.
+fn refusal(description: &str) -> utoipa::openapi::Response {
+    let either = utoipa::openapi::schema::OneOfBuilder::new()
+        .item(Ref::from_schema_name("Problem"))
+        .item(Ref::from_schema_name("GatewayRefusal"));
+    ResponseBuilder::new()
+        .description(description)
+        .content("application/json", ContentBuilder::new().schema(Some(either)).build())
+        .build()
+}
+
+const KEY_MISSING: &str = "No `Authorization: Bearer <API key>` header (API Gateway answers `{message}`).";
+const KEY_REFUSED: &str = "The API key is unknown or revoked (API Gateway answers `{message}`; a revoked key \
+     is refused once the authorizer's cached answer ends, within 5 minutes).";
 
 /// Calls `f` with every operation and its method (lower case).
 fn each_operation(api: &mut OpenApi, mut f: impl FnMut(&str, &mut Operation)) {
@@ -131,7 +161,12 @@ pub fn module(mut api: OpenApi, tag: &str, description: &str) -> OpenApi {
             op.security = Some(vec![SecurityRequirement::new(JWT, Vec::<String>::new())]);
         }
         let job = queues_a_job(op);
+        let plugin = uses_api_key(op);
         let responses = &mut op.responses.responses;
+        if plugin {
+            responses.entry("401".to_owned()).or_insert_with(|| refusal(KEY_MISSING).into());
+            responses.entry("403".to_owned()).or_insert_with(|| refusal(KEY_REFUSED).into());
+        }
         for (status, description, secured_only) in ERRORS {
             if !(*secured_only && public) {
                 responses.entry((*status).to_owned()).or_insert_with(|| problem(description).into());
@@ -170,6 +205,7 @@ pub fn document(modules: impl IntoIterator<Item = OpenApi>) -> OpenApi {
     let components = api.components.take().unwrap_or_default();
     let mut builder = ComponentsBuilder::from(components)
         .schema("Problem", Problem::schema())
+        .schema("GatewayRefusal", GatewayRefusal::schema())
         .security_scheme(
             JWT,
             SecurityScheme::Http(
@@ -182,10 +218,16 @@ pub fn document(modules: impl IntoIterator<Item = OpenApi>) -> OpenApi {
         )
         .security_scheme(
             API_KEY,
-            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
-                "X-API-Key",
-                "A site's API key, for the WordPress plugin.",
-            ))),
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("igny8 API key")
+                    .description(Some(
+                        "A site's API key (`igny8_…`, from `/api/v1/integration/api-keys/`), for its WordPress \
+                         plugin: checked by the API Gateway authorizer, answers cached up to 5 minutes.",
+                    ))
+                    .build(),
+            ),
         );
     for (name, schema) in envelope_schemas() {
         builder = builder.schema(name, schema);

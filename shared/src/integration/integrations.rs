@@ -304,7 +304,16 @@ pub async fn delete(services: &Services, caller: &Caller, id: &str) -> Result<()
         .transact(vec![crate::store::Write::Delete(key, Some(Condition::exists()))])
         .await
         .map_err(StoreError::gone_is_not_found)?;
-    secrets::delete(services, &integration.secret(services)).await
+    secrets::delete(services, &integration.secret(services)).await?;
+    delete_remains(services, &integration).await
+}
+
+/// What an integration leaves behind: its structure and its posts' links.
+async fn delete_remains(services: &Services, integration: &Integration) -> Result<(), ApiError> {
+    let mut remains = super::posts::keys_of(services, &integration.account_id, &integration.id).await?;
+    remains.push(super::plugin::structure_key(&integration.account_id, &integration.id));
+    services.store().await.delete_batch(&remains).await?;
+    Ok(())
 }
 
 /// `integrations/test-connection/`: reaches a WordPress site with credentials not saved yet.
@@ -337,6 +346,7 @@ pub fn purge_site<'a>(
     Box::pin(async move {
         for integration in of_site(services, account_id, site_id).await? {
             secrets::delete(services, &integration.secret(services)).await?;
+            delete_remains(services, &integration).await?;
             let key = Integration::key(account_id, &integration.id);
             services.store().await.delete_batch(&[key]).await?;
         }

@@ -2,6 +2,9 @@
 //! and the API keys its WordPress plugin uses to reach the API.
 
 pub mod api_keys;
+pub mod authorizer;
 pub mod integrations;
+pub mod plugin;
+pub mod posts;
 pub mod routes;
 pub mod wordpress;

@@ -5,13 +5,15 @@ use axum::extract::{Path, State};
 
 use super::api_keys::{self, ApiKeyAnswer, CreatedKey, NewApiKey};
 use super::integrations::{self, ConnectionCheck, IntegrationAnswer};
+use super::plugin::{self, MetadataWebhook, StatusWebhook, StoredStructure, StructurePush};
 use super::wordpress::Probe;
 use crate::ApiError;
 use crate::crud;
 use crate::http::openapi::{Data, Paged};
-use crate::http::{AppState, Caller, Ctx, Module, Reply};
-use crate::throttle::scopes::Integration;
+use crate::http::{AppState, Caller, Ctx, JsonBody, Module, Reply, SiteKey};
+use crate::throttle::scopes::{Integration, Plugin};
 use crate::validation::Submitted;
+use crate::writer::ContentAnswer;
 
 crud!(
     integration,
@@ -81,6 +83,53 @@ async fn revoke_api_key(
     Ok(Reply::no_content())
 }
 
+/// The WordPress plugin (API key): a post's status changed in WordPress; the content linked to
+/// it follows (`publish`, `future`, `private` → `published`; `pending` → `review`; `draft`,
+/// `trash` → `draft`). 404 when no content of the key's site is linked to the post.
+#[utoipa::path(post, path = "/api/v1/integration/webhooks/wordpress/status/", request_body = StatusWebhook,
+    security(("api_key" = [])),
+    responses((status = 200, description = "The content", body = Data<ContentAnswer>)))]
+async fn webhook_status(
+    State(s): State<AppState>,
+    key: SiteKey<Plugin>,
+    JsonBody(input): JsonBody<StatusWebhook>,
+) -> Result<Reply, ApiError> {
+    Ok(Reply::ok(plugin::status_changed(&s, &key, input).await?))
+}
+
+/// The WordPress plugin (API key): a post's title, slug, address, categories or tags changed in
+/// WordPress; the content linked to it takes them.
+#[utoipa::path(post, path = "/api/v1/integration/webhooks/wordpress/metadata/", request_body = MetadataWebhook,
+    security(("api_key" = [])),
+    responses((status = 200, description = "The content", body = Data<ContentAnswer>)))]
+async fn webhook_metadata(
+    State(s): State<AppState>,
+    key: SiteKey<Plugin>,
+    JsonBody(input): JsonBody<MetadataWebhook>,
+) -> Result<Reply, ApiError> {
+    Ok(Reply::ok(plugin::metadata_changed(&s, &key, input).await?))
+}
+
+/// The WordPress plugin (API key): its site's published content, newest change first.
+#[utoipa::path(get, path = "/api/v1/integration/plugin/content/", security(("api_key" = [])),
+    responses((status = 200, description = "The site's published content", body = Paged<ContentAnswer>)))]
+async fn plugin_content(State(s): State<AppState>, key: SiteKey<Plugin>, ctx: Ctx) -> Result<Reply, ApiError> {
+    ctx.page(plugin::published(&s, &key).await?)
+}
+
+/// The WordPress plugin (API key): the site's post types and taxonomies, kept as the
+/// integration's structure (what `integrations/{id}/get_content_types/` answers).
+#[utoipa::path(post, path = "/api/v1/integration/plugin/structure/", request_body = StructurePush,
+    security(("api_key" = [])),
+    responses((status = 200, description = "The structure kept", body = Data<StoredStructure>)))]
+async fn plugin_structure(
+    State(s): State<AppState>,
+    key: SiteKey<Plugin>,
+    JsonBody(input): JsonBody<StructurePush>,
+) -> Result<Reply, ApiError> {
+    Reply::data(&plugin::push_structure(&s, &key, input).await?)
+}
+
 crate::module_routes! {
     [integration::list, integration::create],
     [integration::get, integration::update, integration::delete],
@@ -88,6 +137,10 @@ crate::module_routes! {
     [test_connection],
     [list_api_keys, create_api_key],
     [revoke_api_key],
+    [webhook_status],
+    [webhook_metadata],
+    [plugin_content],
+    [plugin_structure],
 }
 
 /// The integration function's part of the API.

@@ -212,6 +212,7 @@ impl AiFunction for GenerateContent {
                 taxonomy_ids: Vec::new(),
                 generated_at: now,
                 updated_at: Some(now),
+                external: Default::default(),
             };
             contents.push(content);
         }

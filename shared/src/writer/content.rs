@@ -26,7 +26,13 @@ pub const STATUSES: &[&str] = &["draft", "review", "published"];
 pub use super::{MAX_HTML, MAX_HTML_BYTES};
 
 pub const LIST: ListSpec = ListSpec {
-    filters: &[("status", "status", Match::Eq), ("task_id", "task_id", Match::Eq)],
+    filters: &[
+        ("status", "status", Match::Eq),
+        ("task_id", "task_id", Match::Eq),
+        ("source", "source", Match::Eq),
+        ("sync_status", "sync_status", Match::Eq),
+        ("external_id", "external_id", Match::Eq),
+    ],
     search: &["title", "meta_title", "primary_keyword"],
     orderings: &[
         ("generated_at", "generated_at"),
@@ -138,6 +144,7 @@ pub async fn create(services: &Services, caller: &Caller, input: NewContent) -> 
         taxonomy_ids: Vec::new(),
         generated_at: OffsetDateTime::now_utc(),
         updated_at: None,
+        external: Default::default(),
     };
     content.updated_at = Some(content.generated_at);
     let task = match &input.task_id {
@@ -200,12 +207,25 @@ pub async fn update(
     let mut after = before.clone();
     apply(services, caller, &mut errors, &mut after, input).await?;
     errors.finish()?;
+    let after = save(services, &before, after, Vec::new()).await?;
+    Content::answer(services, after).await
+}
+
+/// Writes `after` over `before` as it was read (409 if it changed meanwhile, 404 if its sector
+/// is gone), with `also` in the same transaction: its status moves the sector's counts.
+pub async fn save(
+    services: &Services,
+    before: &Content,
+    mut after: Content,
+    also: Vec<Write>,
+) -> Result<Content, ApiError> {
     after.updated_at = Some(OffsetDateTime::now_utc());
-    // Written only over the content as read (its status moves the sector's counts).
     let unchanged = Condition::new("attribute_exists(PK) AND #status = :was")
         .name("#status", "status")
         .value(":was", s(&before.status));
-    let step = Step::changed(&before, &after, vec![Write::Put(after.item()?, Some(unchanged))]);
+    let mut writes = vec![Write::Put(after.item()?, Some(unchanged))];
+    writes.extend(also);
+    let step = Step::changed(before, &after, writes);
     let done = counts::commit(services.store().await, &[step], |_| Vec::new()).await?;
     if !done.sector_gone.is_empty() {
         return Err(ApiError::not_found());
@@ -213,7 +233,7 @@ pub async fn update(
     if !done.refused.is_empty() {
         return Err(ApiError::Conflict("The content was changed meanwhile; reload it and try again.".into()));
     }
-    Content::answer(services, after).await
+    Ok(after)
 }
 
 /// `DELETE content/{id}/`: with its images.

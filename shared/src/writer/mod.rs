@@ -79,6 +79,55 @@ pub struct Content {
     /// The last write; content written before it was kept answers `generated_at`.
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub updated_at: Option<OffsetDateTime>,
+    /// Where it comes from and where its copy on the site stands (stored as one map).
+    #[serde(default)]
+    pub external: External,
+}
+
+/// Where a content comes from and where its copy on the site stands.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct External {
+    /// `igny8` (written here) or `wordpress` (pulled from the site by a sync).
+    #[serde(default = "External::own")]
+    pub source: String,
+    /// `not_synced` (never on the site), `synced` (the post matches), `pending` (a publish is
+    /// under way) or `failed` (the last publish failed).
+    #[serde(default = "External::not_synced")]
+    pub sync_status: String,
+    /// Its post on the site (the WordPress post id).
+    #[serde(default)]
+    pub external_id: Option<String>,
+    /// That post's address.
+    #[serde(default)]
+    pub external_url: Option<String>,
+    /// What the site says of the post: `integration_id`, `post_type`, `slug`, `wp_status`,
+    /// `categories`, `tags`, `modified`.
+    #[serde(default)]
+    pub sync_metadata: serde_json::Map<String, Value>,
+}
+
+pub const SOURCES: &[&str] = &["igny8", "wordpress"];
+pub const SYNC_STATUSES: &[&str] = &["not_synced", "synced", "pending", "failed"];
+
+impl External {
+    fn own() -> String {
+        "igny8".into()
+    }
+    fn not_synced() -> String {
+        "not_synced".into()
+    }
+}
+
+impl Default for External {
+    fn default() -> Self {
+        Self {
+            source: Self::own(),
+            sync_status: Self::not_synced(),
+            external_id: None,
+            external_url: None,
+            sync_metadata: serde_json::Map::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -173,6 +222,15 @@ pub struct ContentAnswer {
     pub taxonomy_ids: Vec<String>,
     pub site_id: String,
     pub sector_id: String,
+    /// `igny8` or `wordpress`.
+    pub source: String,
+    /// `not_synced`, `synced`, `pending` or `failed`.
+    pub sync_status: String,
+    /// Its WordPress post id, once published or synced.
+    pub external_id: Option<String>,
+    pub external_url: Option<String>,
+    #[schema(value_type = Object)]
+    pub sync_metadata: serde_json::Map<String, Value>,
 }
 
 impl From<&Content> for ContentAnswer {
@@ -195,6 +253,11 @@ impl From<&Content> for ContentAnswer {
             taxonomy_ids: c.taxonomy_ids.clone(),
             site_id: c.site_id.clone(),
             sector_id: c.sector_id.clone(),
+            source: c.external.source.clone(),
+            sync_status: c.external.sync_status.clone(),
+            external_id: c.external.external_id.clone(),
+            external_url: c.external.external_url.clone(),
+            sync_metadata: c.external.sync_metadata.clone(),
         }
     }
 }

@@ -41,7 +41,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let handlers = functions::handlers(&provisioned.config, &sdk);
     let workers = functions::sqs_handlers(&provisioned.config, &sdk, igny8_domain::modules::ai_functions());
     local_stack::workers::start_all(&template, &provisioned.queue_urls, &workers, &aws_sdk_sqs::Client::new(&sdk))?;
-    let gateway = Gateway::new(template.routes.clone(), template.cors.clone(), handlers)?;
+    let gateway = Gateway::new(&template, handlers, functions::authorizer_handlers(&provisioned.config, &sdk))?;
 
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     println!("IGNY8 API on {base}/api/v1/  (AWS endpoint {endpoint}, table {})", provisioned.config.table_name);
