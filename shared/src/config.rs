@@ -21,6 +21,8 @@ pub struct Config {
     pub image_jobs_queue_url: Option<String>,
     /// SQS queue of sector purges (`PURGE_QUEUE_URL`).
     pub purge_queue_url: Option<String>,
+    /// SQS queue of publishing to the sites (`PUBLISH_QUEUE_URL`).
+    pub publish_queue_url: Option<String>,
     /// S3 bucket for generated images (`IMAGES_BUCKET`).
     pub images_bucket: Option<String>,
     /// An AWS-compatible endpoint for local development (`AWS_ENDPOINT_URL`); `None` in AWS.
@@ -50,6 +52,8 @@ pub struct Config {
     /// Provider calls: `PROVIDER_RETRY_ATTEMPTS` (4), `PROVIDER_RETRY_BASE_MS` (500),
     /// `PROVIDER_TIMEOUT_MS` (120000).
     pub provider_retry: crate::ai::RetryPolicy,
+    /// How long one call to a customer's WordPress site may take (`WORDPRESS_TIMEOUT_SECONDS`, 20).
+    pub wordpress_timeout: std::time::Duration,
 }
 
 /// Where the functions run.
@@ -116,6 +120,7 @@ impl Config {
             ai_jobs_queue_url: get("AI_JOBS_QUEUE_URL"),
             image_jobs_queue_url: get("IMAGE_JOBS_QUEUE_URL"),
             purge_queue_url: get("PURGE_QUEUE_URL"),
+            publish_queue_url: get("PUBLISH_QUEUE_URL"),
             images_bucket: get("IMAGES_BUCKET"),
             aws_endpoint_url: get("AWS_ENDPOINT_URL"),
             public_base_url: get("PUBLIC_BASE_URL").map(|u| u.trim_end_matches('/').to_owned()),
@@ -136,6 +141,7 @@ impl Config {
                 max_delay: std::time::Duration::from_secs(20),
                 timeout: std::time::Duration::from_millis(number(&get, "PROVIDER_TIMEOUT_MS", 120_000)?),
             },
+            wordpress_timeout: std::time::Duration::from_secs(number(&get, "WORDPRESS_TIMEOUT_SECONDS", 20)?),
         })
     }
 }

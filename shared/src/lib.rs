@@ -33,6 +33,7 @@ pub mod modules;
 pub mod outbound;
 pub mod pagination;
 pub mod planner;
+pub mod publisher;
 pub mod purge;
 pub mod queue;
 pub mod records;

@@ -2,14 +2,18 @@
 //! module; this list, above them all, is where a module's parts are named once.
 
 use crate::ai::Registry;
-use crate::{integration, planner, writer};
+use crate::{integration, planner, publisher, writer};
 
 /// What each module removes when a sector is purged (outside the table: its records are the
 /// sector's) and when a site is.
 pub fn purge_hooks() -> crate::purge::Hooks {
     crate::purge::Hooks {
         sector: vec![writer::removal::purge_files],
-        site: vec![writer::taxonomies::purge_site, integration::integrations::purge_site],
+        site: vec![
+            writer::taxonomies::purge_site,
+            integration::integrations::purge_site,
+            publisher::records::purge_site,
+        ],
     }
 }
 

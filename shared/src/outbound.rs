@@ -249,6 +249,9 @@ impl reqwest::dns::Resolve for GuardedResolver {
     }
 }
 
+/// Headers of a raw body: `(name, value)`.
+pub type Headers<'a> = &'a [(&'a str, &'a str)];
+
 /// One outbound request.
 #[derive(Debug, Clone)]
 pub struct OutboundRequest<'a> {
@@ -259,16 +262,31 @@ pub struct OutboundRequest<'a> {
     /// Sent as HTTP basic authentication (user, password); never logged.
     pub basic: Option<(&'a str, &'a str)>,
     pub json: Option<&'a serde_json::Value>,
+    /// A raw body and its headers (`Content-Type`, and more such as `Content-Disposition`).
+    pub raw: Option<(&'a [u8], Headers<'a>)>,
     pub timeout: Duration,
 }
 
 impl<'a> OutboundRequest<'a> {
     pub fn get(url: &'a str, timeout: Duration) -> Self {
-        Self { method: http::Method::GET, url, bearer: None, basic: None, json: None, timeout }
+        Self { method: http::Method::GET, url, bearer: None, basic: None, json: None, raw: None, timeout }
     }
 
     pub fn post_json(url: &'a str, body: &'a serde_json::Value, timeout: Duration) -> Self {
-        Self { method: http::Method::POST, url, bearer: None, basic: None, json: Some(body), timeout }
+        Self { method: http::Method::POST, url, bearer: None, basic: None, json: Some(body), raw: None, timeout }
+    }
+
+    /// A `POST` of `body` as it is, with `headers`.
+    pub fn post_raw(url: &'a str, body: &'a [u8], headers: Headers<'a>, timeout: Duration) -> Self {
+        Self {
+            method: http::Method::POST,
+            url,
+            bearer: None,
+            basic: None,
+            json: None,
+            raw: Some((body, headers)),
+            timeout,
+        }
     }
 
     pub fn bearer(mut self, token: &'a str) -> Self {
@@ -363,6 +381,12 @@ impl Outbound {
         }
         if let Some(body) = request.json {
             builder = builder.json(body);
+        }
+        if let Some((body, headers)) = request.raw {
+            for (name, value) in headers {
+                builder = builder.header(*name, *value);
+            }
+            builder = builder.body(body.to_vec());
         }
         let mut response = builder.send().await.map_err(|e| self.error(&e))?;
         let status = response.status().as_u16();

@@ -21,7 +21,7 @@ pub const MAX_BACKOFF: Duration = Duration::from_secs(300);
 /// the message's `eventSourceARN`.
 pub fn url_of<'c>(config: &'c Config, message: &SqsMessage) -> Option<&'c str> {
     let name = message.event_source_arn.as_deref()?.rsplit(':').next()?;
-    [&config.ai_jobs_queue_url, &config.image_jobs_queue_url, &config.purge_queue_url]
+    [&config.ai_jobs_queue_url, &config.image_jobs_queue_url, &config.purge_queue_url, &config.publish_queue_url]
         .into_iter()
         .flatten()
         .map(String::as_str)

@@ -19,6 +19,7 @@ use serde_json::{Value, json};
 pub mod field_limits;
 pub mod jobs;
 pub mod lambda;
+pub mod wordpress;
 
 pub const PASSWORD: &str = "correct horse battery";
 

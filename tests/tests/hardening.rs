@@ -346,6 +346,17 @@ async fn world(app: &TestApp) -> World {
     }
     let wordpress = json!({"site_id": site, "site_url": "https://wordpress.example", "username": "editor", "app_password": "abcd efgh ijkl mnop"});
     ids.insert("site_integration", id_of(app.post("/api/v1/integration/integrations/", &wordpress, o).await).await);
+    // A publish to it, ended (the site is unreachable) before the sweeps take their snapshots.
+    let published = app.post("/api/v1/publisher/publish/", &json!({"content_ids": [ids["content"]]}), o).await;
+    let record = published.data()[0]["id"].as_str().unwrap_or_default().to_owned();
+    for _ in 0..200 {
+        let seen = app.get(&format!("/api/v1/publisher/publishing-records/{record}/"), o).await;
+        if seen.data()["status"] == "failed" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    ids.insert("publishing_record", record);
     let key = json!({"site_id": site, "name": "Plugin"});
     ids.insert("api_key", id_of(app.post("/api/v1/integration/api-keys/", &key, o).await).await);
     let plugin_key =
@@ -409,6 +420,7 @@ const RECORDS: &[(&str, &str)] = &[
     ("/api/v1/system/settings/integrations/", "integration"),
     ("/api/v1/integration/integrations/", "site_integration"),
     ("/api/v1/integration/api-keys/", "api_key"),
+    ("/api/v1/publisher/publishing-records/", "publishing_record"),
     ("/api/v1/system/prompts/", "prompt_type"),
     ("/api/v1/billing/credit-packages/", "package"),
     ("/api/v1/billing/credits/usage/", "usage"),

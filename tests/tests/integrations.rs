@@ -4,32 +4,13 @@
 //! Secrets Manager and is answered only masked; connection tests report what the site says, and a
 //! refused password, an unreachable site or an internal address in a deployment is a clear 400.
 
+use api_tests::wordpress::wordpress;
 use api_tests::{Answer, Tenant, TestApp, spawn_app, spawn_app_configured};
 use igny8_domain::Deployment;
 use serde_json::{Value, json};
 
 const LIST: &str = "/api/v1/integration/integrations/";
 const CHECK: &str = "/api/v1/integration/integrations/test-connection/";
-
-fn env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| {
-        panic!("{name} is not set: run the tests with ./scripts/test.sh, which starts WordPress (scripts/wordpress.sh)")
-    })
-}
-
-struct WordPress {
-    url: String,
-    admin: (String, String),
-    contributor: (String, String),
-}
-
-fn wordpress() -> WordPress {
-    WordPress {
-        url: env("WORDPRESS_URL"),
-        admin: (env("WORDPRESS_ADMIN_USER"), env("WORDPRESS_ADMIN_APP_PASSWORD")),
-        contributor: (env("WORDPRESS_CONTRIBUTOR_USER"), env("WORDPRESS_CONTRIBUTOR_APP_PASSWORD")),
-    }
-}
 
 /// A user of the tenant's account with `role`, granted the tenant's site when an editor or viewer.
 async fn member(app: &TestApp, t: &Tenant, email: &str, role: &str) -> String {

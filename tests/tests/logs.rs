@@ -53,14 +53,39 @@ async fn one_structured_line_per_request_and_no_secrets() {
     assert_eq!(check.status, 400, "{}", check.body);
     let key = app.post("/api/v1/integration/api-keys/", &json!({"site_id": site, "name": "Plugin"}), fresh).await;
     let plugin_key = key.data()["key"].as_str().unwrap().to_owned();
+    // The plugin's key through the authorizer, and a publish the worker tries with the password.
+    let hook = app
+        .post(
+            "/api/v1/integration/webhooks/wordpress/status/",
+            &json!({"post_id": 1, "status": "draft"}),
+            Some(&plugin_key),
+        )
+        .await;
+    assert_eq!(hook.status, 404, "{}", hook.body);
+    let sector = app.post("/api/v1/auth/sectors/", &json!({"site_id": site, "name": "Logged"}), fresh).await;
+    let content = json!({"sector_id": sector.data()["id"], "title": "Logged", "html_content": "<p>x</p>"});
+    let content = app.post("/api/v1/writer/content/", &content, fresh).await;
+    let published =
+        app.post("/api/v1/publisher/publish/", &json!({"content_ids": [content.data()["id"]]}), fresh).await;
+    assert_eq!(published.status, 200, "{}", published.body);
+    let account = me.data()["user"]["account"]["id"].as_str().unwrap().to_owned();
+    let record = published.data()[0]["id"].as_str().unwrap().to_owned();
+    for _ in 0..200 {
+        let found = igny8_domain::publisher::records::get(&app.services, &account, &record).await.unwrap();
+        if found.is_some_and(|r| r.status == "failed") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 
     let text = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
     let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).expect("every log line is JSON")).collect();
     let requests: Vec<&Value> = lines.iter().filter(|l| l["message"] == json!("request")).collect();
     assert_eq!(
         requests.len(),
-        9,
-        "register, login, me, change-password, failed login, site, integration, connection test, API key:\n{text}"
+        13,
+        "register, login, me, change-password, failed login, site, integration, connection test, API key, \
+         webhook, sector, content, publish:\n{text}"
     );
 
     let me_line = requests.iter().find(|l| l["request_id"] == me.body["request_id"]).expect("me/ has its line");
@@ -86,4 +111,5 @@ async fn one_structured_line_per_request_and_no_secrets() {
         assert!(!text.contains(secret), "a secret reached the log");
     }
     assert!(!text.contains("argon2"), "a password hash reached the log");
+    assert!(text.contains("API key accepted") && text.contains("publishing failed for good"), "{text}");
 }

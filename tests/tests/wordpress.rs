@@ -6,14 +6,9 @@
 use std::time::Duration;
 
 use api_tests::spawn_app;
+use api_tests::wordpress::env;
 use igny8_domain::outbound::{Outbound, OutboundRequest};
 use serde_json::Value;
-
-fn env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| {
-        panic!("{name} is not set: run the tests with ./scripts/test.sh, which starts WordPress (scripts/wordpress.sh start; then eval \"$(scripts/wordpress.sh env)\")")
-    })
-}
 
 /// Whether WordPress says `user` may publish, asked as that user with `password`.
 async fn may_publish(http: &Outbound, me: &str, user: &str, password: &str) -> bool {

@@ -24,6 +24,7 @@ pub const MODULES: &[Module] = &[
     planner_function::MODULE,
     writer_function::MODULE,
     integration_function::MODULE,
+    publisher_function::MODULE,
     billing_function::MODULE,
     system_function::MODULE,
 ];

@@ -76,6 +76,7 @@ pub async fn bootstrap(endpoint: &str, names: &LocalNames, template: &Template) 
         ai_jobs_queue_url: queue_urls.get(logical_ids::AI_JOBS_QUEUE).cloned(),
         image_jobs_queue_url: queue_urls.get(logical_ids::IMAGE_JOBS_QUEUE).cloned(),
         purge_queue_url: queue_urls.get(logical_ids::PURGE_QUEUE).cloned(),
+        publish_queue_url: queue_urls.get(logical_ids::PUBLISH_QUEUE).cloned(),
         images_bucket: template
             .buckets
             .iter()
@@ -93,6 +94,7 @@ pub async fn bootstrap(endpoint: &str, names: &LocalNames, template: &Template) 
         job_max_receives: 3,
         retry_delay: std::time::Duration::ZERO,
         provider_retry: igny8_domain::ai::RetryPolicy::default(),
+        wordpress_timeout: igny8_domain::integration::wordpress::TIMEOUT,
     };
     Ok(Provisioned { names: names.clone(), config, queue_urls })
 }

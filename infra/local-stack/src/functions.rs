@@ -44,6 +44,7 @@ pub fn handlers(config: &Config, sdk: &SdkConfig) -> HashMap<&'static str, Handl
         ("planner", handler(planner_function::MODULE.router(services()))),
         ("writer", handler(writer_function::MODULE.router(services()))),
         ("integration", handler(integration_function::MODULE.router(services()))),
+        ("publisher", handler(publisher_function::MODULE.router(services()))),
         ("billing", handler(billing_function::MODULE.router(services()))),
         ("docs", handler(api_docs::router(services()))),
     ])
@@ -87,5 +88,15 @@ pub fn sqs_handlers(
             igny8_domain::purge::handle_batch(&services, &igny8_domain::modules::purge_hooks(), event, deadline).await
         })
     });
-    HashMap::from([("ai-worker", Arc::clone(&worker)), ("image-worker", worker), ("purge-worker", purge)])
+    let publishes = Arc::new(Services::with_sdk_config(config.clone(), sdk.clone()));
+    let publish: crate::workers::SqsHandler = Arc::new(move |event, _| {
+        let services = Arc::clone(&publishes);
+        Box::pin(async move { igny8_domain::publisher::run::handle_batch(&services, event).await })
+    });
+    HashMap::from([
+        ("ai-worker", Arc::clone(&worker)),
+        ("image-worker", worker),
+        ("purge-worker", purge),
+        ("publish-worker", publish),
+    ])
 }

@@ -359,6 +359,7 @@ pub mod logical_ids {
     pub const AI_JOBS_QUEUE: &str = "AiJobsQueue";
     pub const IMAGE_JOBS_QUEUE: &str = "ImageJobsQueue";
     pub const PURGE_QUEUE: &str = "PurgeQueue";
+    pub const PUBLISH_QUEUE: &str = "PublishQueue";
     pub const IMAGES_BUCKET: &str = "ImagesBucket";
 }
 

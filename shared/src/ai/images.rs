@@ -179,6 +179,23 @@ pub(crate) async fn put_image(services: &Services, bucket: &str, key: &str, byte
         })
 }
 
+/// An image's bytes, from the images bucket.
+pub async fn read_image(services: &Services, s3_key: &str) -> Result<Vec<u8>, ApiError> {
+    let bucket =
+        services.config.images_bucket.clone().ok_or_else(|| ApiError::internal("no images bucket configured"))?;
+    let object = services
+        .s3()
+        .await
+        .get_object()
+        .bucket(bucket)
+        .key(s3_key)
+        .send()
+        .await
+        .map_err(|e| ApiError::internal(aws_sdk_s3::error::DisplayErrorContext(e).to_string()))?;
+    let bytes = object.body.collect().await.map_err(ApiError::internal)?;
+    Ok(bytes.into_bytes().to_vec())
+}
+
 /// A short-lived URL to read an image's file straight from S3.
 pub async fn presigned_url(services: &Services, s3_key: &str, ttl: std::time::Duration) -> Result<String, ApiError> {
     let bucket =

@@ -8,3 +8,4 @@ pub mod plugin;
 pub mod posts;
 pub mod routes;
 pub mod wordpress;
+pub mod wp_publish;

@@ -52,7 +52,7 @@ impl PostLink {
 /// The keys of an integration's links (to delete them with it).
 pub async fn keys_of(services: &Services, account_id: &str, integration_id: &str) -> Result<Vec<Key>, ApiError> {
     let query =
-        crate::store::Query::partition(keys::account_pk(account_id)).sk_prefix(&format!("{PREFIX}{integration_id}#"));
+        crate::store::Query::partition(keys::account_pk(account_id)).sk_prefix(format!("{PREFIX}{integration_id}#"));
     let items = services.store().await.query_all(query).await?;
     let links = items.into_iter().map(crate::store::decode).collect::<Result<Vec<PostLink>, _>>()?;
     Ok(links.iter().map(|l| key(&l.account_id, &l.integration_id, &l.post_id)).collect())

@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::outbound::{OutboundError, OutboundRequest, OutboundResponse};
 use crate::{ApiError, Services};
 
-/// How long one call to a WordPress site may take.
+/// How long one call to a WordPress site may take, unless configured (`Config::wordpress_timeout`).
 pub const TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Where and as whom to reach a site. The password is never printed (`Debug` masks it).
@@ -79,13 +79,14 @@ fn generator_version(feed: &[u8]) -> Option<String> {
 /// credentials is a 400 saying which.
 pub async fn probe(services: &Services, credentials: &Credentials) -> Result<Probe, ApiError> {
     let http = services.http().await;
+    let timeout = services.config.wordpress_timeout;
     let index_url = api(&credentials.site_url, "");
     let me_url = api(&credentials.site_url, "wp/v2/users/me?context=edit");
     let feed_url = format!("{}/feed/", credentials.site_url.trim_end_matches('/'));
     let (index, me, feed) = tokio::join!(
-        http.send(OutboundRequest::get(&index_url, TIMEOUT)),
-        http.send(OutboundRequest::get(&me_url, TIMEOUT).basic(&credentials.username, &credentials.password)),
-        http.send(OutboundRequest::get(&feed_url, TIMEOUT)),
+        http.send(OutboundRequest::get(&index_url, timeout)),
+        http.send(OutboundRequest::get(&me_url, timeout).basic(&credentials.username, &credentials.password)),
+        http.send(OutboundRequest::get(&feed_url, timeout)),
     );
     let index = index.map_err(|e| unreachable(&e))?;
     let index = json(&index)
