@@ -48,15 +48,17 @@ pub fn compose(html: &str, record_id: &str, images: &[Placed], uploaded: &[(Stri
     }
     let starts = section_starts(&body);
     // Insert from the end so that earlier offsets stay true.
-    let mut inserts: Vec<(usize, String)> = images
+    let mut inserts: Vec<(usize, u32, String)> = images
         .iter()
         .map(|image| {
             let at = starts.get(image.position as usize).copied().unwrap_or(body.len());
-            (at, figure(image))
+            (at, image.position, figure(image))
         })
         .collect();
-    inserts.sort_by_key(|(at, _)| std::cmp::Reverse(*at));
-    for (at, figure) in inserts {
+    // Last place first, and at one place the highest position first, so that each insert leaves
+    // the offsets still to come true and images at one place end in their order.
+    inserts.sort_by_key(|(at, position, _)| std::cmp::Reverse((*at, *position)));
+    for (at, _, figure) in inserts {
         body.insert_str(at, &figure);
     }
     format!("{}\n{body}", marker(record_id))
