@@ -42,6 +42,7 @@ async fn published(app: &TestApp, t: &Tenant, sector: &str, integration: &str, p
         wp_status: "publish".into(),
         post_type: "post".into(),
         slug: None,
+        modified: None,
     };
     posts::attach(&app.services, &before, integration, &post, |c| c.status = "published".into()).await.unwrap()
 }

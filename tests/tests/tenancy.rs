@@ -377,6 +377,14 @@ fn new_api_key(w: &World, _: Who) -> Option<Value> {
     Some(json!({"site_id": w.a.site1, "name": format!("plugin {}", w.unique())}))
 }
 
+fn empty(_: &World, _: Who) -> Option<Value> {
+    Some(json!({}))
+}
+
+fn site1_sync(w: &World, _: Who) -> Option<Value> {
+    Some(json!({"site_id": w.a.site1}))
+}
+
 fn publish_content1(w: &World, _: Who) -> Option<Value> {
     Some(json!({"content_ids": [w.a.records["content1"]], "destinations": [w.a.records["integration1"]]}))
 }
@@ -542,6 +550,12 @@ fn matrix() -> Vec<Row> {
         row("POST", "writer/content/{content1}/publish/", publish_here, [401, 403, 200, 404, 200, 200]),
         row("GET", "publisher/publishing-records/", none, MEMBERS),
         row("GET", "publisher/publishing-records/{record1}/", none, SECTOR1_READ),
+        row("POST", "integration/integrations/{integration1}/sync/", empty, [401, 403, 403, 404, 200, 200]),
+        row("GET", "integration/integrations/{integration1}/sync_status/", none, SECTOR1_READ),
+        row("POST", "integration/integrations/{integration1}/update-structure/", empty, [401, 403, 403, 404, 400, 400]),
+        row("GET", "integration/integrations/{integration1}/get_content_types/", none, SECTOR1_READ),
+        row("GET", "integration/integrations/{integration1}/debug_status/", none, [401, 403, 403, 404, 200, 200]),
+        row("POST", "integration/integrations/sync_wordpress_content/", site1_sync, [401, 403, 403, 400, 200, 200]),
         row("GET", "integration/api-keys/", none, MANAGERS_LIST),
         row("POST", "integration/api-keys/", new_api_key, [401, 403, 403, 400, 201, 201]),
         row("DELETE", "integration/api-keys/{apikey1}/", none, [401, 403, 403, 404, 204, 404]),

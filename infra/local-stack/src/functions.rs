@@ -89,9 +89,9 @@ pub fn sqs_handlers(
         })
     });
     let publishes = Arc::new(Services::with_sdk_config(config.clone(), sdk.clone()));
-    let publish: crate::workers::SqsHandler = Arc::new(move |event, _| {
+    let publish: crate::workers::SqsHandler = Arc::new(move |event, deadline| {
         let services = Arc::clone(&publishes);
-        Box::pin(async move { igny8_domain::publisher::run::handle_batch(&services, event).await })
+        Box::pin(async move { igny8_domain::publisher::run::handle_batch(&services, event, deadline).await })
     });
     HashMap::from([
         ("ai-worker", Arc::clone(&worker)),

@@ -80,7 +80,11 @@ impl Integration {
     }
 
     pub fn to_json(&self) -> Value {
-        crate::http::answer(IntegrationAnswer {
+        crate::http::answer(self.answer())
+    }
+
+    pub fn answer(&self) -> IntegrationAnswer {
+        IntegrationAnswer {
             id: self.id.clone(),
             site_id: self.site_id.clone(),
             platform: self.platform.clone(),
@@ -93,7 +97,7 @@ impl Integration {
             last_sync_at: self.last_sync_at.map(rfc3339),
             created_at: rfc3339(self.created_at),
             updated_at: rfc3339(self.updated_at),
-        })
+        }
     }
 
     /// The credentials to reach the site with (the password read from Secrets Manager).
@@ -308,9 +312,34 @@ pub async fn delete(services: &Services, caller: &Caller, id: &str) -> Result<()
     delete_remains(services, &integration).await
 }
 
-/// What an integration leaves behind: its structure and its posts' links.
+/// Sets where the integration's syncing stands (and, when one ended, when), whatever else changed.
+pub async fn set_sync_status(
+    services: &Services,
+    integration: &Integration,
+    status: &str,
+    finished: Option<OffsetDateTime>,
+) -> Result<(), ApiError> {
+    let mut change = crate::store::Change::new(
+        Integration::key(&integration.account_id, &integration.id),
+        "SET sync_status = :status, updated_at = :now",
+    )
+    .value(":status", crate::store::s(status))
+    .value(":now", crate::store::s(rfc3339(OffsetDateTime::now_utc())))
+    .condition(Condition::exists());
+    if let Some(at) = finished {
+        change.update.push_str(", last_sync_at = :at");
+        change = change.value(":at", crate::store::s(rfc3339(at)));
+    }
+    match services.store().await.update(change).await {
+        Ok(_) | Err(StoreError::ConditionFailed) => Ok(()),
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// What an integration leaves behind: its structure, its posts' links, its syncs.
 async fn delete_remains(services: &Services, integration: &Integration) -> Result<(), ApiError> {
     let mut remains = super::posts::keys_of(services, &integration.account_id, &integration.id).await?;
+    remains.extend(super::sync::keys_of(services, integration).await?);
     remains.push(super::plugin::structure_key(&integration.account_id, &integration.id));
     services.store().await.delete_batch(&remains).await?;
     Ok(())

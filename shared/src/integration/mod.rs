@@ -7,5 +7,6 @@ pub mod integrations;
 pub mod plugin;
 pub mod posts;
 pub mod routes;
+pub mod site_api;
+pub mod sync;
 pub mod wordpress;
-pub mod wp_publish;

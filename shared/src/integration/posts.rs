@@ -93,6 +93,8 @@ pub struct Post {
     pub wp_status: String,
     pub post_type: String,
     pub slug: Option<String>,
+    /// When WordPress last changed it (`modified_gmt`).
+    pub modified: Option<String>,
 }
 
 /// Links `before` to its post on `integration`'s site, with the content's own change (`change`
@@ -127,6 +129,9 @@ pub async fn attach(
     meta.insert("post_type".into(), serde_json::json!(post.post_type));
     if let Some(slug) = &post.slug {
         meta.insert("slug".into(), serde_json::json!(slug));
+    }
+    if let Some(modified) = &post.modified {
+        meta.insert("modified".into(), serde_json::json!(modified));
     }
     let link = PostLink::of(&after, integration_id, &post.post_id).write(dead.as_deref())?;
     crate::writer::content::save(services, before, after, vec![link]).await

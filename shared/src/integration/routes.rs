@@ -6,6 +6,7 @@ use axum::extract::{Path, State};
 use super::api_keys::{self, ApiKeyAnswer, CreatedKey, NewApiKey};
 use super::integrations::{self, ConnectionCheck, IntegrationAnswer};
 use super::plugin::{self, MetadataWebhook, StatusWebhook, StoredStructure, StructurePush};
+use super::sync::{self, ContentTypes, DebugStatus, SiteSync, SyncEventAnswer, SyncRequest, SyncStatus};
 use super::wordpress::Probe;
 use crate::ApiError;
 use crate::crud;
@@ -130,6 +131,87 @@ async fn plugin_structure(
     Reply::data(&plugin::push_structure(&s, &key, input).await?)
 }
 
+/// Pulls the site's WordPress posts, pages, categories and tags into its content and taxonomies
+/// (owners and admins): a queued sync, followed at `{id}/sync_status/`. A re-sync updates, never
+/// duplicates.
+#[utoipa::path(post, path = "/api/v1/integration/integrations/{id}/sync/", request_body = SyncRequest,
+    responses((status = 200, description = "The sync, queued", body = Data<SyncEventAnswer>)))]
+async fn sync(
+    State(s): State<AppState>,
+    caller: Caller<Integration>,
+    Path(id): Path<String>,
+    JsonBody(input): JsonBody<SyncRequest>,
+) -> Result<Reply, ApiError> {
+    let integration = integrations::visible(&s, &caller, &id).await?;
+    Reply::data(&sync::start(&s, &caller, &integration, input.sector_id.as_deref()).await?.answer())
+}
+
+/// Where the integration's syncing stands: its status, its last sync, and that sync's progress,
+/// counts and errors.
+#[utoipa::path(get, path = "/api/v1/integration/integrations/{id}/sync_status/",
+    responses((status = 200, description = "The sync status", body = Data<SyncStatus>)))]
+async fn sync_status(
+    State(s): State<AppState>,
+    caller: Caller<Integration>,
+    Path(id): Path<String>,
+) -> Result<Reply, ApiError> {
+    let integration = integrations::visible(&s, &caller, &id).await?;
+    Reply::data(&sync::status(&s, &integration).await?)
+}
+
+/// Reads the site's post types and taxonomies (with the categories' and tags' terms) from its
+/// REST API and keeps them as the integration's structure (owners and admins).
+#[utoipa::path(post, path = "/api/v1/integration/integrations/{id}/update-structure/",
+    responses((status = 200, description = "The structure kept", body = Data<StoredStructure>)))]
+async fn update_structure(
+    State(s): State<AppState>,
+    caller: Caller<Integration>,
+    Path(id): Path<String>,
+) -> Result<Reply, ApiError> {
+    let integration = integrations::visible(&s, &caller, &id).await?;
+    caller.require_manager()?;
+    Reply::data(&sync::update_structure(&s, &integration).await?)
+}
+
+/// The site's post types and taxonomies as last pushed by the plugin or read from the site
+/// (empty, with no `source`, before either).
+#[utoipa::path(get, path = "/api/v1/integration/integrations/{id}/get_content_types/",
+    responses((status = 200, description = "The structure", body = Data<ContentTypes>)))]
+async fn get_content_types(
+    State(s): State<AppState>,
+    caller: Caller<Integration>,
+    Path(id): Path<String>,
+) -> Result<Reply, ApiError> {
+    let integration = integrations::visible(&s, &caller, &id).await?;
+    Reply::data(&sync::content_types(&s, &integration).await?)
+}
+
+/// What to look at when an integration misbehaves (owners and admins): the connection now, the
+/// recent syncs, the linked posts, the structure.
+#[utoipa::path(get, path = "/api/v1/integration/integrations/{id}/debug_status/",
+    responses((status = 200, description = "The integration's state", body = Data<DebugStatus>)))]
+async fn debug_status(
+    State(s): State<AppState>,
+    caller: Caller<Integration>,
+    Path(id): Path<String>,
+) -> Result<Reply, ApiError> {
+    let integration = integrations::visible(&s, &caller, &id).await?;
+    caller.require_manager()?;
+    Reply::data(&sync::debug_status(&s, &integration).await?)
+}
+
+/// Pulls a site's WordPress content through each of its active WordPress integrations (owners and
+/// admins): the syncs, queued.
+#[utoipa::path(post, path = "/api/v1/integration/integrations/sync_wordpress_content/", request_body = SiteSync,
+    responses((status = 200, description = "The syncs, queued", body = Data<Vec<SyncEventAnswer>>)))]
+async fn sync_wordpress_content(
+    State(s): State<AppState>,
+    caller: Caller<Integration>,
+    JsonBody(input): JsonBody<SiteSync>,
+) -> Result<Reply, ApiError> {
+    Reply::data(&sync::start_site(&s, &caller, &input.site_id, input.sector_id.as_deref()).await?)
+}
+
 crate::module_routes! {
     [integration::list, integration::create],
     [integration::get, integration::update, integration::delete],
@@ -141,12 +223,18 @@ crate::module_routes! {
     [webhook_metadata],
     [plugin_content],
     [plugin_structure],
+    [sync],
+    [sync_status],
+    [update_structure],
+    [get_content_types],
+    [debug_status],
+    [sync_wordpress_content],
 }
 
 /// The integration function's part of the API.
 pub const MODULE: Module = Module {
     tag: "integration",
-    description: "A site's integrations (WordPress), their connection tests, and the API keys of its WordPress plugin.",
+    description: "A site's integrations (WordPress): connection tests, sync, structure; the API keys of its WordPress plugin and the plugin's own routes.",
     routes,
     serve,
 };

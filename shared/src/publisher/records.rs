@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 
 use crate::access::Caller;
 use crate::accounts::rfc3339;
-use crate::integration::wp_publish::Media;
+use crate::integration::site_api::Media;
 use crate::store::{Condition, Item, Key, Query, keys};
 use crate::{ApiError, Services, ids};
 

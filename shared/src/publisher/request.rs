@@ -46,6 +46,7 @@ crate::input! {
 
 /// The message of one record's publishing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PublishMessage {
     pub account_id: String,
     pub record_id: String,

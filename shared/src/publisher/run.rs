@@ -1,4 +1,5 @@
-//! The publish worker: one message per record ([`super::request::PublishMessage`]).
+//! The publish worker: one message per record ([`super::request::PublishMessage`]); the same
+//! queue carries the integration module's syncs ([`crate::integration::sync`]).
 //!
 //! For a record of the message's request, in this order, so that a failure anywhere loses
 //! nothing and a retry makes nothing twice:
@@ -19,6 +20,8 @@
 //! delivery, when the record is `failed` with the reason and the content's `sync_status` is
 //! `failed`; refused credentials fail at once.
 
+use std::time::Instant;
+
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -29,7 +32,8 @@ use super::request::PublishMessage;
 use crate::integration::integrations::Integration;
 use crate::integration::plugin::content_status;
 use crate::integration::posts::{self, Post};
-use crate::integration::wp_publish::{PostRef, Site, WpError};
+use crate::integration::site_api::{PostRef, Site, WpError};
+use crate::integration::sync::{self, SyncMessage};
 use crate::writer::{Content, ImageRecord, Task};
 use crate::{ApiError, Services};
 
@@ -62,12 +66,22 @@ impl Failure {
     }
 }
 
-/// Runs a batch of publish messages; the failed ones come back after their backoff.
-pub async fn handle_batch(services: &Services, event: SqsEvent) -> SqsBatchResponse {
+/// What the publish queue carries: a record to publish, or a site to sync (both are calls to
+/// customers' sites, with the same retries).
+#[derive(Debug, serde::Deserialize)]
+#[serde(untagged)]
+enum SiteWork {
+    Publish(PublishMessage),
+    Sync(SyncMessage),
+}
+
+/// Runs a batch of the publish queue; the failed messages come back after their backoff, and a
+/// sync out of time goes on in a new message.
+pub async fn handle_batch(services: &Services, event: SqsEvent, deadline: Option<Instant>) -> SqsBatchResponse {
     let mut response = SqsBatchResponse::default();
     for message in &event.records {
-        if let Err(reason) = handle(services, message).await {
-            tracing::warn!(message_id = ?message.message_id, reason = %reason, "publish message will be delivered again");
+        if let Err(reason) = handle(services, message, deadline).await {
+            tracing::warn!(message_id = ?message.message_id, reason = %reason, "publish queue message will be delivered again");
             crate::queue::retry_later(services, message).await;
             let mut failure = BatchItemFailure::default();
             failure.item_identifier = message.message_id.clone().unwrap_or_default();
@@ -77,13 +91,19 @@ pub async fn handle_batch(services: &Services, event: SqsEvent) -> SqsBatchRespo
     response
 }
 
-async fn handle(services: &Services, message: &SqsMessage) -> Result<(), String> {
-    let Ok(order) = serde_json::from_str::<PublishMessage>(message.body.as_deref().unwrap_or_default()) else {
-        tracing::error!(message_id = ?message.message_id, "unreadable publish message dropped");
+async fn handle(services: &Services, message: &SqsMessage, deadline: Option<Instant>) -> Result<(), String> {
+    let Ok(work) = serde_json::from_str::<SiteWork>(message.body.as_deref().unwrap_or_default()) else {
+        tracing::error!(message_id = ?message.message_id, "unreadable publish queue message dropped");
         return Ok(());
     };
     let last = crate::queue::receives(message) >= services.config.job_max_receives;
-    publish(services, &order, last).await
+    match work {
+        SiteWork::Publish(order) => publish(services, &order, last).await,
+        SiteWork::Sync(order) => match sync::run(services, &order, deadline, last).await? {
+            sync::Delivery::Done => Ok(()),
+            sync::Delivery::Continue => crate::queue::continue_in_new_message(services, message).await,
+        },
+    }
 }
 
 /// Publishes one record for `order`; `Err` asks for another delivery.
@@ -332,6 +352,7 @@ async fn link_content(
         wp_status: post.status.clone(),
         post_type: "post".into(),
         slug: Some(post.slug.clone()),
+        modified: Some(post.modified.clone()),
     };
     // The content may change meanwhile (an edit, a webhook): read it again and retry a little.
     for _ in 0..3 {

@@ -148,6 +148,53 @@ pub async fn visible(services: &Services, caller: &Caller, taxonomy_id: &str) ->
     if caller.can_read_site(&found.site_id) { Ok(found) } else { Err(ApiError::not_found()) }
 }
 
+/// Makes sure the site has each `(name, slug)` taxonomy of `taxonomy_type` (a sync's terms): those
+/// whose slug it has are left as they are, the rest created with their guard (one created
+/// meanwhile counts as known). Answers how many were created and how many known.
+pub async fn ensure(
+    services: &Services,
+    account_id: &str,
+    site_id: &str,
+    taxonomy_type: &str,
+    wanted: &[(String, String)],
+) -> Result<(u32, u32), ApiError> {
+    let site = of_site(services, account_id, site_id).await?;
+    let (mut created, mut known) = (0, 0);
+    for (name, slug) in wanted {
+        let slug = slugify(slug);
+        let name: String = name.trim().chars().take(max::NAME).collect();
+        if slug.is_empty() || name.is_empty() {
+            continue;
+        }
+        if site.iter().any(|t| t.taxonomy_type == taxonomy_type && t.slug == slug) {
+            known += 1;
+            continue;
+        }
+        let taxonomy = Taxonomy {
+            id: ids::new_id(),
+            account_id: account_id.to_owned(),
+            site_id: site_id.to_owned(),
+            taxonomy_type: taxonomy_type.to_owned(),
+            name,
+            slug,
+            description: String::new(),
+            parent_id: None,
+            created_at: OffsetDateTime::now_utc(),
+        };
+        let guard = Item::new(&taxonomy.guard(), "TaxonomySlug", &json!({"taxonomy_id": taxonomy.id}))?;
+        let writes = vec![
+            Write::Put(Item::new(&taxonomy.key(), "Taxonomy", &taxonomy)?, Some(Condition::not_exists())),
+            Write::Put(guard, Some(Condition::not_exists())),
+        ];
+        match services.store().await.transact(writes).await {
+            Ok(()) => created += 1,
+            Err(StoreError::TransactionCancelled { failed }) if failed.contains(&1) => known += 1,
+            Err(err) => return Err(err.into()),
+        }
+    }
+    Ok((created, known))
+}
+
 fn slug_taken() -> ApiError {
     ApiError::field("slug", "This site already has a taxonomy of this type with this slug.")
 }

@@ -1,6 +1,7 @@
-//! The WordPress REST calls of publishing: terms (found by slug, created when missing), media
-//! uploads, and posts (created, updated, or found again after a call whose answer was lost),
-//! through the guarded outbound client with the integration's timeout.
+//! The WordPress REST calls of publishing and sync: terms (found by slug, created when missing),
+//! media uploads, posts (created, updated, or found again after a call whose answer was lost),
+//! pages of posts, pages and terms, and the site's structure, through the guarded outbound client
+//! with the integration's timeout.
 //!
 //! Errors say whether trying again may help ([`WpError::retryable`]): a site that is down, slow or
 //! answering 5xx or 429 may recover; refused credentials or a refused body will not.
@@ -46,6 +47,9 @@ pub struct PostRef {
     pub link: String,
     pub status: String,
     pub slug: String,
+    /// When WordPress last changed it (`modified_gmt`): a sync takes a post again only when it
+    /// changed since.
+    pub modified: String,
 }
 
 /// A media item uploaded.
@@ -75,6 +79,7 @@ fn post_ref(value: &Value) -> Option<PostRef> {
         link: value["link"].as_str().unwrap_or_default().to_owned(),
         status: value["status"].as_str().unwrap_or_default().to_owned(),
         slug: value["slug"].as_str().unwrap_or_default().to_owned(),
+        modified: value["modified_gmt"].as_str().unwrap_or_default().to_owned(),
     })
 }
 
@@ -183,6 +188,66 @@ impl<'a> Site<'a> {
             .filter(|p| p["content"]["raw"].as_str().is_some_and(|c| c.contains(marker)))
             .filter_map(post_ref)
             .min_by_key(|p| p.id))
+    }
+
+    /// One page (from 1) of `kind`: `posts` and `pages` of every status with their terms embedded,
+    /// or `categories` and `tags`; past the last page, none.
+    pub async fn list(&self, kind: &str, page: u32, per_page: usize) -> Result<Vec<Value>, WpError> {
+        let extra = match kind {
+            "posts" | "pages" => "&status=publish,future,draft,pending,private&_embed=wp:term",
+            _ => "",
+        };
+        let path = format!("{kind}?context=edit&per_page={per_page}&page={page}&orderby=id&order=asc{extra}");
+        match self.call(OutboundRequest::get(&self.url(&path), self.timeout)).await {
+            Ok(items) => Ok(items.as_array().cloned().unwrap_or_default()),
+            // WordPress answers a page past the last one with a 400.
+            Err(WpError::Rejected { status: 400, .. }) if page > 1 => Ok(Vec::new()),
+            Err(other) => Err(other),
+        }
+    }
+
+    /// The site's post types and taxonomies, with the first 100 categories and tags.
+    pub async fn structure(&self) -> Result<crate::integration::plugin::Structure, WpError> {
+        use crate::integration::plugin::{PostType, SiteTaxonomy, Structure, Term};
+        let (types_url, taxonomies_url) = (self.url("types?context=edit"), self.url("taxonomies?context=edit"));
+        let (types, taxonomies, categories, tags) = tokio::join!(
+            self.call(OutboundRequest::get(&types_url, self.timeout)),
+            self.call(OutboundRequest::get(&taxonomies_url, self.timeout)),
+            self.list("categories", 1, 100),
+            self.list("tags", 1, 100),
+        );
+        let text = |v: &Value| v.as_str().unwrap_or_default().chars().take(100).collect::<String>();
+        let terms = |items: Vec<Value>| -> Vec<Term> {
+            items
+                .iter()
+                .map(|t| Term { name: text(&t["name"]), slug: text(&t["slug"]), count: t["count"].as_u64() })
+                .filter(|t| !t.name.trim().is_empty())
+                .collect()
+        };
+        let (categories, tags) = (terms(categories?), terms(tags?));
+        let post_types = types?
+            .as_object()
+            .into_iter()
+            .flatten()
+            .take(50)
+            .map(|(name, t)| PostType { name: name.chars().take(100).collect(), label: text(&t["name"]), count: None })
+            .collect();
+        let taxonomies = taxonomies?
+            .as_object()
+            .into_iter()
+            .flatten()
+            .take(50)
+            .map(|(name, t)| SiteTaxonomy {
+                name: name.chars().take(100).collect(),
+                label: text(&t["name"]),
+                terms: match name.as_str() {
+                    "category" => categories.clone(),
+                    "post_tag" => tags.clone(),
+                    _ => Vec::new(),
+                },
+            })
+            .collect();
+        Ok(Structure { post_types, taxonomies })
     }
 
     /// Creates a post (`post_id` none) or updates one.
