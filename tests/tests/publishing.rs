@@ -134,6 +134,7 @@ async fn a_content_goes_up_with_its_images_and_terms_and_republishing_updates_th
         .get(&format!("/api/v1/writer/content/?source=igny8&sync_status=synced&sector_id={}", t.sector), owner)
         .await;
     assert_eq!(listed.body["count"], json!(1), "{}", listed.body);
+    assert_eq!(listed.body["results"][0]["wp_post_id"], json!(post_id));
 
     // Republished after an edit: the same post changes; no image is uploaded twice.
     let media_before =

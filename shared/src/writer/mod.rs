@@ -228,6 +228,8 @@ pub struct ContentAnswer {
     pub sync_status: String,
     /// Its WordPress post id, once published or synced.
     pub external_id: Option<String>,
+    /// The same as a number (the original's `wp_post_id`).
+    pub wp_post_id: Option<i64>,
     pub external_url: Option<String>,
     #[schema(value_type = Object)]
     pub sync_metadata: serde_json::Map<String, Value>,
@@ -256,6 +258,7 @@ impl From<&Content> for ContentAnswer {
             source: c.external.source.clone(),
             sync_status: c.external.sync_status.clone(),
             external_id: c.external.external_id.clone(),
+            wp_post_id: c.external.external_id.as_deref().and_then(|id| id.parse().ok()),
             external_url: c.external.external_url.clone(),
             sync_metadata: c.external.sync_metadata.clone(),
         }
