@@ -184,7 +184,7 @@ async fn a_refused_password_fails_at_once_and_nothing_is_published() {
     assert!(!error.contains("wrong wrong"), "{error}");
     assert!(wp.posts_titled(&title).await.is_empty());
     let content = stored(&app, &t, &id).await;
-    assert_eq!((content.status.as_str(), content.external.sync_status.as_str()), ("review", "failed"));
+    assert_eq!((content.status.as_str(), content.external.sync_status.as_str()), ("review", "native"));
     assert_eq!(content.external.external_id, None);
 }
 
@@ -212,7 +212,7 @@ async fn a_site_down_or_answering_500_fails_after_its_retries_with_nothing_half_
     }
     assert!(wp.posts_titled(&title).await.is_empty());
     let content = stored(&app, &t, &id).await;
-    assert_eq!((content.status.as_str(), content.external.sync_status.as_str()), ("draft", "failed"));
+    assert_eq!((content.status.as_str(), content.external.sync_status.as_str()), ("draft", "native"));
 }
 
 #[tokio::test]

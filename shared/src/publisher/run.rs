@@ -17,8 +17,8 @@
 //! 6. the record is `published`.
 //!
 //! A site that is down, slow or answering 5xx is tried again (the queue's backoff) until the last
-//! delivery, when the record is `failed` with the reason and the content's `sync_status` is
-//! `failed`; refused credentials fail at once.
+//! delivery, when the record is `failed` with the reason (the content is left as it was);
+//! refused credentials fail at once.
 
 use std::time::Instant;
 
@@ -136,26 +136,9 @@ pub async fn publish(services: &Services, order: &PublishMessage, last: bool) ->
             record.error = Some(failure.reason());
             record.held_until = 0;
             record.save(services).await.map_err(|e| e.to_string())?;
-            mark_content_failed(services, &record).await.map_err(|e| e.to_string())?;
             tracing::warn!(record_id = %record.id, reason = %failure, "publishing failed for good");
             Ok(())
         }
-    }
-}
-
-/// The content's `sync_status` says the last publish failed (unless it is on the site already).
-async fn mark_content_failed(services: &Services, record: &PublishingRecord) -> Result<(), ApiError> {
-    let Some(before) = crate::records::find::<Content>(services, &record.account_id, &record.content_id).await? else {
-        return Ok(());
-    };
-    if before.external.sync_status == "failed" {
-        return Ok(());
-    }
-    let mut after = before.clone();
-    after.external.sync_status = "failed".into();
-    match crate::writer::content::save(services, &before, after, Vec::new()).await {
-        Ok(_) | Err(ApiError::NotFound(_)) | Err(ApiError::Conflict(_)) => Ok(()),
-        Err(err) => Err(err),
     }
 }
 

@@ -90,9 +90,10 @@ pub struct External {
     /// `igny8` (written here) or `wordpress` (pulled from the site by a sync).
     #[serde(default = "External::own")]
     pub source: String,
-    /// `not_synced` (never on the site), `synced` (the post matches), `pending` (a publish is
-    /// under way) or `failed` (the last publish failed).
-    #[serde(default = "External::not_synced")]
+    /// `native` (written here, not on a site yet), `synced` (linked to its post: published from
+    /// here or pulled by a sync) or `imported` (taken once from elsewhere). How a publish goes is
+    /// its publishing record's.
+    #[serde(default = "External::native")]
     pub sync_status: String,
     /// Its post on the site (the WordPress post id).
     #[serde(default)]
@@ -107,14 +108,14 @@ pub struct External {
 }
 
 pub const SOURCES: &[&str] = &["igny8", "wordpress"];
-pub const SYNC_STATUSES: &[&str] = &["not_synced", "synced", "pending", "failed"];
+pub const SYNC_STATUSES: &[&str] = &["native", "imported", "synced"];
 
 impl External {
     fn own() -> String {
         "igny8".into()
     }
-    fn not_synced() -> String {
-        "not_synced".into()
+    fn native() -> String {
+        "native".into()
     }
 }
 
@@ -122,7 +123,7 @@ impl Default for External {
     fn default() -> Self {
         Self {
             source: Self::own(),
-            sync_status: Self::not_synced(),
+            sync_status: Self::native(),
             external_id: None,
             external_url: None,
             sync_metadata: serde_json::Map::new(),
@@ -224,7 +225,7 @@ pub struct ContentAnswer {
     pub sector_id: String,
     /// `igny8` or `wordpress`.
     pub source: String,
-    /// `not_synced`, `synced`, `pending` or `failed`.
+    /// `native`, `imported` or `synced`.
     pub sync_status: String,
     /// Its WordPress post id, once published or synced.
     pub external_id: Option<String>,
