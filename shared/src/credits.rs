@@ -184,15 +184,21 @@ pub enum Operation {
     ContentGeneration,
     ImagePromptExtraction,
     ImageGeneration,
+    /// Internal links put into a content piece.
+    Linking,
+    /// A content piece rewritten by the optimizer.
+    Optimization,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 5] = [
+    pub const ALL: [Operation; 7] = [
         Self::Clustering,
         Self::IdeaGeneration,
         Self::ContentGeneration,
         Self::ImagePromptExtraction,
         Self::ImageGeneration,
+        Self::Linking,
+        Self::Optimization,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -202,6 +208,8 @@ impl Operation {
             Self::ContentGeneration => "content_generation",
             Self::ImagePromptExtraction => "image_prompt_extraction",
             Self::ImageGeneration => "image_generation",
+            Self::Linking => "linking",
+            Self::Optimization => "optimization",
         }
     }
 }
@@ -220,6 +228,10 @@ pub struct CreditCosts {
     pub image_prompt_extraction: i64,
     /// Per image.
     pub image_generation: i64,
+    /// Per content piece linked.
+    pub linking: i64,
+    /// Per 200 words optimised.
+    pub optimization: i64,
 }
 
 impl Default for CreditCosts {
@@ -230,6 +242,8 @@ impl Default for CreditCosts {
             content_generation: 1,
             image_prompt_extraction: 2,
             image_generation: 5,
+            linking: 8,
+            optimization: 1,
         }
     }
 }
@@ -251,6 +265,8 @@ impl CreditCosts {
                 "content_generation" => costs.content_generation = value,
                 "image_prompt_extraction" => costs.image_prompt_extraction = value,
                 "image_generation" => costs.image_generation = value,
+                "linking" => costs.linking = value,
+                "optimization" => costs.optimization = value,
                 _ => return Err(bad()),
             }
         }
@@ -266,6 +282,8 @@ impl CreditCosts {
             Operation::ContentGeneration => (self.content_generation * amount / 100).max(1),
             Operation::ImagePromptExtraction => self.image_prompt_extraction * amount.max(1),
             Operation::ImageGeneration => self.image_generation * amount.max(1),
+            Operation::Linking => self.linking * amount.max(1),
+            Operation::Optimization => (self.optimization * amount / 200).max(1),
         }
     }
 }

@@ -28,6 +28,7 @@ pub mod http;
 pub mod ids;
 pub mod integration;
 pub mod jobs;
+pub mod linker;
 pub mod metering;
 pub mod modules;
 pub mod outbound;

@@ -2,7 +2,7 @@
 //! module; this list, above them all, is where a module's parts are named once.
 
 use crate::ai::Registry;
-use crate::{integration, planner, publisher, writer};
+use crate::{integration, linker, planner, publisher, writer};
 
 /// What each module removes when a sector is purged (outside the table: its records are the
 /// sector's) and when a site is.
@@ -25,4 +25,5 @@ pub fn ai_functions() -> Registry {
         .with(writer::ai::GenerateContent)
         .with(writer::ai::GenerateImagePrompts)
         .with(writer::ai::GenerateImages)
+        .with(linker::ai::LinkContent)
 }

@@ -572,6 +572,7 @@ async fn no_get_route_answers_a_storage_key_and_links_never_follow_the_host_head
         // Two pages where there are two records, so that links are made.
         let extra = match route.path.as_str() {
             "/api/v1/writer/images/content_images/" => format!("&content_id={}", w.ids["content"]),
+            "/api/v1/linker/graph/" => format!("&site_id={}", w.ids["site"]),
             _ => String::new(),
         };
         let url = format!("{}{path}?page_size=1{extra}", app.base);

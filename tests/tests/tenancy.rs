@@ -385,6 +385,10 @@ fn site1_sync(w: &World, _: Who) -> Option<Value> {
     Some(json!({"site_id": w.a.site1}))
 }
 
+fn link_content1(w: &World, _: Who) -> Option<Value> {
+    Some(json!({"content_ids": [w.a.records["content1"]]}))
+}
+
 fn publish_content1(w: &World, _: Who) -> Option<Value> {
     Some(json!({"content_ids": [w.a.records["content1"]], "destinations": [w.a.records["integration1"]]}))
 }
@@ -549,6 +553,10 @@ fn matrix() -> Vec<Row> {
         row("POST", "publisher/publish/", publish_content1, [401, 403, 200, 400, 200, 200]),
         row("POST", "writer/content/{content1}/publish/", publish_here, [401, 403, 200, 404, 200, 200]),
         row("GET", "publisher/publishing-records/", none, MEMBERS),
+        row("POST", "linker/process/", link_content1, [401, 403, 200, 400, 200, 200]),
+        row("POST", "writer/content/{content1}/link/", empty, [401, 403, 200, 404, 200, 200]),
+        row("POST", "linker/batch_process/", site1_sync, [401, 403, 200, 400, 200, 200]),
+        row("GET", "linker/graph/?site_id={site1}", none, [401, 200, 200, 400, 200, 200]),
         row("GET", "publisher/publishing-records/{record1}/", none, SECTOR1_READ),
         row("POST", "integration/integrations/{integration1}/sync/", empty, [401, 403, 403, 404, 200, 200]),
         row("GET", "integration/integrations/{integration1}/sync_status/", none, SECTOR1_READ),
@@ -572,10 +580,12 @@ fn matrix() -> Vec<Row> {
 
 #[tokio::test]
 async fn every_endpoint_as_every_role() {
-    // Publishing is queued where no worker polls (the publish queue's DLQ): the matrix compares
-    // the account before and after each refused call, and a worker would change it meanwhile.
+    // Publishing and AI jobs are queued where no worker polls (the queues' DLQs): the matrix
+    // compares the account before and after each refused call, and a worker would change it
+    // meanwhile.
     let app = spawn_app_configured(RELAXED_RATES, |c| {
         c.publish_queue_url = c.publish_queue_url.as_ref().map(|u| u.replace("publish-queue", "publish-dlq"));
+        c.ai_jobs_queue_url = c.ai_jobs_queue_url.as_ref().map(|u| u.replace("ai-jobs-queue", "ai-jobs-dlq"));
     })
     .await;
     let a = tenant(&app, "alpha").await;

@@ -25,6 +25,7 @@ pub const MODULES: &[Module] = &[
     writer_function::MODULE,
     integration_function::MODULE,
     publisher_function::MODULE,
+    linker_function::MODULE,
     billing_function::MODULE,
     system_function::MODULE,
 ];

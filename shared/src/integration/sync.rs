@@ -476,6 +476,7 @@ async fn contents(
                     generated_at: now,
                     updated_at: Some(now),
                     external: External { source: "wordpress".into(), ..external },
+                    pipeline: Default::default(),
                 };
                 create(services, &content, &integration.id, &post_id, link.as_ref()).await?
             }

@@ -213,6 +213,7 @@ impl AiFunction for GenerateContent {
                 generated_at: now,
                 updated_at: Some(now),
                 external: Default::default(),
+                pipeline: Default::default(),
             };
             contents.push(content);
         }

@@ -22,7 +22,8 @@ use crate::validation::{FieldErrors, max};
 use crate::{ApiError, Services, ids, usage};
 use axum::extract::State;
 
-pub const STATUSES: &[&str] = &["draft", "review", "published"];
+/// `draft` → `linked` → `optimized` → `review` → `published` (a step may be skipped).
+pub const STATUSES: &[&str] = &["draft", "linked", "optimized", "review", "published"];
 pub use super::{MAX_HTML, MAX_HTML_BYTES};
 
 pub const LIST: ListSpec = ListSpec {
@@ -32,6 +33,8 @@ pub const LIST: ListSpec = ListSpec {
         ("source", "source", Match::Eq),
         ("sync_status", "sync_status", Match::Eq),
         ("external_id", "external_id", Match::Eq),
+        ("linking_status", "linking_status", Match::Eq),
+        ("optimization_status", "optimization_status", Match::Eq),
     ],
     search: &["title", "meta_title", "primary_keyword"],
     orderings: &[
@@ -145,6 +148,7 @@ pub async fn create(services: &Services, caller: &Caller, input: NewContent) -> 
         generated_at: OffsetDateTime::now_utc(),
         updated_at: None,
         external: Default::default(),
+        pipeline: Default::default(),
     };
     content.updated_at = Some(content.generated_at);
     let task = match &input.task_id {

@@ -82,6 +82,52 @@ pub struct Content {
     /// Where it comes from and where its copy on the site stands (stored as one map).
     #[serde(default)]
     pub external: External,
+    /// What the linker and the optimizer did to it (stored as one map).
+    #[serde(default)]
+    pub pipeline: Pipeline,
+}
+
+/// An internal link the linker put in a content.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct InternalLink {
+    /// The linked words, as they are in the text.
+    pub anchor: String,
+    /// The content linked to (of the same site).
+    pub target_id: String,
+    pub url: String,
+}
+
+/// The post-processing of a content: links, optimisation.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Pipeline {
+    #[serde(default)]
+    pub internal_links: Vec<InternalLink>,
+    /// How many times the linker ran on it.
+    #[serde(default)]
+    pub linker_version: u32,
+    /// How many times the optimizer rewrote it.
+    #[serde(default)]
+    pub optimizer_version: u32,
+    /// The analyzer's last scores (`total` and one per dimension).
+    #[serde(default)]
+    pub optimization_scores: serde_json::Map<String, Value>,
+}
+
+/// Below this total, content `needs_optimization`.
+pub const NEEDS_OPTIMIZATION_BELOW: f64 = 70.0;
+
+impl Pipeline {
+    pub fn linking_status(&self) -> &'static str {
+        if self.linker_version > 0 { "linked" } else { "not_linked" }
+    }
+
+    pub fn optimization_status(&self) -> &'static str {
+        match self.optimization_scores.get("total").and_then(Value::as_f64) {
+            Some(total) if total < NEEDS_OPTIMIZATION_BELOW => "needs_optimization",
+            _ if self.optimizer_version > 0 => "optimized",
+            _ => "not_optimized",
+        }
+    }
 }
 
 /// Where a content comes from and where its copy on the site stands.
@@ -234,6 +280,17 @@ pub struct ContentAnswer {
     pub external_url: Option<String>,
     #[schema(value_type = Object)]
     pub sync_metadata: serde_json::Map<String, Value>,
+    /// The internal links the linker put in.
+    pub internal_links: Vec<InternalLink>,
+    pub linker_version: u32,
+    pub optimizer_version: u32,
+    /// The analyzer's last scores: `total` and one per dimension, 0–100.
+    #[schema(value_type = Object)]
+    pub optimization_scores: serde_json::Map<String, Value>,
+    /// `not_linked` or `linked`.
+    pub linking_status: String,
+    /// `not_optimized`, `optimized`, or `needs_optimization` (scored below 70).
+    pub optimization_status: String,
 }
 
 impl From<&Content> for ContentAnswer {
@@ -262,6 +319,12 @@ impl From<&Content> for ContentAnswer {
             wp_post_id: c.external.external_id.as_deref().and_then(|id| id.parse().ok()),
             external_url: c.external.external_url.clone(),
             sync_metadata: c.external.sync_metadata.clone(),
+            internal_links: c.pipeline.internal_links.clone(),
+            linker_version: c.pipeline.linker_version,
+            optimizer_version: c.pipeline.optimizer_version,
+            optimization_scores: c.pipeline.optimization_scores.clone(),
+            linking_status: c.pipeline.linking_status().to_owned(),
+            optimization_status: c.pipeline.optimization_status().to_owned(),
         }
     }
 }
@@ -424,11 +487,15 @@ pub fn sanitize_html(html: &str) -> String {
         .to_string()
 }
 
+/// The text a reader sees in `html` (entities left as they are).
+pub fn word_text(html: &str) -> String {
+    // Tags separate words (`</h2><p>`); the space before each keeps them apart once removed.
+    ammonia::Builder::empty().clean(&html.replace('<', " <")).to_string()
+}
+
 /// The number of words a reader sees in `html`.
 pub fn word_count(html: &str) -> u32 {
-    // Tags separate words (`</h2><p>`); the space before each keeps them apart once removed.
-    let text = ammonia::Builder::empty().clean(&html.replace('<', " <")).to_string();
-    text.split(|c: char| c.is_whitespace()).filter(|w| w.chars().any(char::is_alphanumeric)).count() as u32
+    word_text(html).split(|c: char| c.is_whitespace()).filter(|w| w.chars().any(char::is_alphanumeric)).count() as u32
 }
 
 pub use crate::ai::images::presigned_url;
