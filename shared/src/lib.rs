@@ -31,6 +31,7 @@ pub mod jobs;
 pub mod linker;
 pub mod metering;
 pub mod modules;
+pub mod optimizer;
 pub mod outbound;
 pub mod pagination;
 pub mod planner;

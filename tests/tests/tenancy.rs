@@ -385,6 +385,10 @@ fn site1_sync(w: &World, _: Who) -> Option<Value> {
     Some(json!({"site_id": w.a.site1}))
 }
 
+fn analyze_content1(w: &World, _: Who) -> Option<Value> {
+    Some(json!({"content_id": w.a.records["content1"]}))
+}
+
 fn link_content1(w: &World, _: Who) -> Option<Value> {
     Some(json!({"content_ids": [w.a.records["content1"]]}))
 }
@@ -557,6 +561,7 @@ fn matrix() -> Vec<Row> {
         row("POST", "writer/content/{content1}/link/", empty, [401, 403, 200, 404, 200, 200]),
         row("POST", "linker/batch_process/", site1_sync, [401, 403, 200, 400, 200, 200]),
         row("GET", "linker/graph/?site_id={site1}", none, [401, 200, 200, 400, 200, 200]),
+        row("POST", "optimizer/analyze/", analyze_content1, [401, 200, 200, 404, 200, 200]),
         row("GET", "publisher/publishing-records/{record1}/", none, SECTOR1_READ),
         row("POST", "integration/integrations/{integration1}/sync/", empty, [401, 403, 403, 404, 200, 200]),
         row("GET", "integration/integrations/{integration1}/sync_status/", none, SECTOR1_READ),

@@ -26,6 +26,7 @@ pub const MODULES: &[Module] = &[
     integration_function::MODULE,
     publisher_function::MODULE,
     linker_function::MODULE,
+    optimizer_function::MODULE,
     billing_function::MODULE,
     system_function::MODULE,
 ];

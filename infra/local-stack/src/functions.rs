@@ -46,6 +46,7 @@ pub fn handlers(config: &Config, sdk: &SdkConfig) -> HashMap<&'static str, Handl
         ("integration", handler(integration_function::MODULE.router(services()))),
         ("publisher", handler(publisher_function::MODULE.router(services()))),
         ("linker", handler(linker_function::MODULE.router(services()))),
+        ("optimizer", handler(optimizer_function::MODULE.router(services()))),
         ("billing", handler(billing_function::MODULE.router(services()))),
         ("docs", handler(api_docs::router(services()))),
     ])
