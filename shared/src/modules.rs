@@ -2,7 +2,7 @@
 //! module; this list, above them all, is where a module's parts are named once.
 
 use crate::ai::Registry;
-use crate::{integration, linker, planner, publisher, writer};
+use crate::{integration, linker, optimizer, planner, publisher, writer};
 
 /// What each module removes when a sector is purged (outside the table: its records are the
 /// sector's) and when a site is.
@@ -26,4 +26,5 @@ pub fn ai_functions() -> Registry {
         .with(writer::ai::GenerateImagePrompts)
         .with(writer::ai::GenerateImages)
         .with(linker::ai::LinkContent)
+        .with(optimizer::ai::OptimizeContent)
 }

@@ -129,7 +129,7 @@ async fn keys_are_masked_stored_in_secrets_manager_and_used_by_jobs() {
     let reset = app.post("/api/v1/system/prompts/reset/", &json!({"prompt_type": "clustering"}), t).await;
     assert_eq!(reset.data()["is_custom"], json!(false));
     let list = app.get("/api/v1/system/prompts/", t).await;
-    assert_eq!(list.body["count"], json!(6));
+    assert_eq!(list.body["count"], json!(7));
 }
 
 #[tokio::test]

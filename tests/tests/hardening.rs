@@ -357,6 +357,11 @@ async fn world(app: &TestApp) -> World {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     ids.insert("publishing_record", record);
+    // An optimisation of the content, and its task.
+    let job = app.post("/api/v1/optimizer/optimize/", &json!({"content_ids": [ids["content"]]}), o).await;
+    app.settled(&t.token, job.body["task_id"].as_str().unwrap_or_default()).await;
+    let tasks = app.get("/api/v1/optimizer/tasks/", o).await;
+    ids.insert("optimization_task", tasks.body["results"][0]["id"].as_str().unwrap_or_default().to_owned());
     let key = json!({"site_id": site, "name": "Plugin"});
     ids.insert("api_key", id_of(app.post("/api/v1/integration/api-keys/", &key, o).await).await);
     let plugin_key =
@@ -421,6 +426,7 @@ const RECORDS: &[(&str, &str)] = &[
     ("/api/v1/integration/integrations/", "site_integration"),
     ("/api/v1/integration/api-keys/", "api_key"),
     ("/api/v1/publisher/publishing-records/", "publishing_record"),
+    ("/api/v1/optimizer/tasks/", "optimization_task"),
     ("/api/v1/system/prompts/", "prompt_type"),
     ("/api/v1/billing/credit-packages/", "package"),
     ("/api/v1/billing/credits/usage/", "usage"),

@@ -40,3 +40,88 @@ async fn analyze_scores_a_content_and_changes_nothing() {
     let bad = app.post("/api/v1/optimizer/analyze/", &json!({"content_id": "x".repeat(300)}), owner).await;
     assert_eq!(bad.status, 400, "{}", bad.body);
 }
+
+fn article() -> String {
+    let paragraph =
+        "Dental implants replace a lost tooth with a post and a crown. Most people heal in weeks. ".repeat(8);
+    format!("<p>{paragraph}</p><h2>How it goes</h2><p>{paragraph}</p><h2>Costs</h2><p>{paragraph}</p>")
+}
+
+#[tokio::test]
+async fn optimize_rewrites_keeps_the_original_and_revert_puts_it_back_exactly() {
+    let app = spawn_app().await;
+    let t = app.tenant("optimize@optimizer.example", "agency").await;
+    let owner = Some(t.token.as_str());
+    let original = article();
+    let body = json!({"sector_id": t.sector, "title": "Implants", "primary_keyword": "dental implants",
+                      "meta_title": "Implants", "html_content": original});
+    let created = app.post("/api/v1/writer/content/", &body, owner).await;
+    let id = created.data()["id"].as_str().unwrap().to_owned();
+    let words = created.data()["word_count"].as_i64().unwrap();
+    let before_html = created.data()["html_content"].as_str().unwrap().to_owned();
+    let credits = app.credits(&t.account_id).await;
+
+    let job = app.post("/api/v1/optimizer/optimize/", &json!({"content_ids": [id]}), owner).await;
+    assert_eq!(job.status, 200, "{}", job.body);
+    let done = app.settled(&t.token, job.body["task_id"].as_str().unwrap()).await;
+    assert_eq!(done["state"], "SUCCESS", "{done}");
+    assert_eq!(app.credits(&t.account_id).await, credits - (words / 200).max(1), "1 per 200 words ({words})");
+    assert_eq!(app.ledger_sum(&t.account_id).await, app.credits(&t.account_id).await);
+    assert!(app.provider.requests().iter().any(|r| r.to_string().contains("optimize_content")));
+
+    let optimized = app.get(&format!("/api/v1/writer/content/{id}/"), owner).await;
+    let data = optimized.data();
+    assert!(data["html_content"].as_str().unwrap().starts_with("<p>A short guide to dental implants.</p>"));
+    assert_eq!((data["optimizer_version"].as_u64(), data["status"].as_str()), (Some(1), Some("optimized")));
+    assert!(data["optimization_scores"]["total"].is_u64(), "{data}");
+    assert_ne!(data["optimization_status"], "not_optimized");
+
+    let tasks = app.get(&format!("/api/v1/optimizer/tasks/?content_id={id}"), owner).await;
+    assert_eq!(tasks.body["count"], json!(1), "{}", tasks.body);
+    let task_id = tasks.body["results"][0]["id"].as_str().unwrap().to_owned();
+    let task = app.get(&format!("/api/v1/optimizer/tasks/{task_id}/"), owner).await;
+    assert_eq!(task.data()["html_before"], before_html.as_str(), "the original is kept");
+    assert_eq!(task.data()["html_after"], data["html_content"]);
+    assert!(
+        task.data()["scores_after"]["total"].as_u64() > task.data()["scores_before"]["total"].as_u64(),
+        "{}",
+        task.body
+    );
+
+    let reverted = app.post(&format!("/api/v1/optimizer/tasks/{task_id}/revert/"), &json!({}), owner).await;
+    assert_eq!(reverted.status, 200, "{}", reverted.body);
+    let back = app.get(&format!("/api/v1/writer/content/{id}/"), owner).await;
+    assert_eq!(back.data()["html_content"], before_html.as_str(), "exactly the original");
+    assert_eq!(back.data()["meta_title"], "Implants");
+    assert_eq!(back.data()["word_count"].as_i64(), Some(words));
+    let twice = app.post(&format!("/api/v1/optimizer/tasks/{task_id}/revert/"), &json!({}), owner).await;
+    assert_eq!(twice.status, 409, "{}", twice.body);
+}
+
+#[tokio::test]
+async fn a_failed_optimisation_changes_nothing_and_is_refunded() {
+    use provider_test_server::Step;
+    let app = spawn_app().await;
+    let t = app.tenant("optimize-fail@optimizer.example", "agency").await;
+    let owner = Some(t.token.as_str());
+    let body = json!({"sector_id": t.sector, "title": "Implants", "primary_keyword": "dental implants", "html_content": article()});
+    let id = app.post("/api/v1/writer/content/", &body, owner).await.data()["id"].as_str().unwrap().to_owned();
+    let content = |app: &api_tests::TestApp| {
+        let id = id.clone();
+        let account = t.account_id.clone();
+        let services = app.services.clone();
+        async move { igny8_domain::records::find::<igny8_domain::writer::Content>(&services, &account, &id).await.unwrap() }
+    };
+    let before = content(&app).await;
+    let credits = app.credits(&t.account_id).await;
+    // Every call of every delivery fails.
+    app.provider.script((0..30).map(|_| Step::Status { code: 500, retry_after: None }));
+    let job = app.post(&format!("/api/v1/writer/content/{id}/optimize/"), &json!({}), owner).await;
+    assert_eq!(job.status, 200, "{}", job.body);
+    let done = app.settled(&t.token, job.body["task_id"].as_str().unwrap()).await;
+    assert_eq!(done["state"], "FAILURE", "{done}");
+    assert_eq!(app.credits(&t.account_id).await, credits, "refunded");
+    assert_eq!(app.ledger_sum(&t.account_id).await, credits);
+    assert_eq!(content(&app).await, before, "nothing changed");
+    assert_eq!(app.get(&format!("/api/v1/optimizer/tasks/?content_id={id}"), owner).await.body["count"], json!(0));
+}

@@ -272,6 +272,15 @@ fn default_content(request: &Value) -> Value {
             let in_article: Vec<Value> = (1..=count).map(|i| json!(format!("Illustration {i} for {title}"))).collect();
             json!({"featured_prompt": format!("A hero photo for {title}"), "in_article_prompts": in_article})
         }
+        Some("optimize_content") => {
+            let keyword = input["primary_keyword"].as_str().filter(|k| !k.is_empty()).unwrap_or("the topic");
+            let html = input["content_html"].as_str().unwrap_or_default();
+            json!({
+                "html_content": format!("<p>A short guide to {keyword}.</p>{html}<h2>More on {keyword}</h2><p>Ask us about {keyword}. We answer fast.</p>"),
+                "meta_title": format!("{keyword}: a short, plain guide for readers"),
+                "meta_description": format!("Everything a reader needs to know about {keyword}: what it is, why it matters, what it costs and how to choose well, in a short and plain guide."),
+            })
+        }
         _ => json!({"echo": input}),
     }
 }

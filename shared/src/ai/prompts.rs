@@ -16,6 +16,7 @@ pub const TYPES: &[&str] = &[
     "image_prompt_extraction",
     "image_prompt_template",
     "negative_prompt",
+    "optimization",
 ];
 
 /// The built-in prompt of `prompt_type`.
@@ -42,6 +43,12 @@ Answer with a JSON object: {\"title\": string, \"meta_title\": string, \"meta_de
         }
         "image_prompt_template" => "{prompt}. Photorealistic, natural light, no text.",
         "negative_prompt" => "text, watermark, logo, blurry, distorted hands, low quality",
+        "optimization" => {
+            "You are an SEO editor. Improve the article in INPUT for its primary keyword: the keyword early and in a \
+subheading, clear h2/h3 structure, short sentences, a meta title of 30-60 characters and a meta description of \
+120-160. Keep its facts, links and images. Answer with a JSON object: \
+{\"html_content\": string, \"meta_title\": string, \"meta_description\": string}."
+        }
         _ => return None,
     })
 }

@@ -1,9 +1,11 @@
 //! The optimizer: scores of a content's quality ([`analyzer`], deterministic, free, served by
-//! [`routes`] as `analyze/`) and, next, its AI rewrite (`optimize_content`, 1 credit per 200
-//! words) with the original kept.
+//! [`routes`] as `analyze/`), its AI rewrite ([`ai`]: `optimize_content`, 1 credit per 200
+//! words), and the [`tasks`] that keep each original and put it back.
 
+pub mod ai;
 pub mod analyzer;
 pub mod routes;
+pub mod tasks;
 
 use crate::writer::{Content, Task};
 use crate::{ApiError, Services};
