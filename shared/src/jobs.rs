@@ -192,10 +192,35 @@ pub async fn submit(
     submission: Submission,
     description: &str,
 ) -> Result<Job, ApiError> {
+    submit_as(services, account, user_id, submission, description, ids::new_id()).await
+}
+
+/// [`submit`] under a known id, once: when a job of that id exists already (a step that queues a
+/// follow-up job, replayed), nothing is reserved again, and its message is sent again while it
+/// has not settled (the worker runs a job once however many messages it gets).
+pub async fn submit_once(
+    services: &Services,
+    account: &Account,
+    user_id: &str,
+    submission: Submission,
+    description: &str,
+    id: String,
+) -> Result<Job, ApiError> {
+    submit_as(services, account, user_id, submission, description, id).await
+}
+
+async fn submit_as(
+    services: &Services,
+    account: &Account,
+    user_id: &str,
+    submission: Submission,
+    description: &str,
+    id: String,
+) -> Result<Job, ApiError> {
     let Submission { function, queue, input, reserve, parts: parts_total } = submission;
     let now = OffsetDateTime::now_utc();
     let job = Job {
-        id: ids::new_id(),
+        id,
         account_id: account.id.clone(),
         user_id: user_id.to_owned(),
         function,
@@ -220,9 +245,21 @@ pub async fn submit(
     let mut writes =
         credits::debit(&account.id, reserve, TransactionType::Reservation, description, Some(&job.id), now)?;
     writes.push(Write::Put(Item::new(&job.key(), "Job", &job)?, Some(Condition::not_exists())));
+    let job_write = writes.len() - 1;
     let store = services.store().await;
+    let mut job = job;
     match store.transact(writes).await {
         Ok(()) => {}
+        Err(StoreError::TransactionCancelled { failed }) if failed.contains(&job_write) => {
+            // Submitted before: queue it again if it has not ended (nothing reserved twice).
+            let Some(existing) = store.get::<Job>(&job.key()).await? else {
+                return Err(ApiError::internal("a job vanished"));
+            };
+            if existing.settled {
+                return Ok(existing);
+            }
+            job = existing;
+        }
         Err(StoreError::TransactionCancelled { failed }) if failed.contains(&0) => {
             let available = store.get::<Account>(&Key::account(&account.id)).await?.map_or(0, |a| a.credits);
             return Err(ApiError::PaymentRequired(format!(

@@ -125,3 +125,50 @@ async fn a_failed_optimisation_changes_nothing_and_is_refunded() {
     assert_eq!(content(&app).await, before, "nothing changed");
     assert_eq!(app.get(&format!("/api/v1/optimizer/tasks/?content_id={id}"), owner).await.body["count"], json!(0));
 }
+
+#[tokio::test]
+async fn link_and_optimize_links_then_optimises_in_a_follow_up_job_queued_once() {
+    let app = spawn_app().await;
+    let t = app.tenant("link-optimize@optimizer.example", "agency").await;
+    let owner = Some(t.token.as_str());
+    let target = json!({"sector_id": t.sector, "title": "Whitening", "primary_keyword": "teeth whitening", "html_content": "<p>x</p>"});
+    let target = app.post("/api/v1/writer/content/", &target, owner).await.data()["id"].as_str().unwrap().to_owned();
+    let body = json!({"sector_id": t.sector, "title": "Implants", "primary_keyword": "dental implants",
+                      "html_content": format!("{}<p>Ask about teeth whitening too.</p>", article())});
+    let created = app.post("/api/v1/writer/content/", &body, owner).await;
+    let id = created.data()["id"].as_str().unwrap().to_owned();
+    let words = created.data()["word_count"].as_i64().unwrap();
+    let credits = app.credits(&t.account_id).await;
+
+    let job = app.post(&format!("/api/v1/writer/content/{id}/link_and_optimize/"), &json!({}), owner).await;
+    assert_eq!(job.status, 200, "{}", job.body);
+    let linked = app.settled(&t.token, job.body["task_id"].as_str().unwrap()).await;
+    assert_eq!(linked["state"], "SUCCESS", "{linked}");
+    let next = linked["meta"]["result"]["optimize_task_id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("the follow-up job: {linked}"))
+        .to_owned();
+    let optimized = app.settled(&t.token, &next).await;
+    assert_eq!(optimized["state"], "SUCCESS", "{optimized}");
+
+    let content = app.get(&format!("/api/v1/writer/content/{id}/"), owner).await;
+    let data = content.data();
+    assert_eq!((data["linker_version"].as_u64(), data["optimizer_version"].as_u64()), (Some(1), Some(1)));
+    assert_eq!(data["status"], "optimized");
+    assert_eq!(data["internal_links"][0]["target_id"], target.as_str());
+    assert!(data["html_content"].as_str().unwrap().contains("teeth whitening</a>"), "the links survive the rewrite");
+    // Words grew with the links? No: links add no words. 8 for the links, then 1 per 200 words.
+    assert_eq!(app.credits(&t.account_id).await, credits - 8 - (words / 200).max(1));
+
+    // Queued under a known id, once: a second submission reserves nothing and answers the same job.
+    let key = igny8_domain::store::Key::account(&t.account_id);
+    let account: igny8_domain::accounts::Account = app.services.store().await.get(&key).await.unwrap().unwrap();
+    let before = app.credits(&t.account_id).await;
+    let input = json!({"site_id": t.site, "content_ids": [id], "words": 10});
+    let submission = || api_tests::jobs::submission(&app.services, "optimize_content", input.clone());
+    let first = igny8_domain::jobs::submit_once(&app.services, &account, &t.user_id, submission(), "t", next.clone())
+        .await
+        .unwrap();
+    assert_eq!((first.id.as_str(), first.settled), (next.as_str(), true), "the settled one, untouched");
+    assert_eq!(app.credits(&t.account_id).await, before);
+}

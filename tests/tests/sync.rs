@@ -136,6 +136,17 @@ async fn a_sync_pulls_posts_pages_and_terms_once_and_a_resync_takes_changes_with
     assert_eq!(contents.len(), 3);
     assert!(contents.iter().any(|c| c["title"] == format!("Pulled {tag} 1 renamed")));
 
+    // The optimizer works on pulled content as on any: it stays WordPress's.
+    let pulled_id = first["id"].as_str().unwrap().to_owned();
+    let job = app.post(&format!("/api/v1/writer/content/{pulled_id}/optimize/"), &json!({}), owner).await;
+    assert_eq!(app.settled(&t.token, job.body["task_id"].as_str().unwrap()).await["state"], "SUCCESS");
+    let optimized = app.get(&format!("/api/v1/writer/content/{pulled_id}/"), owner).await;
+    assert_eq!(optimized.data()["optimizer_version"], 1);
+    assert_eq!(
+        (optimized.data()["source"].as_str(), optimized.data()["external_id"].as_str()),
+        (Some("wordpress"), first["external_id"].as_str())
+    );
+
     // The plugin's status webhook moves a pulled post's content.
     let key = app.post("/api/v1/integration/api-keys/", &json!({"site_id": t.site, "name": "Plugin"}), owner).await;
     let key = key.data()["key"].as_str().unwrap().to_owned();

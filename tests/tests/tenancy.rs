@@ -559,6 +559,7 @@ fn matrix() -> Vec<Row> {
         row("GET", "publisher/publishing-records/", none, MEMBERS),
         row("POST", "linker/process/", link_content1, [401, 403, 200, 400, 200, 200]),
         row("POST", "writer/content/{content1}/link/", empty, [401, 403, 200, 404, 200, 200]),
+        row("POST", "writer/content/{content1}/link_and_optimize/", empty, [401, 403, 200, 404, 200, 200]),
         row("POST", "linker/batch_process/", site1_sync, [401, 403, 200, 400, 200, 200]),
         row("GET", "linker/graph/?site_id={site1}", none, [401, 200, 200, 400, 200, 200]),
         row("POST", "optimizer/analyze/", analyze_content1, [401, 200, 200, 404, 200, 200]),

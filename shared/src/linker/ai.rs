@@ -23,6 +23,9 @@ pub struct LinkInput {
     pub content_ids: Vec<String>,
     /// The most internal links a content holds (the linker's earlier links count).
     pub max_links: Option<u32>,
+    /// "Link & optimize": once linked, the content is optimised by a follow-up job.
+    #[serde(default)]
+    pub then_optimize: bool,
 }
 
 /// One content's new HTML and the links it gained, computed over `from_version`.
@@ -44,6 +47,73 @@ pub struct LinkOutput {
 pub struct LinkResult {
     pub contents_linked: usize,
     pub links_added: usize,
+    /// "Link & optimize": the optimisation job queued after the links (follow it at
+    /// `task_progress/`), or why it was not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub optimize_task_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub optimize_error: Option<String>,
+}
+
+/// The id of the optimisation job a link job queues: one per link job, however often its apply
+/// is replayed.
+fn follow_up_id(link_job_id: &str) -> String {
+    const NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x3b6e_91d2_7c4a_4f0e_8a15_2d9c_6e7b_0a31);
+    uuid::Uuid::new_v5(&NAMESPACE, link_job_id.as_bytes()).to_string()
+}
+
+/// Queues the optimisation of `contents` after their links (reserved now: a short balance says
+/// so in the result and leaves the links).
+async fn optimize_next(
+    job: &JobContext<'_>,
+    input: &LinkInput,
+    output: &LinkOutput,
+    result: &mut LinkResult,
+) -> Result<(), ApiError> {
+    let mut words = 0;
+    let mut ids = Vec::new();
+    for linked in &output.contents {
+        if let Some(content) =
+            crate::records::find::<Content>(job.services, job.account_id(), &linked.content_id).await?
+        {
+            words += u64::from(content.word_count);
+            ids.push(content.id);
+        }
+    }
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let Some(account) = job
+        .services
+        .store()
+        .await
+        .get::<crate::accounts::Account>(&crate::store::Key::account(job.account_id()))
+        .await?
+    else {
+        return Ok(());
+    };
+    let optimize = crate::optimizer::ai::OptimizeInput { site_id: input.site_id.clone(), content_ids: ids, words };
+    let submission = crate::ai::plugin::submission(
+        &crate::optimizer::ai::OptimizeContent,
+        &job.services.config.credit_costs,
+        &optimize,
+    )?;
+    let description = format!("Optimising {} linked contents", optimize.content_ids.len());
+    match crate::jobs::submit_once(
+        job.services,
+        &account,
+        &job.job.user_id,
+        submission,
+        &description,
+        follow_up_id(&job.job.id),
+    )
+    .await
+    {
+        Ok(next) => result.optimize_task_id = Some(next.id),
+        Err(ApiError::PaymentRequired(why)) => result.optimize_error = Some(why),
+        Err(err) => return Err(err),
+    }
+    Ok(())
 }
 
 impl AiFunction for LinkContent {
@@ -99,10 +169,11 @@ impl AiFunction for LinkContent {
     async fn apply(
         &self,
         job: &JobContext<'_>,
-        _: &LinkInput,
+        input: &LinkInput,
         output: &LinkOutput,
     ) -> Result<Applied<LinkResult>, ApiError> {
-        let mut result = LinkResult { contents_linked: 0, links_added: 0 };
+        let mut result =
+            LinkResult { contents_linked: 0, links_added: 0, optimize_task_id: None, optimize_error: None };
         for linked in &output.contents {
             let Some(before) =
                 crate::records::find::<Content>(job.services, job.account_id(), &linked.content_id).await?
@@ -130,6 +201,9 @@ impl AiFunction for LinkContent {
                 Err(ApiError::Conflict(_) | ApiError::NotFound(_)) => {}
                 Err(err) => return Err(err),
             }
+        }
+        if input.then_optimize {
+            optimize_next(job, input, output, &mut result).await?;
         }
         Ok(Applied { result, once: Vec::new() })
     }

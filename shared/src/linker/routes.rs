@@ -53,8 +53,19 @@ async fn start(
     content_ids: Vec<String>,
     max_links: Option<i64>,
 ) -> Result<Reply, ApiError> {
+    start_with(s, caller, site_id, content_ids, max_links, false).await
+}
+
+async fn start_with(
+    s: &AppState,
+    caller: &Caller<AiFunction>,
+    site_id: String,
+    content_ids: Vec<String>,
+    max_links: Option<i64>,
+    then_optimize: bool,
+) -> Result<Reply, ApiError> {
     let description = format!("Internal links for {} contents", content_ids.len());
-    let input = LinkInput { site_id, content_ids, max_links: max_links.map(|m| m as u32) };
+    let input = LinkInput { site_id, content_ids, max_links: max_links.map(|m| m as u32), then_optimize };
     Ok(Reply::job(&crate::ai::plugin::start(s, caller, &LinkContent, input, &description).await?))
 }
 
@@ -112,6 +123,21 @@ async fn link_one(
     start(&s, &caller, content.site_id, vec![content.id], input.max_links).await
 }
 
+/// "Link & optimize" on one content: the links (8 credits), then, from that job, an optimisation
+/// job (1 credit per 200 words, reserved when it is queued): its id is the link job's
+/// `result.optimize_task_id`.
+#[utoipa::path(post, path = "/api/v1/writer/content/{id}/link_and_optimize/", request_body = LinkOne,
+    responses((status = 200, description = "The link job", body = Queued<JobQueued>)))]
+async fn link_and_optimize(
+    State(s): State<AppState>,
+    caller: Caller<AiFunction>,
+    Path(id): Path<String>,
+    JsonBody(input): JsonBody<LinkOne>,
+) -> Result<Reply, ApiError> {
+    let content = scope::writable::<Content>(&s, &caller, &id).await?;
+    start_with(&s, &caller, content.site_id, vec![content.id], input.max_links, true).await
+}
+
 /// The site's link graph: nodes, edges, and the orphans nothing links to.
 #[utoipa::path(get, path = "/api/v1/linker/graph/",
     params(("site_id" = String, Query, description = "The site")),
@@ -125,6 +151,7 @@ crate::module_routes! {
     [process],
     [batch_process],
     [link_one],
+    [link_and_optimize],
     [link_graph],
 }
 
