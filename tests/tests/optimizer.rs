@@ -88,6 +88,13 @@ async fn optimize_rewrites_keeps_the_original_and_revert_puts_it_back_exactly() 
         task.body
     );
 
+    // Another account sees no task of this one, and reverts none.
+    let other = app.tenant("optimize-other@optimizer.example", "agency").await;
+    let theirs = Some(other.token.as_str());
+    assert_eq!(app.get(&format!("/api/v1/optimizer/tasks/{task_id}/"), theirs).await.status, 404);
+    assert_eq!(app.post(&format!("/api/v1/optimizer/tasks/{task_id}/revert/"), &json!({}), theirs).await.status, 404);
+    assert_eq!(app.get("/api/v1/optimizer/tasks/", theirs).await.body["count"], json!(0));
+
     let reverted = app.post(&format!("/api/v1/optimizer/tasks/{task_id}/revert/"), &json!({}), owner).await;
     assert_eq!(reverted.status, 200, "{}", reverted.body);
     let back = app.get(&format!("/api/v1/writer/content/{id}/"), owner).await;
