@@ -9,11 +9,7 @@ use crate::{integration, linker, optimizer, planner, publisher, writer};
 pub fn purge_hooks() -> crate::purge::Hooks {
     crate::purge::Hooks {
         sector: vec![writer::removal::purge_files],
-        site: vec![
-            writer::taxonomies::purge_site,
-            integration::integrations::purge_site,
-            publisher::records::purge_site,
-        ],
+        site: vec![writer::taxonomies::purge_site, integration::removal::purge_site, publisher::records::purge_site],
     }
 }
 

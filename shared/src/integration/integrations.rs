@@ -75,7 +75,7 @@ impl Integration {
         Item::new(&Self::key(&self.account_id, &self.id), "Integration", self)
     }
 
-    fn secret(&self, services: &Services) -> String {
+    pub(super) fn secret(&self, services: &Services) -> String {
         secrets::name(services, &self.account_id, &format!("wordpress/{}", self.id))
     }
 
@@ -297,21 +297,6 @@ pub async fn update(
     Ok(after.to_json())
 }
 
-/// Deletes an integration and its password (owners and admins).
-pub async fn delete(services: &Services, caller: &Caller, id: &str) -> Result<(), ApiError> {
-    let integration = visible(services, caller, id).await?;
-    caller.require_manager()?;
-    let key = Integration::key(&integration.account_id, &integration.id);
-    services
-        .store()
-        .await
-        .transact(vec![crate::store::Write::Delete(key, Some(Condition::exists()))])
-        .await
-        .map_err(StoreError::gone_is_not_found)?;
-    secrets::delete(services, &integration.secret(services)).await?;
-    delete_remains(services, &integration).await
-}
-
 /// Sets where the integration's syncing stands (and, when one ended, when), whatever else changed.
 pub async fn set_sync_status(
     services: &Services,
@@ -336,15 +321,6 @@ pub async fn set_sync_status(
     }
 }
 
-/// What an integration leaves behind: its structure, its posts' links, its syncs.
-async fn delete_remains(services: &Services, integration: &Integration) -> Result<(), ApiError> {
-    let mut remains = super::posts::keys_of(services, &integration.account_id, &integration.id).await?;
-    remains.extend(super::sync::keys_of(services, integration).await?);
-    remains.push(super::plugin::structure_key(&integration.account_id, &integration.id));
-    services.store().await.delete_batch(&remains).await?;
-    Ok(())
-}
-
 /// `integrations/test-connection/`: reaches a WordPress site with credentials not saved yet.
 pub async fn check(services: &Services, caller: &Caller, body: Submitted<ConnectionCheck>) -> Result<Probe, ApiError> {
     caller.require_manager()?;
@@ -363,22 +339,4 @@ pub async fn test_connection(services: &Services, caller: &Caller, id: &str) -> 
     let integration = visible(services, caller, id).await?;
     caller.require_manager()?;
     wordpress::probe(services, &integration.credentials(services).await?).await
-}
-
-/// Removes a deleted site's integrations and their passwords (the module's part of a site's
-/// purge, [`crate::purge::SitePurgeHook`]).
-pub fn purge_site<'a>(
-    services: &'a Services,
-    account_id: &'a str,
-    site_id: &'a str,
-) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), ApiError>> + Send + 'a>> {
-    Box::pin(async move {
-        for integration in of_site(services, account_id, site_id).await? {
-            secrets::delete(services, &integration.secret(services)).await?;
-            delete_remains(services, &integration).await?;
-            let key = Integration::key(account_id, &integration.id);
-            services.store().await.delete_batch(&[key]).await?;
-        }
-        Ok(())
-    })
 }

@@ -6,6 +6,7 @@ pub mod authorizer;
 pub mod integrations;
 pub mod plugin;
 pub mod posts;
+pub mod removal;
 pub mod routes;
 pub mod site_api;
 pub mod sync;

@@ -26,7 +26,7 @@ crud!(
     create: integrations::NewIntegration => integrations::create,
     show: integrations::show,
     update: integrations::NewIntegration, integrations::IntegrationChanges => integrations::update,
-    remove: integrations::delete,
+    remove: crate::integration::removal::delete,
 );
 
 /// Reaches a WordPress site with credentials before they are saved: its name and version, the
