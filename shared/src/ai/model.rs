@@ -115,6 +115,20 @@ impl Model {
     }
 }
 
+/// The system message of every JSON task: the model answers with one JSON object.
+pub const JSON_ONLY: &str = "You answer only with JSON.";
+
+/// The text `field` of a model's answer, trimmed, at most `max` characters; missing or blank is a
+/// malformed answer.
+pub fn answer_text(value: &serde_json::Value, field: &str, max: usize) -> Result<String, JobError> {
+    let s = value[field]
+        .as_str()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| JobError::malformed(format!("no \"{field}\"")))?;
+    Ok(s.chars().take(max).collect())
+}
+
 /// A store failure during a job: worth another attempt.
 pub fn store_err(e: ApiError) -> JobError {
     match e {

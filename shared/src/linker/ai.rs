@@ -70,16 +70,10 @@ async fn optimize_next(
     output: &LinkOutput,
     result: &mut LinkResult,
 ) -> Result<(), ApiError> {
-    let mut words = 0;
-    let mut ids = Vec::new();
-    for linked in &output.contents {
-        if let Some(content) =
-            crate::records::find::<Content>(job.services, job.account_id(), &linked.content_id).await?
-        {
-            words += u64::from(content.word_count);
-            ids.push(content.id);
-        }
-    }
+    let wanted: Vec<String> = output.contents.iter().map(|l| l.content_id.clone()).collect();
+    let contents = crate::records::find_each::<Content>(job.services, job.account_id(), &wanted).await?;
+    let words = contents.iter().map(|c| u64::from(c.word_count)).sum();
+    let ids: Vec<String> = contents.into_iter().map(|c| c.id).collect();
     if ids.is_empty() {
         return Ok(());
     }
@@ -137,15 +131,10 @@ impl AiFunction for LinkContent {
         let (site, clusters) = (site.map_err(store_err)?, clusters.map_err(store_err)?);
         let max = input.max_links.unwrap_or(super::DEFAULT_MAX_LINKS) as usize;
         let mut contents = Vec::new();
-        for id in &input.content_ids {
-            // Each content as it is now (the index may lag behind a change).
-            let Some(content) = crate::records::find::<Content>(job.services, account, id).await.map_err(store_err)?
-            else {
-                continue;
-            };
-            if content.site_id != input.site_id {
-                continue;
-            }
+        // Each content as it is now (the index may lag behind a change).
+        let wanted =
+            crate::records::find_each::<Content>(job.services, account, &input.content_ids).await.map_err(store_err)?;
+        for content in wanted.into_iter().filter(|c| c.site_id == input.site_id) {
             let targets = super::targets(&content, &site, &clusters);
             let room = max.saturating_sub(content.pipeline.internal_links.len());
             let (html, links) = inject::inject(&content.html, &targets, room);

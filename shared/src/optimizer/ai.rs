@@ -20,7 +20,7 @@ use crate::writer::{Content, MAX_HTML, MAX_HTML_BYTES, sanitize_html, word_count
 
 pub struct OptimizeContent;
 
-const SYSTEM: &str = "You answer only with JSON.";
+use crate::ai::model::{JSON_ONLY as SYSTEM, answer_text as text};
 
 /// Content of one site to optimise, and its words (what the reservation is for).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -58,15 +58,6 @@ pub struct OptimizeResult {
     pub task_ids: Vec<String>,
 }
 
-fn text(value: &serde_json::Value, field: &str, max: usize) -> Result<String, JobError> {
-    value[field]
-        .as_str()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| s.chars().take(max).collect())
-        .ok_or_else(|| JobError::malformed(format!("no \"{field}\"")))
-}
-
 impl AiFunction for OptimizeContent {
     const NAME: &'static str = "optimize_content";
     const OPERATION: Operation = Operation::Optimization;
@@ -79,14 +70,9 @@ impl AiFunction for OptimizeContent {
     }
 
     async fn run(&self, job: &JobContext<'_>, input: &OptimizeInput) -> Result<Run<OptimizeOutput>, JobError> {
-        let mut contents = Vec::new();
-        for id in &input.content_ids {
-            if let Some(c) =
-                crate::records::find::<Content>(job.services, job.account_id(), id).await.map_err(store_err)?
-            {
-                contents.push(c);
-            }
-        }
+        let contents = crate::records::find_each::<Content>(job.services, job.account_id(), &input.content_ids)
+            .await
+            .map_err(store_err)?;
         if contents.is_empty() {
             return Err(JobError::fatal("None of the content exists any more.", "InvalidInput"));
         }

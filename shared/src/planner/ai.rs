@@ -23,7 +23,7 @@ pub const CLUSTER_BATCH: usize = 20;
 /// Clusters created in one transaction (two writes each: the cluster and its name guard).
 const CLUSTERS_PER_TRANSACTION: usize = 50;
 
-const SYSTEM: &str = "You answer only with JSON.";
+use crate::ai::model::JSON_ONLY as SYSTEM;
 
 fn norm(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()

@@ -161,6 +161,17 @@ pub async fn find<T: SectorRecord>(services: &Services, account_id: &str, id: &s
     Ok(services.store().await.get(&record_key::<T>(account_id, id)).await?)
 }
 
+/// The records of kind `T` with the given ids, whatever their sectors, in the order given (the
+/// missing ones left out): one consistent `GetItem` each, all at once.
+pub async fn find_each<T: SectorRecord>(
+    services: &Services,
+    account_id: &str,
+    ids: &[String],
+) -> Result<Vec<T>, ApiError> {
+    let found = futures_util::future::try_join_all(ids.iter().map(|id| find::<T>(services, account_id, id))).await?;
+    Ok(found.into_iter().flatten().collect())
+}
+
 /// The records of kind `T` with the given ids in one sector (missing ones, and those of other
 /// sectors, left out), read by id 100 at a time.
 pub async fn by_ids<T: SectorRecord>(

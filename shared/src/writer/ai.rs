@@ -19,21 +19,12 @@ use crate::records::pages::status_gsi3;
 use crate::store::{Change, Condition, Write, s};
 use crate::{ApiError, ids, usage};
 
-const SYSTEM: &str = "You answer only with JSON.";
+use crate::ai::model::{JSON_ONLY as SYSTEM, answer_text as text};
 
 /// The S3 key of an image: under the account's prefix, so that a bucket policy or a listing can
 /// never mix tenants.
 pub fn image_key(account_id: &str, image_id: &str) -> String {
     format!("accounts/{account_id}/images/{image_id}.png")
-}
-
-fn text(value: &serde_json::Value, field: &str, max: usize) -> Result<String, JobError> {
-    let s = value[field]
-        .as_str()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| JobError::malformed(format!("no \"{field}\"")))?;
-    Ok(s.chars().take(max).collect())
 }
 
 /// The article of `task` in the model's `answer`: sanitised, its words counted from the text.
