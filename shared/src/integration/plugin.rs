@@ -102,13 +102,15 @@ pub async fn integration_of(
     }
 }
 
-/// The content a post of the key's site is (404 when no content of the site is linked to it).
+/// The content a post of the key's site is, through the integration the body names (or the
+/// site's only one): 404 when no content of the site is linked to it.
 async fn linked_content(
     services: &Services,
     key: &SiteKey<impl Send>,
-    integration: &Integration,
+    integration_id: Option<&str>,
     post_id: i64,
 ) -> Result<Content, ApiError> {
+    let integration = integration_of(services, key, integration_id).await?;
     posts::content_of(services, &key.account_id, &key.site_id, &integration.id, &post_id.to_string())
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("No content of this site is linked to post {post_id}.")))
@@ -124,8 +126,7 @@ pub async fn status_changed(
     key: &SiteKey<impl Send>,
     input: StatusWebhook,
 ) -> Result<Value, ApiError> {
-    let integration = integration_of(services, key, input.integration_id.as_deref()).await?;
-    let before = linked_content(services, key, &integration, input.post_id).await?;
+    let before = linked_content(services, key, input.integration_id.as_deref(), input.post_id).await?;
     let mut after = before.clone();
     after.status = content_status(&input.status).to_owned();
     after.external.sync_status = "synced".into();
@@ -142,8 +143,7 @@ pub async fn metadata_changed(
     key: &SiteKey<impl Send>,
     input: MetadataWebhook,
 ) -> Result<Value, ApiError> {
-    let integration = integration_of(services, key, input.integration_id.as_deref()).await?;
-    let before = linked_content(services, key, &integration, input.post_id).await?;
+    let before = linked_content(services, key, input.integration_id.as_deref(), input.post_id).await?;
     let mut after = before.clone();
     if let Some(title) = input.title {
         after.title = title.trim().to_owned();
