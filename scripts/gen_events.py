@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-PUBLIC = ("/register/", "/login/", "/refresh/", "/plans/", "/industries/", "/seed-keywords/", "/api/schema/", "/api/docs/", "/api/redoc/")
+PUBLIC = ("/register/", "/login/", "/refresh/", "/plans/", "/industries/", "/seed-keywords/", "/api/schema/", "/api/docs/", "/api/redoc/", "/system/ping/", "/system/status/")
 # Path parameters that must name something real for the event to be answered 200.
 PARAMS = {"file": "swagger-ui.css"}
 SAMPLES = {
@@ -35,6 +35,19 @@ SAMPLES = {
     ("POST", "/api/v1/system/prompts/"): {"prompt_type": "ideas", "prompt_value": "Propose articles..."},
     ("PUT", "/api/v1/system/prompts/{prompt_type}/"): {"prompt_value": "Propose articles..."},
     ("PATCH", "/api/v1/system/prompts/{prompt_type}/"): {"prompt_value": "Propose articles..."},
+    ("POST", "/api/v1/system/author-profiles/"): {"name": "Friendly expert", "tone": "friendly, expert", "language": "en", "structure_template": {"sections": ["Introduction", "Key points", "FAQ", "Conclusion"]}},
+    ("PUT", "/api/v1/system/author-profiles/{id}/"): {"name": "Friendly expert", "tone": "warm", "language": "en"},
+    ("PATCH", "/api/v1/system/author-profiles/{id}/"): {"tone": "warm"},
+    ("POST", "/api/v1/system/strategies/"): {"name": "Pillar and cluster", "prompt_types": ["clustering", "ideas"], "section_logic": {"pillar": "long guide", "supporting": "answers"}},
+    ("PUT", "/api/v1/system/strategies/{id}/"): {"name": "Pillar and cluster", "is_active": False},
+    ("PATCH", "/api/v1/system/strategies/{id}/"): {"is_active": False},
+    ("POST", "/api/v1/system/settings/system/"): {"key": "announcement", "value": "Scheduled maintenance on Sunday"},
+    ("POST", "/api/v1/system/settings/account/"): {"key": "default_word_count", "value": 1500},
+    ("POST", "/api/v1/system/settings/user/"): {"key": "theme", "value": "dark"},
+    ("POST", "/api/v1/system/settings/ai/"): {"key": "temperature", "value": 0.7},
+    ("POST", "/api/v1/system/settings/modules/"): {"module_name": "planner", "key": "cluster_size", "value": 12},
+    ("PUT", "/api/v1/system/settings/modules/enable/"): {"linker_enabled": False},
+    ("PATCH", "/api/v1/system/settings/modules/enable/"): {"linker_enabled": True},
     ("POST", "/api/v1/planner/keywords/"): {"keyword": "dental implants cost", "volume": 1200, "difficulty": 35, "intent": "commercial", "site_id": "<site id>", "sector_id": "<sector id>"},
     ("POST", "/api/v1/planner/keywords/bulk_add_from_seed/"): {"seed_keyword_ids": ["<seed keyword id>"], "site_id": "<site id>", "sector_id": "<sector id>"},
     ("POST", "/api/v1/planner/keywords/bulk_delete/"): {"ids": ["<keyword id>"]},

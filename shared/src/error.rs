@@ -36,6 +36,9 @@ pub enum ApiError {
     Unprocessable(FieldErrors),
     #[error("Rate limit exceeded")]
     Throttled,
+    /// A part of the deployment does not answer (`system/status/`): what failed, by part.
+    #[error("Service unavailable")]
+    Unavailable(FieldErrors),
     /// The detail is logged, never sent to the client.
     #[error("Internal server error")]
     Internal(String),
@@ -54,6 +57,7 @@ impl ApiError {
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Throttled => StatusCode::TOO_MANY_REQUESTS,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -66,7 +70,7 @@ impl ApiError {
     /// The per-field `errors` of the envelope, if any.
     pub fn field_errors(&self) -> Option<&FieldErrors> {
         match self {
-            Self::Validation(errors) | Self::Unprocessable(errors) => Some(errors),
+            Self::Validation(errors) | Self::Unprocessable(errors) | Self::Unavailable(errors) => Some(errors),
             _ => None,
         }
     }
@@ -77,6 +81,11 @@ impl ApiError {
 
     pub fn permission_denied() -> Self {
         Self::Forbidden("Permission denied".into())
+    }
+
+    /// The account has switched the route's module off.
+    pub fn module_disabled() -> Self {
+        Self::Forbidden("Module disabled".into())
     }
 
     pub fn not_found() -> Self {

@@ -43,10 +43,18 @@ pub struct Usage {
     pub round_trips: u64,
     /// DynamoDB items read (returned by `GetItem`, `BatchGetItem` and `Query`).
     pub items_read: u64,
+    /// Thousandths of the DynamoDB capacity units consumed, when the work asked for them
+    /// ([`measure_capacity`]).
+    capacity_milli: u64,
     per_service: [u64; SERVICES],
 }
 
 impl Usage {
+    /// The DynamoDB capacity units consumed (when the work asked: [`measure_capacity`]).
+    pub fn capacity_units(&self) -> f64 {
+        self.capacity_milli as f64 / 1000.0
+    }
+
     /// The requests to one service.
     pub fn of(&self, service: Service) -> u64 {
         self.per_service[service.index()]
@@ -59,6 +67,10 @@ struct Meter {
     round_trips: AtomicU64,
     in_flight: AtomicU64,
     items_read: AtomicU64,
+    /// Thousandths of a capacity unit.
+    capacity_milli: AtomicU64,
+    /// Whether the store asks DynamoDB for the capacity its requests consume.
+    wants_capacity: bool,
     per_service: [AtomicU64; SERVICES],
 }
 
@@ -68,6 +80,7 @@ impl Meter {
             requests: self.requests.load(Relaxed),
             round_trips: self.round_trips.load(Relaxed),
             items_read: self.items_read.load(Relaxed),
+            capacity_milli: self.capacity_milli.load(Relaxed),
             per_service: std::array::from_fn(|i| self.per_service[i].load(Relaxed)),
         }
     }
@@ -100,9 +113,31 @@ pub fn process_usage() -> Usage {
 
 /// Runs `work` and answers, with its result, the AWS requests it made.
 pub async fn measure<F: std::future::Future>(work: F) -> (F::Output, Usage) {
-    let meter = Arc::new(Meter::default());
+    run_metered(Meter::default(), work).await
+}
+
+/// [`measure`], the store asking DynamoDB what capacity each request consumed (a request
+/// that asked for its own metrics: ordinary work does not ask).
+pub async fn measure_capacity<F: std::future::Future>(work: F) -> (F::Output, Usage) {
+    run_metered(Meter { wants_capacity: true, ..Meter::default() }, work).await
+}
+
+async fn run_metered<F: std::future::Future>(meter: Meter, work: F) -> (F::Output, Usage) {
+    let meter = Arc::new(meter);
     let out = SCOPE.scope(Arc::clone(&meter), work).await;
     (out, meter.usage())
+}
+
+/// Whether the work running asks for the DynamoDB capacity its requests consume.
+pub fn wants_capacity() -> bool {
+    SCOPE.try_with(|m| m.wants_capacity).unwrap_or(false)
+}
+
+/// Notes DynamoDB capacity consumed (the store calls it with each answer that carries it).
+pub fn capacity_consumed(units: f64) {
+    if units.is_finite() && units > 0.0 {
+        let _ = SCOPE.try_with(|m| m.capacity_milli.fetch_add((units * 1000.0).round() as u64, Relaxed));
+    }
 }
 
 fn started(service: Service) {

@@ -24,3 +24,17 @@ pub fn ai_functions() -> Registry {
         .with(linker::ai::LinkContent)
         .with(optimizer::ai::OptimizeContent)
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::system::switches::SWITCHES;
+
+    #[test]
+    fn every_ai_function_belongs_to_a_module_an_account_can_switch() {
+        let registry = super::ai_functions();
+        for name in registry.names() {
+            let module = registry.module_of(name).unwrap_or_default();
+            assert!(SWITCHES.contains(&module), "{name} belongs to {module}");
+        }
+    }
+}

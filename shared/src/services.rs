@@ -20,6 +20,7 @@ pub struct Services {
     http: OnceCell<crate::outbound::Outbound>,
     signing_key: SigningKeySource,
     pub(crate) leases: crate::throttle::Leases,
+    pub(crate) health: crate::health::Memo,
 }
 
 impl Services {
@@ -45,6 +46,7 @@ impl Services {
             http: OnceCell::new(),
             signing_key,
             leases: crate::throttle::Leases::default(),
+            health: crate::health::Memo::default(),
         }
     }
 

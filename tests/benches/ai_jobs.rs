@@ -99,6 +99,7 @@ async fn main() {
             word_count: 1000,
             status: "queued".into(),
             content_id: None,
+            author_profile_id: None,
             created_at: time::OffsetDateTime::now_utc(),
         };
         app.services.store().await.put(task.item().unwrap(), None).await.unwrap();

@@ -42,6 +42,7 @@ fn summary_key(account_id: &str, id: &str) -> Key {
 
 impl AiFunction for Summarise {
     const NAME: &'static str = "summarise";
+    const MODULE: &'static str = "writer";
     const OPERATION: Operation = Operation::IdeaGeneration;
     type Input = SummaryInput;
     type Output = SummaryOutput;

@@ -53,6 +53,7 @@ async fn content_and_image_prompts() {
             word_count: 1000,
             status: "queued".into(),
             content_id: None,
+            author_profile_id: None,
             created_at: time::OffsetDateTime::now_utc(),
         };
         app.services.store().await.put(task.item().unwrap(), None).await.unwrap();

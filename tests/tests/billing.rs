@@ -434,6 +434,8 @@ async fn accounts(app: &TestApp, n: usize, plan: &str, status: AccountStatus) ->
             credits: 0,
             site_count: 0,
             user_count: 1,
+            author_profile_count: 0,
+            disabled_modules: Default::default(),
             created_at: now,
             updated_at: now,
         };

@@ -29,6 +29,7 @@ pub const MODULES: &[Module] = &[
     optimizer_function::MODULE,
     billing_function::MODULE,
     system_function::MODULE,
+    system_function::THINKER,
 ];
 
 const REDOC_JS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/redoc.standalone.js"));
@@ -155,7 +156,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
 }
 
 /// The docs function's part of the API.
-pub const MODULE: Module = Module { tag: "docs", description: "This document, and pages that read it.", routes, serve };
+pub const MODULE: Module =
+    Module { tag: "docs", description: "This document, and pages that read it.", switch: None, routes, serve };
 
 /// The docs function serves the document, so it builds its own routes' descriptions anyway.
 fn serve() -> axum::Router<AppState> {

@@ -1,4 +1,4 @@
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), igny8_domain::http::LambdaError> {
-    igny8_domain::http::run(|services| system_function::MODULE.router(services)).await
+    igny8_domain::http::run(system_function::router).await
 }

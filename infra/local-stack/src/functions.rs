@@ -40,7 +40,7 @@ pub fn handlers(config: &Config, sdk: &SdkConfig) -> HashMap<&'static str, Handl
     HashMap::from([
         ("auth", handler(auth_function::MODULE.router(services()))),
         ("account", handler(account_function::MODULE.router(services()))),
-        ("system", handler(system_function::MODULE.router(services()))),
+        ("system", handler(system_function::router(services()))),
         ("planner", handler(planner_function::MODULE.router(services()))),
         ("writer", handler(writer_function::MODULE.router(services()))),
         ("integration", handler(integration_function::MODULE.router(services()))),

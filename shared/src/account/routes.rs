@@ -47,5 +47,10 @@ crate::module_routes! {
 }
 
 /// The account function's part of the API.
-pub const MODULE: Module =
-    Module { tag: "account", description: "The account's settings, team and usage analytics.", routes, serve };
+pub const MODULE: Module = Module {
+    tag: "account",
+    description: "The account's settings, team and usage analytics.",
+    switch: None,
+    routes,
+    serve,
+};

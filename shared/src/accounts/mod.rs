@@ -61,6 +61,13 @@ pub struct Account {
     pub site_count: u32,
     #[serde(default)]
     pub user_count: u32,
+    /// The account's author profiles, kept like the sites' count against `max_author_profiles`.
+    #[serde(default)]
+    pub author_profile_count: u32,
+    /// The modules switched off for the account (`settings/modules/enable/`); every module is on
+    /// unless named here. Read with the account on every request, so a switch costs nothing.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
+    pub disabled_modules: std::collections::BTreeSet<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
@@ -127,6 +134,11 @@ impl Plan {
 }
 
 impl Account {
+    /// Whether the module switched by `switch` is on for the account.
+    pub fn module_enabled(&self, switch: &str) -> bool {
+        !self.disabled_modules.contains(switch)
+    }
+
     pub fn to_json(&self, plan: Option<&Plan>) -> Value {
         crate::http::answer(AccountAnswer::new(self, plan))
     }

@@ -311,6 +311,7 @@ pub const MODULE: Module = Module {
     tag: "auth",
     description: "Sign-up, sign-in and tokens; users, accounts, subscriptions; sites, sectors and site access; \
          the public plans, industries and seed keywords.",
+    switch: None,
     routes,
     serve,
 };

@@ -251,6 +251,8 @@ pub async fn register(services: &Services, input: RegisterInput, opened_by: Open
         credits: plan.included_credits,
         site_count: 0,
         user_count: 1,
+        author_profile_count: 0,
+        disabled_modules: Default::default(),
         created_at: now,
         updated_at: now,
     };

@@ -53,6 +53,9 @@ pub struct Applied<R> {
 pub trait AiFunction: Send + Sync + 'static {
     /// The name its jobs carry and `task_progress` shows (`auto_cluster`).
     const NAME: &'static str;
+    /// The module switch it belongs to (`planner`): with the module switched off for the job's
+    /// account, its queued jobs do not start (they fail, their credits refunded).
+    const MODULE: &'static str;
     /// The credit operation it is charged as.
     const OPERATION: Operation;
     /// The queue its jobs go to.
@@ -208,6 +211,7 @@ trait Registered: Send + Sync {
     fn bind<'f>(&'f self, job: &Job) -> Result<Box<dyn BoundJob + 'f>, String>;
     /// A job of this function on `input` (JSON), or why the input does not read.
     fn submission(&self, costs: &CreditCosts, input: Value) -> Result<Submission, String>;
+    fn module(&self) -> &'static str;
 }
 
 impl<F: AiFunction> Registered for F {
@@ -219,6 +223,10 @@ impl<F: AiFunction> Registered for F {
     fn submission(&self, costs: &CreditCosts, input: Value) -> Result<Submission, String> {
         let input: F::Input = serde_json::from_value(input).map_err(|e| e.to_string())?;
         submission(self, costs, &input).map_err(|e| e.to_string())
+    }
+
+    fn module(&self) -> &'static str {
+        F::MODULE
     }
 }
 
@@ -258,6 +266,11 @@ impl Registry {
     pub fn submission(&self, name: &str, costs: &CreditCosts, input: Value) -> Result<Submission, String> {
         let function = self.functions.get(name).ok_or_else(|| format!("no AI function named \"{name}\""))?;
         function.submission(costs, input)
+    }
+
+    /// The module switch of the function named `name`.
+    pub fn module_of(&self, name: &str) -> Option<&'static str> {
+        self.functions.get(name).map(|function| function.module())
     }
 
     /// The job bound to its function: `None` when no function has its name, `Some(Err)` when

@@ -5,6 +5,7 @@
 //! A delivery has a deadline (the invocation's): a run whose parts would not all fit saves the
 //! parts it has and goes on in a new message (`Outcome::Continue`); a message that failed comes
 //! back after a short backoff (`crate::queue`), not after the queue's whole visibility timeout.
+//! A job whose module the account has switched off does not run: it fails, its credits refunded.
 
 use super::context::{Batch, JobContext};
 use super::model::JobError;
@@ -53,7 +54,14 @@ pub async fn handle(
     message: &JobMessage,
     delivery: Delivery,
 ) -> Result<Outcome, ApiError> {
-    let Some(job) = jobs::begin_attempt(services, &message.account_id, &message.job_id).await? else {
+    // The account is read with the attempt: its module switches say whether the job may run.
+    let store = services.store().await;
+    let account_key = crate::store::Key::account(&message.account_id);
+    let (job, account) = tokio::join!(
+        jobs::begin_attempt(services, &message.account_id, &message.job_id),
+        store.get::<crate::accounts::Account>(&account_key)
+    );
+    let Some(job) = job? else {
         tracing::info!(job_id = %message.job_id, "no job to run: unknown, or settled already (a duplicate delivery)");
         return Ok(Outcome::Done);
     };
@@ -70,6 +78,14 @@ pub async fn handle(
         }
     };
     let context = JobContext::new(services, &job, delivery.retry, batch).until(delivery.deadline);
+    if let Some(module) = registry.module_of(&job.function)
+        && account?.is_some_and(|a| !a.module_enabled(module))
+    {
+        let why = format!("Module disabled: the account switched the {module} module off; the job did not run.");
+        jobs::fail(services, &job, &why, "ModuleDisabled").await?;
+        bound.after_failure(&context).await?;
+        return Ok(Outcome::Done);
+    }
     let saved = match jobs::stored_output(services, &job).await? {
         Some(saved) => saved,
         None => {

@@ -283,6 +283,7 @@ pub const MODULE: Module = Module {
     tag: "billing",
     description: "Credits, usage, packages, invoices, payments and payment methods; the platform's billing desk \
                   under /api/v1/admin/.",
+    switch: None,
     routes,
     serve,
 };

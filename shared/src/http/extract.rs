@@ -109,7 +109,9 @@ async fn resolve_caller_in<S: Scope>(
     let (principal, grants) = tokio::join!(authenticate::<S>(services, state, bearer), grants);
     let principal = principal?;
     // Grants read for an unverified token's claims are the verified token's: the claims matched.
-    access::Caller::resolve_with(services, principal, query, grants?).await
+    let caller = access::Caller::resolve_with(services, principal, query, grants?).await?;
+    state.require_module(&caller.account)?;
+    Ok(caller)
 }
 
 /// An anonymous request, throttled by client IP in scope `S`.

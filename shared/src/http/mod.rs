@@ -58,6 +58,8 @@ pub struct RequestState {
     query: HashMap<String, String>,
     public_base_url: Option<String>,
     route: OnceLock<String>,
+    /// The module switch of the matched route's module (`planner`), when it has one.
+    switch: OnceLock<&'static str>,
     principal: OnceLock<(String, String)>,
     headers: Mutex<Vec<(HeaderName, HeaderValue)>>,
 }
@@ -97,6 +99,7 @@ impl RequestState {
             query,
             public_base_url: config.public_base_url.clone(),
             route: OnceLock::new(),
+            switch: OnceLock::new(),
             principal: OnceLock::new(),
             headers: Mutex::new(Vec::new()),
         }
@@ -122,6 +125,14 @@ impl RequestState {
 
     pub fn query(&self) -> &HashMap<String, String> {
         &self.query
+    }
+
+    /// 403 "Module disabled" when the matched route's module is switched off for `account`.
+    pub(crate) fn require_module(&self, account: &crate::accounts::Account) -> Result<(), ApiError> {
+        match self.switch.get() {
+            Some(switch) if !account.module_enabled(switch) => Err(ApiError::module_disabled()),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -176,14 +187,61 @@ async fn pipeline(State(services): State<AppState>, request: Request, next: Next
     let (mut parts, body) = request.into_parts();
     let state = Arc::new(RequestState::new(&parts, &services.config));
     let method = parts.method.clone();
-    let response = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+    let tracked = crate::tracking::asked(&parts.headers);
+    let cpu_before = tracked.then(crate::tracking::thread_cpu_ms).flatten();
+    let (response, usage) = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
         Ok(bytes) => {
             parts.extensions.insert(Arc::clone(&state));
-            next.run(Request::from_parts(parts, AxumBody::from(bytes))).await
+            let handled = next.run(Request::from_parts(parts, AxumBody::from(bytes)));
+            if tracked {
+                let (response, usage) = crate::metering::measure_capacity(handled).await;
+                (response, Some(usage))
+            } else {
+                (handled.await, None)
+            }
         }
-        Err(_) => ApiError::PayloadTooLarge.into_response(),
+        Err(_) => (ApiError::PayloadTooLarge.into_response(), None),
     };
-    finish(&state, &method, started, response)
+    let mut response = finish(&state, &method, started, response);
+    if let Some(usage) = usage {
+        let cpu_ms = cpu_before.zip(crate::tracking::thread_cpu_ms()).map(|(before, after)| after - before);
+        track(&services, &state, &mut response, started, cpu_ms, usage).await;
+    }
+    response
+}
+
+/// Records a request's metrics when it asked and its caller is known (an anonymous request
+/// records nothing), and names them in the answer.
+async fn track(
+    services: &Services,
+    state: &RequestState,
+    response: &mut Response,
+    started: Instant,
+    cpu_ms: Option<f64>,
+    usage: crate::metering::Usage,
+) {
+    let Some((account_id, user_id)) = state.principal.get().cloned() else {
+        return;
+    };
+    let metrics = crate::tracking::RequestMetrics::new(crate::tracking::Measured {
+        request_id: state.request_id.clone(),
+        route: state.route.get().cloned().unwrap_or_else(|| "unmatched".into()),
+        status: response.status().as_u16(),
+        account_id,
+        user_id,
+        duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+        cpu_ms,
+        usage,
+    });
+    match metrics.record(services).await {
+        Ok(true) => {
+            if let Ok(id) = HeaderValue::from_str(&state.request_id) {
+                response.headers_mut().insert(HeaderName::from_static(crate::tracking::ID_HEADER), id);
+            }
+        }
+        Ok(false) => tracing::info!(request_id = %state.request_id, "metrics of this request id were recorded already"),
+        Err(err) => tracing::warn!(request_id = %state.request_id, error = %err, "request metrics not recorded"),
+    }
 }
 
 /// A response that did not come from a handler (an extractor's own rejection) in the envelope.
@@ -258,6 +316,10 @@ pub struct Module {
     /// The OpenAPI tag of its operations, e.g. `planner`.
     pub tag: &'static str,
     pub description: &'static str,
+    /// The account's switch that turns the module's routes off (`settings/modules/enable/`):
+    /// with it off, every route of the module answers 403 "Module disabled" to the account's
+    /// callers. `None`: the module is always on (authentication, billing, the settings).
+    pub switch: Option<&'static str>,
     pub routes: fn() -> utoipa_axum::router::OpenApiRouter<AppState>,
     /// The same routes without their documentation: what the function serves.
     pub serve: fn() -> Router<AppState>,
@@ -266,7 +328,27 @@ pub struct Module {
 impl Module {
     /// The function's router, with the shared pipeline; a path it does not know is a 404.
     pub fn router(&self, services: AppState) -> Router {
-        app((self.serve)().fallback(not_found), services)
+        Self::serve_all(&[*self], services)
+    }
+
+    /// The router of a function that serves several modules' routes.
+    pub fn serve_all(modules: &[Module], services: AppState) -> Router {
+        let routes = modules.iter().fold(Router::new(), |all, module| all.merge(module.served()));
+        app(routes.fallback(not_found), services)
+    }
+
+    /// The module's routes as served: each notes the module's switch for the caller's check.
+    fn served(&self) -> Router<AppState> {
+        let routes = (self.serve)();
+        match self.switch {
+            Some(switch) => routes.route_layer(middleware::from_fn(move |request: Request, next: Next| async move {
+                if let Some(state) = request.extensions().get::<Arc<RequestState>>() {
+                    let _ = state.switch.set(switch);
+                }
+                next.run(request).await
+            })),
+            None => routes,
+        }
     }
 
     /// The function's part of the OpenAPI document.

@@ -235,6 +235,7 @@ crate::module_routes! {
 pub const MODULE: Module = Module {
     tag: "integration",
     description: "A site's integrations (WordPress): connection tests, sync, structure; the API keys of its WordPress plugin and the plugin's own routes.",
+    switch: None,
     routes,
     serve,
 };

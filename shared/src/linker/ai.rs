@@ -112,6 +112,7 @@ async fn optimize_next(
 
 impl AiFunction for LinkContent {
     const NAME: &'static str = "link_content";
+    const MODULE: &'static str = "linker";
     const OPERATION: Operation = Operation::Linking;
     type Input = LinkInput;
     type Output = LinkOutput;

@@ -159,6 +159,7 @@ crate::module_routes! {
 pub const MODULE: Module = Module {
     tag: "linker",
     description: "Internal links between a site's content, and its link graph.",
+    switch: Some("linker"),
     routes,
     serve,
 };

@@ -60,6 +60,7 @@ pub struct OptimizeResult {
 
 impl AiFunction for OptimizeContent {
     const NAME: &'static str = "optimize_content";
+    const MODULE: &'static str = "optimizer";
     const OPERATION: Operation = Operation::Optimization;
     type Input = OptimizeInput;
     type Output = OptimizeOutput;

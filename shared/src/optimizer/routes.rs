@@ -122,5 +122,10 @@ crate::module_routes! {
 }
 
 /// The optimizer function's part of the API.
-pub const MODULE: Module =
-    Module { tag: "optimizer", description: "Scores of a content's quality, and its AI optimisation.", routes, serve };
+pub const MODULE: Module = Module {
+    tag: "optimizer",
+    description: "Scores of a content's quality, and its AI optimisation.",
+    switch: Some("optimizer"),
+    routes,
+    serve,
+};

@@ -93,6 +93,7 @@ fn parse_clusters(answer: &serde_json::Value) -> Result<Vec<(String, String, Vec
 
 impl AiFunction for AutoCluster {
     const NAME: &'static str = "auto_cluster";
+    const MODULE: &'static str = "planner";
     const OPERATION: Operation = Operation::Clustering;
     type Input = ClusterInput;
     type Output = ClusterOutput;
@@ -371,6 +372,7 @@ pub struct IdeasWritten {
 
 impl AiFunction for GenerateIdeas {
     const NAME: &'static str = "generate_ideas";
+    const MODULE: &'static str = "planner";
     const OPERATION: Operation = Operation::IdeaGeneration;
     type Input = IdeasInput;
     type Output = IdeasOutput;

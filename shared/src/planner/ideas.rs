@@ -217,6 +217,7 @@ pub fn task_of(idea: &Idea, now: OffsetDateTime) -> Task {
         word_count: idea.estimated_word_count,
         status: "queued".into(),
         content_id: None,
+        author_profile_id: None,
         created_at: now,
     }
 }

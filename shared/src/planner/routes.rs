@@ -62,5 +62,10 @@ crate::module_routes! {
 }
 
 /// The planner function's part of the API.
-pub const MODULE: Module =
-    Module { tag: "planner", description: "Keywords, clusters and content ideas.", routes, serve };
+pub const MODULE: Module = Module {
+    tag: "planner",
+    description: "Keywords, clusters and content ideas.",
+    switch: Some("planner"),
+    routes,
+    serve,
+};

@@ -68,9 +68,13 @@ crate::module_routes! {
 }
 
 /// The publisher function's part of the API.
+/// The account's switch of publishing (`settings/modules/enable/`).
+pub const MODULE_SWITCH: &str = "publisher";
+
 pub const MODULE: Module = Module {
     tag: "publisher",
     description: "Publishing content to its sites (WordPress), as queued work with a record per content and destination.",
+    switch: Some(MODULE_SWITCH),
     routes,
     serve,
 };

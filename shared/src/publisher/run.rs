@@ -143,9 +143,17 @@ pub async fn publish(services: &Services, order: &PublishMessage, last: bool) ->
 }
 
 async fn attempt(services: &Services, record: &mut PublishingRecord) -> Result<(), Failure> {
-    let content = crate::records::find::<Content>(services, &record.account_id, &record.content_id)
-        .await?
-        .ok_or_else(|| Failure::Gone("The content was deleted.".into()))?;
+    let store = services.store().await;
+    let account_key = crate::store::Key::account(&record.account_id);
+    let (content, account) = tokio::join!(
+        crate::records::find::<Content>(services, &record.account_id, &record.content_id),
+        store.get::<crate::accounts::Account>(&account_key)
+    );
+    // Switched off after it was queued: the publishing does not start.
+    if account.map_err(ApiError::from)?.is_some_and(|a| !a.module_enabled(super::routes::MODULE_SWITCH)) {
+        return Err(Failure::Gone("Module disabled: the account switched publishing off.".into()));
+    }
+    let content = content?.ok_or_else(|| Failure::Gone("The content was deleted.".into()))?;
     let integration: Integration = services
         .store()
         .await

@@ -261,6 +261,18 @@ impl Query {
     }
 }
 
+/// `TOTAL` when the work running asks what its requests consume (see
+/// [`crate::metering::measure_capacity`]); otherwise nothing is asked, and nothing answered.
+fn capacity() -> Option<aws_sdk_dynamodb::types::ReturnConsumedCapacity> {
+    crate::metering::wants_capacity().then_some(aws_sdk_dynamodb::types::ReturnConsumedCapacity::Total)
+}
+
+fn consumed(capacity: Option<&aws_sdk_dynamodb::types::ConsumedCapacity>) {
+    if let Some(units) = capacity.and_then(|c| c.capacity_units) {
+        crate::metering::capacity_consumed(units);
+    }
+}
+
 /// The table, through the DynamoDB client.
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -312,10 +324,12 @@ impl Store {
             .table_name(&self.table)
             .set_key(Some(key_map(key)))
             .consistent_read(true)
+            .set_return_consumed_capacity(capacity())
             .send()
             .await
             .map_err(StoreError::request)?;
         crate::metering::items_read(out.item.is_some() as u64);
+        consumed(out.consumed_capacity.as_ref());
         Ok(out.item)
     }
 
@@ -352,9 +366,11 @@ impl Store {
                 .client
                 .batch_get_item()
                 .set_request_items(Some(pending))
+                .set_return_consumed_capacity(capacity())
                 .send()
                 .await
                 .map_err(StoreError::request)?;
+            out.consumed_capacity.iter().flatten().for_each(|c| consumed(Some(c)));
             let answered = out.responses.and_then(|mut r| r.remove(&self.table)).unwrap_or_default();
             crate::metering::items_read(answered.len() as u64);
             for item in answered {
@@ -376,19 +392,44 @@ impl Store {
     /// Writes an item, optionally under a condition ([`StoreError::ConditionFailed`] when it fails).
     pub async fn put(&self, item: Item, condition: Option<Condition>) -> Result<(), StoreError> {
         let Parts { expression, names, values } = split(condition);
-        self.client
+        let out = self
+            .client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item.into_raw()))
             .set_condition_expression(expression)
             .set_expression_attribute_names(names)
             .set_expression_attribute_values(values)
+            .set_return_consumed_capacity(capacity())
             .send()
             .await
             .map_err(|err| match err.as_service_error() {
                 Some(e) if e.is_conditional_check_failed_exception() => StoreError::ConditionFailed,
                 _ => StoreError::request(err),
             })?;
+        consumed(out.consumed_capacity.as_ref());
+        Ok(())
+    }
+
+    /// Deletes one item, optionally under a condition ([`StoreError::ConditionFailed`] when it fails).
+    pub async fn delete(&self, key: &Key, condition: Option<Condition>) -> Result<(), StoreError> {
+        let Parts { expression, names, values } = split(condition);
+        let out = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key_map(key)))
+            .set_condition_expression(expression)
+            .set_expression_attribute_names(names)
+            .set_expression_attribute_values(values)
+            .set_return_consumed_capacity(capacity())
+            .send()
+            .await
+            .map_err(|err| match err.as_service_error() {
+                Some(e) if e.is_conditional_check_failed_exception() => StoreError::ConditionFailed,
+                _ => StoreError::request(err),
+            })?;
+        consumed(out.consumed_capacity.as_ref());
         Ok(())
     }
 
@@ -433,9 +474,11 @@ impl Store {
                     .client
                     .batch_write_item()
                     .request_items(&self.table, pending)
+                    .set_return_consumed_capacity(capacity())
                     .send()
                     .await
                     .map_err(StoreError::request)?;
+                out.consumed_capacity.iter().flatten().for_each(|c| consumed(Some(c)));
                 match out.unprocessed_items.and_then(|mut u| u.remove(&self.table)).filter(|r| !r.is_empty()) {
                     Some(rest) if attempt < 7 => {
                         pending = rest;
@@ -464,20 +507,23 @@ impl Store {
             .set_expression_attribute_names(names)
             .set_expression_attribute_values(values)
             .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+            .set_return_consumed_capacity(capacity())
             .send()
             .await
             .map_err(|err| match err.as_service_error() {
                 Some(e) if e.is_conditional_check_failed_exception() => StoreError::ConditionFailed,
                 _ => StoreError::request(err),
             })?;
+        consumed(out.consumed_capacity.as_ref());
         Ok(out.attributes.unwrap_or_default())
     }
 
     /// Writes all of `writes` or none of them (at most 100 per transaction).
     pub async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
         let items = writes.into_iter().map(|w| self.transact_item(w)).collect::<Result<Vec<_>, _>>()?;
-        self.client.transact_write_items().set_transact_items(Some(items)).send().await.map_err(|err| {
-            match err.as_service_error() {
+        let call = self.client.transact_write_items().set_transact_items(Some(items));
+        let out =
+            call.set_return_consumed_capacity(capacity()).send().await.map_err(|err| match err.as_service_error() {
                 Some(TransactWriteItemsError::TransactionCanceledException(e)) => StoreError::TransactionCancelled {
                     failed: e
                         .cancellation_reasons()
@@ -488,8 +534,8 @@ impl Store {
                         .collect(),
                 },
                 _ => StoreError::request(err),
-            }
-        })?;
+            })?;
+        out.consumed_capacity.iter().flatten().for_each(|c| consumed(Some(c)));
         Ok(())
     }
 
@@ -583,9 +629,11 @@ impl Store {
             .consistent_read(query.index.is_none())
             .set_limit(query.limit)
             .set_exclusive_start_key(query.start)
+            .set_return_consumed_capacity(capacity())
             .send()
             .await
             .map_err(StoreError::request)?;
+        consumed(out.consumed_capacity.as_ref());
         let items = out.items.unwrap_or_default();
         crate::metering::items_read(items.len() as u64);
         Ok(QueryPage { items, next: out.last_evaluated_key.filter(|k| !k.is_empty()) })

@@ -1,17 +1,23 @@
-//! `/api/v1/system/`: AI job progress, prompts, and the account's AI provider settings. The
-//! routes and their contract, over [`crate::jobs`], [`crate::ai::prompts`],
-//! [`crate::ai::settings`] and [`crate::ai::test_image`].
+//! `/api/v1/system/`: AI job progress, the account's AI provider settings, the keyed settings
+//! families, the module switches, the public status and ping, and request metrics. The routes
+//! and their contract, over [`crate::jobs`], [`crate::ai::settings`], [`crate::ai::test_image`],
+//! [`super::settings`], [`super::switches`], [`crate::health`] and [`crate::tracking`]. The
+//! thinker's routes (prompts, author profiles, strategies) are [`crate::thinker::routes`].
 
 use axum::extract::{Path, State};
 
-use crate::ai::prompts::{NewPrompt, PromptAnswer, PromptChange, PromptReset};
+use super::settings::{Family, ModuleSettingChanges, NewModuleSetting, NewSetting, SettingAnswer, SettingChanges};
+use super::switches::{self, ModuleSwitches, SwitchChange};
 use crate::ai::settings::{ConnectionTest, ImageGenerationAnswer, IntegrationSettingsAnswer, SettingsInput};
 use crate::ai::test_image::{TestImage, TestImageAnswer};
-use crate::ai::{prompts, settings, test_image};
-use crate::http::openapi::{Data, Paged};
-use crate::http::{AppState, Caller, Ctx, Module, Reply};
+use crate::ai::{settings, test_image};
+use crate::crud;
+use crate::http::openapi::Data;
+use crate::http::{AppState, Caller, Module, Reply};
 use crate::jobs::JobProgress;
 use crate::throttle::scopes::{System, SystemAdmin};
+use crate::tracking::RequestMetrics;
+use crate::validation::FieldErrors;
 use crate::validation::Submitted;
 use crate::{ApiError, Services, jobs};
 
@@ -34,10 +40,6 @@ async fn integration(State(s): State<AppState>, caller: Caller<SystemAdmin>, Pat
 
 async fn save_settings(s: &Services, caller: &Caller<SystemAdmin>, pk: &str, body: Submitted<SettingsInput>) -> Answer {
     Ok(Reply::ok(settings::save(s, caller, pk, body).await?).with_message("Settings saved"))
-}
-
-async fn prompt_of(s: &Services, caller: &Caller<System>, prompt_type: &str) -> Answer {
-    Ok(Reply::ok(prompts::get(s, caller.account_id(), prompt_type).await?))
 }
 
 /// Saves one provider's settings.
@@ -91,64 +93,241 @@ async fn image_generation(State(s): State<AppState>, caller: Caller<System>) -> 
     Ok(Reply::ok(settings::image_generation(&s, caller.account_id()).await?))
 }
 
-/// The account's prompts (its own, or the defaults).
-#[utoipa::path(get, path = "/api/v1/system/prompts/", responses((status = 200, description = "Prompts", body = Paged<PromptAnswer>)))]
-async fn list_prompts(State(s): State<AppState>, caller: Caller<System>, ctx: Ctx) -> Answer {
-    ctx.page(prompts::list(&s, caller.account_id()).await?)
+/// The functions of one settings family, as [`crate::crud`] calls them.
+macro_rules! family {
+    ($name:ident, $family:expr, $new:ty, $changes:ty, $read:path, $read_changes:path) => {
+        mod $name {
+            use super::*;
+            use std::collections::HashMap;
+
+            pub async fn list(
+                s: &Services,
+                c: &crate::access::Caller,
+                q: &HashMap<String, String>,
+            ) -> Result<Vec<serde_json::Value>, ApiError> {
+                super::super::settings::list(s, $family, c, q).await
+            }
+            pub async fn show(
+                s: &Services,
+                c: &crate::access::Caller,
+                id: &str,
+            ) -> Result<serde_json::Value, ApiError> {
+                super::super::settings::show(s, $family, c, id).await
+            }
+            pub async fn create(
+                s: &Services,
+                c: &crate::access::Caller,
+                body: Submitted<$new>,
+            ) -> Result<serde_json::Value, ApiError> {
+                super::super::settings::create(s, $family, c, $read(body)?).await
+            }
+            pub async fn update(
+                s: &Services,
+                c: &crate::access::Caller,
+                id: &str,
+                body: Submitted<$changes>,
+            ) -> Result<serde_json::Value, ApiError> {
+                super::super::settings::update(s, $family, c, id, $read_changes(body)?).await
+            }
+            pub async fn delete(s: &Services, c: &crate::access::Caller, id: &str) -> Result<(), ApiError> {
+                super::super::settings::delete(s, $family, c, id).await
+            }
+        }
+    };
 }
 
-/// Saves a prompt.
-#[utoipa::path(post, path = "/api/v1/system/prompts/", request_body = NewPrompt,
-    responses((status = 201, description = "The prompt", body = Data<PromptAnswer>)))]
-async fn create_prompt(State(s): State<AppState>, caller: Caller<System>, body: Submitted<NewPrompt>) -> Answer {
-    Ok(Reply::created(prompts::save(&s, &caller, body).await?).with_message("Prompt saved"))
+fn read_module(body: Submitted<NewModuleSetting>) -> Result<NewModuleSetting, ApiError> {
+    body.read()
 }
 
-/// Saves a prompt (the original's action route).
-#[utoipa::path(post, path = "/api/v1/system/prompts/save/", request_body = NewPrompt,
-    responses((status = 200, description = "The prompt", body = Data<PromptAnswer>)))]
-async fn save_prompt(State(s): State<AppState>, caller: Caller<System>, body: Submitted<NewPrompt>) -> Answer {
-    Ok(Reply::ok(prompts::save(&s, &caller, body).await?).with_message("Prompt saved"))
+fn read_module_changes(body: Submitted<ModuleSettingChanges>) -> Result<ModuleSettingChanges, ApiError> {
+    body.read()
 }
 
-/// Puts a prompt back to the default.
-#[utoipa::path(post, path = "/api/v1/system/prompts/reset/", request_body = PromptReset,
-    responses((status = 200, description = "The default prompt", body = Data<PromptAnswer>)))]
-async fn reset_prompt(State(s): State<AppState>, caller: Caller<System>, body: Submitted<PromptReset>) -> Answer {
-    Ok(Reply::ok(prompts::reset(&s, &caller, body).await?).with_message("Prompt reset to the default"))
+family!(
+    system_family,
+    Family::System,
+    NewSetting,
+    SettingChanges,
+    super::super::settings::plain,
+    super::super::settings::plain_changes
+);
+family!(
+    account_family,
+    Family::Account,
+    NewSetting,
+    SettingChanges,
+    super::super::settings::plain,
+    super::super::settings::plain_changes
+);
+family!(
+    user_family,
+    Family::User,
+    NewSetting,
+    SettingChanges,
+    super::super::settings::plain,
+    super::super::settings::plain_changes
+);
+family!(
+    ai_family,
+    Family::Ai,
+    NewSetting,
+    SettingChanges,
+    super::super::settings::plain,
+    super::super::settings::plain_changes
+);
+family!(
+    module_family,
+    Family::Modules,
+    NewModuleSetting,
+    ModuleSettingChanges,
+    super::read_module,
+    super::read_module_changes
+);
+
+crud!(
+    system_setting,
+    list: "/api/v1/system/settings/system/",
+    item: "/api/v1/system/settings/system/{id}/",
+    scope: System,
+    answer: SettingAnswer,
+    index: system_family::list,
+    create: NewSetting => system_family::create,
+    show: system_family::show,
+    update: NewSetting, SettingChanges => system_family::update,
+    remove: system_family::delete,
+);
+
+crud!(
+    account_setting,
+    list: "/api/v1/system/settings/account/",
+    item: "/api/v1/system/settings/account/{id}/",
+    scope: System,
+    answer: SettingAnswer,
+    index: account_family::list,
+    create: NewSetting => account_family::create,
+    show: account_family::show,
+    update: NewSetting, SettingChanges => account_family::update,
+    remove: account_family::delete,
+);
+
+crud!(
+    user_setting,
+    list: "/api/v1/system/settings/user/",
+    item: "/api/v1/system/settings/user/{id}/",
+    scope: System,
+    answer: SettingAnswer,
+    index: user_family::list,
+    create: NewSetting => user_family::create,
+    show: user_family::show,
+    update: NewSetting, SettingChanges => user_family::update,
+    remove: user_family::delete,
+);
+
+crud!(
+    ai_setting,
+    list: "/api/v1/system/settings/ai/",
+    item: "/api/v1/system/settings/ai/{id}/",
+    scope: System,
+    answer: SettingAnswer,
+    index: ai_family::list,
+    create: NewSetting => ai_family::create,
+    show: ai_family::show,
+    update: NewSetting, SettingChanges => ai_family::update,
+    remove: ai_family::delete,
+);
+
+crud!(
+    module_setting,
+    list: "/api/v1/system/settings/modules/",
+    item: "/api/v1/system/settings/modules/{id}/",
+    scope: System,
+    answer: SettingAnswer,
+    params: ModuleSettingFilters,
+    index: module_family::list,
+    create: NewModuleSetting => module_family::create,
+    show: module_family::show,
+    update: NewModuleSetting, ModuleSettingChanges => module_family::update,
+    remove: module_family::delete,
+);
+
+/// The filters of `settings/modules/`.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct ModuleSettingFilters {
+    /// One module's settings.
+    module_name: Option<String>,
+    key: Option<String>,
 }
 
-/// One prompt by type.
-#[utoipa::path(get, path = "/api/v1/system/prompts/by_type/{prompt_type}/",
-    responses((status = 200, description = "The prompt", body = Data<PromptAnswer>)))]
-async fn prompt_by_type(State(s): State<AppState>, caller: Caller<System>, Path(prompt_type): Path<String>) -> Answer {
-    prompt_of(&s, &caller, &prompt_type).await
+/// One module's settings, as `{module, settings: {key: value}}`.
+#[utoipa::path(get, path = "/api/v1/system/settings/modules/module/{module_name}/",
+    responses((status = 200, description = "The module's settings", body = Data<Object>)))]
+async fn module_settings(State(s): State<AppState>, caller: Caller<System>, Path(module_name): Path<String>) -> Answer {
+    Ok(Reply::ok(super::settings::of_module(&s, &caller, &module_name).await?))
 }
 
-/// One prompt.
-#[utoipa::path(get, path = "/api/v1/system/prompts/{prompt_type}/",
-    responses((status = 200, description = "The prompt", body = Data<PromptAnswer>)))]
-async fn prompt(State(s): State<AppState>, caller: Caller<System>, Path(prompt_type): Path<String>) -> Answer {
-    prompt_of(&s, &caller, &prompt_type).await
+/// The account's module switches (every member reads them).
+#[utoipa::path(get, path = "/api/v1/system/settings/modules/enable/",
+    responses((status = 200, description = "The switches", body = Data<ModuleSwitches>)))]
+async fn module_switches(caller: Caller<System>) -> Answer {
+    Reply::data(&switches::get(&caller))
 }
 
-/// Changes a prompt.
-#[utoipa::path(method(put, patch), path = "/api/v1/system/prompts/{prompt_type}/", request_body = PromptChange,
-    responses((status = 200, description = "The prompt", body = Data<PromptAnswer>)))]
-async fn update_prompt(
+/// Switches modules on or off for the account (owners and admins); `PUT` and `PATCH` alike
+/// change what is sent. A module switched off answers 403 "Module disabled" on all its routes
+/// and its queued jobs do not start; switched on again, all it had is there.
+#[utoipa::path(method(put, patch), path = "/api/v1/system/settings/modules/enable/", request_body = SwitchChange,
+    responses((status = 200, description = "The switches as saved", body = Data<ModuleSwitches>)))]
+async fn change_module_switches(
     State(s): State<AppState>,
     caller: Caller<System>,
-    Path(prompt_type): Path<String>,
-    body: Submitted<PromptChange>,
+    body: Submitted<SwitchChange>,
 ) -> Answer {
-    Ok(Reply::ok(prompts::update(&s, &caller, &prompt_type, body).await?).with_message("Prompt saved"))
+    Reply::data(&switches::update(&s, &caller, body).await?)
 }
 
-/// Deletes the account's own prompt (the default applies again).
-#[utoipa::path(delete, path = "/api/v1/system/prompts/{prompt_type}/", responses((status = 204, description = "Deleted")))]
-async fn delete_prompt(State(s): State<AppState>, caller: Caller<System>, Path(prompt_type): Path<String>) -> Answer {
-    prompts::delete(&s, &caller, &prompt_type).await?;
-    Ok(Reply::no_content())
+/// The public health check of the API standard: `{status: "ok"}`, touching nothing.
+#[utoipa::path(get, path = "/api/v1/system/ping/", security(()),
+    responses((status = 200, description = "The API answers", body = Data<Object>)))]
+async fn ping() -> Answer {
+    Ok(Reply::ok(serde_json::json!({"status": "ok"})))
+}
+
+/// Whether the table, the queues and the images bucket answer (public, for monitoring): 200
+/// `healthy` with each component, or 503 naming what does not answer.
+#[utoipa::path(get, path = "/api/v1/system/status/", security(()),
+    responses(
+        (status = 200, description = "Every component answers", body = Data<Object>),
+        (status = 503, description = "A component does not answer: `errors` names it"),
+    ))]
+async fn status(State(s): State<AppState>) -> Answer {
+    let report = crate::health::check(&s).await;
+    if !report.healthy() {
+        let mut errors = FieldErrors::new();
+        for (component, state) in report.components.iter().filter(|(_, state)| *state != crate::health::CONNECTED) {
+            errors.add(component, state.clone());
+        }
+        return Err(ApiError::Unavailable(errors));
+    }
+    Ok(Reply::ok(serde_json::json!({
+        "status": "healthy",
+        "version": env!("CARGO_PKG_VERSION"),
+        "components": report.components,
+    })))
+}
+
+/// What one request cost (developers): recorded for a request sent with
+/// `X-Debug-Resource-Tracking: 1`, whose answer named it in `X-Resource-Tracking-Id`; kept a day.
+#[utoipa::path(get, path = "/api/v1/system/request-metrics/{request_id}/",
+    responses((status = 200, description = "The request's metrics", body = Data<RequestMetrics>)))]
+async fn request_metrics(State(s): State<AppState>, caller: Caller<System>, Path(request_id): Path<String>) -> Answer {
+    if caller.role() != crate::accounts::Role::Developer {
+        return Err(ApiError::permission_denied());
+    }
+    let metrics = RequestMetrics::find(&s, &request_id).await?.ok_or_else(ApiError::not_found)?;
+    Reply::data(&metrics)
 }
 
 crate::module_routes! {
@@ -158,17 +337,28 @@ crate::module_routes! {
     [test_integration],
     [generate_test_image],
     [image_generation],
-    [list_prompts, create_prompt],
-    [save_prompt],
-    [reset_prompt],
-    [prompt_by_type],
-    [prompt, update_prompt, delete_prompt],
+    [system_setting::list, system_setting::create],
+    [system_setting::get, system_setting::update, system_setting::delete],
+    [account_setting::list, account_setting::create],
+    [account_setting::get, account_setting::update, account_setting::delete],
+    [user_setting::list, user_setting::create],
+    [user_setting::get, user_setting::update, user_setting::delete],
+    [ai_setting::list, ai_setting::create],
+    [ai_setting::get, ai_setting::update, ai_setting::delete],
+    [module_switches, change_module_switches],
+    [module_settings],
+    [module_setting::list, module_setting::create],
+    [module_setting::get, module_setting::update, module_setting::delete],
+    [ping],
+    [status],
+    [request_metrics],
 }
 
 /// The system function's part of the API.
 pub const MODULE: Module = Module {
     tag: "system",
-    description: "AI job progress, prompts and the account's AI provider settings.",
+    description: "AI job progress, provider settings, the settings families and module switches; status, ping and request metrics.",
+    switch: None,
     routes,
     serve,
 };

@@ -277,6 +277,17 @@ fn holds_digit_run(value: &Value, min: usize) -> bool {
     }
 }
 
+/// A boolean filter of a list's query (`?is_active=true`): `true`/`1`, `false`/`0`, or not
+/// sent; anything else is a 400 on the parameter.
+pub fn query_flag(query: &std::collections::HashMap<String, String>, name: &str) -> Result<Option<bool>, ApiError> {
+    match query.get(name).map(|v| v.trim()).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some("true" | "1" | "True") => Ok(Some(true)),
+        Some("false" | "0" | "False") => Ok(Some(false)),
+        Some(_) => Err(ApiError::field(name, "Must be a valid boolean.")),
+    }
+}
+
 /// A JSON boolean.
 pub fn boolean(value: &Value) -> Result<bool, String> {
     value.as_bool().ok_or_else(|| "Must be a valid boolean.".to_owned())

@@ -123,6 +123,7 @@ impl GenerateContent {
 
 impl AiFunction for GenerateContent {
     const NAME: &'static str = "generate_content";
+    const MODULE: &'static str = "writer";
     const OPERATION: Operation = Operation::ContentGeneration;
     type Input = ContentInput;
     type Output = ContentOutput;
@@ -148,15 +149,31 @@ impl AiFunction for GenerateContent {
         }
         let model = job.model().await?;
         let instructions = job.prompt("content_generation").await?;
+        // The voices the tasks name (a profile deleted since is left out).
+        let named: Vec<String> = tasks.iter().filter_map(|t| t.author_profile_id.clone()).collect();
+        let voices = match named.is_empty() {
+            true => Default::default(),
+            false => crate::thinker::author_profiles::by_ids(job.services, job.account_id(), &named)
+                .await
+                .map_err(store_err)?,
+        };
         // Written in task order; an article that is not usable ends the run after its wave.
         let written = job
             .each(
                 &model,
                 &tasks,
                 |task| {
-                    let asked = json!({"task": "generate_content", "title": task.title, "description": task.description,
+                    let mut asked = json!({"task": "generate_content", "title": task.title, "description": task.description,
                                        "keywords": task.keywords, "content_type": task.content_type,
                                        "content_structure": task.content_structure, "word_count": task.word_count});
+                    if let Some(voice) = task.author_profile_id.as_ref().and_then(|id| voices.get(id)) {
+                        // Written in the profile's voice: its tone, its language, its sections.
+                        asked["author_profile"] = voice.for_prompt();
+                        asked["instructions"] = json!(format!(
+                            "Write in a {} tone, in {}, following the structure template's sections.",
+                            voice.tone, voice.language
+                        ));
+                    }
                     let (model, instructions) = (&model, &instructions);
                     async move {
                         let (answer, call) = model.ask(SYSTEM, instructions, &asked).await?;
@@ -276,6 +293,7 @@ pub struct ImagesPlanned {
 
 impl AiFunction for GenerateImagePrompts {
     const NAME: &'static str = "generate_image_prompts";
+    const MODULE: &'static str = "writer";
     const OPERATION: Operation = Operation::ImagePromptExtraction;
     type Input = ImagePromptsInput;
     type Output = ImagePromptsOutput;
@@ -410,6 +428,7 @@ pub struct ImagesGenerated {
 
 impl AiFunction for GenerateImages {
     const NAME: &'static str = "generate_images";
+    const MODULE: &'static str = "writer";
     const OPERATION: Operation = Operation::ImageGeneration;
     const QUEUE: Queue = Queue::Image;
     type Input = ImagesInput;

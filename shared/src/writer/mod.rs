@@ -51,6 +51,9 @@ pub struct Task {
     pub status: String,
     #[serde(default)]
     pub content_id: Option<String>,
+    /// The author profile whose voice its content is written in.
+    #[serde(default)]
+    pub author_profile_id: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
 }
@@ -215,6 +218,8 @@ pub struct TaskAnswer {
     pub status: String,
     /// The content written for it.
     pub content_id: Option<String>,
+    /// The author profile whose voice its content is written in.
+    pub author_profile_id: Option<String>,
     pub site_id: String,
     pub sector_id: String,
     #[schema(format = DateTime)]
@@ -235,6 +240,7 @@ impl From<&Task> for TaskAnswer {
             word_count: t.word_count,
             status: t.status.clone(),
             content_id: t.content_id.clone(),
+            author_profile_id: t.author_profile_id.clone(),
             site_id: t.site_id.clone(),
             sector_id: t.sector_id.clone(),
             created_at: rfc3339(t.created_at),

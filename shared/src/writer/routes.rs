@@ -66,6 +66,7 @@ crate::module_routes! {
 pub const MODULE: Module = Module {
     tag: "writer",
     description: "Writer tasks, AI content, images and the sites' categories and tags.",
+    switch: Some("writer"),
     routes,
     serve,
 };

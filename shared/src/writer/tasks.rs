@@ -65,6 +65,9 @@ crate::input! {
         status: optional String = Choice(STATUSES),
         /// A cluster of the same sector; `null` clears it.
         cluster_id: nullable String = Id,
+        /// An active author profile of the account (`system/author-profiles/`): the content is
+        /// written in its tone, language and structure; `null` clears it.
+        author_profile_id: nullable String = Id,
         /// Set by the system: may not be sent.
         content_id: nullable Value = Json,
         /// Set by the system: may not be sent.
@@ -98,6 +101,16 @@ async fn apply(
             }
         }
     }
+    match input.author_profile_id {
+        None => {}
+        Some(None) => task.author_profile_id = None,
+        Some(Some(id)) => {
+            match crate::thinker::author_profiles::check_active(services, caller.account_id(), &id).await? {
+                None => task.author_profile_id = Some(id),
+                Some(why) => errors.add("author_profile_id", why),
+            }
+        }
+    }
     for (fixed, sent) in [("content_id", &input.content_id), ("idea_id", &input.idea_id)] {
         if sent.is_some() {
             errors.add(fixed, "This field is set by the system.");
@@ -126,6 +139,7 @@ pub async fn create(services: &Services, caller: &Caller, input: NewTask) -> Res
         word_count: 1000,
         status: "queued".into(),
         content_id: None,
+        author_profile_id: None,
         created_at: OffsetDateTime::now_utc(),
     };
     apply(services, caller, &mut errors, &mut task, input.into()).await?;
