@@ -370,6 +370,35 @@ async fn world(app: &TestApp) -> World {
     let prompt_type = prompts.body["results"][0]["prompt_type"].as_str().unwrap_or("clustering").to_owned();
     app.post("/api/v1/system/prompts/", &json!({"prompt_type": prompt_type, "prompt_value": "Group these."}), o).await;
     ids.insert("prompt_type", prompt_type);
+    let voice = json!({"name": "Voice", "tone": "warm", "language": "en"});
+    ids.insert("author_profile", id_of(app.post("/api/v1/system/author-profiles/", &voice, o).await).await);
+    ids.insert("strategy", id_of(app.post("/api/v1/system/strategies/", &json!({"name": "Plan"}), o).await).await);
+    let setting = |key: &str| json!({"key": key, "value": {"on": true}});
+    let p = Some(platform.as_str());
+    for (family, token) in [("system", p), ("account", o), ("user", o), ("ai", o)] {
+        let made = app.post(&format!("/api/v1/system/settings/{family}/"), &setting("sweep.key"), token).await;
+        assert_eq!(made.status, 201, "{}", made.body);
+        ids.insert(
+            match family {
+                "system" => "system_setting",
+                "account" => "account_setting",
+                "user" => "user_setting",
+                _ => "ai_setting",
+            },
+            "sweep.key".to_owned(),
+        );
+    }
+    let module_setting = json!({"module_name": "planner", "key": "sweep.key", "value": 1});
+    assert_eq!(app.post("/api/v1/system/settings/modules/", &module_setting, o).await.status, 201);
+    ids.insert("module_setting", "planner:sweep.key".to_owned());
+    ids.insert("module_name", "planner".to_owned());
+    let tracked = app
+        .send(
+            app.client.get(app.url("/api/v1/auth/me/")).bearer_auth(&t.token).header("X-Debug-Resource-Tracking", "1"),
+        )
+        .await;
+    let tracked = tracked.headers.get("x-resource-tracking-id").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    ids.insert("request_metrics", tracked.to_owned());
     app.call("PUT", &format!("{INTEGRATIONS}/openai/"), Some(&json!({"config": {"model": "gpt-4o-mini"}})), o).await;
     ids.insert(
         "payment_method",
@@ -428,6 +457,15 @@ const RECORDS: &[(&str, &str)] = &[
     ("/api/v1/publisher/publishing-records/", "publishing_record"),
     ("/api/v1/optimizer/tasks/", "optimization_task"),
     ("/api/v1/system/prompts/", "prompt_type"),
+    ("/api/v1/system/author-profiles/", "author_profile"),
+    ("/api/v1/system/strategies/", "strategy"),
+    ("/api/v1/system/settings/system/", "system_setting"),
+    ("/api/v1/system/settings/account/", "account_setting"),
+    ("/api/v1/system/settings/user/", "user_setting"),
+    ("/api/v1/system/settings/ai/", "ai_setting"),
+    ("/api/v1/system/settings/modules/module/", "module_name"),
+    ("/api/v1/system/settings/modules/", "module_setting"),
+    ("/api/v1/system/request-metrics/", "request_metrics"),
     ("/api/v1/billing/credit-packages/", "package"),
     ("/api/v1/billing/credits/usage/", "usage"),
     ("/api/v1/billing/credits/transactions/", "ledger"),
@@ -443,12 +481,16 @@ fn concrete(w: &World, route: &str) -> (String, bool) {
     let id = |name: &str| w.ids.get(name).cloned().unwrap_or_default();
     let record = RECORDS.iter().find(|(prefix, _)| route.starts_with(prefix)).map(|(_, name)| id(name));
     let mut path = route.to_owned();
-    for param in ["{id}", "{pk}", "{task_id}", "{prompt_type}", "{file}"] {
+    for param in ["{id}", "{pk}", "{task_id}", "{prompt_type}", "{file}", "{module_name}", "{request_id}"] {
         path = path.replace(param, record.as_deref().unwrap_or("{missing}"));
     }
     path = path.replace("{account_id}", &id("account"));
     assert!(!path.contains('{'), "no record for the parameters of {route}");
-    let platform = route.starts_with("/api/v1/admin/") || route == "/api/v1/auth/accounts/";
+    // The platform's own: the billing desk, accounts, the platform's settings, request metrics.
+    let platform = route.starts_with("/api/v1/admin/")
+        || route == "/api/v1/auth/accounts/"
+        || route.starts_with("/api/v1/system/settings/system/")
+        || route.starts_with("/api/v1/system/request-metrics/");
     (path, platform)
 }
 
@@ -527,9 +569,10 @@ async fn every_text_field_at_its_maximum_plus_one_is_refused_and_at_its_maximum_
         "keywords[]",
     ];
     for limit in limits.iter().filter(|l| l.route.ends_with("{id}/") && plain.contains(&l.field.as_str())) {
-        let (path, _) = concrete(&w, &limit.route);
+        let (path, platform) = concrete(&w, &limit.route);
         let value = value_of(&limit.field, limit.max);
-        let answer = app.call("PATCH", &path, Some(&body_with(&limit.field, &value)), Some(&w.t.token)).await;
+        let token = if platform { &w.platform } else { &w.t.token };
+        let answer = app.call("PATCH", &path, Some(&body_with(&limit.field, &value)), Some(token)).await;
         assert_eq!(answer.status, 200, "PATCH {path} {} at {} chars: {}", limit.field, limit.max, answer.body);
     }
 }

@@ -12,8 +12,9 @@ const SYSTEM: &str = "/api/v1/system";
 /// A user of `role` in the tenant's account, granted the tenant's site; answers its token.
 async fn member(app: &TestApp, t: &Tenant, role: &str) -> String {
     let email = format!("{role}-{}@example.com", igny8_domain::ids::new_id());
-    let made =
-        app.post("/api/v1/auth/users/", &json!({"email": email, "password": PASSWORD, "role": role}), Some(&t.token)).await;
+    let made = app
+        .post("/api/v1/auth/users/", &json!({"email": email, "password": PASSWORD, "role": role}), Some(&t.token))
+        .await;
     assert_eq!(made.status, 201, "{}", made.body);
     let user_id = made.data()["id"].as_str().unwrap_or_default().to_owned();
     let grant =
@@ -92,7 +93,10 @@ async fn author_profiles_are_kept_within_the_plan_by_managers_and_read_by_member
     for (body, field) in [
         (json!({"tone": "warm", "language": "en"}), "name"),
         (json!({"name": "A", "language": "en"}), "tone"),
-        (json!({"name": "A", "tone": "warm", "language": "en", "structure_template": "sections"}), "structure_template"),
+        (
+            json!({"name": "A", "tone": "warm", "language": "en", "structure_template": "sections"}),
+            "structure_template",
+        ),
         (json!({"name": "A", "tone": "warm", "language": "x".repeat(36)}), "language"),
         (json!({"name": "A", "tone": "warm", "language": "en", "is_active": "maybe"}), "is_active"),
     ] {
@@ -130,15 +134,23 @@ async fn author_profiles_are_kept_within_the_plan_by_managers_and_read_by_member
     // Another account neither sees nor changes them.
     let first = format!("{list}{}/", made[0]);
     app.get(&first, Some(&other.token)).await.assert_error(404, "Resource not found");
-    app.call("PATCH", &first, Some(&json!({"tone": "cold"})), Some(&other.token)).await.assert_error(404, "Resource not found");
+    app.call("PATCH", &first, Some(&json!({"tone": "cold"})), Some(&other.token))
+        .await
+        .assert_error(404, "Resource not found");
     assert_eq!(app.get(&list, Some(&other.token)).await.body["count"], json!(0));
 
     // PATCH changes what is sent; a bad change changes nothing.
     let changed = app.call("PATCH", &first, Some(&json!({"tone": "playful"})), Some(&t.token)).await;
-    assert_eq!((changed.status, &changed.data()["tone"], &changed.data()["name"]), (200, &json!("playful"), &json!("Voice 0")));
+    assert_eq!(
+        (changed.status, &changed.data()["tone"], &changed.data()["name"]),
+        (200, &json!("playful"), &json!("Voice 0"))
+    );
     let bad = app.call("PATCH", &first, Some(&json!({"structure_template": 3})), Some(&t.token)).await;
     bad.assert_error(400, "Validation failed");
-    assert_eq!(app.get(&first, Some(&t.token)).await.data()["structure_template"], json!({"sections": ["Intro", "Body"]}));
+    assert_eq!(
+        app.get(&first, Some(&t.token)).await.data()["structure_template"],
+        json!({"sections": ["Intro", "Body"]})
+    );
     app.call("PATCH", &first, Some(&json!({"tone": "x"})), Some(&viewer)).await.assert_error(403, "Permission denied");
 
     // A delete frees a place under the plan.
@@ -171,15 +183,15 @@ async fn a_task_naming_an_author_profile_is_written_in_its_voice() {
         .await;
     let inactive_id = inactive.data()["id"].as_str().unwrap_or_default().to_owned();
 
-    let task = |title: &str, profile: Option<&str>| {
-        json!({"sector_id": t.sector, "title": title, "keywords": ["dental implants"], "author_profile_id": profile})
-    };
-    for (bad, why) in [(inactive_id.as_str(), "not active"), ("8d1c3c0e-0000-4000-8000-000000000000", "does not exist")] {
+    let task = |title: &str, profile: Option<&str>| json!({"sector_id": t.sector, "title": title, "keywords": ["dental implants"], "author_profile_id": profile});
+    for (bad, why) in [(inactive_id.as_str(), "not active"), ("8d1c3c0e-0000-4000-8000-000000000000", "does not exist")]
+    {
         let refused = app.post("/api/v1/writer/tasks/", &task("Refused", Some(bad)), Some(&t.token)).await;
         refused.assert_error(400, "Validation failed");
         assert!(refused.field_errors("author_profile_id")[0].contains(why), "{}", refused.body);
     }
-    let voiced = app.post("/api/v1/writer/tasks/", &task("Implants explained", Some(&profile_id)), Some(&t.token)).await;
+    let voiced =
+        app.post("/api/v1/writer/tasks/", &task("Implants explained", Some(&profile_id)), Some(&t.token)).await;
     assert_eq!(voiced.status, 201, "{}", voiced.body);
     assert_eq!(voiced.data()["author_profile_id"], json!(profile_id));
     let plain = app.post("/api/v1/writer/tasks/", &task("Braces explained", None), Some(&t.token)).await;
@@ -278,9 +290,13 @@ async fn the_settings_families_are_keyed_validated_and_written_by_whom_the_seeds
         assert_eq!(app.get(&list, Some(&other.token)).await.body["count"], json!(0));
         let patched = app.call("PATCH", &format!("{list}seo.rules/"), Some(&json!({"value": 7})), Some(&t.token)).await;
         assert_eq!(patched.data()["value"], json!(7));
-        let rekeyed = app.call("PUT", &format!("{list}seo.rules/"), Some(&json!({"key": "other", "value": 1})), Some(&t.token)).await;
+        let rekeyed = app
+            .call("PUT", &format!("{list}seo.rules/"), Some(&json!({"key": "other", "value": 1})), Some(&t.token))
+            .await;
         assert!(!rekeyed.field_errors("key").is_empty(), "{}", rekeyed.body);
-        app.call("DELETE", &format!("{list}seo.rules/"), None, Some(&viewer)).await.assert_error(403, "Permission denied");
+        app.call("DELETE", &format!("{list}seo.rules/"), None, Some(&viewer))
+            .await
+            .assert_error(403, "Permission denied");
         assert_eq!(app.call("DELETE", &format!("{list}seo.rules/"), None, Some(&t.token)).await.status, 204);
     }
 
@@ -298,7 +314,9 @@ async fn the_settings_families_are_keyed_validated_and_written_by_whom_the_seeds
         assert!(!refused.field_errors(field).is_empty(), "{field}: {}", refused.body);
     }
     let ai = format!("{SYSTEM}/settings/ai/");
-    app.post(&ai, &json!({"key": "temperature", "value": 3}), Some(&t.token)).await.assert_error(400, "Validation failed");
+    app.post(&ai, &json!({"key": "temperature", "value": 3}), Some(&t.token))
+        .await
+        .assert_error(400, "Validation failed");
     assert_eq!(app.post(&ai, &json!({"key": "temperature", "value": 0.4}), Some(&t.token)).await.status, 201);
     assert_eq!(app.get(&account, Some(&t.token)).await.body["count"], json!(0));
 
@@ -310,13 +328,19 @@ async fn the_settings_families_are_keyed_validated_and_written_by_whom_the_seeds
     assert!(posted.status == 201 || posted.status == 400, "{}", posted.body);
     let read = app.get(&format!("{system}announcement/"), Some(&other.token)).await;
     assert_eq!(read.data()["value"], json!("Maintenance on Sunday"));
-    app.call("DELETE", &format!("{system}announcement/"), None, Some(&t.token)).await.assert_error(403, "Permission denied");
-    app.post(&system, &json!({"key": "maintenance_mode", "value": "yes"}), Some(&platform)).await.assert_error(400, "Validation failed");
+    app.call("DELETE", &format!("{system}announcement/"), None, Some(&t.token))
+        .await
+        .assert_error(403, "Permission denied");
+    app.post(&system, &json!({"key": "maintenance_mode", "value": "yes"}), Some(&platform))
+        .await
+        .assert_error(400, "Validation failed");
 
     // A user's own settings: any role writes its own; nobody else sees them.
     let user = format!("{SYSTEM}/settings/user/");
     assert_eq!(app.post(&user, &json!({"key": "theme", "value": "dark"}), Some(&viewer)).await.status, 201);
-    app.post(&user, &json!({"key": "theme", "value": "pink"}), Some(&t.token)).await.assert_error(400, "Validation failed");
+    app.post(&user, &json!({"key": "theme", "value": "pink"}), Some(&t.token))
+        .await
+        .assert_error(400, "Validation failed");
     assert_eq!(app.get(&user, Some(&t.token)).await.body["count"], json!(0));
     assert_eq!(app.get(&format!("{user}theme/"), Some(&viewer)).await.data()["value"], json!("dark"));
     app.get(&format!("{user}theme/"), Some(&t.token)).await.assert_error(404, "Resource not found");
@@ -327,18 +351,23 @@ async fn the_settings_families_are_keyed_validated_and_written_by_whom_the_seeds
         .await
         .assert_error(400, "Validation failed");
     for (module, value) in [("planner", json!(12)), ("writer", json!("long"))] {
-        let made = app.post(&modules, &json!({"module_name": module, "key": "size", "value": value}), Some(&t.token)).await;
+        let made =
+            app.post(&modules, &json!({"module_name": module, "key": "size", "value": value}), Some(&t.token)).await;
         assert_eq!((made.status, &made.data()["id"]), (201, &json!(format!("{module}:size"))), "{}", made.body);
     }
     app.post(&modules, &json!({"module_name": "planner", "key": "depth", "value": 2}), Some(&t.token)).await;
     assert_eq!(app.get(&format!("{modules}planner:size/"), Some(&viewer)).await.data()["value"], json!(12));
     assert_eq!(app.get(&format!("{modules}depth/"), Some(&viewer)).await.data()["module_name"], json!("planner"));
-    app.get(&format!("{modules}size/"), Some(&viewer)).await.assert_error(400, "Several modules have the setting \"size\": name it as <module>:size.");
+    app.get(&format!("{modules}size/"), Some(&viewer))
+        .await
+        .assert_error(400, "Several modules have the setting \"size\": name it as <module>:size.");
     assert_eq!(app.get(&format!("{modules}?module_name=planner"), Some(&viewer)).await.body["count"], json!(2));
     let planner = app.get(&format!("{modules}module/planner/"), Some(&viewer)).await;
     assert_eq!(planner.data(), &json!({"module": "planner", "settings": {"size": 12, "depth": 2}}));
     app.get(&format!("{modules}module/weather/"), Some(&viewer)).await.assert_error(404, "Resource not found");
-    let moved = app.call("PATCH", &format!("{modules}planner:size/"), Some(&json!({"module_name": "writer"})), Some(&t.token)).await;
+    let moved = app
+        .call("PATCH", &format!("{modules}planner:size/"), Some(&json!({"module_name": "writer"})), Some(&t.token))
+        .await;
     assert!(!moved.field_errors("module_name").is_empty(), "{}", moved.body);
 
     // The switches are their own route, not a setting called "enable".
@@ -388,10 +417,14 @@ async fn a_switched_off_module_answers_403_on_every_route_and_its_queued_jobs_do
         assert_eq!(all_on.data()[format!("{switch}_enabled")], json!(true), "{}", all_on.body);
     }
     // Bad input changes nothing; viewers do not switch.
-    let bad = app.call("PATCH", &enable, Some(&json!({"planner_enabled": "off", "weather_enabled": false})), Some(&t.token)).await;
+    let bad = app
+        .call("PATCH", &enable, Some(&json!({"planner_enabled": "off", "weather_enabled": false})), Some(&t.token))
+        .await;
     bad.assert_error(400, "Validation failed");
     assert!(!bad.field_errors("planner_enabled").is_empty() && !bad.field_errors("weather_enabled").is_empty());
-    app.call("PATCH", &enable, Some(&json!({"planner_enabled": false})), Some(&viewer)).await.assert_error(403, "Permission denied");
+    app.call("PATCH", &enable, Some(&json!({"planner_enabled": false})), Some(&viewer))
+        .await
+        .assert_error(403, "Permission denied");
     assert_eq!(app.get(&enable, Some(&t.token)).await.data()["planner_enabled"], json!(true));
 
     // A keyword kept through the switch.
@@ -417,7 +450,9 @@ async fn a_switched_off_module_answers_403_on_every_route_and_its_queued_jobs_do
             }
         }
         // Unauthenticated is still a 401 first.
-        app.call(&routes[0].0, &concrete(&routes[0].1), Some(&json!({})), None).await.assert_error(401, "Authentication required");
+        app.call(&routes[0].0, &concrete(&routes[0].1), Some(&json!({})), None)
+            .await
+            .assert_error(401, "Authentication required");
         let on = app.call("PATCH", &enable, Some(&json!({format!("{switch}_enabled"): true})), Some(&t.token)).await;
         assert_eq!(on.data()[format!("{switch}_enabled")], json!(true));
     }
@@ -468,11 +503,12 @@ async fn request_metrics_are_recorded_only_when_asked_and_read_by_developers() {
     assert_eq!(plain.status, 200);
     assert!(plain.headers.get("x-resource-tracking-id").is_none());
     let plain_id = plain.headers.get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
-    app.get(&format!("{SYSTEM}/request-metrics/{plain_id}/"), Some(&platform)).await.assert_error(404, "Resource not found");
+    app.get(&format!("{SYSTEM}/request-metrics/{plain_id}/"), Some(&platform))
+        .await
+        .assert_error(404, "Resource not found");
 
-    let tracked = app
-        .send(app.client.get(&keywords).bearer_auth(&t.token).header("X-Debug-Resource-Tracking", "1"))
-        .await;
+    let tracked =
+        app.send(app.client.get(&keywords).bearer_auth(&t.token).header("X-Debug-Resource-Tracking", "1")).await;
     assert_eq!(tracked.status, 200);
     let id = tracked.headers.get("x-resource-tracking-id").and_then(|v| v.to_str().ok()).expect("tracked").to_owned();
     assert_eq!(Some(id.as_str()), tracked.headers.get("x-request-id").and_then(|v| v.to_str().ok()));
@@ -492,7 +528,8 @@ async fn request_metrics_are_recorded_only_when_asked_and_read_by_developers() {
     // Developers only; the account's own owner is refused.
     app.get(&format!("{SYSTEM}/request-metrics/{id}/"), Some(&t.token)).await.assert_error(403, "Permission denied");
     // An anonymous request that asks records nothing.
-    let anonymous = app.send(app.client.get(app.url("/api/v1/auth/plans/")).header("X-Debug-Resource-Tracking", "1")).await;
+    let anonymous =
+        app.send(app.client.get(app.url("/api/v1/auth/plans/")).header("X-Debug-Resource-Tracking", "1")).await;
     assert!(anonymous.headers.get("x-resource-tracking-id").is_none());
     // A request id sent again does not replace the first request's metrics.
     let again = app

@@ -158,6 +158,22 @@ async fn tenant(app: &TestApp, tag: &str) -> Tenant {
         "apikey1",
         post("integration/api-keys/", json!({"site_id": site1, "name": format!("{tag} plugin")})).await,
     );
+    let voice = json!({"name": format!("{tag} voice"), "tone": "warm", "language": "en"});
+    records.insert("profile1", post("system/author-profiles/", voice).await);
+    records.insert("strategy1", post("system/strategies/", json!({"name": format!("{tag} plan")})).await);
+    for (name, family) in [("setting1", "account"), ("ai1", "ai"), ("user_setting1", "user")] {
+        let path = format!("/api/v1/system/settings/{family}/");
+        let made = app.post(&path, &json!({"key": format!("{tag}.key"), "value": 1}), Some(&t)).await;
+        records.insert(name, created_id(made).await);
+    }
+    let module = json!({"module_name": "planner", "key": format!("{tag}.key"), "value": 1});
+    records.insert("module1", post("system/settings/modules/", module).await);
+    let platform = app.platform_token().await;
+    let notice = json!({"key": format!("{tag}.notice"), "value": "hello"});
+    records.insert(
+        "system1",
+        created_id(app.post("/api/v1/system/settings/system/", &notice, Some(&platform)).await).await,
+    );
     let mut secrets = vec![
         account.clone(),
         owner.id.clone(),
@@ -173,7 +189,8 @@ async fn tenant(app: &TestApp, tag: &str) -> Tenant {
         invited.clone(),
         format!("@{tag}.example"),
     ];
-    secrets.extend(records.values().cloned());
+    // The platform's settings are every account's to read: not a secret of either.
+    secrets.extend(records.iter().filter(|(name, _)| **name != "system1").map(|(_, id)| id.clone()));
     Tenant {
         account,
         owner,
@@ -250,6 +267,25 @@ impl World {
                 let body = json!({"title": format!("fresh {n}"), "sector_id": self.a.sector1});
                 self.app.post("/api/v1/writer/tasks/", &body, t).await
             }
+            "profile" => {
+                let body = json!({"name": format!("fresh {n}"), "tone": "warm", "language": "en"});
+                self.app.post("/api/v1/system/author-profiles/", &body, t).await
+            }
+            "strategy" => self.app.post("/api/v1/system/strategies/", &json!({"name": format!("fresh {n}")}), t).await,
+            "account_setting" | "ai_setting" | "user_setting" => {
+                let family = kind.trim_end_matches("_setting");
+                let body = json!({"key": format!("fresh.{n}"), "value": n});
+                self.app.post(&format!("/api/v1/system/settings/{family}/"), &body, t).await
+            }
+            "module_setting" => {
+                let body = json!({"module_name": "writer", "key": format!("fresh.{n}"), "value": n});
+                self.app.post("/api/v1/system/settings/modules/", &body, t).await
+            }
+            "system_setting" => {
+                let platform = self.app.platform_token().await;
+                let body = json!({"key": format!("fresh.{n}"), "value": n});
+                self.app.post("/api/v1/system/settings/system/", &body, Some(&platform)).await
+            }
             other => panic!("no fresh {other}"),
         };
         created_id(answer).await
@@ -269,7 +305,21 @@ impl World {
         for (name, id) in &self.a.records {
             path = path.replace(&format!("{{{name}}}"), id);
         }
-        for kind in ["user", "site", "sector", "grant", "keyword", "task"] {
+        for kind in [
+            "user",
+            "site",
+            "sector",
+            "grant",
+            "keyword",
+            "task",
+            "profile",
+            "strategy",
+            "account_setting",
+            "ai_setting",
+            "user_setting",
+            "module_setting",
+            "system_setting",
+        ] {
             let placeholder = format!("{{fresh_{kind}}}");
             if path.contains(&placeholder) {
                 path = path.replace(&placeholder, &self.fresh(kind).await);
@@ -419,6 +469,33 @@ fn keyword_status(w: &World, _: Who) -> Option<Value> {
 
 fn prompt(_: &World, _: Who) -> Option<Value> {
     Some(json!({"prompt_type": "ideas", "prompt_value": "Our own ideas prompt"}))
+}
+
+fn new_profile(w: &World, _: Who) -> Option<Value> {
+    Some(json!({"name": format!("voice {}", w.unique()), "tone": "warm", "language": "en"}))
+}
+
+fn new_setting(w: &World, _: Who) -> Option<Value> {
+    Some(json!({"key": format!("key.{}", w.unique()), "value": {"on": true}}))
+}
+
+fn new_module_setting(w: &World, _: Who) -> Option<Value> {
+    Some(json!({"module_name": "planner", "key": format!("key.{}", w.unique()), "value": 3}))
+}
+
+fn new_value(w: &World, _: Who) -> Option<Value> {
+    Some(json!({"value": w.unique()}))
+}
+
+/// A whole setting (PUT) keeping the key of account A's record `name`.
+fn same_key(w: &World, name: &str) -> Option<Value> {
+    let id = w.a.records.get(name).cloned().unwrap_or_default();
+    let key = id.split_once(':').map_or(id.as_str(), |(_, key)| key).to_owned();
+    Some(json!({"key": key, "value": w.unique(), "module_name": "planner"}))
+}
+
+fn switch_on(_: &World, _: Who) -> Option<Value> {
+    Some(json!({"site_builder_enabled": true}))
 }
 
 fn adjustment(_: &World, _: Who) -> Option<Value> {
@@ -582,6 +659,62 @@ fn matrix() -> Vec<Row> {
         row("GET", "billing/invoices/", none, MANAGERS_LIST),
         row("GET", "billing/invoices/{invoice}/", none, MANAGERS_RECORD),
         row("POST", "billing/credit-packages/credits-500/purchase/", none, MANAGERS_CREATE),
+        row("GET", "system/author-profiles/", none, MEMBERS),
+        row("POST", "system/author-profiles/", new_profile, MANAGERS_CREATE),
+        row("GET", "system/author-profiles/{profile1}/", none, [401, 200, 200, 404, 200, 200]),
+        row("PATCH", "system/author-profiles/{profile1}/", rename, MANAGERS_RECORD),
+        row("PUT", "system/author-profiles/{profile1}/", new_profile, MANAGERS_RECORD),
+        row("DELETE", "system/author-profiles/{fresh_profile}/", none, MANAGERS_DELETE),
+        row("GET", "system/strategies/", none, MEMBERS),
+        row("POST", "system/strategies/", rename, MANAGERS_CREATE),
+        row("GET", "system/strategies/{strategy1}/", none, [401, 200, 200, 404, 200, 200]),
+        row("PATCH", "system/strategies/{strategy1}/", rename, MANAGERS_RECORD),
+        row("PUT", "system/strategies/{strategy1}/", rename, MANAGERS_RECORD),
+        row("DELETE", "system/strategies/{fresh_strategy}/", none, MANAGERS_DELETE),
+        row("GET", "system/settings/account/", none, MEMBERS),
+        row("POST", "system/settings/account/", new_setting, MANAGERS_CREATE),
+        row("GET", "system/settings/account/{setting1}/", none, [401, 200, 200, 404, 200, 200]),
+        row("PATCH", "system/settings/account/{setting1}/", new_value, MANAGERS_RECORD),
+        row("PUT", "system/settings/account/{setting1}/", |w, _| same_key(w, "setting1"), MANAGERS_RECORD),
+        row("DELETE", "system/settings/account/{fresh_account_setting}/", none, MANAGERS_DELETE),
+        row("GET", "system/settings/ai/", none, MEMBERS),
+        row("POST", "system/settings/ai/", new_setting, MANAGERS_CREATE),
+        row("GET", "system/settings/ai/{ai1}/", none, [401, 200, 200, 404, 200, 200]),
+        row("PATCH", "system/settings/ai/{ai1}/", new_value, MANAGERS_RECORD),
+        row("PUT", "system/settings/ai/{ai1}/", |w, _| same_key(w, "ai1"), MANAGERS_RECORD),
+        row("DELETE", "system/settings/ai/{fresh_ai_setting}/", none, MANAGERS_DELETE),
+        row("GET", "system/settings/modules/", none, MEMBERS),
+        row("POST", "system/settings/modules/", new_module_setting, MANAGERS_CREATE),
+        row("GET", "system/settings/modules/{module1}/", none, [401, 200, 200, 404, 200, 200]),
+        row("PATCH", "system/settings/modules/{module1}/", new_value, MANAGERS_RECORD),
+        row("PUT", "system/settings/modules/{module1}/", |w, _| same_key(w, "module1"), MANAGERS_RECORD),
+        row("DELETE", "system/settings/modules/{fresh_module_setting}/", none, MANAGERS_DELETE),
+        row("GET", "system/settings/modules/module/planner/", none, MEMBERS),
+        row("GET", "system/settings/modules/enable/", none, MEMBERS),
+        row("PATCH", "system/settings/modules/enable/", switch_on, [401, 403, 403, 200, 200, 200]),
+        row("PUT", "system/settings/modules/enable/", switch_on, [401, 403, 403, 200, 200, 200]),
+        // A user's own settings: only the owner made this one, and only the owner reaches it.
+        row("GET", "system/settings/user/", none, MEMBERS),
+        row("POST", "system/settings/user/", new_setting, [401, 201, 201, 201, 201, 201]),
+        row("GET", "system/settings/user/{user_setting1}/", none, [401, 404, 404, 404, 404, 200]),
+        row("PATCH", "system/settings/user/{user_setting1}/", new_value, [401, 404, 404, 404, 404, 200]),
+        row(
+            "PUT",
+            "system/settings/user/{user_setting1}/",
+            |w, _| same_key(w, "user_setting1"),
+            [401, 404, 404, 404, 404, 200],
+        ),
+        row("DELETE", "system/settings/user/{fresh_user_setting}/", none, [401, 404, 404, 404, 404, 204]),
+        // The platform's settings: every member reads them, only the platform writes.
+        row("GET", "system/settings/system/", none, MEMBERS),
+        row("POST", "system/settings/system/", new_setting, PLATFORM_ONLY),
+        row("GET", "system/settings/system/{system1}/", none, MEMBERS),
+        row("PATCH", "system/settings/system/{system1}/", new_value, PLATFORM_ONLY),
+        row("PUT", "system/settings/system/{system1}/", |w, _| same_key(w, "system1"), PLATFORM_ONLY),
+        row("DELETE", "system/settings/system/{fresh_system_setting}/", none, PLATFORM_ONLY),
+        row("GET", "system/ping/", none, PUBLIC),
+        row("GET", "system/status/", none, PUBLIC),
+        row("GET", "system/request-metrics/{account}/", none, PLATFORM_ONLY),
         row("GET", "admin/accounts/", none, PLATFORM_ONLY),
         row("POST", "admin/accounts/{account}/adjust_credits/", adjustment, PLATFORM_ONLY),
     ]
