@@ -9,8 +9,8 @@
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
-use crate::accounts::rfc3339;
 use crate::metering::{Service, Usage};
 use crate::store::{Condition, Item, Key, StoreError};
 use crate::{ApiError, Services};
@@ -100,7 +100,7 @@ impl RequestMetrics {
             secrets_manager_requests: m.usage.of(Service::SecretsManager),
             dynamodb_items_read: m.usage.items_read,
             dynamodb_capacity_units: round(m.usage.capacity_units()),
-            recorded_at: rfc3339(OffsetDateTime::now_utc()),
+            recorded_at: OffsetDateTime::now_utc().format(&Rfc3339).unwrap_or_default(),
         }
     }
 

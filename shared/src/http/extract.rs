@@ -110,7 +110,7 @@ async fn resolve_caller_in<S: Scope>(
     let principal = principal?;
     // Grants read for an unverified token's claims are the verified token's: the claims matched.
     let caller = access::Caller::resolve_with(services, principal, query, grants?).await?;
-    state.require_module(&caller.account)?;
+    state.require_module(|switch| caller.account.module_enabled(switch))?;
     Ok(caller)
 }
 

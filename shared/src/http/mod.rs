@@ -127,10 +127,11 @@ impl RequestState {
         &self.query
     }
 
-    /// 403 "Module disabled" when the matched route's module is switched off for `account`.
-    pub(crate) fn require_module(&self, account: &crate::accounts::Account) -> Result<(), ApiError> {
+    /// 403 "Module disabled" when the matched route's module is switched off (`enabled` says,
+    /// by switch, for the account the request acts on).
+    pub(crate) fn require_module(&self, enabled: impl Fn(&str) -> bool) -> Result<(), ApiError> {
         match self.switch.get() {
-            Some(switch) if !account.module_enabled(switch) => Err(ApiError::module_disabled()),
+            Some(switch) if !enabled(switch) => Err(ApiError::module_disabled()),
             _ => Ok(()),
         }
     }
