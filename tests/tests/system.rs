@@ -554,3 +554,57 @@ fn every_switched_module_names_a_switch_of_the_enable_route() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_publish_queued_before_the_publisher_was_switched_off_does_not_start() {
+    // Publishing is queued where no worker polls (the DLQ) and delivered by hand.
+    let app = api_tests::spawn_app_configured(api_tests::RELAXED_RATES, |c| {
+        c.publish_queue_url = c.publish_queue_url.as_ref().map(|u| u.replace("publish-queue", "publish-dlq"));
+    })
+    .await;
+    let t = app.tenant(&format!("pub-{}@example.com", igny8_domain::ids::new_id()), "growth").await;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("a port").local_addr().expect("addr").port();
+    let wordpress = json!({"site_id": t.site, "site_url": format!("http://127.0.0.1:{closed}"), "username": "editor",
+                           "app_password": "abcd efgh ijkl mnop"});
+    let integration = app.post("/api/v1/integration/integrations/", &wordpress, Some(&t.token)).await;
+    assert_eq!(integration.status, 201, "{}", integration.body);
+    let content = app
+        .post(
+            "/api/v1/writer/content/",
+            &json!({"title": "Kept", "html_content": "<p>Hello</p>", "sector_id": t.sector}),
+            Some(&t.token),
+        )
+        .await;
+    let content_id = content.data()["id"].as_str().unwrap_or_default().to_owned();
+    let body = json!({"content_ids": [content_id], "destinations": [integration.data()["id"]]});
+    let published = app.post("/api/v1/publisher/publish/", &body, Some(&t.token)).await;
+    assert_eq!(published.status, 200, "{}", published.body);
+    let record = published.data()[0]["id"].as_str().unwrap_or_default().to_owned();
+
+    let enable = format!("{SYSTEM}/settings/modules/enable/");
+    app.call("PATCH", &enable, Some(&json!({"publisher_enabled": false})), Some(&t.token)).await;
+    let parked = app.services.config.publish_queue_url.clone().unwrap_or_default();
+    let message = app.sqs.receive_message().queue_url(&parked).send().await.expect("receive");
+    let body = message.messages().first().and_then(|m| m.body()).expect("the queued publish").to_owned();
+    let queue = parked.replace("publish-dlq", "publish-queue");
+    app.sqs.send_message().queue_url(&queue).message_body(body).send().await.expect("deliver");
+
+    let mut ended = None;
+    for _ in 0..100 {
+        let found = igny8_domain::publisher::records::get(&app.services, &t.account_id, &record).await.expect("read");
+        if let Some(r) = found.filter(|r| r.status == "failed") {
+            ended = Some(r);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let ended = ended.expect("the record failed");
+    assert!(ended.error.as_deref().unwrap_or_default().contains("Module disabled"), "{:?}", ended.error);
+    assert_eq!(ended.attempts, 0, "nothing was tried on the site");
+    // Switched back on, the content and the record are there.
+    app.call("PATCH", &enable, Some(&json!({"publisher_enabled": true})), Some(&t.token)).await;
+    let read = app.get(&format!("/api/v1/publisher/publishing-records/{record}/"), Some(&t.token)).await;
+    assert_eq!((read.status, &read.data()["status"]), (200, &json!("failed")), "{}", read.body);
+    let kept = app.get(&format!("/api/v1/writer/content/{content_id}/"), Some(&t.token)).await;
+    assert_eq!(kept.data()["title"], json!("Kept"));
+}
