@@ -54,6 +54,10 @@ pub struct Config {
     pub provider_retry: crate::ai::RetryPolicy,
     /// How long one call to a customer's WordPress site may take (`WORDPRESS_TIMEOUT_SECONDS`, 20).
     pub wordpress_timeout: std::time::Duration,
+    /// SQS queue of automation runs' steps (`AUTOMATION_QUEUE_URL`).
+    pub automation_queue_url: Option<String>,
+    /// How often a run looks at its stage's jobs (`AUTOMATION_POLL_SECONDS`, 15).
+    pub automation_poll: std::time::Duration,
 }
 
 /// Where the functions run.
@@ -142,6 +146,8 @@ impl Config {
                 timeout: std::time::Duration::from_millis(number(&get, "PROVIDER_TIMEOUT_MS", 120_000)?),
             },
             wordpress_timeout: std::time::Duration::from_secs(number(&get, "WORDPRESS_TIMEOUT_SECONDS", 20)?),
+            automation_queue_url: get("AUTOMATION_QUEUE_URL"),
+            automation_poll: std::time::Duration::from_secs(number(&get, "AUTOMATION_POLL_SECONDS", 15)?),
         })
     }
 }

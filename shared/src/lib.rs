@@ -18,6 +18,7 @@ pub mod account;
 pub mod accounts;
 pub mod ai;
 pub mod auth;
+pub mod automation;
 pub mod aws;
 pub mod billing;
 pub mod config;

@@ -34,6 +34,8 @@ pub const DEFAULT_RATES: &[(&str, &str)] = &[
     // Not in the original either: the WordPress plugin's calls, counted per API key (a bulk edit
     // in WordPress sends a webhook per post).
     ("plugin", "120/min"),
+    // The seeds name an automation scope without a rate: reads poll a run's progress.
+    ("automation", "60/min"),
     ("default", "100/min"),
 ];
 
@@ -78,6 +80,7 @@ scope_types!(
     BillingAdmin = "billing_admin",
     Integration = "integration",
     Plugin = "plugin",
+    Automation = "automation",
     Default = "default",
 );
 

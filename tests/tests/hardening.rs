@@ -399,6 +399,20 @@ async fn world(app: &TestApp) -> World {
         .await;
     let tracked = tracked.headers.get("x-resource-tracking-id").and_then(|v| v.to_str().ok()).unwrap_or_default();
     ids.insert("request_metrics", tracked.to_owned());
+    // A run with every stage off: it ends at once, before the sweeps take their snapshots.
+    let off: serde_json::Map<String, Value> =
+        igny8_domain::automation::config::STAGES.iter().map(|s| ((*s).to_owned(), json!({"enabled": false}))).collect();
+    let config = json!({"site_id": site, "stages": off});
+    assert_eq!(app.call("PATCH", "/api/v1/automation/update_config/", Some(&config), o).await.status, 200);
+    let run = id_of(app.post("/api/v1/automation/run_now/", &json!({"site_id": site}), o).await).await;
+    for _ in 0..200 {
+        let current = app.get(&format!("/api/v1/automation/current_run/?site_id={site}"), o).await;
+        if current.data()["status"] == "completed" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    ids.insert("automation_run", run);
     app.call("PUT", &format!("{INTEGRATIONS}/openai/"), Some(&json!({"config": {"model": "gpt-4o-mini"}})), o).await;
     ids.insert(
         "payment_method",
@@ -621,7 +635,11 @@ async fn no_get_route_answers_a_storage_key_and_links_never_follow_the_host_head
         // Two pages where there are two records, so that links are made.
         let extra = match route.path.as_str() {
             "/api/v1/writer/images/content_images/" => format!("&content_id={}", w.ids["content"]),
-            "/api/v1/linker/graph/" => format!("&site_id={}", w.ids["site"]),
+            "/api/v1/linker/graph/"
+            | "/api/v1/automation/config/"
+            | "/api/v1/automation/current_run/"
+            | "/api/v1/automation/history/" => format!("&site_id={}", w.ids["site"]),
+            "/api/v1/automation/logs/" => format!("&run_id={}", w.ids["automation_run"]),
             _ => String::new(),
         };
         let url = format!("{}{path}?page_size=1{extra}", app.base);

@@ -434,7 +434,7 @@ async fn a_switched_off_module_answers_403_on_every_route_and_its_queued_jobs_do
     assert_eq!(keyword.status, 201, "{}", keyword.body);
     let keyword_id = keyword.data()["id"].as_str().unwrap_or_default().to_owned();
 
-    for switch in ["planner", "writer", "thinker", "linker", "optimizer", "publisher"] {
+    for switch in ["planner", "writer", "thinker", "linker", "optimizer", "publisher", "automation"] {
         let routes = switched_routes(&template, switch);
         assert!(routes.len() >= 3, "{switch} has routes: {routes:?}");
         let off = app.call("PUT", &enable, Some(&json!({format!("{switch}_enabled"): false})), Some(&t.token)).await;

@@ -166,6 +166,8 @@ async fn tenant(app: &TestApp, tag: &str) -> Tenant {
         let made = app.post(&path, &json!({"key": format!("{tag}.key"), "value": 1}), Some(&t)).await;
         records.insert(name, created_id(made).await);
     }
+    // A run of site1, left queued (the matrix's app parks the automation queue).
+    records.insert("run1", post("automation/run_now/", json!({"site_id": site1})).await);
     let module = json!({"module_name": "planner", "key": format!("{tag}.key"), "value": 1});
     records.insert("module1", post("system/settings/modules/", module).await);
     let platform = app.platform_token().await;
@@ -494,6 +496,18 @@ fn same_key(w: &World, name: &str) -> Option<Value> {
     Some(json!({"key": key, "value": w.unique(), "module_name": "planner"}))
 }
 
+fn site1_automation(w: &World, _: Who) -> Option<Value> {
+    Some(json!({"site_id": w.a.site1, "enabled": false, "stages": {"images": {"batch_size": 5}}}))
+}
+
+fn site2_automation(w: &World, _: Who) -> Option<Value> {
+    Some(json!({"site_id": w.a.site2, "credit_ceiling": 100}))
+}
+
+fn run1(w: &World, _: Who) -> Option<Value> {
+    Some(json!({"run_id": w.a.records.get("run1").cloned().unwrap_or_default()}))
+}
+
 fn switch_on(_: &World, _: Who) -> Option<Value> {
     Some(json!({"site_builder_enabled": true}))
 }
@@ -715,6 +729,19 @@ fn matrix() -> Vec<Row> {
         row("GET", "system/ping/", none, PUBLIC),
         row("GET", "system/status/", none, PUBLIC),
         row("GET", "system/request-metrics/{account}/", none, PLATFORM_ONLY),
+        row("GET", "automation/config/?site_id={site1}", none, SECTOR1_READ),
+        row("GET", "automation/config/?site_id={site2}", none, SECTOR2_READ),
+        row("PATCH", "automation/update_config/", site1_automation, SECTOR1_WRITE),
+        row("PUT", "automation/update_config/", site1_automation, SECTOR1_WRITE),
+        row("PATCH", "automation/update_config/", site2_automation, [401, 404, 404, 404, 200, 200]),
+        // site1 has a run already (queued): a second is a 409.
+        row("POST", "automation/run_now/", site1_sync, [401, 403, 409, 404, 409, 409]),
+        row("GET", "automation/current_run/?site_id={site1}", none, SECTOR1_READ),
+        row("GET", "automation/history/?site_id={site1}", none, SECTOR1_READ),
+        row("GET", "automation/logs/?run_id={run1}", none, SECTOR1_READ),
+        row("POST", "automation/pause/", run1, SECTOR1_WRITE),
+        row("POST", "automation/resume/", run1, [401, 403, 409, 404, 409, 409]),
+        row("POST", "automation/cancel/", run1, [401, 403, 200, 404, 409, 409]),
         row("GET", "admin/accounts/", none, PLATFORM_ONLY),
         row("POST", "admin/accounts/{account}/adjust_credits/", adjustment, PLATFORM_ONLY),
     ]
@@ -728,6 +755,8 @@ async fn every_endpoint_as_every_role() {
     let app = spawn_app_configured(RELAXED_RATES, |c| {
         c.publish_queue_url = c.publish_queue_url.as_ref().map(|u| u.replace("publish-queue", "publish-dlq"));
         c.ai_jobs_queue_url = c.ai_jobs_queue_url.as_ref().map(|u| u.replace("ai-jobs-queue", "ai-jobs-dlq"));
+        c.automation_queue_url =
+            c.automation_queue_url.as_ref().map(|u| u.replace("automation-queue", "automation-dlq"));
     })
     .await;
     let a = tenant(&app, "alpha").await;

@@ -28,6 +28,7 @@ pub const MODULES: &[Module] = &[
     linker_function::MODULE,
     optimizer_function::MODULE,
     billing_function::MODULE,
+    automation_function::MODULE,
     system_function::MODULE,
     system_function::THINKER,
 ];

@@ -95,6 +95,8 @@ pub async fn bootstrap(endpoint: &str, names: &LocalNames, template: &Template) 
         retry_delay: std::time::Duration::ZERO,
         provider_retry: igny8_domain::ai::RetryPolicy::default(),
         wordpress_timeout: igny8_domain::integration::wordpress::TIMEOUT,
+        automation_queue_url: queue_urls.get(logical_ids::AUTOMATION_QUEUE).cloned(),
+        automation_poll: std::time::Duration::from_secs(1),
     };
     Ok(Provisioned { names: names.clone(), config, queue_urls })
 }

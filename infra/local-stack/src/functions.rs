@@ -48,6 +48,7 @@ pub fn handlers(config: &Config, sdk: &SdkConfig) -> HashMap<&'static str, Handl
         ("linker", handler(linker_function::MODULE.router(services()))),
         ("optimizer", handler(optimizer_function::MODULE.router(services()))),
         ("billing", handler(billing_function::MODULE.router(services()))),
+        ("automation", handler(automation_function::MODULE.router(services()))),
         ("docs", handler(api_docs::router(services()))),
     ])
 }
@@ -95,7 +96,13 @@ pub fn sqs_handlers(
         let services = Arc::clone(&publishes);
         Box::pin(async move { igny8_domain::publisher::run::handle_batch(&services, event, deadline).await })
     });
+    let runs = Arc::new(Services::with_sdk_config(config.clone(), sdk.clone()));
+    let automation: crate::workers::SqsHandler = Arc::new(move |event, _deadline| {
+        let services = Arc::clone(&runs);
+        Box::pin(async move { igny8_domain::automation::worker::handle_batch(&services, event).await })
+    });
     HashMap::from([
+        ("automation-worker", automation),
         ("ai-worker", Arc::clone(&worker)),
         ("image-worker", worker),
         ("purge-worker", purge),

@@ -28,6 +28,7 @@ pub fn env_lines(config: &igny8_domain::Config) -> Vec<(&'static str, String)> {
         ("IMAGE_JOBS_QUEUE_URL", &config.image_jobs_queue_url),
         ("PURGE_QUEUE_URL", &config.purge_queue_url),
         ("PUBLISH_QUEUE_URL", &config.publish_queue_url),
+        ("AUTOMATION_QUEUE_URL", &config.automation_queue_url),
         ("IMAGES_BUCKET", &config.images_bucket),
         ("AWS_ENDPOINT_URL", &config.aws_endpoint_url),
         ("PUBLIC_BASE_URL", &config.public_base_url),

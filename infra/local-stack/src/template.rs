@@ -360,6 +360,7 @@ pub mod logical_ids {
     pub const IMAGE_JOBS_QUEUE: &str = "ImageJobsQueue";
     pub const PURGE_QUEUE: &str = "PurgeQueue";
     pub const PUBLISH_QUEUE: &str = "PublishQueue";
+    pub const AUTOMATION_QUEUE: &str = "AutomationQueue";
     pub const IMAGES_BUCKET: &str = "ImagesBucket";
 }
 

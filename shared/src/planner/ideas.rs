@@ -232,11 +232,27 @@ pub async fn bulk_queue_to_writer(
     JsonBody(Selection { ids }): JsonBody<Selection>,
 ) -> Result<Reply, ApiError> {
     let ideas = scope::writable_many::<Idea>(&services, &caller, "ids", &ids, None).await?;
+    let queued = queue_to_writer(&services, caller.account_id(), ideas, None).await?;
+    Ok(Reply::data(&queued)?.with_message("Queued to the writer"))
+}
+
+/// Turns `ideas` of the account into writer tasks (written in the voice of `author_profile_id`
+/// when given): one task per idea, written with the idea's link to it; an idea queued already,
+/// even by a concurrent request, is skipped. Automation queues ideas through it too.
+pub async fn queue_to_writer(
+    services: &Services,
+    account_id: &str,
+    ideas: Vec<Idea>,
+    author_profile_id: Option<&str>,
+) -> Result<QueuedToWriter, ApiError> {
     let now = OffsetDateTime::now_utc();
     let (pending, mut skipped): (Vec<Idea>, Vec<Idea>) = ideas.into_iter().partition(|i| i.task_id.is_none());
     // Each idea with its task: the idea's link (refused when it was queued meanwhile, or its
     // status changed), the task, and the counts of both in their sector.
-    let made: Vec<Task> = pending.iter().map(|i| task_of(i, now)).collect();
+    let made: Vec<Task> = pending
+        .iter()
+        .map(|i| Task { author_profile_id: author_profile_id.map(str::to_owned), ..task_of(i, now) })
+        .collect();
     let mut steps = Vec::with_capacity(pending.len());
     for (idea, task) in pending.iter().zip(&made) {
         let (g3, _) =
@@ -258,7 +274,7 @@ pub async fn bulk_queue_to_writer(
         step.tally.moved::<Idea>(&idea.status, "scheduled");
         steps.push(step);
     }
-    let account = caller.account_id().to_owned();
+    let account = account_id.to_owned();
     let done = counts::commit(services.store().await, &steps, |chunk| {
         vec![usage::count_write(&account, "tasks", chunk.len() as i64, now)]
     })
@@ -274,7 +290,7 @@ pub async fn bulk_queue_to_writer(
         tasks_created: tasks.len(),
         tasks: tasks.iter().map(TaskAnswer::from).collect(),
     };
-    Ok(Reply::data(&queued)?.with_message("Queued to the writer"))
+    Ok(queued)
 }
 
 /// What `bulk_queue_to_writer/` did.

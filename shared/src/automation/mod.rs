@@ -1,0 +1,10 @@
+//! Automation (`/api/v1/automation/`): a site's content pipeline run by itself — keywords to
+//! clusters, clusters to ideas, ideas to writer tasks, tasks to content, content to image prompts,
+//! prompts to images — as a run the automation worker advances stage by stage through the AI job
+//! pipeline, which can be paused, resumed and cancelled.
+
+pub mod config;
+pub mod routes;
+pub mod runs;
+pub mod stages;
+pub mod worker;
