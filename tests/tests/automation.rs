@@ -362,3 +362,82 @@ async fn a_step_taken_twice_or_cut_short_advances_the_run_once_and_charges_once(
     assert_eq!(app.ledger_sum(&t.account_id).await, app.credits(&t.account_id).await);
     assert!(run.stages.iter().all(|s| s.jobs.len() <= 1), "one job per stage and sector: {run:?}");
 }
+
+#[tokio::test]
+async fn the_estimate_is_what_the_run_then_reserves_and_charges_within_the_words_written() {
+    let app = spawn_app().await;
+    let t = app.tenant(&format!("estimate-{}@example.com", igny8_domain::ids::new_id()), "growth").await;
+    api_tests::jobs::use_provider(&app, &t, 4).await;
+    api_tests::jobs::keywords(&app, &t, 40, "est").await;
+    // Only the clustering: its cost is per model call, known before the model answers.
+    let only = |stage: &str| {
+        let stages: serde_json::Map<String, Value> = igny8_domain::automation::config::STAGES
+            .iter()
+            .map(|s| ((*s).to_owned(), json!({"enabled": *s == stage})))
+            .collect();
+        json!({"site_id": t.site, "stages": stages})
+    };
+    let url = format!("{AUTOMATION}/update_config/");
+    assert_eq!(app.call("PATCH", &url, Some(&only("clusters")), Some(&t.token)).await.status, 200);
+
+    let overview = app.get(&format!("{AUTOMATION}/pipeline_overview/?site_id={}", t.site), Some(&t.token)).await;
+    assert_eq!(overview.status, 200, "{}", overview.body);
+    assert_eq!(overview.data()[0]["waiting"], json!(40), "{}", overview.body);
+    let estimate = app.get(&format!("{AUTOMATION}/estimate/?site_id={}", t.site), Some(&t.token)).await;
+    assert_eq!(estimate.status, 200, "{}", estimate.body);
+    let e = estimate.data();
+    assert_eq!((&e["stages"][0]["items"], &e["stages"][0]["credits"]), (&json!(40), &json!(20)), "{e}");
+    assert_eq!(e["total_credits"], json!(20));
+    assert_eq!(e["enough_credits"], json!(true));
+    let before = app.credits(&t.account_id).await;
+    run_now(&app, &t).await;
+    let done = until(&app, &t, &["completed", "failed", "paused"]).await;
+    assert_eq!(done["stages"][0]["credits_charged"], json!(20), "{done}");
+    assert_eq!(before - app.credits(&t.account_id).await, 20);
+
+    // The content of the tasks waiting: estimated at 1,000 words each, charged by the words
+    // written (the provider test server writes fewer).
+    assert_eq!(app.call("PATCH", &url, Some(&only("ideas")), Some(&t.token)).await.status, 200);
+    run_now(&app, &t).await;
+    until(&app, &t, &["completed"]).await;
+    assert_eq!(app.call("PATCH", &url, Some(&only("tasks")), Some(&t.token)).await.status, 200);
+    run_now(&app, &t).await;
+    until(&app, &t, &["completed"]).await;
+    assert_eq!(app.call("PATCH", &url, Some(&only("content")), Some(&t.token)).await.status, 200);
+    let estimate = app.get(&format!("{AUTOMATION}/estimate/?site_id={}", t.site), Some(&t.token)).await;
+    let content = estimate.data()["stages"][3].clone();
+    assert_eq!((&content["waiting"], &content["items"]), (&json!(9), &json!(9)), "{}", estimate.body);
+    assert_eq!(content["credits"], json!(90), "9 tasks of 1,000 words");
+    run_now(&app, &t).await;
+    let done = until(&app, &t, &["completed", "failed", "paused"]).await;
+    let charged = done["stages"][3]["credits_charged"].as_i64().unwrap_or_default();
+    assert!(charged > 0 && charged <= 90, "charged {charged} for an estimate of 90: {done}");
+    assert_eq!(app.ledger_sum(&t.account_id).await, app.credits(&t.account_id).await);
+}
+
+#[tokio::test]
+async fn current_processing_shows_the_stage_and_jobs_in_flight() {
+    let app = spawn_app().await;
+    let t = app.tenant(&format!("proc-{}@example.com", igny8_domain::ids::new_id()), "growth").await;
+    api_tests::jobs::use_provider(&app, &t, 4).await;
+    api_tests::jobs::keywords(&app, &t, 12, "proc").await;
+    let none = app.get(&format!("{AUTOMATION}/current_processing/?site_id={}", t.site), Some(&t.token)).await;
+    assert_eq!((none.status, none.data()), (200, &Value::Null), "{}", none.body);
+    app.provider.set_delay(Duration::from_millis(1500));
+    run_now(&app, &t).await;
+    let mut seen = None;
+    for _ in 0..100 {
+        let now = app.get(&format!("{AUTOMATION}/current_processing/?site_id={}", t.site), Some(&t.token)).await;
+        if now.data()["stage"] == json!("clusters") && !now.data()["jobs"].as_array().is_none_or(Vec::is_empty) {
+            seen = Some(now.data().clone());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    app.provider.set_delay(Duration::ZERO);
+    let seen = seen.expect("the clustering seen in flight");
+    assert_eq!(seen["items"], json!(12));
+    assert_eq!(seen["jobs"][0]["function"], json!("auto_cluster"));
+    assert!(seen["percentage"].as_u64().unwrap_or(101) <= 100);
+    until(&app, &t, &["completed", "failed", "paused"]).await;
+}

@@ -638,7 +638,10 @@ async fn no_get_route_answers_a_storage_key_and_links_never_follow_the_host_head
             "/api/v1/linker/graph/"
             | "/api/v1/automation/config/"
             | "/api/v1/automation/current_run/"
-            | "/api/v1/automation/history/" => format!("&site_id={}", w.ids["site"]),
+            | "/api/v1/automation/history/"
+            | "/api/v1/automation/pipeline_overview/"
+            | "/api/v1/automation/estimate/"
+            | "/api/v1/automation/current_processing/" => format!("&site_id={}", w.ids["site"]),
             "/api/v1/automation/logs/" => format!("&run_id={}", w.ids["automation_run"]),
             _ => String::new(),
         };

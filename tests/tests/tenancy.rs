@@ -737,6 +737,9 @@ fn matrix() -> Vec<Row> {
         // site1 has a run already (queued): a second is a 409.
         row("POST", "automation/run_now/", site1_sync, [401, 403, 409, 404, 409, 409]),
         row("GET", "automation/current_run/?site_id={site1}", none, SECTOR1_READ),
+        row("GET", "automation/pipeline_overview/?site_id={site1}", none, SECTOR1_READ),
+        row("GET", "automation/estimate/?site_id={site1}", none, SECTOR1_READ),
+        row("GET", "automation/current_processing/?site_id={site2}", none, SECTOR2_READ),
         row("GET", "automation/history/?site_id={site1}", none, SECTOR1_READ),
         row("GET", "automation/logs/?run_id={run1}", none, SECTOR1_READ),
         row("POST", "automation/pause/", run1, SECTOR1_WRITE),

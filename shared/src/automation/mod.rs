@@ -4,6 +4,7 @@
 //! pipeline, which can be paused, resumed and cancelled.
 
 pub mod config;
+pub mod progress;
 pub mod routes;
 pub mod runs;
 pub mod stages;

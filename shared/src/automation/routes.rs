@@ -5,6 +5,7 @@
 use axum::extract::State;
 
 use super::config::{self, ConfigAnswer, ConfigChange};
+use super::progress::{self, Estimate, Processing, StageOverview};
 use super::runs::{self, RunAction, RunAnswer, RunEvent, RunRequest};
 use crate::ApiError;
 use crate::http::openapi::{Data, Paged};
@@ -97,7 +98,35 @@ async fn cancel(State(s): State<AppState>, caller: Caller<Automation>, body: Sub
     Ok(Reply::ok(runs::cancel(&s, &caller, body).await?).with_message("Run cancelled"))
 }
 
+/// The items waiting at each stage of the site's pipeline.
+#[utoipa::path(get, path = "/api/v1/automation/pipeline_overview/",
+    params(("site_id" = String, Query, description = "The site")),
+    responses((status = 200, description = "The stages", body = Data<Vec<StageOverview>>)))]
+async fn pipeline_overview(State(s): State<AppState>, caller: Caller<Automation>, ctx: Ctx) -> Answer {
+    Reply::data(&progress::overview(&s, &caller, &site_of(&ctx)?).await?)
+}
+
+/// What a run of the site would take and reserve now, stage by stage, against the balance and
+/// the credit ceiling (how it estimates: the module documentation of `automation::progress`).
+#[utoipa::path(get, path = "/api/v1/automation/estimate/",
+    params(("site_id" = String, Query, description = "The site")),
+    responses((status = 200, description = "The estimate", body = Data<Estimate>)))]
+async fn estimate(State(s): State<AppState>, caller: Caller<Automation>, ctx: Ctx) -> Answer {
+    Reply::data(&progress::estimate(&s, &caller, &site_of(&ctx)?).await?)
+}
+
+/// The active run's stage and its jobs in flight, with progress (`null` without an active run).
+#[utoipa::path(get, path = "/api/v1/automation/current_processing/",
+    params(("site_id" = String, Query, description = "The site")),
+    responses((status = 200, description = "What is in flight", body = Data<Option<Processing>>)))]
+async fn current_processing(State(s): State<AppState>, caller: Caller<Automation>, ctx: Ctx) -> Answer {
+    Reply::data(&progress::processing(&s, &caller, &site_of(&ctx)?).await?)
+}
+
 crate::module_routes! {
+    [pipeline_overview],
+    [estimate],
+    [current_processing],
     [get_config],
     [update_config],
     [run_now],

@@ -350,6 +350,16 @@ async fn of_site(services: &Services, account_id: &str, site_id: &str) -> Result
     Ok(runs.into_iter().filter(|r| r.site_id == site_id).collect())
 }
 
+/// The site's active run, through its lock.
+pub async fn active(services: &Services, account_id: &str, site_id: &str) -> Result<Option<Run>, ApiError> {
+    let lock = services.store().await.get_raw(&Run::lock_key(account_id, site_id)).await?;
+    let run_id = lock.as_ref().and_then(|l| l.get("run_id")).and_then(|v| v.as_s().ok()).cloned();
+    match run_id {
+        Some(id) => Ok(load(services, account_id, &id).await?.filter(Run::is_active)),
+        None => Ok(None),
+    }
+}
+
 /// `current_run/`: the site's active run, or its last one; `null` before any.
 pub async fn current(services: &Services, caller: &Caller, site_id: &str) -> Result<Value, ApiError> {
     let site = sites::visible_site(services, caller, site_id).await?;

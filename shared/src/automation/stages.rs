@@ -31,10 +31,12 @@ pub struct Started {
     pub blocked: Option<&'static str>,
 }
 
-/// The site's sectors a run works in (live ones, active or not).
-pub async fn sectors(services: &Services, run: &Run) -> Result<Vec<Sector>, ApiError> {
-    let all = sites::all_sectors(services, &run.account_id).await?;
-    Ok(all.into_iter().filter(|s| s.site_id == run.site_id).collect())
+/// The site's sectors a run works in (live ones, active or not), in the order it takes them.
+pub async fn sectors_of_site(services: &Services, account_id: &str, site_id: &str) -> Result<Vec<Sector>, ApiError> {
+    let all = sites::all_sectors(services, account_id).await?;
+    let mut sectors: Vec<Sector> = all.into_iter().filter(|s| s.site_id == site_id).collect();
+    sectors.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(sectors)
 }
 
 /// The ids waiting at stage `name` in one sector, oldest first.
@@ -104,7 +106,7 @@ pub async fn start(services: &Services, run: &Run, account: &Account, index: usi
     let mut started = Started::default();
     let mut room = u64::from(stage.batch_size);
     let mut committed = run.committed();
-    for sector in sectors(services, run).await? {
+    for sector in sectors_of_site(services, &run.account_id, &run.site_id).await? {
         if room == 0 || started.blocked.is_some() {
             break;
         }
