@@ -305,6 +305,6 @@ async fn in_flight(services: &Services, run: &Run) -> Result<Processing, ApiErro
         title: stage.map(|s| s.title.clone()),
         items: stage.map_or(0, |s| s.items),
         jobs,
-        percentage: if total == 0 { 0 } else { (done * 100 / total).min(100) as u8 },
+        percentage: (done * 100).checked_div(total).unwrap_or(0).min(100) as u8,
     })
 }
