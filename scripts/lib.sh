@@ -32,6 +32,11 @@ ensure_tools() {
     say "installing chromium (apt-get)"
     apt-get update -qq && apt-get install -y -qq chromium >/dev/null
   fi
+  # The domain crate embeds the IANA time zone database (automation schedules) when it is built.
+  if [ ! -d /usr/share/zoneinfo ]; then
+    say "installing tzdata (apt-get)"
+    apt-get update -qq && apt-get install -y -qq tzdata >/dev/null
+  fi
   if [ ! -x "$VENV/bin/python" ]; then
     say "creating $VENV"
     python3 -m venv "$VENV"

@@ -441,3 +441,61 @@ async fn current_processing_shows_the_stage_and_jobs_in_flight() {
     assert!(seen["percentage"].as_u64().unwrap_or(101) <= 100);
     until(&app, &t, &["completed", "failed", "paused"]).await;
 }
+
+#[tokio::test]
+async fn the_schedule_starts_one_run_per_slot_however_often_it_fires_and_moves_on() {
+    use igny8_domain::automation::config::AutomationConfig;
+    use igny8_domain::automation::schedule::run_due;
+    let app = spawn_app().await;
+    let t = app.tenant(&format!("sched-{}@example.com", igny8_domain::ids::new_id()), "growth").await;
+    let off: serde_json::Map<String, Value> =
+        igny8_domain::automation::config::STAGES.iter().map(|s| ((*s).to_owned(), json!({"enabled": false}))).collect();
+    let body = json!({"site_id": t.site, "enabled": true, "stages": off,
+                      "schedule": {"frequency": "daily", "time": "09:00", "timezone": "Europe/Paris"}});
+    let saved = app.call("PATCH", &format!("{AUTOMATION}/update_config/"), Some(&body), Some(&t.token)).await;
+    assert_eq!(saved.status, 200, "{}", saved.body);
+    let next_run_at = saved.data()["next_run_at"].as_str().unwrap_or_default().to_owned();
+    assert!(next_run_at.contains("T07:00:00Z") || next_run_at.contains("T08:00:00Z"), "09:00 in Paris: {next_run_at}");
+    let config = || async {
+        app.services
+            .store()
+            .await
+            .get::<AutomationConfig>(&AutomationConfig::key(&t.account_id, &t.site))
+            .await
+            .expect("read")
+            .expect("the config")
+    };
+    let slot = config().await.next_due_at.expect("a slot");
+
+    // Not due yet: nothing starts.
+    assert_eq!(run_due(&app.services, slot - 60).await.expect("a pass").started, 0);
+    // The rule fires twice for the slot, at once: one run.
+    let (a, b) = tokio::join!(run_due(&app.services, slot + 5), run_due(&app.services, slot + 7));
+    assert_eq!(a.expect("a pass").started + b.expect("a pass").started, 1);
+    let done = until(&app, &t, &["completed"]).await;
+    assert_eq!(done["trigger"], json!("schedule"));
+    // Fired again late for the same slot: nothing more; the config has moved a day on.
+    assert_eq!(run_due(&app.services, slot + 600).await.expect("a pass").started, 0);
+    let history = app.get(&format!("{AUTOMATION}/history/?site_id={}", t.site), Some(&t.token)).await;
+    assert_eq!(history.body["count"], json!(1));
+    let next = config().await.next_due_at.expect("the next slot");
+    assert_eq!(next, slot + 86_400);
+
+    // A slot that finds a run active is skipped, and the schedule still moves on.
+    let manual = run_now(&app, &t).await;
+    let paused = app.post(&format!("{AUTOMATION}/pause/"), &json!({"run_id": manual["id"]}), Some(&t.token)).await;
+    assert_eq!(paused.status, 200, "{}", paused.body);
+    until(&app, &t, &["paused", "completed"]).await;
+    let pass = run_due(&app.services, next + 1).await.expect("a pass");
+    let current = app.get(&format!("{AUTOMATION}/current_run/?site_id={}", t.site), Some(&t.token)).await;
+    if current.data()["status"] == json!("paused") {
+        assert_eq!(pass.started, 0, "the paused run holds the site");
+    }
+    assert_eq!(config().await.next_due_at, Some(next + 86_400));
+
+    // Switched off: no longer due.
+    let off = json!({"site_id": t.site, "enabled": false});
+    let saved = app.call("PATCH", &format!("{AUTOMATION}/update_config/"), Some(&off), Some(&t.token)).await;
+    assert_eq!(saved.data()["next_run_at"], Value::Null);
+    assert_eq!(run_due(&app.services, next + 3 * 86_400).await.expect("a pass").due, 0);
+}

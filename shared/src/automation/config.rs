@@ -71,6 +71,12 @@ pub struct AutomationConfig {
     pub credit_ceiling: Option<i64>,
     /// The author profile the tasks a run makes are written in.
     pub author_profile_id: Option<String>,
+    /// The schedule's next slot (epoch seconds), while it is enabled; indexed in GSI2.
+    #[serde(default)]
+    pub next_due_at: Option<i64>,
+    /// Who enabled the schedule: its runs' jobs are theirs.
+    #[serde(default)]
+    pub scheduled_by: Option<String>,
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub updated_at: Option<OffsetDateTime>,
 }
@@ -85,6 +91,8 @@ pub struct ConfigAnswer {
     pub stages: BTreeMap<String, StageSettings>,
     pub credit_ceiling: Option<i64>,
     pub author_profile_id: Option<String>,
+    /// When the schedule runs next (`null` while it is off).
+    pub next_run_at: Option<String>,
     pub updated_at: Option<String>,
 }
 
@@ -104,6 +112,8 @@ impl AutomationConfig {
             stages,
             credit_ceiling: None,
             author_profile_id: None,
+            next_due_at: None,
+            scheduled_by: None,
             updated_at: None,
         }
     }
@@ -128,6 +138,7 @@ impl AutomationConfig {
             stages: STAGES.iter().map(|s| ((*s).to_owned(), self.stage(s))).collect(),
             credit_ceiling: self.credit_ceiling,
             author_profile_id: self.author_profile_id.clone(),
+            next_run_at: self.next_due_at.and_then(|at| OffsetDateTime::from_unix_timestamp(at).ok()).map(rfc3339),
             updated_at: self.updated_at.map(rfc3339),
         }
     }
@@ -191,9 +202,7 @@ fn is_time(text: &str) -> bool {
 }
 
 fn is_time_zone(zone: &str) -> bool {
-    let part =
-        |p: &str| !p.is_empty() && p.len() <= 30 && p.chars().all(|c| c.is_ascii_alphanumeric() || "_-+".contains(c));
-    zone == "UTC" || (zone.contains('/') && zone.len() <= 64 && zone.split('/').all(part))
+    zone.len() <= 64 && super::schedule::zone(zone).is_some()
 }
 
 fn apply_schedule(errors: &mut FieldErrors, schedule: &mut Schedule, sent: &Value) {
@@ -282,8 +291,19 @@ pub async fn update(
         config.author_profile_id = profile;
     }
     errors.finish()?;
-    config.updated_at = Some(OffsetDateTime::now_utc());
+    let now = OffsetDateTime::now_utc();
+    config.updated_at = Some(now);
+    // The schedule's next slot from now (a change of schedule takes effect at once).
+    config.next_due_at =
+        if config.enabled { super::schedule::next_slot(&config.schedule, now.unix_timestamp()) } else { None };
+    if config.enabled {
+        config.scheduled_by = Some(caller.user.id.clone());
+    }
     let key = AutomationConfig::key(caller.account_id(), &site.id);
-    services.store().await.put(Item::new(&key, "AutomationConfig", &config)?, None).await?;
+    let mut item = Item::new(&key, "AutomationConfig", &config)?;
+    if let Some(slot) = config.next_due_at {
+        item = item.gsi2(super::schedule::due_keys(&config, slot));
+    }
+    services.store().await.put(item, None).await?;
     Ok(config.answer())
 }

@@ -7,5 +7,6 @@ pub mod config;
 pub mod progress;
 pub mod routes;
 pub mod runs;
+pub mod schedule;
 pub mod stages;
 pub mod worker;
