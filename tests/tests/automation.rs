@@ -59,8 +59,9 @@ async fn a_run_takes_a_sites_keywords_through_every_stage_and_charges_each_job_o
     // Every stage ran, and left its records.
     let stages: Vec<&Value> = done["stages"].as_array().map(|s| s.iter().collect()).unwrap_or_default();
     let names: Vec<&str> = stages.iter().filter_map(|s| s["name"].as_str()).collect();
-    assert_eq!(names, ["clusters", "ideas", "tasks", "content", "image_prompts", "images"]);
-    for stage in &stages {
+    assert_eq!(names, ["clusters", "ideas", "tasks", "content", "image_prompts", "images", "publish"]);
+    assert_eq!(stages[6]["status"], json!("skipped"), "publishing is off unless turned on");
+    for stage in &stages[..6] {
         assert_eq!(stage["status"], json!("done"), "{stage}");
         assert!(stage["items"].as_u64().unwrap_or_default() > 0, "{stage}");
         assert_eq!(stage["failed_jobs"], json!(0), "{stage}");
@@ -92,8 +93,8 @@ async fn a_run_takes_a_sites_keywords_through_every_stage_and_charges_each_job_o
         .collect();
     assert_eq!(kinds.first().map(|k| k.0.as_str()), Some("run_started"));
     assert_eq!(kinds.last().map(|k| k.0.as_str()), Some("completed"));
-    for stage in names {
-        assert!(kinds.contains(&("stage_finished".into(), stage.into())), "{stage}: {kinds:?}");
+    for stage in &names[..6] {
+        assert!(kinds.contains(&("stage_finished".into(), (*stage).into())), "{stage}: {kinds:?}");
     }
     let logged_credits: i64 =
         logged.iter().filter(|e| e["event"] == json!("stage_finished")).filter_map(|e| e["credits"].as_i64()).sum();
@@ -498,4 +499,60 @@ async fn the_schedule_starts_one_run_per_slot_however_often_it_fires_and_moves_o
     let saved = app.call("PATCH", &format!("{AUTOMATION}/update_config/"), Some(&off), Some(&t.token)).await;
     assert_eq!(saved.data()["next_run_at"], Value::Null);
     assert_eq!(run_due(&app.services, next + 3 * 86_400).await.expect("a pass").due, 0);
+}
+
+#[tokio::test]
+async fn the_publish_stage_puts_the_sites_new_content_on_its_wordpress() {
+    let app = api_tests::spawn_app_configured(api_tests::RELAXED_RATES, |c| {
+        c.retry_delay = Duration::ZERO;
+        c.wordpress_timeout = Duration::from_secs(5);
+    })
+    .await;
+    let wp = api_tests::wordpress::wordpress();
+    let t = app.tenant(&format!("autopub-{}@example.com", igny8_domain::ids::new_id()), "agency").await;
+    let owner = Some(t.token.as_str());
+    let site = json!({"site_id": t.site, "site_url": wp.url, "username": wp.admin.0, "app_password": wp.admin.1});
+    assert_eq!(app.post("/api/v1/integration/integrations/", &site, owner).await.status, 201);
+    let tag = uuid::Uuid::new_v4().simple().to_string()[..8].to_owned();
+    let mut titles = Vec::new();
+    for i in 0..2 {
+        let title = format!("Automated {tag} {i}");
+        let body = json!({"sector_id": t.sector, "title": title, "html_content": "<p>Written by the pipeline.</p>"});
+        assert_eq!(app.post("/api/v1/writer/content/", &body, owner).await.status, 201);
+        titles.push(title);
+    }
+    // Publishing is off by default; this site turns it on, and only it.
+    let config = app.get(&format!("{AUTOMATION}/config/?site_id={}", t.site), owner).await;
+    assert_eq!(config.data()["stages"]["publish"]["enabled"], json!(false));
+    let stages: serde_json::Map<String, Value> = igny8_domain::automation::config::STAGES
+        .iter()
+        .map(|s| ((*s).to_owned(), json!({"enabled": *s == "publish"})))
+        .collect();
+    let body = json!({"site_id": t.site, "stages": stages});
+    assert_eq!(app.call("PATCH", &format!("{AUTOMATION}/update_config/"), Some(&body), owner).await.status, 200);
+
+    run_now(&app, &t).await;
+    let done = until(&app, &t, &["completed", "failed", "paused"]).await;
+    assert_eq!(done["status"], json!("completed"), "{done}");
+    assert_eq!(done["stages"][6]["items"], json!(2), "{done}");
+    let mut published = 0;
+    for _ in 0..300 {
+        let records = app.get("/api/v1/publisher/publishing-records/?page_size=10", owner).await;
+        let rows = records.body["results"].as_array().cloned().unwrap_or_default();
+        published = rows.iter().filter(|r| r["status"] == json!("published")).count();
+        if published == 2 || rows.iter().any(|r| r["status"] == json!("failed")) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(published, 2, "both contents published");
+    for title in &titles {
+        let posts = wp.posts_titled(title).await;
+        assert_eq!(posts.len(), 1, "{title}: {posts:?}");
+        assert_eq!(posts[0]["status"], json!("publish"));
+    }
+    // A second run finds nothing left to publish.
+    run_now(&app, &t).await;
+    let again = until(&app, &t, &["completed", "failed", "paused"]).await;
+    assert_eq!(again["stages"][6]["status"], json!("skipped"), "{again}");
 }

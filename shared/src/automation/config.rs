@@ -17,18 +17,21 @@ use crate::validation::{FieldErrors, Submitted};
 use crate::{ApiError, Services, sites};
 
 /// The stages of a run, in order.
-pub const STAGES: [&str; 6] = ["clusters", "ideas", "tasks", "content", "image_prompts", "images"];
+pub const STAGES: [&str; 7] = ["clusters", "ideas", "tasks", "content", "image_prompts", "images", "publish"];
 /// What each stage turns into what.
-pub const STAGE_TITLES: [&str; 6] = [
+pub const STAGE_TITLES: [&str; 7] = [
     "Keywords to clusters",
     "Clusters to ideas",
     "Ideas to writer tasks",
     "Tasks to content",
     "Content to image prompts",
     "Image prompts to images",
+    "Content to WordPress",
 ];
 /// The default and the largest batch of each stage (items one run takes).
-const BATCHES: [(u32, u32); 6] = [(200, 2000), (10, 100), (20, 200), (10, 100), (10, 100), (20, 200)];
+const BATCHES: [(u32, u32); 7] = [(200, 2000), (10, 100), (20, 200), (10, 100), (10, 100), (20, 200), (10, 50)];
+/// Off until a site turns it on: content is left for review, never published unasked.
+const OFF_BY_DEFAULT: &[&str] = &["publish"];
 pub const FREQUENCIES: &[&str] = &["daily", "weekly"];
 
 /// One stage's settings.
@@ -102,7 +105,9 @@ impl AutomationConfig {
         let stages = STAGES
             .iter()
             .zip(BATCHES)
-            .map(|(name, (batch, _))| ((*name).to_owned(), StageSettings { enabled: true, batch_size: batch }))
+            .map(|(name, (batch, _))| {
+                ((*name).to_owned(), StageSettings { enabled: !OFF_BY_DEFAULT.contains(name), batch_size: batch })
+            })
             .collect();
         Self {
             account_id: account_id.to_owned(),
@@ -126,7 +131,7 @@ impl AutomationConfig {
     pub fn stage(&self, name: &str) -> StageSettings {
         self.stages.get(name).copied().unwrap_or_else(|| {
             let batch = STAGES.iter().position(|s| *s == name).map_or(10, |i| BATCHES[i].0);
-            StageSettings { enabled: true, batch_size: batch }
+            StageSettings { enabled: !OFF_BY_DEFAULT.contains(&name), batch_size: batch }
         })
     }
 

@@ -221,6 +221,7 @@ pub async fn estimate(services: &Services, caller: &Caller, site_id: &str) -> Re
     let waiting = waiting_by_sector(services, caller.account_id(), &site.id).await?;
     let costs = &services.config.credit_costs;
     let mut made = 0u64;
+    let mut content_made = 0u64;
     let mut stages_out = Vec::new();
     for (i, (stage, title)) in STAGES.iter().zip(STAGE_TITLES).enumerate() {
         let settings = config.stage(stage);
@@ -244,11 +245,16 @@ pub async fn estimate(services: &Services, caller: &Caller, site_id: &str) -> Re
             items,
             credits: credits_of,
         });
+        if *stage == "content" {
+            content_made = items;
+        }
         made = match *stage {
             "clusters" => items.div_ceil(KEYWORDS_PER_CLUSTER),
+            // Publishing takes the content written, whatever its images.
+            "images" => content_made,
             "ideas" => items * IDEAS_PER_CLUSTER,
             "image_prompts" => items * IMAGES_PER_CONTENT,
-            "images" => 0,
+            "publish" => 0,
             _ => items,
         };
     }

@@ -80,6 +80,12 @@ pub async fn waiting(services: &Services, account_id: &str, sector: &str, name: 
                 .map(|c| (c.id, c.title))
                 .collect()
         }
+        "publish" => in_sector::<Content>(services, account_id, sector, CONTENT_PREFIX)
+            .await?
+            .into_iter()
+            .filter(|c| c.status != "published" && c.external.source == "igny8" && c.external.external_id.is_none())
+            .map(|c| (c.id, c.title))
+            .collect(),
         "images" => in_sector::<ImageRecord>(services, account_id, sector, IMAGE_PREFIX)
             .await?
             .into_iter()
@@ -130,6 +136,27 @@ pub async fn start(services: &Services, run: &Run, account: &Account, index: usi
                 )
                 .await?;
                 started.items += queued.created_count as u64;
+                room = room.saturating_sub(count as u64);
+                continue;
+            }
+            "publish" => {
+                let contents = crate::records::by_ids::<Content>(services, &run.account_id, &sector.id, &ids).await?;
+                let publish = Some("publish".to_owned());
+                // A site without an active WordPress integration has nothing to publish to.
+                match crate::publisher::request::queue_for(
+                    services,
+                    &run.account_id,
+                    &run.user_id,
+                    contents,
+                    None,
+                    publish,
+                )
+                .await
+                {
+                    Ok(records) => started.items += records.len() as u64,
+                    Err(ApiError::Validation(_)) => {}
+                    Err(err) => return Err(err),
+                }
                 room = room.saturating_sub(count as u64);
                 continue;
             }

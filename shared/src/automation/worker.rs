@@ -143,7 +143,7 @@ pub async fn step(services: &Services, run: Run) -> Result<(), ApiError> {
                     return finish(services, &run, &after, &events, None).await;
                 }
                 (true, None) if started.items > 0 => {
-                    // Done at once (ideas made into tasks).
+                    // Done at once (ideas made into tasks, content queued for publishing).
                     next.status = "done".into();
                     next.finished_at = Some(now());
                     events.push(event("stage_finished", stage, started.items, 0, format!("{} done", current.title)));

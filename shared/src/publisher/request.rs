@@ -74,14 +74,14 @@ pub async fn publish_one(
 /// site) or all of its site's active WordPress integrations.
 async fn destinations(
     services: &Services,
-    caller: &Caller,
+    account_id: &str,
     contents: &[Content],
     named: Option<&[String]>,
 ) -> Result<Vec<(usize, Integration)>, ApiError> {
     let mut by_site: HashMap<String, Vec<Integration>> = HashMap::new();
     for content in contents {
         if !by_site.contains_key(&content.site_id) {
-            let active: Vec<Integration> = integrations::of_site(services, caller.account_id(), &content.site_id)
+            let active: Vec<Integration> = integrations::of_site(services, account_id, &content.site_id)
                 .await?
                 .into_iter()
                 .filter(|i| i.is_active && i.platform == "wordpress")
@@ -124,16 +124,29 @@ async fn queue(
     named: Option<Vec<String>>,
     status: Option<String>,
 ) -> Result<Vec<Value>, ApiError> {
+    queue_for(services, caller.account_id(), &caller.user.id, contents, named, status).await
+}
+
+/// Queues the publishing of `contents` of the account (to the `named` integrations of their
+/// sites, or all their active WordPress ones) as `user_id`; automation publishes through it.
+pub async fn queue_for(
+    services: &Services,
+    account_id: &str,
+    user_id: &str,
+    contents: Vec<Content>,
+    named: Option<Vec<String>>,
+    status: Option<String>,
+) -> Result<Vec<Value>, ApiError> {
     let Some(queue_url) = services.config.publish_queue_url.clone() else {
         return Err(ApiError::internal("no publish queue is configured (PUBLISH_QUEUE_URL)"));
     };
-    let pairs = destinations(services, caller, &contents, named.as_deref()).await?;
+    let pairs = destinations(services, account_id, &contents, named.as_deref()).await?;
     let now = OffsetDateTime::now_utc();
     let mut queued = Vec::new();
     for (i, integration) in pairs {
         let content = &contents[i];
         let id = records::record_id(&content.id, &integration.id);
-        let before = records::get(services, caller.account_id(), &id).await?;
+        let before = records::get(services, account_id, &id).await?;
         let post_status = status
             .clone()
             .unwrap_or_else(|| if content.status == "published" { "publish".into() } else { "draft".into() });
@@ -144,13 +157,13 @@ async fn queue(
                 record.attempts = 0;
                 record.error = None;
                 record.notes.clear();
-                record.requested_by = caller.user.id.clone();
+                record.requested_by = user_id.to_owned();
                 record.updated_at = now;
                 record
             }
             None => PublishingRecord {
                 id: id.clone(),
-                account_id: caller.account_id().to_owned(),
+                account_id: account_id.to_owned(),
                 site_id: content.site_id.clone(),
                 sector_id: content.sector_id.clone(),
                 content_id: content.id.clone(),
@@ -167,7 +180,7 @@ async fn queue(
                 intent_at: None,
                 media: Default::default(),
                 held_until: 0,
-                requested_by: caller.user.id.clone(),
+                requested_by: user_id.to_owned(),
                 created_at: now,
                 updated_at: now,
                 published_at: None,
