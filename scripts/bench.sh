@@ -14,4 +14,4 @@ trap stop_moto EXIT
 port="$(free_port)"
 start_moto "$port" || exit 1
 export AWS_ENDPOINT_URL="http://127.0.0.1:$port"
-cargo bench -p api-tests --bench auth --bench requests --bench lists --bench pipeline --bench planner --bench writer --bench ai_jobs --bench linker
+cargo bench -p api-tests --bench auth --bench requests --bench lists --bench pipeline --bench planner --bench writer --bench ai_jobs --bench linker --bench automation
