@@ -41,15 +41,25 @@ async fn events(app: &TestApp, t: &Tenant, run_id: &str) -> Vec<Value> {
 }
 
 #[tokio::test]
-async fn a_run_takes_a_sites_keywords_through_every_stage_and_charges_each_job_once() {
-    let app = spawn_app().await;
+async fn a_run_takes_a_sites_keywords_through_every_stage_to_wordpress_and_charges_each_job_once() {
+    let app = api_tests::spawn_app_configured(api_tests::RELAXED_RATES, |c| {
+        c.retry_delay = Duration::ZERO;
+        c.wordpress_timeout = Duration::from_secs(5);
+    })
+    .await;
+    let wp = api_tests::wordpress::wordpress();
     let t = app.tenant(&format!("auto-{}@example.com", igny8_domain::ids::new_id()), "growth").await;
     api_tests::jobs::use_provider(&app, &t, 4).await;
     api_tests::jobs::keywords(&app, &t, 100, "auto").await;
+    let site = json!({"site_id": t.site, "site_url": wp.url, "username": wp.admin.0, "app_password": wp.admin.1});
+    assert_eq!(app.post("/api/v1/integration/integrations/", &site, Some(&t.token)).await.status, 201);
     let before = app.credits(&t.account_id).await;
 
     let config = app.get(&format!("{AUTOMATION}/config/?site_id={}", t.site), Some(&t.token)).await;
     assert_eq!(config.data()["stages"]["clusters"], json!({"enabled": true, "batch_size": 200}), "{}", config.body);
+    let publish = json!({"site_id": t.site, "stages": {"publish": {"enabled": true}}});
+    let saved = app.call("PATCH", &format!("{AUTOMATION}/update_config/"), Some(&publish), Some(&t.token)).await;
+    assert_eq!(saved.status, 200, "{}", saved.body);
     let run = run_now(&app, &t).await;
     let run_id = run["id"].as_str().unwrap_or_default().to_owned();
     let done = until(&app, &t, &["completed", "failed", "paused"]).await;
@@ -60,8 +70,7 @@ async fn a_run_takes_a_sites_keywords_through_every_stage_and_charges_each_job_o
     let stages: Vec<&Value> = done["stages"].as_array().map(|s| s.iter().collect()).unwrap_or_default();
     let names: Vec<&str> = stages.iter().filter_map(|s| s["name"].as_str()).collect();
     assert_eq!(names, ["clusters", "ideas", "tasks", "content", "image_prompts", "images", "publish"]);
-    assert_eq!(stages[6]["status"], json!("skipped"), "publishing is off unless turned on");
-    for stage in &stages[..6] {
+    for stage in &stages {
         assert_eq!(stage["status"], json!("done"), "{stage}");
         assert!(stage["items"].as_u64().unwrap_or_default() > 0, "{stage}");
         assert_eq!(stage["failed_jobs"], json!(0), "{stage}");
@@ -93,8 +102,25 @@ async fn a_run_takes_a_sites_keywords_through_every_stage_and_charges_each_job_o
         .collect();
     assert_eq!(kinds.first().map(|k| k.0.as_str()), Some("run_started"));
     assert_eq!(kinds.last().map(|k| k.0.as_str()), Some("completed"));
-    for stage in &names[..6] {
+    for stage in &names {
         assert!(kinds.contains(&("stage_finished".into(), (*stage).into())), "{stage}: {kinds:?}");
+    }
+    // The nine articles reach the test WordPress through the publish worker.
+    let mut published = 0;
+    for _ in 0..600 {
+        let records = app.get("/api/v1/publisher/publishing-records/?page_size=20", Some(&t.token)).await;
+        let rows = records.body["results"].as_array().cloned().unwrap_or_default();
+        published = rows.iter().filter(|r| r["status"] == json!("published")).count();
+        if published == 9 || rows.iter().any(|r| r["status"] == json!("failed")) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(published, 9, "every article published");
+    let records = app.get("/api/v1/publisher/publishing-records/?page_size=20", Some(&t.token)).await;
+    for record in records.body["results"].as_array().cloned().unwrap_or_default() {
+        let post = wp.get(&format!("posts/{}", record["post_id"])).await;
+        assert_eq!(post["status"], json!("publish"), "{record}: {post}");
     }
     let logged_credits: i64 =
         logged.iter().filter(|e| e["event"] == json!("stage_finished")).filter_map(|e| e["credits"].as_i64()).sum();
@@ -555,4 +581,43 @@ async fn the_publish_stage_puts_the_sites_new_content_on_its_wordpress() {
     run_now(&app, &t).await;
     let again = until(&app, &t, &["completed", "failed", "paused"]).await;
     assert_eq!(again["stages"][6]["status"], json!("skipped"), "{again}");
+}
+
+#[tokio::test]
+async fn a_run_of_an_account_that_switches_automation_off_pauses_and_resumes_once_it_is_on() {
+    let app = spawn_app().await;
+    let t = app.tenant(&format!("switch-{}@example.com", igny8_domain::ids::new_id()), "growth").await;
+    api_tests::jobs::use_provider(&app, &t, 4).await;
+    api_tests::jobs::keywords(&app, &t, 12, "switch").await;
+    app.provider.set_delay(Duration::from_millis(1500));
+    let run = run_now(&app, &t).await;
+    let enable = "/api/v1/system/settings/modules/enable/";
+    let off = app.call("PATCH", enable, Some(&json!({"automation_enabled": false})), Some(&t.token)).await;
+    assert_eq!(off.status, 200, "{}", off.body);
+    // Its routes answer 403; the run pauses at its next step.
+    app.get(&format!("{AUTOMATION}/current_run/?site_id={}", t.site), Some(&t.token))
+        .await
+        .assert_error(403, "Module disabled");
+    let mut paused = None;
+    for _ in 0..100 {
+        let found =
+            igny8_domain::automation::runs::load(&app.services, &t.account_id, run["id"].as_str().unwrap_or_default())
+                .await
+                .expect("read")
+                .expect("the run");
+        if found.status == "paused" {
+            paused = Some(found);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    app.provider.set_delay(Duration::ZERO);
+    let paused = paused.expect("the run paused");
+    assert_eq!(paused.reason.as_deref(), Some("module_disabled"));
+    app.call("PATCH", enable, Some(&json!({"automation_enabled": true})), Some(&t.token)).await;
+    let resumed = app.post(&format!("{AUTOMATION}/resume/"), &json!({"run_id": run["id"]}), Some(&t.token)).await;
+    assert_eq!(resumed.status, 200, "{}", resumed.body);
+    let done = until(&app, &t, &["completed", "failed", "paused"]).await;
+    assert_eq!(done["status"], json!("completed"), "{done}");
+    assert_eq!(app.ledger_sum(&t.account_id).await, app.credits(&t.account_id).await);
 }
