@@ -621,3 +621,44 @@ async fn a_run_of_an_account_that_switches_automation_off_pauses_and_resumes_onc
     assert_eq!(done["status"], json!("completed"), "{done}");
     assert_eq!(app.ledger_sum(&t.account_id).await, app.credits(&t.account_id).await);
 }
+
+#[tokio::test]
+async fn a_run_cancelled_mid_stage_stops_there_and_keeps_what_its_jobs_did() {
+    let app = spawn_app().await;
+    let t = app.tenant(&format!("cancel-{}@example.com", igny8_domain::ids::new_id()), "growth").await;
+    api_tests::jobs::use_provider(&app, &t, 4).await;
+    api_tests::jobs::keywords(&app, &t, 12, "cancel").await;
+    app.provider.set_delay(Duration::from_millis(1500));
+    let run = run_now(&app, &t).await;
+    let run_id = run["id"].as_str().unwrap_or_default().to_owned();
+    // Mid-stage: the clustering is in flight.
+    let mut in_flight = false;
+    for _ in 0..100 {
+        let now = app.get(&format!("{AUTOMATION}/current_processing/?site_id={}", t.site), Some(&t.token)).await;
+        if now.data()["stage"] == json!("clusters") {
+            in_flight = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(in_flight, "the clustering was seen in flight");
+    let cancelled = app.post(&format!("{AUTOMATION}/cancel/"), &json!({"run_id": run_id}), Some(&t.token)).await;
+    assert_eq!((cancelled.status, &cancelled.data()["status"]), (200, &json!("cancelled")), "{}", cancelled.body);
+    app.provider.set_delay(Duration::ZERO);
+    // The clustering job finishes and keeps its clusters; no later stage starts.
+    let job = cancelled.data()["stages"][0]["jobs"][0].as_str().unwrap_or_default().to_owned();
+    assert_eq!(app.settled(&t.token, &job).await["state"], json!("SUCCESS"));
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let after = app.get(&format!("{AUTOMATION}/current_run/?site_id={}", t.site), Some(&t.token)).await;
+    assert_eq!(after.data()["status"], json!("cancelled"), "{}", after.body);
+    let later = after.data()["stages"].as_array().cloned().unwrap_or_default();
+    assert!(later[1..].iter().all(|s| s["status"] == json!("pending")), "{}", after.body);
+    assert_eq!(count(&app, &t, "planner/clusters/").await, 3, "what was done stays");
+    assert_eq!(count(&app, &t, "planner/ideas/").await, 0);
+    app.post(&format!("{AUTOMATION}/resume/"), &json!({"run_id": run_id}), Some(&t.token))
+        .await
+        .assert_error(409, "The run is cancelled.");
+    assert_eq!(app.ledger_sum(&t.account_id).await, app.credits(&t.account_id).await);
+    // The site is free for the next run.
+    run_now(&app, &t).await;
+}

@@ -13,6 +13,8 @@ use crate::access::Caller;
 use crate::accounts::rfc3339;
 use crate::store::{Item, Key, keys};
 use crate::validation::input::{Boolean, Custom, Id, Integer};
+
+pub use super::slots::Schedule;
 use crate::validation::{FieldErrors, Submitted};
 use crate::{ApiError, Services, sites};
 
@@ -41,25 +43,6 @@ pub struct StageSettings {
     /// The most items the stage takes in one run (keywords, clusters, ideas, tasks, contents,
     /// images), across the site's sectors.
     pub batch_size: u32,
-}
-
-/// When the schedule runs a site's automation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Schedule {
-    /// `daily` or `weekly`.
-    pub frequency: String,
-    /// `HH:MM`, in `timezone`.
-    pub time: String,
-    /// For `weekly`: 0 (Monday) to 6 (Sunday).
-    pub weekday: u8,
-    /// An IANA time zone (`Europe/Paris`, `UTC`).
-    pub timezone: String,
-}
-
-impl Default for Schedule {
-    fn default() -> Self {
-        Self { frequency: "daily".into(), time: "09:00".into(), weekday: 0, timezone: "UTC".into() }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -149,6 +132,16 @@ impl AutomationConfig {
     }
 }
 
+/// The GSI2 partition of the configs that are due some day (`AUTODUE` / `<slot>#<account>#<site>`).
+pub const DUE_PARTITION: &str = "AUTODUE";
+
+impl AutomationConfig {
+    /// The GSI2 keys of the config due at `slot`.
+    pub fn due_keys(&self, slot: i64) -> (String, String) {
+        (DUE_PARTITION.to_owned(), format!("{slot:012}#{}#{}", self.account_id, self.site_id))
+    }
+}
+
 /// A site's settings, or its defaults.
 pub async fn load(services: &Services, account_id: &str, site_id: &str) -> Result<AutomationConfig, ApiError> {
     let found = services.store().await.get(&AutomationConfig::key(account_id, site_id)).await?;
@@ -207,7 +200,7 @@ fn is_time(text: &str) -> bool {
 }
 
 fn is_time_zone(zone: &str) -> bool {
-    zone.len() <= 64 && super::schedule::zone(zone).is_some()
+    zone.len() <= 64 && super::slots::zone(zone).is_some()
 }
 
 fn apply_schedule(errors: &mut FieldErrors, schedule: &mut Schedule, sent: &Value) {
@@ -300,14 +293,14 @@ pub async fn update(
     config.updated_at = Some(now);
     // The schedule's next slot from now (a change of schedule takes effect at once).
     config.next_due_at =
-        if config.enabled { super::schedule::next_slot(&config.schedule, now.unix_timestamp()) } else { None };
+        if config.enabled { super::slots::next_slot(&config.schedule, now.unix_timestamp()) } else { None };
     if config.enabled {
         config.scheduled_by = Some(caller.user.id.clone());
     }
     let key = AutomationConfig::key(caller.account_id(), &site.id);
     let mut item = Item::new(&key, "AutomationConfig", &config)?;
     if let Some(slot) = config.next_due_at {
-        item = item.gsi2(super::schedule::due_keys(&config, slot));
+        item = item.gsi2(config.due_keys(slot));
     }
     services.store().await.put(item, None).await?;
     Ok(config.answer())

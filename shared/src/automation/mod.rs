@@ -3,10 +3,14 @@
 //! prompts to images — as a run the automation worker advances stage by stage through the AI job
 //! pipeline, which can be paused, resumed and cancelled.
 
+/// The account's switch of automation (`settings/modules/enable/`).
+pub const MODULE_SWITCH: &str = "automation";
+
 pub mod config;
 pub mod progress;
 pub mod routes;
 pub mod runs;
 pub mod schedule;
+pub mod slots;
 pub mod stages;
 pub mod worker;

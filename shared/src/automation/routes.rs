@@ -8,15 +8,14 @@ use super::config::{self, ConfigAnswer, ConfigChange};
 use super::progress::{self, Estimate, Processing, StageOverview};
 use super::runs::{self, RunAction, RunAnswer, RunEvent, RunRequest};
 use crate::ApiError;
+
+use super::MODULE_SWITCH;
 use crate::http::openapi::{Data, Paged};
 use crate::http::{AppState, Caller, Ctx, Module, Reply};
 use crate::throttle::scopes::Automation;
 use crate::validation::Submitted;
 
 type Answer = Result<Reply, ApiError>;
-
-/// The account's switch of automation (`settings/modules/enable/`).
-pub const MODULE_SWITCH: &str = "automation";
 
 fn site_of(ctx: &Ctx) -> Result<String, ApiError> {
     ctx.query()

@@ -71,7 +71,7 @@ pub async fn step(services: &Services, run: Run) -> Result<(), ApiError> {
     let stage_name = run.stages.get(run.stage_index).map(|s| s.name.clone());
     let stage = stage_name.as_deref();
 
-    if !account.module_enabled(super::routes::MODULE_SWITCH) {
+    if !account.module_enabled(super::MODULE_SWITCH) {
         pause(&mut after, "module_disabled", &mut events, stage);
         return finish(services, &run, &after, &events, None).await;
     }
