@@ -52,7 +52,8 @@ pub fn next_slot(schedule: &Schedule, after: i64) -> Option<i64> {
         let weekday_fits = schedule.frequency != "weekly"
             || i64::from(day.weekday().to_monday_zero_offset()) == i64::from(schedule.weekday);
         if weekday_fits {
-            // A local time that a clock change skips runs at the first instant after it.
+            // A local time a spring-forward gap skips runs as late as the gap (02:30 becomes 03:30),
+            // an ambiguous one at its first occurrence: jiff's compatible disambiguation.
             let slot = day.to_datetime(at).to_zoned(tz.clone()).ok()?.timestamp().as_second();
             if slot > after {
                 return Some(slot);
@@ -90,6 +91,9 @@ mod tests {
             next_slot(&schedule("daily", "00:15", 0, "UTC"), at("2026-12-06T00:15:00Z")),
             Some(at("2026-12-07T00:15:00Z"))
         );
+        // 02:30 does not exist in Paris on 2027-03-28 (clocks go from 02:00 to 03:00): 03:30 CEST.
+        let gap = schedule("daily", "02:30", 0, "Europe/Paris");
+        assert_eq!(next_slot(&gap, at("2027-03-27T12:00:00Z")), Some(at("2027-03-28T01:30:00Z")));
         assert!(zone("Mars/Olympus_Mons").is_none());
         assert!(zone("Asia/Kolkata").is_some());
     }
