@@ -218,9 +218,8 @@ async fn account_items<T: serde::de::DeserializeOwned>(
     account_id: &str,
     prefix: &str,
 ) -> Result<Vec<T>, ApiError> {
-    let items =
-        services.store().await.query_all(Query::partition(keys::account_pk(account_id)).sk_prefix(prefix)).await?;
-    items.into_iter().map(|i| store::decode(i).map_err(ApiError::from)).collect()
+    let query = Query::partition(keys::account_pk(account_id)).sk_prefix(prefix);
+    Ok(services.store().await.all_of(query).await?)
 }
 
 pub async fn all_sites(services: &Services, account_id: &str) -> Result<Vec<Site>, ApiError> {

@@ -165,8 +165,7 @@ fn password(errors: &mut FieldErrors, raw: &str) -> String {
 
 async fn all(services: &Services, account_id: &str) -> Result<Vec<Integration>, ApiError> {
     let query = Query::partition(keys::account_pk(account_id)).sk_prefix(PREFIX);
-    let items = services.store().await.query_all(query).await?;
-    Ok(items.into_iter().map(crate::store::decode).collect::<Result<Vec<_>, _>>()?)
+    Ok(services.store().await.all_of(query).await?)
 }
 
 /// The integrations of `site_id` (all of them, active or not).
@@ -288,12 +287,7 @@ pub async fn update(
         after.password_hint = secrets::mask(password);
     }
     after.updated_at = OffsetDateTime::now_utc();
-    services
-        .store()
-        .await
-        .put(after.item()?, Some(Condition::exists()))
-        .await
-        .map_err(StoreError::gone_is_not_found)?;
+    services.store().await.replace(after.item()?).await?;
     Ok(after.to_json())
 }
 

@@ -411,6 +411,17 @@ impl Store {
         Ok(())
     }
 
+    /// Writes `item` over the one already at its key (a 404 when it is gone meanwhile): a
+    /// record's update once its request has been checked.
+    pub async fn replace(&self, item: Item) -> Result<(), ApiError> {
+        self.put(item, Some(Condition::exists())).await.map_err(StoreError::gone_is_not_found)
+    }
+
+    /// Every item of `query`, decoded.
+    pub async fn all_of<T: DeserializeOwned>(&self, query: Query) -> Result<Vec<T>, StoreError> {
+        self.query_all(query).await?.into_iter().map(decode).collect()
+    }
+
     /// Deletes one item, optionally under a condition ([`StoreError::ConditionFailed`] when it fails).
     pub async fn delete(&self, key: &Key, condition: Option<Condition>) -> Result<(), StoreError> {
         let Parts { expression, names, values } = split(condition);

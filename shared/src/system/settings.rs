@@ -273,8 +273,7 @@ fn value_text(family: Family, key: &str, value: &Value, errors: &mut FieldErrors
 
 async fn all(services: &Services, family: Family, caller: &Caller) -> Result<Vec<Setting>, ApiError> {
     let (pk, prefix) = family.place(caller);
-    let items = services.store().await.query_all(Query::partition(pk).sk_prefix(prefix)).await?;
-    Ok(items.into_iter().map(crate::store::decode).collect::<Result<Vec<_>, _>>()?)
+    Ok(services.store().await.all_of(Query::partition(pk).sk_prefix(prefix)).await?)
 }
 
 /// Reads the id of a setting: the key, or `<module>:<key>` (a bare key of the modules' family is
@@ -409,12 +408,7 @@ pub async fn update(
     after.updated_by = caller.user.id.clone();
     after.updated_at = OffsetDateTime::now_utc();
     let key = family.key(caller, &SettingId { module: before.module_name.clone(), key: before.key.clone() });
-    services
-        .store()
-        .await
-        .put(Item::new(&key, "Setting", &after)?, Some(Condition::exists()))
-        .await
-        .map_err(StoreError::gone_is_not_found)?;
+    services.store().await.replace(Item::new(&key, "Setting", &after)?).await?;
     Ok(after.to_json())
 }
 

@@ -142,8 +142,7 @@ async fn sector(services: &Services, caller: &Caller, errors: &mut FieldErrors, 
 
 async fn all(services: &Services, account_id: &str) -> Result<Vec<Strategy>, ApiError> {
     let query = Query::partition(keys::account_pk(account_id)).sk_prefix(PREFIX);
-    let items = services.store().await.query_all(query).await?;
-    Ok(items.into_iter().map(crate::store::decode).collect::<Result<Vec<_>, _>>()?)
+    Ok(services.store().await.all_of(query).await?)
 }
 
 async fn find(services: &Services, caller: &Caller, id: &str) -> Result<Strategy, ApiError> {
@@ -240,12 +239,7 @@ pub async fn update(
         after.is_active = active;
     }
     after.updated_at = OffsetDateTime::now_utc();
-    services
-        .store()
-        .await
-        .put(after.item()?, Some(Condition::exists()))
-        .await
-        .map_err(StoreError::gone_is_not_found)?;
+    services.store().await.replace(after.item()?).await?;
     Ok(after.to_json())
 }
 
